@@ -1,0 +1,268 @@
+// parse-server-dynamodb: the JS shim. It adapts Parse Server's `databaseAdapter` interface
+// (an instance with the methods and properties Parse reads) and the seed package's
+// `DynamoDB` / `Partition` API to the Rust core. Each method is one call into the binding;
+// the only logic here is turning the core's error JSON into `Parse.Error`.
+'use strict';
+
+const { Core } = require('./binding.js');
+
+let ParseError;
+try {
+  const P = require('parse/node');
+  ParseError = (P.Parse || P).Error;
+} catch (_) {
+  ParseError = class ParseError extends Error {
+    constructor(code, message) {
+      super(message);
+      this.code = code;
+    }
+  };
+}
+
+// JS Dates become Parse Date values before crossing into Rust.
+function replacer(key, value) {
+  const raw = this[key];
+  if (raw instanceof Date) {
+    return { __type: 'Date', iso: raw.toISOString() };
+  }
+  return value;
+}
+
+function rethrow(e) {
+  const m = e && typeof e.message === 'string' && /^PARSE:([\s\S]*)$/.exec(e.message);
+  if (!m) throw e;
+  const info = JSON.parse(m[1]);
+  const err = new ParseError(info.code, info.message);
+  if (info.userInfo) err.userInfo = info.userInfo;
+  throw err;
+}
+
+function call(core, method, args) {
+  return core.call(method, JSON.stringify(args, replacer)).then(out => JSON.parse(out), rethrow);
+}
+
+function unsupported(what) {
+  return Promise.reject(
+    new ParseError(ParseError.COMMAND_UNAVAILABLE || 108, `${what} is not supported by the DynamoDB adapter yet`)
+  );
+}
+
+function coreConfig(table, options = {}) {
+  const creds = options.credentials || {};
+  const config = {
+    table,
+    region: options.region,
+    endpoint: options.endpoint,
+    accessKeyId: options.accessKeyId || creds.accessKeyId,
+    secretAccessKey: options.secretAccessKey || creds.secretAccessKey,
+    sessionToken: options.sessionToken || creds.sessionToken,
+    createTable: options.createTable,
+    maxAttempts: options.maxAttempts ?? (options.maxRetries != null ? options.maxRetries + 1 : undefined),
+    timeoutMs: options.timeoutMs,
+  };
+  if (config.endpoint && typeof config.endpoint !== 'string') config.endpoint = String(config.endpoint.href || config.endpoint);
+  return JSON.stringify(config);
+}
+
+/** The Parse Server storage adapter (pass it as `databaseAdapter`). */
+class DynamoStorageAdapter {
+  constructor(core, options = {}, table) {
+    this._core = core;
+    this._table = table;
+    this.service = core;
+    this.canSortOnJoinTables = false;
+    this.enableSchemaHooks = !!options.enableSchemaHooks;
+    this.schemaCacheTtl = options.schemaCacheTtl;
+    this._onchange = () => {};
+  }
+
+  _call(method, ...args) {
+    return call(this._core, method, args);
+  }
+
+  watch(callback) {
+    this._onchange = callback;
+  }
+  handleShutdown() {
+    return Promise.resolve();
+  }
+  performInitialization() {
+    return this._call('performInitialization');
+  }
+
+  // Schema
+  classExists(className) {
+    return this._call('classExists', className);
+  }
+  async getClass(className) {
+    const schema = await this._call('getClass', className);
+    if (schema === null) throw undefined; // eslint-disable-line no-throw-literal
+    return schema;
+  }
+  getAllClasses() {
+    return this._call('getAllClasses');
+  }
+  createClass(className, schema) {
+    return this._call('createClass', className, schema);
+  }
+  addFieldIfNotExists(className, fieldName, type) {
+    return this._call('addFieldIfNotExists', className, fieldName, type);
+  }
+  updateFieldOptions(className, fieldName, type) {
+    return this._call('updateFieldOptions', className, fieldName, type);
+  }
+  setClassLevelPermissions(className, clps) {
+    return this._call('setClassLevelPermissions', className, clps);
+  }
+  deleteFields(className, schema, fieldNames) {
+    return this._call('deleteFields', className, schema, fieldNames);
+  }
+  deleteClass(className) {
+    return this._call('deleteClass', className);
+  }
+  deleteAllClasses(fast) {
+    return this._call('deleteAllClasses', !!fast);
+  }
+
+  // Indexes
+  setIndexesWithSchemaFormat(className, submittedIndexes, existingIndexes = {}, fields = {}) {
+    if (submittedIndexes === undefined) return Promise.resolve();
+    return this._call('setIndexesWithSchemaFormat', className, submittedIndexes, existingIndexes, fields);
+  }
+  ensureUniqueness(className, schema, fieldNames) {
+    return this._call('ensureUniqueness', className, schema, fieldNames);
+  }
+  ensureAuthDataUniqueness(provider) {
+    return this._call('ensureAuthDataUniqueness', provider);
+  }
+  // Plain (non-unique) indexes only speed queries up; every query works without them.
+  ensureIndex() {
+    return Promise.resolve();
+  }
+  createIndexes() {
+    return Promise.resolve();
+  }
+  getIndexes(className) {
+    return this._call('getIndexes', className);
+  }
+  updateSchemaWithIndexes() {
+    return Promise.resolve();
+  }
+
+  // Objects
+  createObject(className, schema, object) {
+    return this._call('createObject', className, schema, object);
+  }
+  find(className, schema, query, options = {}) {
+    const { skip, limit, sort, keys, caseInsensitive } = options;
+    if (options.explain) return unsupported('explain');
+    return this._call('find', className, schema, query, { skip, limit, sort, keys, caseInsensitive });
+  }
+  count(className, schema, query) {
+    return this._call('count', className, schema, query);
+  }
+  distinct(className, schema, query, fieldName) {
+    return this._call('distinct', className, schema, query, fieldName);
+  }
+  aggregate() {
+    return unsupported('aggregate');
+  }
+  findOneAndUpdate(className, schema, query, update, transactionalSession) {
+    if (transactionalSession) return unsupported('Transactions');
+    return this._call('findOneAndUpdate', className, schema, query, update);
+  }
+  updateObjectsByQuery(className, schema, query, update, transactionalSession) {
+    if (transactionalSession) return unsupported('Transactions');
+    return this._call('updateObjectsByQuery', className, schema, query, update);
+  }
+  upsertOneObject(className, schema, query, update, transactionalSession) {
+    if (transactionalSession) return unsupported('Transactions');
+    return this._call('upsertOneObject', className, schema, query, update);
+  }
+  async deleteObjectsByQuery(className, schema, query, transactionalSession) {
+    if (transactionalSession) return unsupported('Transactions');
+    await this._call('deleteObjectsByQuery', className, schema, query);
+  }
+
+  // Transactions (Parse `batch` with `transaction: true`)
+  createTransactionalSession() {
+    return unsupported('Transactions (batch with transaction: true)');
+  }
+  commitTransactionalSession() {
+    return unsupported('Transactions');
+  }
+  abortTransactionalSession() {
+    return Promise.resolve();
+  }
+
+  // Seed API
+  _adaptiveCollection(className) {
+    return new Partition(this._table, className, this._core);
+  }
+}
+
+/** One class of the table, with the seed package's Mongo-style API. */
+class Partition {
+  constructor(table, className, service) {
+    if (!(service instanceof Core)) {
+      throw new TypeError('Partition needs the `service` of a DynamoDB adapter (dynamo.adapter.service)');
+    }
+    this.table = table;
+    this.className = className;
+    this._core = service;
+  }
+  _call(method, ...args) {
+    return call(this._core, `partition.${method}`, [this.className, ...args]);
+  }
+  insertOne(object) {
+    return this._call('insertOne', object);
+  }
+  find(query = {}, options = {}) {
+    return this._call('find', query, options);
+  }
+  count(query = {}) {
+    return this._call('count', query);
+  }
+  updateOne(query, update) {
+    return this._call('updateOne', query, update);
+  }
+  upsertOne(query, update) {
+    return this._call('upsertOne', query, update);
+  }
+  updateMany(query, update) {
+    return this._call('updateMany', query, update);
+  }
+  deleteOne(query) {
+    return this._call('deleteOne', query);
+  }
+  deleteMany(query = {}) {
+    return this._call('deleteMany', query);
+  }
+}
+
+/** Entry point, as in the seed: `new DynamoDB(table, options).getAdapter()`. */
+class DynamoDB {
+  constructor(table, options = {}) {
+    if (typeof table !== 'string' || !table) throw new TypeError('DynamoDB needs a table name');
+    this.table = table;
+    this.options = options;
+    this.service = new Core(coreConfig(table, options));
+    this.adapter = new DynamoStorageAdapter(this.service, options, table);
+    const dynamo = this;
+    this.Partition = class extends Partition {
+      constructor(tableName = table, className, service) {
+        const core = service instanceof Core
+          ? service
+          : tableName === table
+            ? dynamo.service
+            : new Core(coreConfig(tableName, options));
+        super(tableName, className, core);
+      }
+    };
+  }
+  getAdapter() {
+    return this.adapter;
+  }
+}
+
+module.exports = { DynamoDB, DynamoStorageAdapter, Partition };

@@ -1,0 +1,895 @@
+//! What Parse Server's storage-adapter interface asks for, on DynamoDB. Finds flow as
+//! query JSON → `Expr` → `Plan` (key access + superset filter) → items → decode → evaluate →
+//! sort → skip/limit → keys → Parse JSON. Writes are conditional: new objects must be absent,
+//! updates are read-modify-writes conditioned on the object's revision (retried with backoff on
+//! conflict, after re-checking the query), and values of unique fields own a sentinel item
+//! (`~u:<class>:<field>` / `=<value>`) written in the same transaction as the object, so
+//! uniqueness holds under parallel writers.
+
+use crate::codec::{
+    self, canonical_field, item_size, item_to_stored, object_to_item, Item, Stored,
+    GENERATED_KEY_PREFIX, MAX_ITEM_BYTES,
+};
+use crate::error::{Error, Result};
+use crate::query::eval::{self, matches};
+use crate::query::plan::{plan, Access};
+use crate::query::sort::{project, Order};
+use crate::query::{parse_query, Expr};
+use crate::schema::{fields_mut, Schemas};
+use crate::store::{backoff, Condition, Store, StoreConfig, TxOp, Written};
+use crate::update;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use tokio::sync::{OnceCell, RwLock};
+
+const META_PARTITION: &str = "~meta";
+const WRITE_ATTEMPTS: u32 = 200;
+
+pub struct Adapter {
+    store: Store,
+    create_table: bool,
+    ready: OnceCell<()>,
+    /// class → unique field paths (dotted), loaded from `~meta` once.
+    uniques: RwLock<Option<HashMap<String, Vec<String>>>>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct FindOptions {
+    pub skip: usize,
+    pub limit: Option<usize>,
+    pub sort: Option<Value>,
+    pub keys: Option<Vec<String>>,
+    pub case_insensitive: bool,
+}
+
+impl FindOptions {
+    pub fn from_json(v: &Value) -> FindOptions {
+        FindOptions {
+            skip: v.get("skip").and_then(Value::as_u64).unwrap_or(0) as usize,
+            limit: v.get("limit").and_then(Value::as_u64).map(|l| l as usize),
+            sort: v.get("sort").cloned().filter(|s| s.is_object()),
+            keys: v.get("keys").and_then(Value::as_array).map(|a| {
+                a.iter()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .filter(|k| !k.is_empty())
+                    .collect()
+            }),
+            case_insensitive: v
+                .get("caseInsensitive")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        }
+    }
+}
+
+fn random_id(len: usize) -> String {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..len)
+        .map(|_| CHARS[rand::random_range(0..CHARS.len())] as char)
+        .collect()
+}
+
+/// A new objectId in Parse's form (10 alphanumerics).
+pub fn new_object_id() -> String {
+    random_id(10)
+}
+
+fn is_join(class: &str) -> bool {
+    class.starts_with("_Join:")
+}
+
+/// The DynamoDB sort key of an object: its objectId; for `_Join` rows `owningId:relatedId` (so
+/// adding a relation twice is one row); otherwise a generated key that is never shown.
+fn key_for(class: &str, obj: &Map<String, Value>) -> String {
+    if let Some(Value::String(id)) = obj.get("objectId") {
+        if !id.is_empty() {
+            return id.clone();
+        }
+    }
+    if is_join(class) {
+        if let (Some(Value::String(o)), Some(Value::String(r))) =
+            (obj.get("owningId"), obj.get("relatedId"))
+        {
+            return format!("{o}:{r}");
+        }
+    }
+    format!("{GENERATED_KEY_PREFIX}{}", random_id(16))
+}
+
+pub fn validate_class_name(class: &str) -> Result<()> {
+    let ok = !class.is_empty()
+        && !class.starts_with('~')
+        && class
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidQuery(format!("invalid class name: {class}")))
+    }
+}
+
+/// Stored form of an object Parse hands to createObject.
+fn prepare_new(object: &Value) -> Result<Map<String, Value>> {
+    let m = object
+        .as_object()
+        .ok_or_else(|| Error::json("object must be a JSON object"))?;
+    let mut out = Map::with_capacity(m.len());
+    for (k, v) in m {
+        if let Some(path) = update::auth_data_path(k) {
+            if !v.is_null() {
+                let provider = path.trim_start_matches("authData.").to_string();
+                let ad = out.entry("authData").or_insert_with(|| json!({}));
+                if let Value::Object(a) = ad {
+                    a.insert(provider, codec::canonical(v)?);
+                }
+            }
+            continue;
+        }
+        if k.contains('.') {
+            // Parse may create with dotted keys (`a.b`): nest them.
+            let mut tmp = Map::new();
+            update::apply(&mut tmp, &Map::from_iter([(k.clone(), v.clone())]))?;
+            for (tk, tv) in tmp {
+                merge(&mut out, tk, tv);
+            }
+            continue;
+        }
+        out.insert(k.clone(), canonical_field(k, v)?);
+    }
+    Ok(out)
+}
+
+fn merge(into: &mut Map<String, Value>, k: String, v: Value) {
+    match (into.get_mut(&k), v) {
+        (Some(Value::Object(a)), Value::Object(b)) => {
+            for (bk, bv) in b {
+                merge(a, bk, bv);
+            }
+        }
+        (_, v) => {
+            into.insert(k, v);
+        }
+    }
+}
+
+/// Parse JSON of a stored object: `createdAt`/`updatedAt` as strings, Relation fields added.
+pub fn to_parse(mut obj: Map<String, Value>, schema: &Value) -> Value {
+    for f in ["createdAt", "updatedAt"] {
+        if let Some(iso) = obj.get(f).and_then(eval::date_iso).map(str::to_string) {
+            obj.insert(f.into(), Value::String(iso));
+        }
+    }
+    if let Some(fields) = schema.get("fields").and_then(Value::as_object) {
+        for (name, t) in fields {
+            if t.get("type").and_then(Value::as_str) == Some("Relation") {
+                obj.insert(
+                    name.clone(),
+                    json!({"__type": "Relation", "className": t.get("targetClass").cloned().unwrap_or(Value::Null)}),
+                );
+            }
+        }
+    }
+    Value::Object(obj)
+}
+
+fn unique_pk(class: &str, field: &str) -> String {
+    format!("~u:{class}:{field}")
+}
+
+/// The sentinel key of a unique value, or None when the field is empty (uniqueness is sparse).
+fn unique_sk(obj: &Map<String, Value>, field: &str) -> Result<Option<String>> {
+    let path: Vec<String> = field.split('.').map(str::to_string).collect();
+    let mut vals = Vec::new();
+    eval::collect_path(obj, &path, &mut vals);
+    let Some(v) = vals.into_iter().next() else {
+        return Ok(None);
+    };
+    let text = match v {
+        Value::Null => return Ok(None),
+        Value::String(s) => s.clone(),
+        other => serde_json::to_string(other).map_err(|e| Error::Internal(e.to_string()))?,
+    };
+    if text.len() > 1000 {
+        return Err(Error::json(format!(
+            "the value of unique field {field} is longer than 1000 bytes"
+        )));
+    }
+    Ok(Some(format!("={text}")))
+}
+
+/// Parse's `duplicated_field` name for a unique path.
+fn duplicated_name(field: &str) -> String {
+    match field
+        .strip_prefix("authData.")
+        .and_then(|r| r.strip_suffix(".id"))
+    {
+        Some(provider) => format!("_auth_data_{provider}"),
+        None => field.to_string(),
+    }
+}
+
+fn sentinel_item(class: &str, field: &str, sk: &str, owner: &str) -> Item {
+    HashMap::from([
+        (
+            codec::PK.to_string(),
+            AttributeValue::S(unique_pk(class, field)),
+        ),
+        (codec::SK.to_string(), AttributeValue::S(sk.to_string())),
+        ("owner".to_string(), AttributeValue::S(owner.to_string())),
+    ])
+}
+
+fn check_size(item: &Item) -> Result<()> {
+    let size = item_size(item);
+    if size > MAX_ITEM_BYTES {
+        return Err(Error::TooLarge(format!(
+            "the object is {size} bytes; DynamoDB stores at most {MAX_ITEM_BYTES} bytes per object"
+        )));
+    }
+    Ok(())
+}
+
+impl Adapter {
+    pub async fn connect(cfg: StoreConfig) -> Result<Adapter> {
+        Ok(Adapter {
+            store: Store::connect(&cfg).await?,
+            create_table: cfg.create_table,
+            ready: OnceCell::new(),
+            uniques: RwLock::new(None),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    async fn ready(&self) -> Result<()> {
+        self.ready
+            .get_or_try_init(|| async { self.store.ensure_table(self.create_table).await })
+            .await
+            .map(|_| ())
+    }
+
+    fn schemas(&self) -> Schemas<'_> {
+        Schemas { store: &self.store }
+    }
+
+    // ---------- uniqueness registry ----------
+
+    async fn unique_fields(&self, class: &str) -> Result<Vec<String>> {
+        if let Some(map) = self.uniques.read().await.as_ref() {
+            return Ok(map.get(class).cloned().unwrap_or_default());
+        }
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        self.store
+            .query(META_PARTITION, None, |item| {
+                let st = item_to_stored(&item)?;
+                if let Some(c) = st.key.strip_prefix("unique_") {
+                    let fields = st
+                        .obj
+                        .get("fields")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
+                    map.insert(
+                        c.to_string(),
+                        fields
+                            .iter()
+                            .filter_map(|f| f.as_str().map(str::to_string))
+                            .collect(),
+                    );
+                }
+                Ok(true)
+            })
+            .await?;
+        let out = map.get(class).cloned().unwrap_or_default();
+        *self.uniques.write().await = Some(map);
+        Ok(out)
+    }
+
+    /// Registers `field` of `class` as unique and claims the values already stored.
+    pub async fn ensure_unique(&self, class: &str, field: &str) -> Result<()> {
+        self.ready().await?;
+        let known = self.unique_fields(class).await?;
+        if !known.iter().any(|f| f == field) {
+            let mut fields = known.clone();
+            fields.push(field.to_string());
+            let mut obj = Map::new();
+            obj.insert("fields".into(), json!(fields));
+            let item = object_to_item(META_PARTITION, &format!("unique_{class}"), 1, &obj)?;
+            self.store.put(item, None).await?;
+            if let Some(map) = self.uniques.write().await.as_mut() {
+                map.insert(class.to_string(), fields);
+            }
+        }
+        // Backfill sentinels for existing rows.
+        let mut rows = Vec::new();
+        self.store
+            .query(class, None, |item| {
+                rows.push(item_to_stored(&item)?);
+                Ok(true)
+            })
+            .await?;
+        for st in rows {
+            if let Some(sk) = unique_sk(&st.obj, field)? {
+                let w = self
+                    .store
+                    .put(
+                        sentinel_item(class, field, &sk, &st.key),
+                        Some(Condition::absent_or_owned(&st.key)),
+                    )
+                    .await?;
+                if w != Written::Ok {
+                    return Err(Error::Duplicate {
+                        field: Some(duplicated_name(field)),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ---------- reads ----------
+
+    /// Stored rows of `class` matching `expr`; stops after `cap` matches when given.
+    async fn matching(&self, class: &str, expr: &Expr, cap: Option<usize>) -> Result<Vec<Stored>> {
+        self.ready().await?;
+        let p = plan(expr);
+        let mut out = Vec::new();
+        match p.access {
+            Access::Keys(keys) => {
+                let items = match keys.as_slice() {
+                    [] => vec![],
+                    [one] => self.store.get(class, one).await?.into_iter().collect(),
+                    many => self.store.batch_get(class, many).await?,
+                };
+                let mut rows: Vec<Stored> =
+                    items.iter().map(item_to_stored).collect::<Result<_>>()?;
+                rows.sort_by(|a, b| a.key.cmp(&b.key));
+                for st in rows {
+                    if matches(expr, &st.obj) {
+                        out.push(st);
+                        if cap.is_some_and(|c| out.len() >= c) {
+                            break;
+                        }
+                    }
+                }
+            }
+            Access::Partition => {
+                self.store
+                    .query(class, p.filter.as_ref(), |item| {
+                        let st = item_to_stored(&item)?;
+                        if matches(expr, &st.obj) {
+                            out.push(st);
+                        }
+                        Ok(cap.is_none_or(|c| out.len() < c))
+                    })
+                    .await?;
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn find(
+        &self,
+        class: &str,
+        schema: &Value,
+        query: &Value,
+        opts: &FindOptions,
+    ) -> Result<Vec<Value>> {
+        let expr = parse_query(query, opts.case_insensitive)?;
+        let mut order = Order::from_sort(opts.sort.as_ref());
+        order.near = eval::near_point(&expr);
+        // Without an order the key order is the result order, so stop after skip + limit.
+        let cap = if order.is_empty() {
+            opts.limit.map(|l| l.saturating_add(opts.skip))
+        } else {
+            None
+        };
+        if cap == Some(0) {
+            return Ok(vec![]);
+        }
+        let rows = self.matching(class, &expr, cap).await?;
+        let mut objs: Vec<Map<String, Value>> = rows.into_iter().map(|s| s.obj).collect();
+        order.sort(&mut objs);
+        let take = opts.limit.unwrap_or(usize::MAX);
+        Ok(objs
+            .into_iter()
+            .skip(opts.skip)
+            .take(take)
+            .map(|mut o| {
+                if let Some(keys) = &opts.keys {
+                    project(&mut o, keys);
+                }
+                to_parse(o, schema)
+            })
+            .collect())
+    }
+
+    pub async fn count(&self, class: &str, query: &Value) -> Result<usize> {
+        let expr = parse_query(query, false)?;
+        Ok(self.matching(class, &expr, None).await?.len())
+    }
+
+    pub async fn distinct(&self, class: &str, query: &Value, field: &str) -> Result<Vec<Value>> {
+        let expr = parse_query(query, false)?;
+        let rows = self.matching(class, &expr, None).await?;
+        let path: Vec<String> = field.split('.').map(str::to_string).collect();
+        let mut out: Vec<Value> = Vec::new();
+        for st in &rows {
+            let mut vals = Vec::new();
+            eval::collect_path(&st.obj, &path, &mut vals);
+            for v in vals {
+                let items: Vec<&Value> = match v {
+                    Value::Array(a) => a.iter().collect(),
+                    other => vec![other],
+                };
+                for it in items {
+                    if !it.is_null() && !out.iter().any(|o| eval::value_eq(o, it)) {
+                        out.push(it.clone());
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    // ---------- writes ----------
+
+    pub async fn create_object(&self, class: &str, object: &Value) -> Result<Value> {
+        self.ready().await?;
+        let obj = prepare_new(object)?;
+        let key = key_for(class, &obj);
+        self.write_new(class, &key, &obj).await?;
+        Ok(json!({ "ops": [object] }))
+    }
+
+    async fn write_new(&self, class: &str, key: &str, obj: &Map<String, Value>) -> Result<()> {
+        let item = object_to_item(class, key, 1, obj)?;
+        check_size(&item)?;
+        let uniques = self.unique_fields(class).await?;
+        let mut sentinels = Vec::new();
+        for f in &uniques {
+            if let Some(sk) = unique_sk(obj, f)? {
+                sentinels.push((f.clone(), sk));
+            }
+        }
+        if sentinels.is_empty() {
+            return match self.store.put(item, Some(Condition::absent())).await? {
+                Written::Ok => Ok(()),
+                _ => Err(Error::Duplicate { field: None }),
+            };
+        }
+        for attempt in 0..WRITE_ATTEMPTS {
+            let mut ops = vec![TxOp::Put(item.clone(), Some(Condition::absent()))];
+            for (f, sk) in &sentinels {
+                ops.push(TxOp::Put(
+                    sentinel_item(class, f, sk, key),
+                    Some(Condition::absent()),
+                ));
+            }
+            match self.store.transact(ops).await? {
+                Written::Ok => return Ok(()),
+                Written::ConditionFailed(0) => return Err(Error::Duplicate { field: None }),
+                Written::ConditionFailed(i) => {
+                    return Err(Error::Duplicate {
+                        field: Some(duplicated_name(&sentinels[i - 1].0)),
+                    })
+                }
+                Written::Conflict => backoff(attempt.min(6)).await,
+            }
+        }
+        Err(Error::Conflict(
+            "too many conflicting writes; try again".into(),
+        ))
+    }
+
+    /// Applies `upd` to one stored row with a revision-conditioned write; re-reads and
+    /// re-checks `expr` on conflict. Returns the new object, or None if it stopped matching.
+    async fn update_row(
+        &self,
+        class: &str,
+        expr: &Expr,
+        mut st: Stored,
+        upd: &Map<String, Value>,
+    ) -> Result<Option<Map<String, Value>>> {
+        let uniques = self.unique_fields(class).await?;
+        for attempt in 0..WRITE_ATTEMPTS {
+            let mut new = st.obj.clone();
+            update::apply(&mut new, upd)?;
+            let item = object_to_item(class, &st.key, st.rev + 1, &new)?;
+            check_size(&item)?;
+            let mut extra = Vec::new();
+            let mut fields = Vec::new();
+            for f in &uniques {
+                let (old_sk, new_sk) = (unique_sk(&st.obj, f)?, unique_sk(&new, f)?);
+                if old_sk == new_sk {
+                    continue;
+                }
+                if let Some(sk) = new_sk {
+                    extra.push(TxOp::Put(
+                        sentinel_item(class, f, &sk, &st.key),
+                        Some(Condition::absent_or_owned(&st.key)),
+                    ));
+                    fields.push(f.clone());
+                }
+                if let Some(sk) = old_sk {
+                    extra.push(TxOp::Delete(
+                        unique_pk(class, f),
+                        sk,
+                        Some(Condition::absent_or_owned(&st.key)),
+                    ));
+                    fields.push(f.clone());
+                }
+            }
+            let written = if extra.is_empty() {
+                self.store
+                    .put(item, Some(Condition::revision(st.rev)))
+                    .await?
+            } else {
+                let mut ops = vec![TxOp::Put(item, Some(Condition::revision(st.rev)))];
+                ops.extend(extra);
+                self.store.transact(ops).await?
+            };
+            match written {
+                Written::Ok => return Ok(Some(new)),
+                Written::ConditionFailed(i) if i > 0 => {
+                    return Err(Error::Duplicate {
+                        field: Some(duplicated_name(&fields[i - 1])),
+                    })
+                }
+                _ => {
+                    backoff(attempt.min(6)).await;
+                    match self.store.get(class, &st.key).await? {
+                        Some(item) => st = item_to_stored(&item)?,
+                        None => return Ok(None),
+                    }
+                    if !matches(expr, &st.obj) {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        Err(Error::Conflict(
+            "too many concurrent updates of one object; try again".into(),
+        ))
+    }
+
+    fn update_map(update: &Value) -> Result<&Map<String, Value>> {
+        update
+            .as_object()
+            .ok_or_else(|| Error::json("update must be an object"))
+    }
+
+    pub async fn find_one_and_update(
+        &self,
+        class: &str,
+        schema: &Value,
+        query: &Value,
+        update: &Value,
+    ) -> Result<Value> {
+        let expr = parse_query(query, false)?;
+        let upd = Self::update_map(update)?;
+        for st in self.matching(class, &expr, Some(1)).await? {
+            if let Some(new) = self.update_row(class, &expr, st, upd).await? {
+                return Ok(to_parse(new, schema));
+            }
+        }
+        Ok(Value::Null)
+    }
+
+    pub async fn update_many(&self, class: &str, query: &Value, update: &Value) -> Result<Value> {
+        let expr = parse_query(query, false)?;
+        let upd = Self::update_map(update)?;
+        let rows = self.matching(class, &expr, None).await?;
+        let matched = rows.len();
+        let mut modified = 0;
+        for st in rows {
+            if self.update_row(class, &expr, st, upd).await?.is_some() {
+                modified += 1;
+            }
+        }
+        Ok(json!({ "matchedCount": matched, "modifiedCount": modified }))
+    }
+
+    pub async fn upsert_one(&self, class: &str, query: &Value, update: &Value) -> Result<()> {
+        let expr = parse_query(query, false)?;
+        let upd = Self::update_map(update)?;
+        for attempt in 0..WRITE_ATTEMPTS {
+            if let Some(st) = self
+                .matching(class, &expr, Some(1))
+                .await?
+                .into_iter()
+                .next()
+            {
+                if self.update_row(class, &expr, st, upd).await?.is_some() {
+                    return Ok(());
+                }
+                continue;
+            }
+            // Insert: the query's equalities, then the update.
+            let mut obj = Map::new();
+            if let Some(q) = query.as_object() {
+                for (k, v) in q {
+                    if !k.starts_with('$')
+                        && !k.contains('.')
+                        && !(v.is_object()
+                            && v.as_object()
+                                .is_some_and(|m| m.keys().any(|x| x.starts_with('$'))))
+                    {
+                        obj.insert(k.clone(), canonical_field(k, v)?);
+                    }
+                }
+            }
+            update::apply(&mut obj, upd)?;
+            let key = key_for(class, &obj);
+            match self.write_new(class, &key, &obj).await {
+                Ok(()) => return Ok(()),
+                // Someone inserted the same key meanwhile: update it instead.
+                Err(Error::Duplicate { field: None }) => backoff(attempt.min(4)).await,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Conflict("upsert kept conflicting; try again".into()))
+    }
+
+    async fn delete_row(&self, class: &str, expr: &Expr, mut st: Stored) -> Result<bool> {
+        let uniques = self.unique_fields(class).await?;
+        for attempt in 0..WRITE_ATTEMPTS {
+            let mut ops = Vec::new();
+            for f in &uniques {
+                if let Some(sk) = unique_sk(&st.obj, f)? {
+                    ops.push(TxOp::Delete(
+                        unique_pk(class, f),
+                        sk,
+                        Some(Condition::absent_or_owned(&st.key)),
+                    ));
+                }
+            }
+            let written = if ops.is_empty() {
+                self.store
+                    .delete(class, &st.key, Some(Condition::revision(st.rev)))
+                    .await?
+            } else {
+                ops.insert(
+                    0,
+                    TxOp::Delete(
+                        class.to_string(),
+                        st.key.clone(),
+                        Some(Condition::revision(st.rev)),
+                    ),
+                );
+                self.store.transact(ops).await?
+            };
+            if written == Written::Ok {
+                return Ok(true);
+            }
+            backoff(attempt.min(6)).await;
+            match self.store.get(class, &st.key).await? {
+                Some(item) => st = item_to_stored(&item)?,
+                None => return Ok(false),
+            }
+            if !matches(expr, &st.obj) {
+                return Ok(false);
+            }
+        }
+        Err(Error::Conflict(
+            "too many concurrent updates of one object; try again".into(),
+        ))
+    }
+
+    pub async fn delete_by_query(&self, class: &str, query: &Value) -> Result<usize> {
+        let expr = parse_query(query, false)?;
+        let rows = self.matching(class, &expr, None).await?;
+        let mut n = 0;
+        for st in rows {
+            if self.delete_row(class, &expr, st).await? {
+                n += 1;
+            }
+        }
+        if n == 0 {
+            return Err(Error::ObjectNotFound);
+        }
+        Ok(n)
+    }
+
+    // ---------- classes ----------
+
+    pub async fn class_exists(&self, class: &str) -> Result<bool> {
+        self.ready().await?;
+        self.schemas().exists(class).await
+    }
+
+    pub async fn get_class(&self, class: &str) -> Result<Option<Value>> {
+        self.ready().await?;
+        self.schemas().get(class).await
+    }
+
+    pub async fn get_all_classes(&self) -> Result<Vec<Value>> {
+        self.ready().await?;
+        self.schemas().all().await
+    }
+
+    pub async fn create_class(&self, class: &str, schema: &Value) -> Result<Value> {
+        self.ready().await?;
+        validate_class_name(class)?;
+        self.schemas().create(class, schema).await
+    }
+
+    pub async fn add_field(&self, class: &str, field: &str, typ: &Value) -> Result<()> {
+        self.ready().await?;
+        self.schemas()
+            .modify(class, true, |s| {
+                let f = fields_mut(s);
+                if !f.contains_key(field) {
+                    f.insert(field.to_string(), typ.clone());
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    pub async fn update_field_options(&self, class: &str, field: &str, typ: &Value) -> Result<()> {
+        self.ready().await?;
+        self.schemas()
+            .modify(class, false, |s| {
+                fields_mut(s).insert(field.to_string(), typ.clone());
+                Ok(())
+            })
+            .await
+    }
+
+    pub async fn set_clps(&self, class: &str, clps: &Value) -> Result<()> {
+        self.ready().await?;
+        self.schemas()
+            .modify(class, false, |s| {
+                s.insert("classLevelPermissions".into(), clps.clone());
+                Ok(())
+            })
+            .await
+    }
+
+    pub async fn set_indexes(
+        &self,
+        class: &str,
+        submitted: &Value,
+        existing: &Value,
+        fields: &Value,
+    ) -> Result<()> {
+        self.ready().await?;
+        let Some(sub) = submitted.as_object() else {
+            return Ok(());
+        };
+        let mut existing = existing.as_object().cloned().unwrap_or_default();
+        if existing.is_empty() {
+            existing.insert("_id_".into(), json!({"_id": 1}));
+        }
+        for (name, idx) in sub {
+            let deleting = idx.get("__op").and_then(Value::as_str) == Some("Delete");
+            if existing.contains_key(name) && !deleting {
+                return Err(Error::query(format!("Index {name} exists, cannot update.")));
+            }
+            if !existing.contains_key(name) && deleting {
+                return Err(Error::query(format!(
+                    "Index {name} does not exist, cannot delete."
+                )));
+            }
+            if deleting {
+                existing.remove(name);
+            } else {
+                if let Some(keys) = idx.as_object() {
+                    for k in keys.keys() {
+                        if fields.get(k).is_none() {
+                            return Err(Error::query(format!(
+                                "Field {k} does not exist, cannot add index."
+                            )));
+                        }
+                    }
+                }
+                existing.insert(name.clone(), idx.clone());
+            }
+        }
+        self.schemas()
+            .modify(class, false, |s| {
+                s.insert("indexes".into(), Value::Object(existing.clone()));
+                Ok(())
+            })
+            .await
+    }
+
+    pub async fn get_indexes(&self, class: &str) -> Result<Vec<Value>> {
+        let s = self.get_class(class).await?;
+        let mut out = vec![json!({"name": "_id_", "key": {"_id": 1}})];
+        if let Some(ix) = s
+            .as_ref()
+            .and_then(|s| s.get("indexes"))
+            .and_then(Value::as_object)
+        {
+            for (name, key) in ix {
+                if name != "_id_" {
+                    out.push(json!({"name": name, "key": key}));
+                }
+            }
+        }
+        for f in self.unique_fields(class).await? {
+            out.push(json!({"name": format!("{f}_1"), "key": {f.clone(): 1}, "unique": true}));
+        }
+        Ok(out)
+    }
+
+    async fn partition_keys(&self, pk: &str) -> Result<Vec<(String, String)>> {
+        let mut keys = Vec::new();
+        self.store
+            .query(pk, None, |item| {
+                if let Some(AttributeValue::S(sk)) = item.get(codec::SK) {
+                    keys.push((pk.to_string(), sk.clone()));
+                }
+                Ok(true)
+            })
+            .await?;
+        Ok(keys)
+    }
+
+    pub async fn delete_class(&self, class: &str) -> Result<bool> {
+        self.ready().await?;
+        let mut keys = self.partition_keys(class).await?;
+        for f in self.unique_fields(class).await? {
+            keys.extend(self.partition_keys(&unique_pk(class, &f)).await?);
+        }
+        self.store.batch_delete(&keys).await?;
+        self.schemas().delete(class).await?;
+        Ok(!is_join(class))
+    }
+
+    /// Deletes every object and schema. `fast` keeps the uniqueness registry (like Mongo keeps
+    /// indexes when it only empties collections).
+    pub async fn delete_all_classes(&self, fast: bool) -> Result<()> {
+        self.ready().await?;
+        let keys: Vec<(String, String)> = self
+            .store
+            .scan_keys()
+            .await?
+            .into_iter()
+            .filter(|(pk, _)| !(fast && pk == META_PARTITION))
+            .collect();
+        self.store.batch_delete(&keys).await?;
+        if !fast {
+            *self.uniques.write().await = None;
+        }
+        Ok(())
+    }
+
+    pub async fn delete_fields(&self, class: &str, names: &[String]) -> Result<()> {
+        self.ready().await?;
+        self.schemas()
+            .modify(class, false, |s| {
+                let f = fields_mut(s);
+                for n in names {
+                    f.remove(n);
+                }
+                Ok(())
+            })
+            .await?;
+        let mut upd = Map::new();
+        for n in names {
+            upd.insert(n.clone(), json!({"__op": "Delete"}));
+        }
+        let mut q = Map::new();
+        let ors: Vec<Value> = names
+            .iter()
+            .map(|n| json!({ n.clone(): {"$exists": true} }))
+            .collect();
+        q.insert("$or".into(), Value::Array(ors));
+        let expr = parse_query(&Value::Object(q), false)?;
+        for st in self.matching(class, &expr, None).await? {
+            self.update_row(class, &Expr::True, st, &upd).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn perform_initialization(&self) -> Result<()> {
+        self.ready().await
+    }
+}

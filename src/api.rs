@@ -1,0 +1,364 @@
+//! One entry point for every adapter call: `call(method, args)` takes the method name and its
+//! arguments as a JSON array (as the JS shim passes them) and answers JSON. The N-API binding
+//! and the Rust tests both go through it, so argument handling is tested without Node. It also
+//! holds the seed's `Partition` API (Mongo-style `_id`, `$set`/`$inc`/… updates), translated
+//! here into the Parse forms the adapter takes.
+
+use crate::adapter::{to_parse, Adapter, FindOptions};
+use crate::error::{Error, Result};
+use crate::store::StoreConfig;
+use serde_json::{json, Map, Value};
+
+pub fn config_from_json(v: &Value) -> Result<StoreConfig> {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let table = s("table").ok_or_else(|| Error::json("a table name is required"))?;
+    let creds = v.get("credentials");
+    let c = |k: &str| {
+        creds
+            .and_then(|c| c.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    Ok(StoreConfig {
+        table,
+        endpoint: s("endpoint"),
+        region: s("region"),
+        access_key_id: s("accessKeyId").or_else(|| c("accessKeyId")),
+        secret_access_key: s("secretAccessKey").or_else(|| c("secretAccessKey")),
+        session_token: s("sessionToken").or_else(|| c("sessionToken")),
+        create_table: v
+            .get("createTable")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        max_attempts: v.get("maxAttempts").and_then(Value::as_u64).unwrap_or(5) as u32,
+        operation_timeout_ms: v.get("timeoutMs").and_then(Value::as_u64).unwrap_or(30_000),
+    })
+}
+
+fn arg(args: &[Value], i: usize) -> &Value {
+    args.get(i).unwrap_or(&Value::Null)
+}
+
+fn str_arg(args: &[Value], i: usize, what: &str) -> Result<String> {
+    arg(args, i)
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| Error::json(format!("{what} must be a string")))
+}
+
+pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
+    let empty = json!({});
+    let schema = |i: usize| {
+        if arg(args, i).is_object() {
+            arg(args, i)
+        } else {
+            &empty
+        }
+    };
+    match method {
+        "performInitialization" => a.perform_initialization().await.map(|_| Value::Null),
+        "classExists" => Ok(json!(
+            a.class_exists(&str_arg(args, 0, "className")?).await?
+        )),
+        "getClass" => a
+            .get_class(&str_arg(args, 0, "className")?)
+            .await
+            .map(|c| c.unwrap_or(Value::Null)),
+        "getAllClasses" => Ok(Value::Array(a.get_all_classes().await?)),
+        "createClass" => {
+            a.create_class(&str_arg(args, 0, "className")?, schema(1))
+                .await
+        }
+        "addFieldIfNotExists" => {
+            a.add_field(
+                &str_arg(args, 0, "className")?,
+                &str_arg(args, 1, "fieldName")?,
+                arg(args, 2),
+            )
+            .await?;
+            Ok(Value::Null)
+        }
+        "updateFieldOptions" => {
+            a.update_field_options(
+                &str_arg(args, 0, "className")?,
+                &str_arg(args, 1, "fieldName")?,
+                arg(args, 2),
+            )
+            .await?;
+            Ok(Value::Null)
+        }
+        "setClassLevelPermissions" => {
+            a.set_clps(&str_arg(args, 0, "className")?, arg(args, 1))
+                .await?;
+            Ok(Value::Null)
+        }
+        "setIndexesWithSchemaFormat" => {
+            a.set_indexes(
+                &str_arg(args, 0, "className")?,
+                arg(args, 1),
+                arg(args, 2),
+                arg(args, 3),
+            )
+            .await?;
+            Ok(Value::Null)
+        }
+        "getIndexes" => Ok(Value::Array(
+            a.get_indexes(&str_arg(args, 0, "className")?).await?,
+        )),
+        "deleteClass" => Ok(json!(
+            a.delete_class(&str_arg(args, 0, "className")?).await?
+        )),
+        "deleteAllClasses" => {
+            a.delete_all_classes(arg(args, 0).as_bool().unwrap_or(false))
+                .await?;
+            Ok(Value::Null)
+        }
+        "deleteFields" => {
+            let names: Vec<String> = arg(args, 2)
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            a.delete_fields(&str_arg(args, 0, "className")?, &names)
+                .await?;
+            Ok(Value::Null)
+        }
+        "ensureUniqueness" => {
+            let class = str_arg(args, 0, "className")?;
+            for f in arg(args, 2).as_array().into_iter().flatten() {
+                if let Some(f) = f.as_str() {
+                    a.ensure_unique(&class, f).await?;
+                }
+            }
+            Ok(Value::Null)
+        }
+        "ensureAuthDataUniqueness" => {
+            let provider = str_arg(args, 0, "provider")?;
+            a.ensure_unique("_User", &format!("authData.{provider}.id"))
+                .await?;
+            Ok(Value::Null)
+        }
+        "createObject" => {
+            a.create_object(&str_arg(args, 0, "className")?, arg(args, 2))
+                .await
+        }
+        "find" => {
+            let opts = FindOptions::from_json(arg(args, 3));
+            Ok(Value::Array(
+                a.find(
+                    &str_arg(args, 0, "className")?,
+                    schema(1),
+                    arg(args, 2),
+                    &opts,
+                )
+                .await?,
+            ))
+        }
+        "count" => Ok(json!(
+            a.count(&str_arg(args, 0, "className")?, arg(args, 2))
+                .await?
+        )),
+        "distinct" => Ok(Value::Array(
+            a.distinct(
+                &str_arg(args, 0, "className")?,
+                arg(args, 2),
+                &str_arg(args, 3, "fieldName")?,
+            )
+            .await?,
+        )),
+        "findOneAndUpdate" => {
+            a.find_one_and_update(
+                &str_arg(args, 0, "className")?,
+                schema(1),
+                arg(args, 2),
+                arg(args, 3),
+            )
+            .await
+        }
+        "updateObjectsByQuery" => {
+            a.update_many(&str_arg(args, 0, "className")?, arg(args, 2), arg(args, 3))
+                .await
+        }
+        "upsertOneObject" => {
+            a.upsert_one(&str_arg(args, 0, "className")?, arg(args, 2), arg(args, 3))
+                .await?;
+            Ok(Value::Null)
+        }
+        "deleteObjectsByQuery" => Ok(json!(
+            a.delete_by_query(&str_arg(args, 0, "className")?, arg(args, 2))
+                .await?
+        )),
+        m if m.starts_with("partition.") => partition(a, &m["partition.".len()..], args).await,
+        other => Err(Error::Unsupported(format!(
+            "the DynamoDB adapter does not implement {other}"
+        ))),
+    }
+}
+
+/// Mongo-style query (`_id`) → Parse query (`objectId`).
+fn mongo_query(q: &Value) -> Value {
+    match q {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let k = if k == "_id" {
+                        "objectId".to_string()
+                    } else {
+                        k.clone()
+                    };
+                    let v = if k.starts_with('$') {
+                        mongo_query(v)
+                    } else {
+                        v.clone()
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(mongo_query).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Mongo-style update (`$set`, `$unset`, `$inc`, `$push`, `$addToSet`, `$pull`, or a plain
+/// object of fields) → Parse update ops.
+fn mongo_update(u: &Value) -> Result<Value> {
+    let m = u
+        .as_object()
+        .ok_or_else(|| Error::json("update must be an object"))?;
+    let mut out = Map::new();
+    for (k, v) in m {
+        let fields = || v.as_object().cloned().unwrap_or_default();
+        let each = |v: &Value| match v.get("$each").and_then(Value::as_array) {
+            Some(a) => Value::Array(a.clone()),
+            None => Value::Array(vec![v.clone()]),
+        };
+        match k.as_str() {
+            "$set" => out.extend(fields()),
+            "$unset" => out.extend(
+                fields()
+                    .into_iter()
+                    .map(|(f, _)| (f, json!({"__op": "Delete"}))),
+            ),
+            "$inc" => out.extend(
+                fields()
+                    .into_iter()
+                    .map(|(f, n)| (f, json!({"__op": "Increment", "amount": n}))),
+            ),
+            "$push" => out.extend(
+                fields()
+                    .into_iter()
+                    .map(|(f, x)| (f, json!({"__op": "Add", "objects": each(&x)}))),
+            ),
+            "$addToSet" => out.extend(
+                fields()
+                    .into_iter()
+                    .map(|(f, x)| (f, json!({"__op": "AddUnique", "objects": each(&x)}))),
+            ),
+            "$pull" => out.extend(
+                fields()
+                    .into_iter()
+                    .map(|(f, x)| (f, json!({"__op": "Remove", "objects": each(&x)}))),
+            ),
+            op if op.starts_with('$') => {
+                return Err(Error::json(format!("unsupported update operator {op}")))
+            }
+            "_id" => {}
+            _ => {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+fn mongo_object(v: Value) -> Value {
+    match v {
+        Value::Object(mut m) => {
+            if let Some(id) = m.remove("objectId") {
+                m.insert("_id".into(), id);
+            }
+            Value::Object(m)
+        }
+        other => other,
+    }
+}
+
+async fn partition(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
+    let class = str_arg(args, 0, "className")?;
+    crate::adapter::validate_class_name(&class)?;
+    let q = mongo_query(arg(args, 1));
+    let empty = json!({});
+    match method {
+        "insertOne" => {
+            let mut obj = arg(args, 1)
+                .as_object()
+                .cloned()
+                .ok_or_else(|| Error::json("insertOne takes an object"))?;
+            let id = match obj.remove("_id") {
+                Some(Value::String(s)) => s,
+                Some(other) => other.to_string(),
+                None => crate::adapter::new_object_id(),
+            };
+            obj.insert("objectId".into(), Value::String(id.clone()));
+            a.create_object(&class, &Value::Object(obj)).await?;
+            Ok(json!({"insertedId": id}))
+        }
+        "find" => {
+            let opts = FindOptions::from_json(arg(args, 2));
+            let rows = a.find(&class, &empty, &q, &opts).await?;
+            Ok(Value::Array(rows.into_iter().map(mongo_object).collect()))
+        }
+        "count" => Ok(json!(a.count(&class, &q).await?)),
+        "updateOne" | "upsertOne" => {
+            let u = mongo_update(arg(args, 2))?;
+            if method == "upsertOne" {
+                a.upsert_one(&class, &q, &u).await?;
+                return Ok(Value::Null);
+            }
+            let r = a.find_one_and_update(&class, &empty, &q, &u).await?;
+            Ok(mongo_object(r))
+        }
+        "updateMany" => {
+            a.update_many(&class, &q, &mongo_update(arg(args, 2))?)
+                .await
+        }
+        "deleteOne" | "deleteMany" => {
+            let rows = if method == "deleteOne" {
+                a.find(
+                    &class,
+                    &empty,
+                    &q,
+                    &FindOptions {
+                        limit: Some(1),
+                        ..Default::default()
+                    },
+                )
+                .await?
+            } else {
+                vec![]
+            };
+            let q = match rows.first().and_then(|r| r.get("objectId")) {
+                Some(id) => json!({"objectId": id}),
+                None if method == "deleteOne" => return Ok(json!({"deletedCount": 0})),
+                None => q,
+            };
+            match a.delete_by_query(&class, &q).await {
+                Ok(n) => Ok(json!({"deletedCount": n})),
+                Err(Error::ObjectNotFound) => Ok(json!({"deletedCount": 0})),
+                Err(e) => Err(e),
+            }
+        }
+        other => Err(Error::Unsupported(format!(
+            "Partition has no method {other}"
+        ))),
+    }
+}
+
+/// Converts a stored object for callers outside Parse (kept for symmetry with `to_parse`).
+pub fn parse_json(obj: Map<String, Value>) -> Value {
+    to_parse(obj, &json!({}))
+}

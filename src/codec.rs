@@ -1,0 +1,353 @@
+//! Parse values ⇄ DynamoDB attribute values, and Parse objects ⇄ DynamoDB items.
+//!
+//! Values are stored as native DynamoDB types (M, L, S, N, BOOL, NULL) so filter expressions can
+//! run server-side. Parse's typed values keep their JSON shape (`{"__type":"Date","iso":…}` is an
+//! M with `__type` and `iso`), after `canonical` has put them in one form: Date `iso` strings are
+//! re-formatted to `YYYY-MM-DDTHH:MM:SS.sssZ` (so they order as strings), Pointers keep only
+//! `__type/className/objectId`, Files only `__type/name`. `createdAt`/`updatedAt`, which Parse
+//! hands over as ISO strings, are stored as Date maps like every other date and given back as
+//! strings. An item holds the class (`_pk_className`), the key (`_sk_id`) and a revision counter
+//! (`_rev`, for conditional writes) beside the object's fields.
+
+use crate::error::{Error, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Map, Number, Value};
+use std::collections::HashMap;
+
+pub const PK: &str = "_pk_className";
+pub const SK: &str = "_sk_id";
+pub const REV: &str = "_rev";
+/// Prefix of keys the adapter generates for objects without an objectId (e.g. `_Hooks` rows);
+/// `~` cannot appear in a Parse objectId, so such keys are never shown as one.
+pub const GENERATED_KEY_PREFIX: char = '~';
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Encodes one JSON value as a DynamoDB attribute value.
+pub fn to_attr(v: &Value) -> Result<AttributeValue> {
+    Ok(match v {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Number(n) => AttributeValue::N(number_to_dynamo(n)?),
+        Value::String(s) => AttributeValue::S(s.clone()),
+        Value::Array(a) => AttributeValue::L(a.iter().map(to_attr).collect::<Result<_>>()?),
+        Value::Object(m) => {
+            let mut out = HashMap::with_capacity(m.len());
+            for (k, v) in m {
+                out.insert(k.clone(), to_attr(v)?);
+            }
+            AttributeValue::M(out)
+        }
+    })
+}
+
+/// Decodes a DynamoDB attribute value. Sets (written by other tools) decode as arrays.
+pub fn from_attr(a: &AttributeValue) -> Result<Value> {
+    Ok(match a {
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::N(n) => Value::Number(number_from_dynamo(n)?),
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::L(l) => Value::Array(l.iter().map(from_attr).collect::<Result<_>>()?),
+        AttributeValue::M(m) => {
+            let mut out = Map::with_capacity(m.len());
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            for k in keys {
+                out.insert(k.clone(), from_attr(&m[k])?);
+            }
+            Value::Object(out)
+        }
+        AttributeValue::Ss(s) => Value::Array(s.iter().cloned().map(Value::String).collect()),
+        AttributeValue::Ns(ns) => Value::Array(
+            ns.iter()
+                .map(|n| number_from_dynamo(n).map(Value::Number))
+                .collect::<Result<_>>()?,
+        ),
+        AttributeValue::B(b) => Value::String(base64_encode(b.as_ref())),
+        AttributeValue::Bs(bs) => Value::Array(
+            bs.iter()
+                .map(|b| Value::String(base64_encode(b.as_ref())))
+                .collect(),
+        ),
+        _ => return Err(Error::Internal("unknown DynamoDB attribute type".into())),
+    })
+}
+
+fn number_to_dynamo(n: &Number) -> Result<String> {
+    if let Some(i) = n.as_i64() {
+        return Ok(i.to_string());
+    }
+    if let Some(u) = n.as_u64() {
+        return Ok(u.to_string());
+    }
+    let f = n.as_f64().ok_or_else(|| Error::json("invalid number"))?;
+    if !f.is_finite() {
+        return Err(Error::json("numbers must be finite"));
+    }
+    let a = f.abs();
+    if a != 0.0 && !(1e-130..1e126).contains(&a) {
+        return Err(Error::json(format!(
+            "number {f} is outside the range DynamoDB can store (1e-130 to 1e126)"
+        )));
+    }
+    // Rust's shortest round-trip formatting; scientific for very large/small magnitudes.
+    Ok(if a != 0.0 && !(1e-6..1e21).contains(&a) {
+        format!("{f:e}")
+    } else {
+        format!("{f}")
+    })
+}
+
+fn number_from_dynamo(s: &str) -> Result<Number> {
+    if !s.contains(['.', 'e', 'E']) {
+        if let Ok(i) = s.parse::<i64>() {
+            return Ok(Number::from(i));
+        }
+    }
+    let f: f64 = s
+        .parse()
+        .map_err(|_| Error::Internal(format!("bad number in item: {s}")))?;
+    Number::from_f64(f).ok_or_else(|| Error::Internal(format!("bad number in item: {s}")))
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Normalises a date string to `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC), the form that orders as text.
+pub fn normalize_iso(s: &str) -> Result<String> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+    let parsed: Option<DateTime<Utc>> = DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|n| n.and_utc())
+        });
+    match parsed {
+        Some(d) => Ok(d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
+        None => Err(Error::json(format!("invalid date: {s}"))),
+    }
+}
+
+pub fn date_value(iso: String) -> Value {
+    let mut m = Map::new();
+    m.insert("__type".into(), Value::String("Date".into()));
+    m.insert("iso".into(), Value::String(iso));
+    Value::Object(m)
+}
+
+/// The `__type` of a Parse typed value, if it is one.
+pub fn parse_type(v: &Value) -> Option<&str> {
+    v.as_object()?.get("__type")?.as_str()
+}
+
+/// Puts a Parse value (to be stored or compared) into its one canonical form.
+pub fn canonical(v: &Value) -> Result<Value> {
+    match v {
+        Value::Object(m) => match m.get("__type").and_then(Value::as_str) {
+            Some("Date") => {
+                let iso = m
+                    .get("iso")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| Error::json("Date without iso"))?;
+                Ok(date_value(normalize_iso(iso)?))
+            }
+            Some("Pointer") => {
+                let mut out = Map::new();
+                out.insert("__type".into(), "Pointer".into());
+                for k in ["className", "objectId"] {
+                    let s = m
+                        .get(k)
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| Error::json(format!("Pointer without {k}")))?;
+                    out.insert(k.into(), Value::String(s.into()));
+                }
+                Ok(Value::Object(out))
+            }
+            Some("File") => {
+                let mut out = Map::new();
+                out.insert("__type".into(), "File".into());
+                let name = m.get("name").cloned().unwrap_or(Value::Null);
+                out.insert("name".into(), name);
+                Ok(Value::Object(out))
+            }
+            _ => {
+                let mut out = Map::with_capacity(m.len());
+                for (k, v) in m {
+                    out.insert(k.clone(), canonical(v)?);
+                }
+                Ok(Value::Object(out))
+            }
+        },
+        Value::Array(a) => Ok(Value::Array(
+            a.iter().map(canonical).collect::<Result<_>>()?,
+        )),
+        other => Ok(other.clone()),
+    }
+}
+
+/// Fields Parse passes (and expects back) as plain ISO strings.
+pub fn is_string_date_field(name: &str) -> bool {
+    name == "createdAt" || name == "updatedAt"
+}
+
+/// Canonical stored form of a top-level field value.
+pub fn canonical_field(name: &str, v: &Value) -> Result<Value> {
+    if is_string_date_field(name) {
+        if let Value::String(s) = v {
+            return Ok(date_value(normalize_iso(s)?));
+        }
+    }
+    canonical(v)
+}
+
+/// Builds the item for an object: class, key, revision and its canonical fields.
+pub fn object_to_item(class: &str, key: &str, rev: i64, obj: &Map<String, Value>) -> Result<Item> {
+    let mut item = Item::with_capacity(obj.len() + 3);
+    item.insert(PK.into(), AttributeValue::S(class.into()));
+    item.insert(SK.into(), AttributeValue::S(key.into()));
+    item.insert(REV.into(), AttributeValue::N(rev.to_string()));
+    for (k, v) in obj {
+        if k == "objectId" {
+            continue;
+        }
+        item.insert(k.clone(), to_attr(v)?);
+    }
+    Ok(item)
+}
+
+/// A stored object as read back: its key, revision and fields (stored form, `objectId` set).
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub key: String,
+    pub rev: i64,
+    pub obj: Map<String, Value>,
+}
+
+pub fn item_to_stored(item: &Item) -> Result<Stored> {
+    let key = match item.get(SK) {
+        Some(AttributeValue::S(s)) => s.clone(),
+        _ => return Err(Error::Internal("item without key".into())),
+    };
+    let rev = match item.get(REV) {
+        Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
+        _ => 0,
+    };
+    let mut obj = Map::with_capacity(item.len());
+    if !key.starts_with(GENERATED_KEY_PREFIX) && !key.contains(':') {
+        obj.insert("objectId".into(), Value::String(key.clone()));
+    }
+    let mut names: Vec<&String> = item.keys().collect();
+    names.sort();
+    for k in names {
+        if k == PK || k == SK || k == REV {
+            continue;
+        }
+        obj.insert(k.clone(), from_attr(&item[k])?);
+    }
+    Ok(Stored { key, rev, obj })
+}
+
+/// Rough DynamoDB item size (attribute names + values), for the 400 KB limit check.
+pub fn item_size(item: &Item) -> usize {
+    fn size(a: &AttributeValue) -> usize {
+        match a {
+            AttributeValue::S(s) => s.len(),
+            AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+            AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + size(v)).sum::<usize>(),
+            AttributeValue::M(m) => 3 + m.iter().map(|(k, v)| 1 + k.len() + size(v)).sum::<usize>(),
+            _ => 0,
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + size(v)).sum()
+}
+
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn round_trips_json() {
+        let v = json!({"a": 1, "b": [1.5, "x", null, true, {"c": -3}], "d": {}, "e": [], "f": ""});
+        let back = from_attr(&to_attr(&v).unwrap()).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn numbers_keep_their_value() {
+        for n in [
+            json!(0),
+            json!(-0.5),
+            json!(1e20),
+            json!(1e-7),
+            json!(123456789012345i64),
+            json!(0.1),
+        ] {
+            assert_eq!(from_attr(&to_attr(&n).unwrap()).unwrap(), n, "{n}");
+        }
+        assert!(to_attr(&json!(1e200)).is_err());
+    }
+
+    #[test]
+    fn dates_are_normalized() {
+        let d = canonical(&json!({"__type": "Date", "iso": "2016-01-02T03:04:05Z"})).unwrap();
+        assert_eq!(
+            d,
+            json!({"__type": "Date", "iso": "2016-01-02T03:04:05.000Z"})
+        );
+        let d = canonical_field("createdAt", &json!("2016-01-02T03:04:05.5+01:00")).unwrap();
+        assert_eq!(d["iso"], "2016-01-02T02:04:05.500Z");
+        assert!(canonical(&json!({"__type": "Date", "iso": "nope"})).is_err());
+    }
+
+    #[test]
+    fn pointers_and_files_are_reduced() {
+        let p = canonical(
+            &json!({"__type": "Pointer", "className": "A", "objectId": "x", "name": "n"}),
+        )
+        .unwrap();
+        assert_eq!(
+            p,
+            json!({"__type": "Pointer", "className": "A", "objectId": "x"})
+        );
+        let f = canonical(&json!({"__type": "File", "name": "f.txt", "url": "http://x"})).unwrap();
+        assert_eq!(f, json!({"__type": "File", "name": "f.txt"}));
+    }
+
+    #[test]
+    fn item_round_trip() {
+        let obj = json!({"objectId": "abc", "n": 2, "s": "t"});
+        let item = object_to_item("C", "abc", 3, obj.as_object().unwrap()).unwrap();
+        let st = item_to_stored(&item).unwrap();
+        assert_eq!(st.key, "abc");
+        assert_eq!(st.rev, 3);
+        assert_eq!(Value::Object(st.obj), obj);
+    }
+}

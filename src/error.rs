@@ -1,0 +1,88 @@
+//! Errors of the core, as one typed enum. Each variant knows the Parse error code it becomes at
+//! the N-API boundary (`Error::code`), so no other layer guesses codes from messages.
+
+use serde_json::{json, Value};
+
+/// Parse error codes the core produces (see Parse.Error in the JS SDK).
+pub mod code {
+    pub const INTERNAL_SERVER_ERROR: i64 = 1;
+    pub const OBJECT_NOT_FOUND: i64 = 101;
+    pub const INVALID_QUERY: i64 = 102;
+    pub const INVALID_CLASS_NAME: i64 = 103;
+    pub const INVALID_KEY_NAME: i64 = 105;
+    pub const INVALID_JSON: i64 = 107;
+    pub const COMMAND_UNAVAILABLE: i64 = 108;
+    pub const INCORRECT_TYPE: i64 = 111;
+    pub const OBJECT_TOO_LARGE: i64 = 116;
+    pub const OPERATION_FORBIDDEN: i64 = 119;
+    pub const DUPLICATE_VALUE: i64 = 137;
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// The query is malformed or uses an operator the adapter does not know.
+    #[error("{0}")]
+    InvalidQuery(String),
+    /// A value cannot be stored (bad JSON shape, number out of DynamoDB's range, ...).
+    #[error("{0}")]
+    InvalidJson(String),
+    #[error("{0}")]
+    InvalidKeyName(String),
+    #[error("{0}")]
+    IncorrectType(String),
+    #[error("Object not found.")]
+    ObjectNotFound,
+    /// A unique value (or objectId) already exists. `field` is Parse's `duplicated_field`.
+    #[error("A duplicate value for a field with unique values was provided")]
+    Duplicate { field: Option<String> },
+    #[error("Class {0} already exists.")]
+    ClassExists(String),
+    #[error("{0}")]
+    TooLarge(String),
+    /// A feature the adapter does not support (yet); listed in the README's limits table.
+    #[error("{0}")]
+    Unsupported(String),
+    /// Optimistic-concurrency retries exhausted.
+    #[error("{0}")]
+    Conflict(String),
+    /// DynamoDB (or the network) failed.
+    #[error("DynamoDB error: {0}")]
+    Dynamo(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn code(&self) -> i64 {
+        use code::*;
+        match self {
+            Error::InvalidQuery(_) => INVALID_QUERY,
+            Error::InvalidJson(_) => INVALID_JSON,
+            Error::InvalidKeyName(_) => INVALID_KEY_NAME,
+            Error::IncorrectType(_) => INCORRECT_TYPE,
+            Error::ObjectNotFound => OBJECT_NOT_FOUND,
+            Error::Duplicate { .. } | Error::ClassExists(_) => DUPLICATE_VALUE,
+            Error::TooLarge(_) => OBJECT_TOO_LARGE,
+            Error::Unsupported(_) => COMMAND_UNAVAILABLE,
+            Error::Conflict(_) | Error::Dynamo(_) | Error::Internal(_) => INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The error as the JSON the JS shim turns into a `Parse.Error`.
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({ "code": self.code(), "message": self.to_string() });
+        if let Error::Duplicate { field: Some(f) } = self {
+            v["userInfo"] = json!({ "duplicated_field": f });
+        }
+        v
+    }
+
+    pub fn query(msg: impl Into<String>) -> Self {
+        Error::InvalidQuery(msg.into())
+    }
+    pub fn json(msg: impl Into<String>) -> Self {
+        Error::InvalidJson(msg.into())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

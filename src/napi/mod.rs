@@ -1,0 +1,67 @@
+//! The N-API binding: marshals arguments and nothing else. `Core` holds one adapter; `call`
+//! passes a method name and a JSON array of arguments to `api::call` and answers JSON. Errors
+//! cross as `PARSE:{"code":…,"message":…}` for the shim to turn into `Parse.Error`. Work runs
+//! in a spawned task, so even a panic comes back as an error instead of killing Node.
+
+use crate::adapter::Adapter;
+use crate::error::Error;
+use napi::{Result, Status};
+use napi_derive::napi;
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+fn to_napi(e: Error) -> napi::Error {
+    napi::Error::new(Status::GenericFailure, format!("PARSE:{}", e.to_json()))
+}
+
+#[napi]
+pub struct Core {
+    config: Value,
+    adapter: Arc<OnceCell<Arc<Adapter>>>,
+}
+
+#[napi]
+impl Core {
+    /// `config_json`: `{"table", "region"?, "endpoint"?, "accessKeyId"?, "secretAccessKey"?, …}`.
+    #[napi(constructor)]
+    pub fn new(config_json: String) -> Result<Core> {
+        let config: Value = serde_json::from_str(&config_json)
+            .map_err(|e| to_napi(Error::json(format!("bad adapter options: {e}"))))?;
+        crate::api::config_from_json(&config).map_err(to_napi)?;
+        Ok(Core {
+            config,
+            adapter: Arc::new(OnceCell::new()),
+        })
+    }
+
+    /// Calls adapter method `method` with the JSON array `args_json`; resolves to JSON text.
+    #[napi]
+    pub async fn call(&self, method: String, args_json: String) -> Result<String> {
+        let cell = self.adapter.clone();
+        let config = self.config.clone();
+        let task = tokio::spawn(async move {
+            let adapter = cell
+                .get_or_try_init(|| async {
+                    let cfg = crate::api::config_from_json(&config)?;
+                    Adapter::connect(cfg).await.map(Arc::new)
+                })
+                .await?
+                .clone();
+            let args: Value = serde_json::from_str(&args_json)
+                .map_err(|e| Error::json(format!("bad arguments: {e}")))?;
+            let args = match args {
+                Value::Array(a) => a,
+                other => vec![other],
+            };
+            let out = crate::api::call(&adapter, &method, &args).await?;
+            serde_json::to_string(&out).map_err(|e| Error::Internal(e.to_string()))
+        });
+        match task.await {
+            Ok(r) => r.map_err(to_napi),
+            Err(e) => Err(to_napi(Error::Internal(format!(
+                "the adapter failed unexpectedly: {e}"
+            )))),
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! The reference evaluator: decides whether a decoded object matches an `Expr`, with MongoDB's
+//! semantics as Parse relies on them (a scalar constraint on an array field matches any
+//! element; `null` matches a missing field; comparisons only between values of one type;
+//! paths traverse arrays of objects). Everything DynamoDB cannot decide exactly is decided here,
+//! and the planner's filter expressions only ever narrow the rows this module sees.
+
+use super::parse::{Cond, Expr, Geo};
+use crate::codec::parse_type;
+use serde_json::{Map, Value};
+use std::cmp::Ordering;
+
+pub fn matches(expr: &Expr, obj: &Map<String, Value>) -> bool {
+    match expr {
+        Expr::True => true,
+        Expr::And(v) => v.iter().all(|e| matches(e, obj)),
+        Expr::Or(v) => v.iter().any(|e| matches(e, obj)),
+        Expr::Nor(v) => !v.iter().any(|e| matches(e, obj)),
+        Expr::Field(path, cond) => {
+            let mut found = Vec::new();
+            collect_path(obj, path, &mut found);
+            field_matches(cond, &found)
+        }
+    }
+}
+
+/// Values at a dotted path; arrays of objects on the way are traversed (Mongo semantics).
+pub fn collect_path<'a>(obj: &'a Map<String, Value>, path: &[String], out: &mut Vec<&'a Value>) {
+    let Some(first) = path.first() else { return };
+    let Some(v) = obj.get(first.as_str()) else {
+        return;
+    };
+    descend(v, &path[1..], out);
+}
+
+fn descend<'a>(v: &'a Value, rest: &[String], out: &mut Vec<&'a Value>) {
+    if rest.is_empty() {
+        out.push(v);
+        return;
+    }
+    match v {
+        Value::Object(m) => collect_path(m, rest, out),
+        Value::Array(a) => {
+            if let Ok(i) = rest[0].parse::<usize>() {
+                if let Some(e) = a.get(i) {
+                    descend(e, &rest[1..], out);
+                }
+            }
+            for e in a {
+                if e.is_object() {
+                    descend(e, rest, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Does `cond` hold for a field whose values (zero when missing) are `vals`?
+fn field_matches(cond: &Cond, vals: &[&Value]) -> bool {
+    match cond {
+        Cond::Eq(q) => {
+            if q.is_null() {
+                vals.is_empty() || vals.iter().any(|v| v.is_null() || contains_eq(v, q))
+            } else {
+                vals.iter().any(|v| value_eq(v, q) || contains_eq(v, q))
+            }
+        }
+        Cond::EqCi(s) => {
+            let low = s.to_lowercase();
+            any_scalar(vals, |v| {
+                v.as_str().is_some_and(|x| x.to_lowercase() == low)
+            })
+        }
+        Cond::Ne(q) => !field_matches(&Cond::Eq(q.clone()), vals),
+        Cond::Lt(q) => any_scalar(vals, |v| cmp_same_type(v, q) == Some(Ordering::Less)),
+        Cond::Lte(q) => any_scalar(vals, |v| {
+            matches!(cmp_same_type(v, q), Some(Ordering::Less | Ordering::Equal))
+        }),
+        Cond::Gt(q) => any_scalar(vals, |v| cmp_same_type(v, q) == Some(Ordering::Greater)),
+        Cond::Gte(q) => any_scalar(vals, |v| {
+            matches!(
+                cmp_same_type(v, q),
+                Some(Ordering::Greater | Ordering::Equal)
+            )
+        }),
+        Cond::In(list) => list
+            .iter()
+            .any(|q| field_matches(&Cond::Eq(q.clone()), vals)),
+        Cond::Nin(list) => !list
+            .iter()
+            .any(|q| field_matches(&Cond::Eq(q.clone()), vals)),
+        Cond::Exists(b) => !vals.is_empty() == *b,
+        Cond::All(conds) => {
+            if conds.is_empty() {
+                return false;
+            }
+            vals.iter().any(|v| match v {
+                Value::Array(a) => conds
+                    .iter()
+                    .all(|c| a.iter().any(|e| field_matches(c, &[e]))),
+                _ => false,
+            })
+        }
+        Cond::ContainedBy(list) => {
+            vals.iter().all(|v| match v {
+                Value::Array(a) => a.iter().all(|e| list.iter().any(|q| value_eq(e, q))),
+                _ => false,
+            }) && !vals.is_empty()
+        }
+        Cond::Regex(p) => any_scalar(vals, |v| v.as_str().is_some_and(|s| p.re.find(s).is_some())),
+        Cond::Geo(g) => vals.iter().any(|v| geo_matches(g, v)),
+        Cond::Not(c) => !field_matches(c, vals),
+    }
+}
+
+/// True if `f` holds for a value or, for arrays, any of their elements.
+fn any_scalar(vals: &[&Value], f: impl Fn(&Value) -> bool) -> bool {
+    vals.iter().any(|v| match v {
+        Value::Array(a) => a.iter().any(&f),
+        other => f(other),
+    })
+}
+
+fn contains_eq(v: &Value, q: &Value) -> bool {
+    match v {
+        Value::Array(a) => a.iter().any(|e| value_eq(e, q)),
+        _ => false,
+    }
+}
+
+/// Deep equality with numbers compared by value and object keys in any order.
+pub fn value_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| value_eq(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| value_eq(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Orders two values of the same kind (numbers, strings, dates, booleans); None otherwise.
+pub fn cmp_same_type(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        (Value::String(x), Value::String(y)) => Some(x.as_str().cmp(y.as_str())),
+        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        _ => match (date_iso(a), date_iso(b)) {
+            (Some(x), Some(y)) => Some(x.cmp(y)),
+            _ => None,
+        },
+    }
+}
+
+pub fn date_iso(v: &Value) -> Option<&str> {
+    if parse_type(v) == Some("Date") {
+        v.get("iso")?.as_str()
+    } else {
+        None
+    }
+}
+
+/// Total order for sorting, by type first as MongoDB does: missing/null, numbers, strings,
+/// objects, arrays, booleans, dates.
+pub fn sort_cmp(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+    fn rank(v: Option<&Value>) -> u8 {
+        match v {
+            None | Some(Value::Null) => 0,
+            Some(Value::Number(_)) => 1,
+            Some(Value::String(_)) => 2,
+            Some(v @ Value::Object(_)) if date_iso(v).is_some() => 6,
+            Some(Value::Object(_)) => 3,
+            Some(Value::Array(_)) => 4,
+            Some(Value::Bool(_)) => 5,
+        }
+    }
+    let (ra, rb) = (rank(a), rank(b));
+    if ra != rb {
+        return ra.cmp(&rb);
+    }
+    match (a, b) {
+        (Some(x), Some(y)) => match cmp_same_type(x, y) {
+            Some(o) => o,
+            None => match (x, y) {
+                (Value::Object(p), Value::Object(q)) => {
+                    // Pointers (and other objects) order by their JSON text.
+                    serde_json::to_string(p)
+                        .unwrap_or_default()
+                        .cmp(&serde_json::to_string(q).unwrap_or_default())
+                }
+                (Value::Array(p), Value::Array(q)) => {
+                    for (e, f) in p.iter().zip(q) {
+                        let o = sort_cmp(Some(e), Some(f));
+                        if o != Ordering::Equal {
+                            return o;
+                        }
+                    }
+                    p.len().cmp(&q.len())
+                }
+                _ => Ordering::Equal,
+            },
+        },
+        _ => Ordering::Equal,
+    }
+}
+
+pub fn as_geo_point(v: &Value) -> Option<(f64, f64)> {
+    if parse_type(v) != Some("GeoPoint") {
+        return None;
+    }
+    Some((v.get("latitude")?.as_f64()?, v.get("longitude")?.as_f64()?))
+}
+
+/// Great-circle distance in radians.
+pub fn distance_radians(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, lo1) = (a.0.to_radians(), a.1.to_radians());
+    let (la2, lo2) = (b.0.to_radians(), b.1.to_radians());
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
+    2.0 * h.sqrt().min(1.0).asin()
+}
+
+fn point_in_polygon(p: (f64, f64), poly: &[(f64, f64)]) -> bool {
+    // Ray casting on (lat, lng) treated as planar coordinates, as Parse's other adapters do.
+    let (x, y) = p;
+    let mut inside = false;
+    let n = poly.len();
+    let mut j = n - 1;
+    for i in 0..n {
+        let (xi, yi) = poly[i];
+        let (xj, yj) = poly[j];
+        if ((yi > y) != (yj > y)) && (x < (xj - xi) * (y - yi) / (yj - yi) + xi) {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
+fn geo_matches(g: &Geo, v: &Value) -> bool {
+    match g {
+        Geo::Intersects { lat, lng } => {
+            if parse_type(v) != Some("Polygon") {
+                return false;
+            }
+            let Some(coords) = v.get("coordinates").and_then(Value::as_array) else {
+                return false;
+            };
+            let poly: Vec<(f64, f64)> = coords
+                .iter()
+                .filter_map(|c| Some((c.get(0)?.as_f64()?, c.get(1)?.as_f64()?)))
+                .collect();
+            poly.len() >= 3 && point_in_polygon((*lat, *lng), &poly)
+        }
+        _ => {
+            let Some(p) = as_geo_point(v) else {
+                return false;
+            };
+            match g {
+                Geo::Near { lat, lng, max } => {
+                    max.is_none_or(|m| distance_radians(p, (*lat, *lng)) <= m)
+                }
+                Geo::Box { sw, ne } => {
+                    p.0 >= sw.0
+                        && p.0 <= ne.0
+                        && if sw.1 <= ne.1 {
+                            p.1 >= sw.1 && p.1 <= ne.1
+                        } else {
+                            p.1 >= sw.1 || p.1 <= ne.1
+                        }
+                }
+                Geo::Polygon(poly) => point_in_polygon(p, poly),
+                Geo::CenterSphere { lat, lng, radius } => {
+                    distance_radians(p, (*lat, *lng)) <= *radius
+                }
+                Geo::Intersects { .. } => false,
+            }
+        }
+    }
+}
+
+/// The `$nearSphere` point of a query, if any (its results are ordered by distance).
+pub fn near_point(expr: &Expr) -> Option<(Vec<String>, f64, f64)> {
+    match expr {
+        Expr::Field(p, Cond::Geo(Geo::Near { lat, lng, .. })) => Some((p.clone(), *lat, *lng)),
+        Expr::And(v) => v.iter().find_map(near_point),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::parse_query;
+    use serde_json::json;
+
+    fn m(q: Value, o: Value) -> bool {
+        matches(&parse_query(&q, false).unwrap(), o.as_object().unwrap())
+    }
+
+    #[test]
+    fn equality_on_arrays_and_null() {
+        assert!(m(json!({"a": 2}), json!({"a": [1, 2]})));
+        assert!(m(json!({"a": 2.0}), json!({"a": 2})));
+        assert!(m(json!({"a": null}), json!({})));
+        assert!(!m(json!({"a": null}), json!({"a": 1})));
+        assert!(m(json!({"_rperm": {"$in": [null, "*"]}}), json!({})));
+        assert!(m(
+            json!({"_rperm": {"$in": [null, "*"]}}),
+            json!({"_rperm": ["*"]})
+        ));
+        assert!(!m(
+            json!({"_rperm": {"$in": [null, "*"]}}),
+            json!({"_rperm": ["u1"]})
+        ));
+    }
+
+    #[test]
+    fn comparisons_are_type_bracketed() {
+        assert!(m(json!({"a": {"$gt": 1}}), json!({"a": 2})));
+        assert!(!m(json!({"a": {"$gt": 1}}), json!({"a": "2"})));
+        assert!(m(
+            json!({"d": {"$lt": {"__type": "Date", "iso": "2020-01-01T00:00:00Z"}}}),
+            json!({"d": {"__type": "Date", "iso": "2019-01-01T00:00:00.000Z"}})
+        ));
+    }
+
+    #[test]
+    fn or_does_not_escape_and() {
+        let q = json!({"$or": [{"a": 1}, {"b": 1}], "_rperm": {"$in": ["*"]}});
+        assert!(!m(q.clone(), json!({"a": 1, "_rperm": ["x"]})));
+        assert!(m(q, json!({"a": 1, "_rperm": ["*"]})));
+    }
+
+    #[test]
+    fn ne_nin_exists_all_containedby_regex() {
+        assert!(m(json!({"a": {"$ne": 1}}), json!({})));
+        assert!(!m(json!({"a": {"$ne": 1}}), json!({"a": [1, 2]})));
+        assert!(m(json!({"a": {"$nin": [1, 3]}}), json!({"a": 2})));
+        assert!(m(json!({"a": {"$exists": false}}), json!({"b": 1})));
+        assert!(m(json!({"a": {"$all": [1, 2]}}), json!({"a": [2, 1, 3]})));
+        assert!(!m(json!({"a": {"$all": [1, 4]}}), json!({"a": [2, 1, 3]})));
+        assert!(m(
+            json!({"a": {"$containedBy": [1, 2, 3]}}),
+            json!({"a": [2, 1]})
+        ));
+        assert!(!m(
+            json!({"a": {"$containedBy": [1]}}),
+            json!({"a": [2, 1]})
+        ));
+        assert!(m(
+            json!({"s": {"$regex": "B$", "$options": "i"}}),
+            json!({"s": "ab"})
+        ));
+        assert!(m(json!({"o.x": 1}), json!({"o": {"x": 1}})));
+        assert!(m(json!({"o.x": 1}), json!({"o": [{"x": 2}, {"x": 1}]})));
+    }
+
+    #[test]
+    fn geo() {
+        let p = json!({"__type": "GeoPoint", "latitude": 10.0, "longitude": 10.0});
+        assert!(m(
+            json!({"g": {"$nearSphere": {"__type": "GeoPoint", "latitude": 10.0, "longitude": 10.1}, "$maxDistance": 0.01}}),
+            json!({"g": p.clone()})
+        ));
+        assert!(!m(
+            json!({"g": {"$nearSphere": {"__type": "GeoPoint", "latitude": 20.0, "longitude": 10.1}, "$maxDistance": 0.01}}),
+            json!({"g": p.clone()})
+        ));
+        assert!(m(
+            json!({"g": {"$within": {"$box": [{"__type": "GeoPoint", "latitude": 0, "longitude": 0}, {"__type": "GeoPoint", "latitude": 20, "longitude": 20}]}}}),
+            json!({"g": p})
+        ));
+    }
+}

@@ -1,0 +1,448 @@
+//! Parse query JSON → `Expr`. Validates operators and values once, so evaluation and planning
+//! never meet malformed input: an unknown `$operator` is an INVALID_QUERY error, not a silent
+//! mismatch. Values are put in canonical form (dates normalised, pointers reduced) here.
+
+use crate::codec::canonical;
+use crate::error::{Error, Result};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone)]
+pub enum Expr {
+    True,
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Nor(Vec<Expr>),
+    Field(Vec<String>, Cond),
+}
+
+#[derive(Debug, Clone)]
+pub enum Cond {
+    Eq(Value),
+    /// Case-insensitive string equality (`caseInsensitive` finds for username/email).
+    EqCi(String),
+    Ne(Value),
+    Lt(Value),
+    Lte(Value),
+    Gt(Value),
+    Gte(Value),
+    In(Vec<Value>),
+    Nin(Vec<Value>),
+    Exists(bool),
+    /// `$all`: every entry matches some element (entries are values or regexes).
+    All(Vec<Cond>),
+    ContainedBy(Vec<Value>),
+    Regex(Box<Pattern>),
+    Geo(Geo),
+    Not(Box<Cond>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub source: String,
+    pub flags: String,
+    pub re: regress::Regex,
+}
+
+#[derive(Debug, Clone)]
+pub enum Geo {
+    /// Within `max` radians of the point (None: any distance); results sort by distance.
+    Near {
+        lat: f64,
+        lng: f64,
+        max: Option<f64>,
+    },
+    Box {
+        sw: (f64, f64),
+        ne: (f64, f64),
+    },
+    Polygon(Vec<(f64, f64)>),
+    CenterSphere {
+        lat: f64,
+        lng: f64,
+        radius: f64,
+    },
+    /// A stored Polygon contains the point.
+    Intersects {
+        lat: f64,
+        lng: f64,
+    },
+}
+
+pub fn parse_query(q: &Value, case_insensitive: bool) -> Result<Expr> {
+    let m = q
+        .as_object()
+        .ok_or_else(|| Error::query("query must be an object"))?;
+    parse_map(m, case_insensitive)
+}
+
+fn parse_map(m: &Map<String, Value>, ci: bool) -> Result<Expr> {
+    let mut parts = Vec::with_capacity(m.len());
+    for (k, v) in m {
+        match k.as_str() {
+            "$or" | "$and" | "$nor" => {
+                let arr = v
+                    .as_array()
+                    .ok_or_else(|| Error::query(format!("Bad {k} format - use an array value.")))?;
+                let subs = arr
+                    .iter()
+                    .map(|s| parse_query(s, ci))
+                    .collect::<Result<Vec<_>>>()?;
+                parts.push(match k.as_str() {
+                    "$or" => Expr::Or(subs),
+                    "$and" => Expr::And(subs),
+                    _ => Expr::Nor(subs),
+                });
+            }
+            "$comment" => {}
+            k if k.starts_with('$') => {
+                return Err(Error::query(format!("bad top level operator: {k}")));
+            }
+            _ => {
+                let path: Vec<String> = k.split('.').map(str::to_string).collect();
+                if path.iter().any(|s| s.is_empty()) {
+                    return Err(Error::InvalidKeyName(format!("invalid field name: {k}")));
+                }
+                for c in parse_constraint(v, ci)? {
+                    parts.push(Expr::Field(path.clone(), c));
+                }
+            }
+        }
+    }
+    Ok(match parts.len() {
+        0 => Expr::True,
+        1 => parts.pop().unwrap_or(Expr::True),
+        _ => Expr::And(parts),
+    })
+}
+
+fn is_operator_object(v: &Value) -> bool {
+    match v.as_object() {
+        Some(m) => {
+            !m.is_empty() && m.keys().any(|k| k.starts_with('$')) && !m.contains_key("__type")
+        }
+        None => false,
+    }
+}
+
+fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
+    if !is_operator_object(v) {
+        let val = canonical(v)?;
+        return Ok(vec![match (&val, ci) {
+            (Value::String(s), true) => Cond::EqCi(s.clone()),
+            _ => Cond::Eq(val),
+        }]);
+    }
+    let m = v
+        .as_object()
+        .ok_or_else(|| Error::query("bad constraint"))?;
+    let mut out = Vec::new();
+    let options = m.get("$options").and_then(Value::as_str).unwrap_or("");
+    // Geo operators that come in pairs.
+    if let Some(p) = m.get("$nearSphere") {
+        let (lat, lng) = geo_point(p)?;
+        let max = if let Some(r) = m.get("$maxDistance").or(m.get("$maxDistanceInRadians")) {
+            Some(num(r)?)
+        } else if let Some(mi) = m.get("$maxDistanceInMiles") {
+            Some(num(mi)? / 3958.8)
+        } else if let Some(km) = m.get("$maxDistanceInKilometers") {
+            Some(num(km)? / 6371.0)
+        } else {
+            None
+        };
+        out.push(Cond::Geo(Geo::Near { lat, lng, max }));
+    }
+    for (op, arg) in m {
+        match op.as_str() {
+            "$eq" => out.push(Cond::Eq(canonical(arg)?)),
+            "$ne" => out.push(Cond::Ne(canonical(arg)?)),
+            "$lt" => out.push(Cond::Lt(comparable(arg)?)),
+            "$lte" => out.push(Cond::Lte(comparable(arg)?)),
+            "$gt" => out.push(Cond::Gt(comparable(arg)?)),
+            "$gte" => out.push(Cond::Gte(comparable(arg)?)),
+            "$in" => out.push(Cond::In(array(op, arg)?)),
+            "$nin" => out.push(Cond::Nin(array(op, arg)?)),
+            "$exists" => out.push(Cond::Exists(
+                arg.as_bool()
+                    .ok_or_else(|| Error::query("$exists takes a boolean"))?,
+            )),
+            "$all" => {
+                let items = arg
+                    .as_array()
+                    .ok_or_else(|| Error::query("$all takes an array"))?;
+                let mut conds = Vec::with_capacity(items.len());
+                for it in items {
+                    if is_operator_object(it) {
+                        let sub = parse_constraint(it, false)?;
+                        match sub.as_slice() {
+                            [Cond::Regex(_)] => conds.extend(sub),
+                            _ => return Err(Error::query("$all entries must be values or $regex")),
+                        }
+                    } else {
+                        conds.push(Cond::Eq(canonical(it)?));
+                    }
+                }
+                out.push(Cond::All(conds));
+            }
+            "$containedBy" => out.push(Cond::ContainedBy(array(op, arg)?)),
+            "$regex" => {
+                let src = arg
+                    .as_str()
+                    .ok_or_else(|| Error::query("$regex takes a string"))?;
+                out.push(Cond::Regex(Box::new(compile_regex(src, options)?)));
+            }
+            "$options" => {
+                if !m.contains_key("$regex") {
+                    return Err(Error::query("$options without $regex"));
+                }
+            }
+            "$not" => {
+                let sub = parse_constraint(arg, ci)?;
+                for c in sub {
+                    out.push(Cond::Not(Box::new(c)));
+                }
+            }
+            "$nearSphere"
+            | "$maxDistance"
+            | "$maxDistanceInRadians"
+            | "$maxDistanceInMiles"
+            | "$maxDistanceInKilometers" => {}
+            "$within" => {
+                let b = arg
+                    .get("$box")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| Error::query("$within needs $box"))?;
+                if b.len() != 2 {
+                    return Err(Error::query("$box needs two points"));
+                }
+                let sw = geo_point(&b[0])?;
+                let ne = geo_point(&b[1])?;
+                out.push(Cond::Geo(Geo::Box { sw, ne }));
+            }
+            "$geoWithin" => {
+                if let Some(poly) = arg.get("$polygon") {
+                    let pts = match poly {
+                        Value::Array(a) => a
+                            .iter()
+                            .map(geo_point_or_pair)
+                            .collect::<Result<Vec<_>>>()?,
+                        Value::Object(_) if crate::codec::parse_type(poly) == Some("Polygon") => {
+                            poly.get("coordinates")
+                                .and_then(Value::as_array)
+                                .ok_or_else(|| Error::query("bad Polygon"))?
+                                .iter()
+                                .map(geo_point_or_pair)
+                                .collect::<Result<Vec<_>>>()?
+                        }
+                        _ => return Err(Error::query("bad $polygon")),
+                    };
+                    if pts.len() < 3 {
+                        return Err(Error::query("Polygon must have at least 3 points"));
+                    }
+                    out.push(Cond::Geo(Geo::Polygon(pts)));
+                } else if let Some(cs) = arg.get("$centerSphere").and_then(Value::as_array) {
+                    if cs.len() != 2 {
+                        return Err(Error::query("bad $centerSphere"));
+                    }
+                    let (lat, lng) = geo_point_or_pair(&cs[0])?;
+                    let radius = num(&cs[1])?;
+                    out.push(Cond::Geo(Geo::CenterSphere { lat, lng, radius }));
+                } else {
+                    return Err(Error::query("bad $geoWithin"));
+                }
+            }
+            "$geoIntersects" => {
+                let p = arg
+                    .get("$point")
+                    .ok_or_else(|| Error::query("$geoIntersects needs $point"))?;
+                let (lat, lng) = geo_point(p)?;
+                out.push(Cond::Geo(Geo::Intersects { lat, lng }));
+            }
+            "$relativeTime" | "$text" => {
+                return Err(Error::Unsupported(format!(
+                    "{op} queries are not supported by the DynamoDB adapter yet"
+                )))
+            }
+            "$select" | "$dontSelect" | "$inQuery" | "$notInQuery" | "$relatedTo" => {
+                return Err(Error::query(format!(
+                    "{op} must be resolved before the adapter"
+                )));
+            }
+            other => return Err(Error::query(format!("bad constraint: {other}"))),
+        }
+    }
+    Ok(out)
+}
+
+fn num(v: &Value) -> Result<f64> {
+    v.as_f64().ok_or_else(|| Error::query("expected a number"))
+}
+
+fn geo_point(v: &Value) -> Result<(f64, f64)> {
+    let lat = v.get("latitude").map(num).transpose()?;
+    let lng = v.get("longitude").map(num).transpose()?;
+    match (lat, lng) {
+        (Some(a), Some(b)) => Ok((a, b)),
+        _ => Err(Error::query("bad GeoPoint")),
+    }
+}
+
+/// A GeoPoint, or a `[lat, lng]` pair as Parse sends inside polygons.
+fn geo_point_or_pair(v: &Value) -> Result<(f64, f64)> {
+    match v {
+        Value::Array(a) if a.len() == 2 => Ok((num(&a[0])?, num(&a[1])?)),
+        _ => geo_point(v),
+    }
+}
+
+fn array(op: &str, v: &Value) -> Result<Vec<Value>> {
+    v.as_array()
+        .ok_or_else(|| Error::query(format!("bad {op} value")))?
+        .iter()
+        .map(canonical)
+        .collect()
+}
+
+fn comparable(v: &Value) -> Result<Value> {
+    if v.is_object() && v.get("$relativeTime").is_some() {
+        return Err(Error::Unsupported(
+            "$relativeTime queries are not supported by the DynamoDB adapter yet".into(),
+        ));
+    }
+    canonical(v)
+}
+
+/// Compiles a Parse/Mongo regex with ECMAScript semantics. `\Q…\E` literal quoting (sent by
+/// the JS SDK's startsWith/endsWith/contains) is turned into escaped text first.
+pub fn compile_regex(src: &str, options: &str) -> Result<Pattern> {
+    let mut flags = String::new();
+    let mut extended = false;
+    for c in options.chars() {
+        match c {
+            'i' | 'm' | 's' | 'u' => flags.push(c),
+            'x' => extended = true,
+            _ => return Err(Error::query(format!("invalid regex option: {c}"))),
+        }
+    }
+    let mut pattern = unquote(src);
+    if extended {
+        pattern = strip_extended(&pattern);
+    }
+    let re = regress::Regex::with_flags(&pattern, flags.as_str())
+        .map_err(|e| Error::query(format!("invalid regex {src}: {e}")))?;
+    Ok(Pattern {
+        source: pattern,
+        flags,
+        re,
+    })
+}
+
+fn escape_literal(s: &str, out: &mut String) {
+    for ch in s.chars() {
+        if "\\^$.|?*+()[]{}/-".contains(ch) {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+}
+
+fn unquote(src: &str) -> String {
+    let mut out = String::with_capacity(src.len());
+    let mut rest = src;
+    while let Some(start) = rest.find("\\Q") {
+        // A `\\Q` (escaped backslash then Q) is not a quote start.
+        let backslashes = rest[..start]
+            .chars()
+            .rev()
+            .take_while(|c| *c == '\\')
+            .count();
+        if backslashes % 2 == 1 {
+            out.push_str(&rest[..start + 2]);
+            rest = &rest[start + 2..];
+            continue;
+        }
+        out.push_str(&rest[..start]);
+        let body = &rest[start + 2..];
+        match body.find("\\E") {
+            Some(end) => {
+                escape_literal(&body[..end], &mut out);
+                rest = &body[end + 2..];
+            }
+            None => {
+                escape_literal(body, &mut out);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn strip_extended(p: &str) -> String {
+    let mut out = String::new();
+    let mut esc = false;
+    let mut comment = false;
+    for ch in p.chars() {
+        if comment {
+            if ch == '\n' {
+                comment = false;
+            }
+            continue;
+        }
+        if esc {
+            out.push(ch);
+            esc = false;
+            continue;
+        }
+        match ch {
+            '\\' => {
+                esc = true;
+                out.push(ch);
+            }
+            '#' => comment = true,
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_operator_is_an_error() {
+        let e = parse_query(&json!({"a": {"$foo": 1}}), false).unwrap_err();
+        assert_eq!(e.code(), crate::error::code::INVALID_QUERY);
+        assert!(parse_query(&json!({"$where": "1"}), false).is_err());
+    }
+
+    #[test]
+    fn quoted_regex_is_literal() {
+        let p = compile_regex("^\\Qa.b*\\E", "").unwrap();
+        assert!(p.re.find("a.b*c").is_some());
+        assert!(p.re.find("axbbc").is_none());
+    }
+
+    #[test]
+    fn several_operators_on_one_field() {
+        match parse_query(&json!({"a": {"$gt": 1, "$lt": 5}}), false).unwrap() {
+            Expr::And(v) => assert_eq!(v.len(), 2),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn typed_values_are_equality() {
+        match parse_query(
+            &json!({"p": {"__type": "Pointer", "className": "A", "objectId": "x"}}),
+            false,
+        )
+        .unwrap()
+        {
+            Expr::Field(_, Cond::Eq(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+}

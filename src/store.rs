@@ -1,0 +1,544 @@
+//! The DynamoDB client: connection set-up (region, endpoint, credentials, retries, timeouts),
+//! table creation on demand, and the item operations the adapter needs, each complete: queries
+//! page to the end, BatchGetItem/BatchWriteItem are chunked (100 reads / 25 writes) and their
+//! unprocessed keys retried with backoff, transactions report which item's condition failed.
+//! All reads are strongly consistent, since Parse reads its own writes.
+
+use crate::codec::{Item, PK, SK};
+use crate::error::{Error, Result};
+use crate::query::plan::Filter;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, Delete, DeleteRequest, KeySchemaElement,
+    KeyType, KeysAndAttributes, Put, ScalarAttributeType, TableStatus, TransactWriteItem,
+    WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Default)]
+pub struct StoreConfig {
+    pub table: String,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    /// Create the table (PAY_PER_REQUEST) when it does not exist.
+    pub create_table: bool,
+    /// Attempts per request, including the first (SDK standard retry mode with backoff).
+    pub max_attempts: u32,
+    /// Timeout of one whole operation, retries included.
+    pub operation_timeout_ms: u64,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+/// The outcome of a conditional write.
+#[derive(Debug, PartialEq)]
+pub enum Written {
+    Ok,
+    /// The condition of the item at this index failed (0 for single-item writes).
+    ConditionFailed(usize),
+    /// Another transaction touched the same items; try again.
+    Conflict,
+}
+
+fn dynamo_err<E: std::error::Error + 'static>(e: E) -> Error {
+    Error::Dynamo(format!("{}", DisplayErrorContext(e)))
+}
+
+fn is_local(endpoint: &str) -> bool {
+    endpoint.contains("://127.")
+        || endpoint.contains("://localhost")
+        || endpoint.contains("://[::1]")
+}
+
+impl Store {
+    pub async fn connect(cfg: &StoreConfig) -> Result<Store> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(cfg.max_attempts.max(1)))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_millis(cfg.operation_timeout_ms.max(100)))
+                    .connect_timeout(Duration::from_secs(3))
+                    .build(),
+            );
+        if let Some(r) = &cfg.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        if let Some(ep) = &cfg.endpoint {
+            loader = loader.endpoint_url(ep.clone());
+        }
+        let keys = match (&cfg.access_key_id, &cfg.secret_access_key) {
+            (Some(k), Some(s)) => Some((k.clone(), s.clone())),
+            // A local emulator accepts any signature: don't make users invent keys.
+            _ if cfg.endpoint.as_deref().is_some_and(is_local) => {
+                Some(("local".into(), "local".into()))
+            }
+            _ => None,
+        };
+        if let Some((k, s)) = keys {
+            loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                k,
+                s,
+                cfg.session_token.clone(),
+                None,
+                "parse-server-dynamodb",
+            ));
+        }
+        let shared = loader.load().await;
+        let mut conf = aws_sdk_dynamodb::config::Builder::from(&shared);
+        if shared.region().is_none() {
+            if cfg.endpoint.is_some() {
+                conf = conf.region(aws_config::Region::new("us-east-1"));
+            } else {
+                return Err(Error::Internal(
+                    "no AWS region: pass `region` (or `endpoint` for a local emulator), or set AWS_REGION".into(),
+                ));
+            }
+        }
+        Ok(Store {
+            client: Client::from_conf(conf.build()),
+            table: cfg.table.clone(),
+        })
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Checks the table exists (creating it if allowed) and waits until it is ACTIVE.
+    pub async fn ensure_table(&self, create: bool) -> Result<()> {
+        let mut created = false;
+        for _ in 0..600 {
+            match self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    let status = out.table().and_then(|t| t.table_status().cloned());
+                    if matches!(status, Some(TableStatus::Active) | None) {
+                        return Ok(());
+                    }
+                }
+                Err(e) => {
+                    let se = e.into_service_error();
+                    if !se.is_resource_not_found_exception() {
+                        return Err(dynamo_err(se));
+                    }
+                    if !create {
+                        return Err(Error::Internal(format!(
+                            "DynamoDB table {} does not exist (and createTable is false)",
+                            self.table
+                        )));
+                    }
+                    if !created {
+                        self.create_table().await?;
+                        created = true;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(Error::Internal(format!(
+            "table {} did not become ACTIVE",
+            self.table
+        )))
+    }
+
+    async fn create_table(&self) -> Result<()> {
+        let attr = |n: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(n)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(dynamo_err)
+        };
+        let key = |n: &str, t: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .map_err(dynamo_err)
+        };
+        let res = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .attribute_definitions(attr(PK)?)
+            .attribute_definitions(attr(SK)?)
+            .key_schema(key(PK, KeyType::Hash)?)
+            .key_schema(key(SK, KeyType::Range)?)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let se = e.into_service_error();
+                // Another process created it first.
+                if se.is_resource_in_use_exception() {
+                    Ok(())
+                } else {
+                    Err(dynamo_err(se))
+                }
+            }
+        }
+    }
+
+    fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (PK.to_string(), AttributeValue::S(pk.into())),
+            (SK.to_string(), AttributeValue::S(sk.into())),
+        ])
+    }
+
+    pub async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(dynamo_err)?;
+        Ok(out.item)
+    }
+
+    /// Reads any number of keys of one partition (chunks of 100, unprocessed keys retried).
+    pub async fn batch_get(&self, pk: &str, sks: &[String]) -> Result<Vec<Item>> {
+        let mut found = Vec::with_capacity(sks.len());
+        for chunk in sks.chunks(100) {
+            let mut keys: Vec<HashMap<String, AttributeValue>> =
+                chunk.iter().map(|s| Self::key(pk, s)).collect();
+            let mut attempt = 0;
+            while !keys.is_empty() {
+                let ka = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(dynamo_err)?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, ka)
+                    .send()
+                    .await
+                    .map_err(dynamo_err)?;
+                if let Some(mut r) = out.responses {
+                    found.extend(r.remove(&self.table).unwrap_or_default());
+                }
+                keys = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    backoff(attempt).await;
+                    attempt += 1;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Queries a whole partition page by page; `each` returns false to stop early.
+    pub async fn query(
+        &self,
+        pk: &str,
+        filter: Option<&Filter>,
+        mut each: impl FnMut(Item) -> Result<bool>,
+    ) -> Result<()> {
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let mut req = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+                .set_exclusive_start_key(start.take());
+            if let Some(f) = filter {
+                req = req.filter_expression(&f.expression);
+                for (k, v) in &f.names {
+                    req = req.expression_attribute_names(k, v);
+                }
+                for (k, v) in &f.values {
+                    req = req.expression_attribute_values(k, v.clone());
+                }
+            }
+            let out = req.send().await.map_err(dynamo_err)?;
+            for item in out.items.unwrap_or_default() {
+                if !each(item)? {
+                    return Ok(());
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Every key in the table (for deleting everything, in tests).
+    pub async fn scan_keys(&self) -> Result<Vec<(String, String)>> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .projection_expression("#pk, #sk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(dynamo_err)?;
+            for it in out.items.unwrap_or_default() {
+                if let (Some(AttributeValue::S(p)), Some(AttributeValue::S(s))) =
+                    (it.get(PK), it.get(SK))
+                {
+                    keys.push((p.clone(), s.clone()));
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(keys),
+            }
+        }
+    }
+
+    /// Deletes any number of keys (chunks of 25, unprocessed items retried).
+    pub async fn batch_delete(&self, keys: &[(String, String)]) -> Result<()> {
+        for chunk in keys.chunks(25) {
+            let mut reqs: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|(p, s)| {
+                    let d = DeleteRequest::builder()
+                        .set_key(Some(Self::key(p, s)))
+                        .build()
+                        .map_err(dynamo_err)?;
+                    Ok(WriteRequest::builder().delete_request(d).build())
+                })
+                .collect::<Result<_>>()?;
+            let mut attempt = 0;
+            while !reqs.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, reqs)
+                    .send()
+                    .await
+                    .map_err(dynamo_err)?;
+                reqs = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if !reqs.is_empty() {
+                    backoff(attempt).await;
+                    attempt += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One write that may carry a condition.
+    pub async fn put(&self, item: Item, cond: Option<Condition>) -> Result<Written> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        if let Some(c) = cond {
+            req = req
+                .condition_expression(c.expression)
+                .set_expression_attribute_names(Some(c.names))
+                .set_expression_attribute_values(if c.values.is_empty() {
+                    None
+                } else {
+                    Some(c.values)
+                });
+        }
+        match req.send().await {
+            Ok(_) => Ok(Written::Ok),
+            Err(e) => {
+                let se = e.into_service_error();
+                if se.is_conditional_check_failed_exception() {
+                    Ok(Written::ConditionFailed(0))
+                } else {
+                    Err(dynamo_err(se))
+                }
+            }
+        }
+    }
+
+    pub async fn delete(&self, pk: &str, sk: &str, cond: Option<Condition>) -> Result<Written> {
+        let mut req = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)));
+        if let Some(c) = cond {
+            req = req
+                .condition_expression(c.expression)
+                .set_expression_attribute_names(Some(c.names))
+                .set_expression_attribute_values(if c.values.is_empty() {
+                    None
+                } else {
+                    Some(c.values)
+                });
+        }
+        match req.send().await {
+            Ok(_) => Ok(Written::Ok),
+            Err(e) => {
+                let se = e.into_service_error();
+                if se.is_conditional_check_failed_exception() {
+                    Ok(Written::ConditionFailed(0))
+                } else {
+                    Err(dynamo_err(se))
+                }
+            }
+        }
+    }
+
+    /// All-or-nothing writes (TransactWriteItems, at most 100).
+    pub async fn transact(&self, ops: Vec<TxOp>) -> Result<Written> {
+        if ops.len() > 100 {
+            return Err(Error::Unsupported(format!(
+                "a transaction can hold at most 100 writes in DynamoDB ({} requested)",
+                ops.len()
+            )));
+        }
+        let mut items = Vec::with_capacity(ops.len());
+        for op in ops {
+            items.push(match op {
+                TxOp::Put(item, cond) => {
+                    let mut p = Put::builder().table_name(&self.table).set_item(Some(item));
+                    if let Some(c) = cond {
+                        p = p
+                            .condition_expression(c.expression)
+                            .set_expression_attribute_names(Some(c.names))
+                            .set_expression_attribute_values(if c.values.is_empty() {
+                                None
+                            } else {
+                                Some(c.values)
+                            });
+                    }
+                    TransactWriteItem::builder()
+                        .put(p.build().map_err(dynamo_err)?)
+                        .build()
+                }
+                TxOp::Delete(pk, sk, cond) => {
+                    let mut d = Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(Self::key(&pk, &sk)));
+                    if let Some(c) = cond {
+                        d = d
+                            .condition_expression(c.expression)
+                            .set_expression_attribute_names(Some(c.names))
+                            .set_expression_attribute_values(if c.values.is_empty() {
+                                None
+                            } else {
+                                Some(c.values)
+                            });
+                    }
+                    TransactWriteItem::builder()
+                        .delete(d.build().map_err(dynamo_err)?)
+                        .build()
+                }
+            });
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Written::Ok),
+            Err(e) => {
+                let se = e.into_service_error();
+                if let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) = &se {
+                    let reasons = c.cancellation_reasons();
+                    if let Some(i) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
+                        return Ok(Written::ConditionFailed(i));
+                    }
+                    return Ok(Written::Conflict);
+                }
+                if se.code() == Some("TransactionConflictException")
+                    || se.is_transaction_in_progress_exception()
+                {
+                    return Ok(Written::Conflict);
+                }
+                Err(dynamo_err(se))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub expression: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+impl Condition {
+    /// The item must not exist yet.
+    pub fn absent() -> Condition {
+        Condition {
+            expression: "attribute_not_exists(#sk)".into(),
+            names: HashMap::from([("#sk".to_string(), SK.to_string())]),
+            values: HashMap::new(),
+        }
+    }
+    /// The item must exist with this revision.
+    pub fn revision(rev: i64) -> Condition {
+        Condition {
+            expression: "#rev = :rev".into(),
+            names: HashMap::from([("#rev".to_string(), crate::codec::REV.to_string())]),
+            values: HashMap::from([(":rev".to_string(), AttributeValue::N(rev.to_string()))]),
+        }
+    }
+    /// The (sentinel) item must be absent or belong to `owner`.
+    pub fn absent_or_owned(owner: &str) -> Condition {
+        Condition {
+            expression: "attribute_not_exists(#sk) OR #owner = :owner".into(),
+            names: HashMap::from([
+                ("#sk".to_string(), SK.to_string()),
+                ("#owner".to_string(), "owner".to_string()),
+            ]),
+            values: HashMap::from([(":owner".to_string(), AttributeValue::S(owner.into()))]),
+        }
+    }
+}
+
+pub enum TxOp {
+    Put(Item, Option<Condition>),
+    Delete(String, String, Option<Condition>),
+}
+
+/// Jittered exponential backoff: ~5 ms doubling, capped at ~500 ms.
+pub async fn backoff(attempt: u32) {
+    let base = 5u64 << attempt.min(7);
+    let jitter = rand::random::<u64>() % (base + 1);
+    tokio::time::sleep(Duration::from_millis(base / 2 + jitter)).await;
+}

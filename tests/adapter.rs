@@ -1,0 +1,466 @@
+//! The core against a real DynamoDB-compatible server (dynoxide), through `api::call` — the
+//! same JSON entry point the Node binding uses.
+
+mod common;
+
+use parse_server_dynamodb::adapter::Adapter;
+use parse_server_dynamodb::api::call;
+use parse_server_dynamodb::error::{code, Error};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+async fn c(a: &Adapter, method: &str, args: Value) -> Result<Value, Error> {
+    call(a, method, args.as_array().expect("args array")).await
+}
+
+fn user_schema() -> Value {
+    json!({"fields": {"username": {"type": "String"}, "email": {"type": "String"}}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_get_find_and_delete() {
+    let a = common::adapter().await;
+    c(&a, "performInitialization", json!([])).await.unwrap();
+    for i in 0..5 {
+        c(&a, "createObject", json!(["Item", {}, {
+            "objectId": format!("id{i}"), "n": i, "tags": ["t", format!("x{i}")],
+            "createdAt": "2020-01-01T00:00:00.000Z", "when": {"__type": "Date", "iso": format!("2020-01-0{}T00:00:00Z", i + 1)},
+            "owner": {"__type": "Pointer", "className": "_User", "objectId": format!("u{}", i % 2)}
+        }])).await.unwrap();
+    }
+    let got = c(&a, "find", json!(["Item", {}, {"objectId": "id3"}, {}]))
+        .await
+        .unwrap();
+    assert_eq!(got[0]["n"], 3);
+    assert_eq!(got[0]["createdAt"], "2020-01-01T00:00:00.000Z");
+    assert_eq!(
+        got[0]["when"],
+        json!({"__type": "Date", "iso": "2020-01-04T00:00:00.000Z"})
+    );
+
+    let by_ptr = c(&a, "find", json!(["Item", {}, {"owner": {"__type": "Pointer", "className": "_User", "objectId": "u1"}}, {"sort": {"n": -1}}])).await.unwrap();
+    let ns: Vec<i64> = by_ptr
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ns, vec![3, 1]);
+
+    let dates = c(&a, "count", json!(["Item", {}, {"when": {"$gte": {"__type": "Date", "iso": "2020-01-03T00:00:00.000Z"}}}])).await.unwrap();
+    assert_eq!(dates, 3);
+    let arr = c(&a, "count", json!(["Item", {}, {"tags": "x2"}]))
+        .await
+        .unwrap();
+    assert_eq!(arr, 1);
+
+    let dup = c(&a, "createObject", json!(["Item", {}, {"objectId": "id1"}]))
+        .await
+        .unwrap_err();
+    assert_eq!(dup.code(), code::DUPLICATE_VALUE);
+
+    c(
+        &a,
+        "deleteObjectsByQuery",
+        json!(["Item", {}, {"n": {"$lt": 2}}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(c(&a, "count", json!(["Item", {}, {}])).await.unwrap(), 3);
+    let none = c(&a, "deleteObjectsByQuery", json!(["Item", {}, {"n": 99}]))
+        .await
+        .unwrap_err();
+    assert_eq!(none.code(), code::OBJECT_NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sort_skip_limit_count_over_more_than_one_megabyte() {
+    let a = Arc::new(common::adapter().await);
+    let pad = "p".repeat(3000);
+    let n = 420; // ~1.3 MB: DynamoDB pages at 1 MB
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let a = a.clone();
+        let pad = pad.clone();
+        tasks.push(tokio::spawn(async move {
+            c(&a, "createObject", json!(["Big", {}, {"objectId": format!("o{i:04}"), "rank": (i * 7919) % n, "even": i % 2 == 0, "pad": pad}])).await.unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(c(&a, "count", json!(["Big", {}, {}])).await.unwrap(), n);
+    assert_eq!(
+        c(&a, "count", json!(["Big", {}, {"even": true}]))
+            .await
+            .unwrap(),
+        n / 2
+    );
+    let page = c(
+        &a,
+        "find",
+        json!(["Big", {}, {}, {"sort": {"rank": -1}, "skip": 10, "limit": 5, "keys": ["rank"]}]),
+    )
+    .await
+    .unwrap();
+    let ranks: Vec<i64> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["rank"].as_i64().unwrap())
+        .collect();
+    let top = n as i64 - 1;
+    assert_eq!(
+        ranks,
+        vec![top - 10, top - 11, top - 12, top - 13, top - 14]
+    );
+    assert!(
+        page[0].get("pad").is_none(),
+        "keys projection drops other fields"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_in_and_batch_get() {
+    let a = common::adapter().await;
+    for i in 0..150 {
+        c(
+            &a,
+            "createObject",
+            json!(["C", {}, {"objectId": format!("k{i}"), "v": format!("s{i}")}]),
+        )
+        .await
+        .unwrap();
+    }
+    let ids: Vec<Value> = (0..300).map(|i| json!(format!("k{i}"))).collect();
+    assert_eq!(
+        c(&a, "count", json!(["C", {}, {"objectId": {"$in": ids}}]))
+            .await
+            .unwrap(),
+        150
+    );
+    let vals: Vec<Value> = (0..1000).map(|i| json!(format!("s{}", i * 2))).collect();
+    assert_eq!(
+        c(&a, "count", json!(["C", {}, {"v": {"$in": vals.clone()}}]))
+            .await
+            .unwrap(),
+        75
+    );
+    assert_eq!(
+        c(&a, "count", json!(["C", {}, {"v": {"$nin": vals}}]))
+            .await
+            .unwrap(),
+        75
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uniqueness_holds_under_parallel_writers() {
+    let a = Arc::new(common::adapter().await);
+    c(
+        &a,
+        "ensureUniqueness",
+        json!(["_User", user_schema(), ["username"]]),
+    )
+    .await
+    .unwrap();
+    c(
+        &a,
+        "ensureUniqueness",
+        json!(["_User", user_schema(), ["email"]]),
+    )
+    .await
+    .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let a = a.clone();
+        tasks.push(tokio::spawn(async move {
+            c(&a, "createObject", json!(["_User", user_schema(), {"objectId": format!("u{i}"), "username": "same", "email": format!("e{i}@x")}])).await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                assert_eq!(e.code(), code::DUPLICATE_VALUE);
+                assert_eq!(e.to_json()["userInfo"]["duplicated_field"], "username");
+            }
+        }
+    }
+    assert_eq!(ok, 1);
+    // Changing the email frees the old value and claims the new one.
+    let winner = c(&a, "find", json!(["_User", {}, {"username": "same"}, {}]))
+        .await
+        .unwrap();
+    let id = winner[0]["objectId"].as_str().unwrap().to_string();
+    let old_email = winner[0]["email"].as_str().unwrap().to_string();
+    c(
+        &a,
+        "findOneAndUpdate",
+        json!(["_User", {}, {"objectId": id}, {"email": "new@x"}]),
+    )
+    .await
+    .unwrap();
+    c(
+        &a,
+        "createObject",
+        json!(["_User", {}, {"objectId": "other", "username": "other", "email": old_email}]),
+    )
+    .await
+    .unwrap();
+    let e = c(
+        &a,
+        "createObject",
+        json!(["_User", {}, {"objectId": "third", "username": "third", "email": "new@x"}]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.to_json()["userInfo"]["duplicated_field"], "email");
+    // Deleting frees the username.
+    c(
+        &a,
+        "deleteObjectsByQuery",
+        json!(["_User", {}, {"objectId": id}]),
+    )
+    .await
+    .unwrap();
+    c(
+        &a,
+        "createObject",
+        json!(["_User", {}, {"objectId": "again", "username": "same"}]),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_data_uniqueness() {
+    let a = common::adapter().await;
+    c(&a, "ensureAuthDataUniqueness", json!(["facebook"]))
+        .await
+        .unwrap();
+    c(
+        &a,
+        "createObject",
+        json!(["_User", {}, {"objectId": "a", "_auth_data_facebook": {"id": "F1"}}]),
+    )
+    .await
+    .unwrap();
+    let e = c(
+        &a,
+        "createObject",
+        json!(["_User", {}, {"objectId": "b", "_auth_data_facebook": {"id": "F1"}}]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        e.to_json()["userInfo"]["duplicated_field"],
+        "_auth_data_facebook"
+    );
+    let found = c(
+        &a,
+        "find",
+        json!(["_User", {}, {"authData.facebook.id": "F1"}, {}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(found[0]["objectId"], "a");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_increments_and_array_ops_lose_nothing() {
+    let a = Arc::new(common::adapter().await);
+    c(
+        &a,
+        "createObject",
+        json!(["Counter", {}, {"objectId": "c", "n": 0, "list": []}]),
+    )
+    .await
+    .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let a = a.clone();
+        tasks.push(tokio::spawn(async move {
+            c(
+                &a,
+                "findOneAndUpdate",
+                json!(["Counter", {}, {"objectId": "c"}, {
+                    "n": {"__op": "Increment", "amount": 1},
+                    "list": {"__op": "AddUnique", "objects": [i % 10, format!("s{i}")]}
+                }]),
+            )
+            .await
+            .unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let o = c(&a, "find", json!(["Counter", {}, {"objectId": "c"}, {}]))
+        .await
+        .unwrap();
+    assert_eq!(o[0]["n"], 50);
+    assert_eq!(o[0]["list"].as_array().unwrap().len(), 60);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn or_with_acl_does_not_leak() {
+    let a = common::adapter().await;
+    c(
+        &a,
+        "createObject",
+        json!(["Doc", {}, {"objectId": "pub", "t": "a", "_rperm": ["*"]}]),
+    )
+    .await
+    .unwrap();
+    c(
+        &a,
+        "createObject",
+        json!(["Doc", {}, {"objectId": "priv", "t": "a", "_rperm": ["u1"]}]),
+    )
+    .await
+    .unwrap();
+    c(
+        &a,
+        "createObject",
+        json!(["Doc", {}, {"objectId": "noacl", "t": "b"}]),
+    )
+    .await
+    .unwrap();
+    let q = json!({"$and": [{"$or": [{"t": "a"}, {"t": "b"}]}, {"_rperm": {"$in": [null, "*", "u2"]}}]});
+    let rows = c(&a, "find", json!(["Doc", {}, q, {"sort": {"objectId": 1}}]))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["objectId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["noacl", "pub"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_lifecycle() {
+    let a = common::adapter().await;
+    assert_eq!(c(&a, "classExists", json!(["Game"])).await.unwrap(), false);
+    let s = c(&a, "createClass", json!(["Game", {"className": "Game", "fields": {"score": {"type": "Number"}, "_rperm": {"type": "Array"}}}])).await.unwrap();
+    assert_eq!(s["fields"], json!({"score": {"type": "Number"}}));
+    assert_eq!(s["classLevelPermissions"]["find"], json!({"*": true}));
+    let e = c(&a, "createClass", json!(["Game", {"fields": {}}]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), code::DUPLICATE_VALUE);
+    c(
+        &a,
+        "addFieldIfNotExists",
+        json!(["Game", "name", {"type": "String"}]),
+    )
+    .await
+    .unwrap();
+    c(
+        &a,
+        "setClassLevelPermissions",
+        json!(["Game", {"find": {}, "get": {"*": true}}]),
+    )
+    .await
+    .unwrap();
+    let g = c(&a, "getClass", json!(["Game"])).await.unwrap();
+    assert_eq!(g["fields"]["name"], json!({"type": "String"}));
+    assert_eq!(g["classLevelPermissions"]["find"], json!({}));
+    c(
+        &a,
+        "createObject",
+        json!(["Game", {}, {"objectId": "g", "score": 1, "name": "n"}]),
+    )
+    .await
+    .unwrap();
+    c(&a, "deleteFields", json!(["Game", {}, ["name"]]))
+        .await
+        .unwrap();
+    let o = c(&a, "find", json!(["Game", {}, {}, {}])).await.unwrap();
+    assert!(o[0].get("name").is_none());
+    assert_eq!(
+        c(&a, "getAllClasses", json!([]))
+            .await
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    c(&a, "deleteClass", json!(["Game"])).await.unwrap();
+    assert_eq!(c(&a, "count", json!(["Game", {}, {}])).await.unwrap(), 0);
+    assert_eq!(
+        c(&a, "getClass", json!(["Game"])).await.unwrap(),
+        Value::Null
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_rows_upsert_idempotently() {
+    let a = common::adapter().await;
+    let row = json!({"owningId": "o1", "relatedId": "r1"});
+    for _ in 0..3 {
+        c(
+            &a,
+            "upsertOneObject",
+            json!(["_Join:likes:Post", {}, row, row]),
+        )
+        .await
+        .unwrap();
+    }
+    let rows = c(
+        &a,
+        "find",
+        json!(["_Join:likes:Post", {}, {"owningId": "o1"}, {}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows, json!([{"owningId": "o1", "relatedId": "r1"}]));
+    c(
+        &a,
+        "upsertOneObject",
+        json!(["_GlobalConfig", {}, {"objectId": "1"}, {"params": {"a": 1}}]),
+    )
+    .await
+    .unwrap();
+    let cfg = c(
+        &a,
+        "find",
+        json!(["_GlobalConfig", {}, {"objectId": "1"}, {}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(cfg[0]["params"], json!({"a": 1}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_a_clear_error_and_writes_nothing() {
+    let a = common::adapter().await;
+    let e = c(&a, "find", json!(["X", {}, {"a": {"$where": "1"}}, {}]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), code::INVALID_QUERY);
+    let big = "x".repeat(500 * 1024);
+    let e = c(
+        &a,
+        "createObject",
+        json!(["X", {}, {"objectId": "big", "blob": big}]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), code::OBJECT_TOO_LARGE);
+    assert_eq!(c(&a, "count", json!(["X", {}, {}])).await.unwrap(), 0);
+    let e = c(
+        &a,
+        "createObject",
+        json!(["X", {}, {"objectId": "n", "v": 1e200}]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), code::INVALID_JSON);
+    let e = c(&a, "aggregate", json!(["X"])).await.unwrap_err();
+    assert_eq!(e.code(), code::COMMAND_UNAVAILABLE);
+}
