@@ -6,17 +6,33 @@
 
 const { Core } = require('./binding.js');
 
+// Errors must be instances of the Parse.Error class Parse Server itself uses (it checks with
+// instanceof), so prefer the `parse` package that parse-server resolves.
+function loadParse() {
+  const path = require('node:path');
+  for (const from of [() => path.dirname(require.resolve('parse-server/package.json')), () => __dirname]) {
+    try {
+      const P = require(require.resolve('parse/node', { paths: [from()] }));
+      return P.Parse || P;
+    } catch (_) {
+      // try the next place
+    }
+  }
+  return null;
+}
+
 let ParseError;
-try {
-  const P = require('parse/node');
-  ParseError = (P.Parse || P).Error;
-} catch (_) {
+const ParseSDK = loadParse();
+if (ParseSDK) {
+  ParseError = ParseSDK.Error;
+} else {
   ParseError = class ParseError extends Error {
     constructor(code, message) {
       super(message);
       this.code = code;
     }
   };
+  ParseError.COMMAND_UNAVAILABLE = 108;
 }
 
 // JS Dates become Parse Date values before crossing into Rust.
@@ -43,7 +59,7 @@ function call(core, method, args) {
 
 function unsupported(what) {
   return Promise.reject(
-    new ParseError(ParseError.COMMAND_UNAVAILABLE || 108, `${what} is not supported by the DynamoDB adapter yet`)
+    new ParseError(ParseError.COMMAND_UNAVAILABLE, `${what} is not supported by the DynamoDB adapter yet`)
   );
 }
 

@@ -69,6 +69,9 @@ pub enum Geo {
 }
 
 pub fn parse_query(q: &Value, case_insensitive: bool) -> Result<Expr> {
+    if q.is_null() {
+        return Ok(Expr::True);
+    }
     let m = q
         .as_object()
         .ok_or_else(|| Error::query("query must be an object"))?;

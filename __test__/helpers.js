@@ -1,0 +1,99 @@
+// Test support: one dynoxide server and one real Parse Server (npm parse-server) on this
+// adapter per test file, and the Parse JS SDK pointed at it over HTTP.
+'use strict';
+process.env.TESTING = process.env.TESTING || '1';
+
+const { startDynamo, freePort } = require('../scripts/dynamo-local');
+
+const appId = 'test-app';
+const masterKey = 'test-master';
+const javascriptKey = 'test-js';
+
+// Parse Server needs a files adapter beside an explicit database adapter; tests keep files in memory.
+class MemoryFilesAdapter {
+  constructor() {
+    this.files = new Map();
+  }
+  async createFile(filename, data) {
+    this.files.set(filename, Buffer.from(data));
+  }
+  async deleteFile(filename) {
+    this.files.delete(filename);
+  }
+  async getFileData(filename) {
+    return this.files.get(filename);
+  }
+  getFileLocation(config, filename) {
+    return `${config.mount}/files/${config.applicationId}/${encodeURIComponent(filename)}`;
+  }
+}
+
+async function startStack(extra = {}) {
+  const express = require('express');
+  const { ParseServer } = require('parse-server');
+  const Parse = require('parse/node');
+  const { DynamoDB } = require('..');
+
+  const dynamo = await startDynamo();
+  const table = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const db = new DynamoDB(table, { endpoint: dynamo.endpoint, region: 'us-east-1' });
+  const port = await freePort();
+  const serverURL = `http://127.0.0.1:${port}/parse`;
+  const server = new ParseServer({
+    databaseAdapter: db.getAdapter(),
+    appId,
+    masterKey,
+    javascriptKey,
+    serverURL,
+    directAccess: false,
+    silent: true,
+    logLevel: 'error',
+    allowClientClassCreation: true,
+    filesAdapter: new MemoryFilesAdapter(),
+    ...extra,
+  });
+  await server.start();
+  const app = express();
+  app.use('/parse', server.app);
+  const http = await new Promise(resolve => {
+    const s = app.listen(port, '127.0.0.1', () => resolve(s));
+  });
+  Parse.initialize(appId, javascriptKey, masterKey);
+  Parse.serverURL = serverURL;
+  Parse.User.enableUnsafeCurrentUser();
+
+  async function rest(method, path, body, headers = {}) {
+    const res = await fetch(`${serverURL}${path}`, {
+      method,
+      headers: {
+        'X-Parse-Application-Id': appId,
+        'X-Parse-JavaScript-Key': javascriptKey,
+        'Content-Type': 'application/json',
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json() };
+  }
+
+  // A user of its own installation (so logging others in or out leaves its session alone).
+  let installations = 0;
+  async function signUp(username, password = 'pw', fields = {}) {
+    const r = await rest('POST', '/users', { username, password, ...fields }, { 'X-Parse-Installation-Id': `inst-${++installations}-${username}` });
+    if (r.status !== 201) throw new Error(`sign-up of ${username} failed: ${JSON.stringify(r.body)}`);
+    const user = Parse.Object.fromJSON({ className: '_User', objectId: r.body.objectId });
+    return { id: r.body.objectId, token: r.body.sessionToken, user };
+  }
+
+  async function stop() {
+    server.server = http; // handleShutdown closes the HTTP server it expects startApp to set
+    const closing = server.handleShutdown();
+    http.closeAllConnections();
+    await closing;
+    await dynamo.stop();
+  }
+
+  return { Parse, db, dynamo, server, serverURL, rest, signUp, stop, masterKey, appId, table };
+}
+
+module.exports = { startStack, appId, masterKey, javascriptKey };

@@ -1,0 +1,158 @@
+// Objects and queries through a real Parse Server and the Parse JS SDK: CRUD, every query
+// operator, sort/skip/limit/count over more than DynamoDB's 1 MB page, atomic updates.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { startStack } = require('./helpers');
+
+let s;
+let Parse;
+before(async () => {
+  s = await startStack();
+  Parse = s.Parse;
+  const Item = Parse.Object.extend('Item');
+  const owner = new Parse.Object('Owner');
+  owner.id = 'owner1';
+  const objs = [];
+  for (let i = 0; i < 12; i++) {
+    const o = new Item();
+    o.set({
+      n: i,
+      name: `item-${String(i).padStart(2, '0')}`,
+      even: i % 2 === 0,
+      tags: [`t${i % 3}`, 'all'],
+      when: new Date(Date.UTC(2020, 0, i + 1)),
+      nested: { depth: { v: i % 4 } },
+      owner: i < 4 ? owner : undefined,
+    });
+    if (i === 11) o.unset('name');
+    objs.push(o);
+  }
+  await Parse.Object.saveAll(objs, { useMasterKey: true });
+});
+after(async () => {
+  await s.stop();
+});
+
+const names = rows => rows.map(r => r.get('n')).sort((a, b) => a - b);
+const q = () => new Parse.Query('Item');
+
+test('create, get, update, delete', async () => {
+  const o = new Parse.Object('Thing');
+  await o.save({ a: 1, b: 'x', list: [1, 2], obj: { k: 'v' } });
+  const got = await new Parse.Query('Thing').get(o.id);
+  assert.deepEqual([got.get('a'), got.get('b'), got.get('list'), got.get('obj')], [1, 'x', [1, 2], { k: 'v' }]);
+  assert.ok(got.createdAt instanceof Date);
+  got.set('b', 'y');
+  got.unset('a');
+  got.set('obj.k2', 'w');
+  await got.save();
+  const again = await new Parse.Query('Thing').get(o.id);
+  assert.equal(again.get('b'), 'y');
+  assert.equal(again.get('a'), undefined);
+  assert.deepEqual(again.get('obj'), { k: 'v', k2: 'w' });
+  assert.ok(again.updatedAt > again.createdAt);
+  await again.destroy();
+  await assert.rejects(new Parse.Query('Thing').get(o.id), err => err.code === Parse.Error.OBJECT_NOT_FOUND);
+});
+
+test('comparison operators', async () => {
+  assert.deepEqual(names(await q().equalTo('n', 3).find()), [3]);
+  assert.deepEqual(names(await q().notEqualTo('n', 3).lessThan('n', 5).find()), [0, 1, 2, 4]);
+  assert.deepEqual(names(await q().greaterThan('n', 9).find()), [10, 11]);
+  assert.deepEqual(names(await q().greaterThanOrEqualTo('n', 9).lessThanOrEqualTo('n', 10).find()), [9, 10]);
+  assert.deepEqual(names(await q().lessThan('when', new Date(Date.UTC(2020, 0, 3))).find()), [0, 1]);
+  assert.deepEqual(names(await q().greaterThan('name', 'item-09').find()), [10]);
+});
+
+test('$in, $nin, $exists, $all, arrays, dot paths, pointers', async () => {
+  assert.deepEqual(names(await q().containedIn('n', [1, 5, 99]).find()), [1, 5]);
+  const many = Array.from({ length: 500 }, (_, i) => i * 2); // far more than DynamoDB's 100 IN operands
+  assert.deepEqual(names(await q().containedIn('n', many).find()), [0, 2, 4, 6, 8, 10]);
+  assert.deepEqual(names(await q().notContainedIn('n', many).find()), [1, 3, 5, 7, 9, 11]);
+  assert.deepEqual(names(await q().doesNotExist('name').find()), [11]);
+  assert.equal((await q().exists('name').find()).length, 11);
+  assert.deepEqual(names(await q().equalTo('tags', 't1').find()), [1, 4, 7, 10]);
+  assert.deepEqual(names(await q().containsAll('tags', ['t2', 'all']).find()), [2, 5, 8, 11]);
+  assert.deepEqual(names(await q().equalTo('nested.depth.v', 3).find()), [3, 7, 11]);
+  const owner = new Parse.Object('Owner');
+  owner.id = 'owner1';
+  assert.deepEqual(names(await q().equalTo('owner', owner).find()), [0, 1, 2, 3]);
+  const byId = await q().containedIn('objectId', (await q().lessThan('n', 3).find()).map(o => o.id)).find();
+  assert.deepEqual(names(byId), [0, 1, 2]);
+});
+
+test('strings: startsWith, endsWith, contains, regex, matches case-insensitive', async () => {
+  assert.deepEqual(names(await q().startsWith('name', 'item-1').find()), [10]);
+  assert.deepEqual(names(await q().endsWith('name', '7').find()), [7]);
+  assert.deepEqual(names(await q().contains('name', 'm-0').find()), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(names(await q().matches('name', /ITEM-0[12]$/i).find()), [1, 2]);
+  assert.deepEqual(names(await q().startsWith('name', 'item.').find()), [], 'the dot is literal');
+});
+
+test('$or, $and, $nor with correct precedence', async () => {
+  const a = q().equalTo('n', 1);
+  const b = q().equalTo('n', 2);
+  assert.deepEqual(names(await Parse.Query.or(a, b).find()), [1, 2]);
+  const or = Parse.Query.or(q().lessThan('n', 3), q().greaterThan('n', 9));
+  const and = Parse.Query.and(or, q().equalTo('even', true));
+  assert.deepEqual(names(await and.find()), [0, 2, 10]);
+  const nor = Parse.Query.nor(q().lessThan('n', 10), q().equalTo('n', 11));
+  assert.deepEqual(names(await nor.find()), [10]);
+});
+
+test('sort on several keys, skip, limit, count, keys', async () => {
+  const rows = await q().descending('even').addAscending('n').skip(2).limit(4).find();
+  assert.deepEqual(rows.map(r => r.get('n')), [4, 6, 8, 10]);
+  assert.equal(await q().equalTo('even', false).count(), 6);
+  const picked = await q().select('n').ascending('n').limit(1).find();
+  assert.equal(picked[0].get('n'), 0);
+  assert.equal(picked[0].get('name'), undefined);
+});
+
+test('sort, skip, limit and count over more than 1 MB of data', async () => {
+  const pad = 'x'.repeat(4000);
+  const objs = [];
+  for (let i = 0; i < 300; i++) {
+    const o = new Parse.Object('Big');
+    o.set({ rank: (i * 37) % 300, pad });
+    objs.push(o);
+  }
+  await Parse.Object.saveAll(objs, { batchSize: 50 });
+  assert.equal(await new Parse.Query('Big').count(), 300);
+  const page = await new Parse.Query('Big').descending('rank').skip(100).limit(3).find();
+  assert.deepEqual(page.map(r => r.get('rank')), [199, 198, 197]);
+  const all = await new Parse.Query('Big').limit(1000).find();
+  assert.equal(all.length, 300);
+});
+
+test('50 parallel increments give the exact total; array ops lose nothing', async () => {
+  const c = new Parse.Object('Counter');
+  await c.save({ n: 0 });
+  await Promise.all(
+    Array.from({ length: 50 }, (_, i) => {
+      const o = new Parse.Object('Counter');
+      o.id = c.id;
+      o.increment('n');
+      o.addUnique('seen', i % 7);
+      o.add('log', i);
+      return o.save();
+    })
+  );
+  const got = await new Parse.Query('Counter').get(c.id);
+  assert.equal(got.get('n'), 50);
+  assert.deepEqual([...got.get('seen')].sort(), [0, 1, 2, 3, 4, 5, 6]);
+  assert.equal(got.get('log').length, 50);
+  const r = new Parse.Object('Counter');
+  r.id = c.id;
+  r.remove('seen', 3);
+  await r.save();
+  assert.ok(!(await new Parse.Query('Counter').get(c.id)).get('seen').includes(3));
+});
+
+test('unsupported features fail with a clear Parse.Error', async () => {
+  await assert.rejects(
+    new Parse.Query('Item').aggregate([{ $group: { _id: null, total: { $sum: '$n' } } }], { useMasterKey: true }),
+    err => err.code === Parse.Error.COMMAND_UNAVAILABLE || /not supported/.test(err.message)
+  );
+});

@@ -1,0 +1,49 @@
+// The seed package's API without Parse Server: DynamoDB, Partition, _adaptiveCollection.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { startDynamo } = require('../scripts/dynamo-local');
+const { DynamoDB } = require('..');
+
+let dynamo;
+let db;
+before(async () => {
+  dynamo = await startDynamo();
+  db = new DynamoDB('seed-table', { endpoint: dynamo.endpoint, region: 'eu-central-1', apiVersion: '2012-08-10', accessKeyId: 'AK', secretAccessKey: 'secret' });
+});
+after(async () => {
+  await dynamo.stop();
+});
+
+test('getAdapter returns one instance with the properties Parse reads', () => {
+  const a = db.getAdapter();
+  assert.equal(a, db.getAdapter());
+  assert.equal(a.canSortOnJoinTables, false);
+  assert.equal(typeof a.find, 'function');
+});
+
+test('Partition: insertOne, find, count, updateOne, upsertOne, updateMany, deleteOne, deleteMany', async () => {
+  const User = new db.Partition('seed-table', 'User', db.adapter.service);
+  await User.insertOne({ _id: '1234', name: 'benishak', n: 1 });
+  await User.insertOne({ _id: '5678', name: 'other', n: 5 });
+  assert.deepEqual((await User.find({ _id: '1234' })).map(u => u.name), ['benishak']);
+  assert.equal(await User.count({ n: { $gt: 0 } }), 2);
+  const updated = await User.updateOne({ _id: '1234' }, { $set: { name: 'ben' }, $inc: { n: 2 } });
+  assert.equal(updated.name, 'ben');
+  assert.equal(updated.n, 3);
+  await User.upsertOne({ _id: '9999' }, { $set: { name: 'new' } });
+  assert.equal((await User.find({ _id: '9999' }))[0].name, 'new');
+  const many = await User.updateMany({ n: { $exists: true } }, { $push: { tags: 'x' } });
+  assert.equal(many.matchedCount, 2);
+  assert.deepEqual((await User.deleteOne({ _id: '5678' })).deletedCount, 1);
+  assert.deepEqual((await User.deleteMany({})).deletedCount, 2);
+  assert.equal(await User.count({}), 0);
+});
+
+test('_adaptiveCollection works as the seed README shows', async () => {
+  const User = db.getAdapter()._adaptiveCollection('User');
+  await User.insertOne({ _id: 'abc', name: 'x' });
+  const found = await User.find({ _id: 'abc' });
+  assert.equal(found[0]._id, 'abc');
+  await assert.rejects(User.insertOne({ _id: 'abc' }), err => err.code === 137);
+});

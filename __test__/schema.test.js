@@ -1,0 +1,77 @@
+// The schema REST API and the schema store behind it.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { startStack } = require('./helpers');
+
+let s;
+before(async () => {
+  s = await startStack();
+});
+after(async () => {
+  await s.stop();
+});
+
+const master = () => ({ 'X-Parse-Master-Key': s.masterKey });
+
+test('create, read, update and delete a class through /schemas', async () => {
+  const created = await s.rest('POST', '/schemas/Game', { className: 'Game', fields: { score: { type: 'Number' }, player: { type: 'Pointer', targetClass: '_User' } } }, master());
+  assert.equal(created.status, 200, JSON.stringify(created.body));
+  assert.deepEqual(created.body.fields.score, { type: 'Number' });
+
+  const dup = await s.rest('POST', '/schemas/Game', { className: 'Game' }, master());
+  assert.equal(dup.body.code, 103);
+
+  const put = await s.rest('PUT', '/schemas/Game', { fields: { title: { type: 'String' } }, classLevelPermissions: { find: { '*': true }, get: { '*': true }, count: {}, create: { '*': true }, update: {}, delete: {}, addField: {}, protectedFields: {} } }, master());
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  assert.deepEqual(put.body.fields.title, { type: 'String' });
+
+  const all = await s.rest('GET', '/schemas', undefined, master());
+  assert.ok(all.body.results.some(c => c.className === 'Game'));
+
+  const wrongType = await s.rest('POST', '/classes/Game', { score: 'not a number' });
+  assert.equal(wrongType.body.code, 111);
+
+  const ok = await s.rest('POST', '/classes/Game', { score: 3, title: 't' });
+  assert.equal(ok.status, 201);
+  const forbidden = await s.rest('GET', '/classes/Game?count=1&limit=0');
+  assert.equal(forbidden.body.code, 119, 'CLP forbids count');
+  const count = await s.rest('GET', '/classes/Game?count=1&limit=0', undefined, master());
+  assert.equal(count.body.count, 1);
+  const noUpdate = await s.rest('PUT', `/classes/Game/${ok.body.objectId}`, { score: 4 });
+  assert.equal(noUpdate.body.code, 119, 'CLP forbids update');
+
+  const delField = await s.rest('PUT', '/schemas/Game', { fields: { title: { __op: 'Delete' } } }, master());
+  assert.equal(delField.status, 200);
+  const obj = await s.rest('GET', `/classes/Game/${ok.body.objectId}`, undefined, master());
+  assert.equal(obj.body.title, undefined, 'deleting a field removes its data');
+
+  const notEmpty = await s.rest('DELETE', '/schemas/Game', undefined, master());
+  assert.equal(notEmpty.body.code, 255);
+  await s.rest('DELETE', `/classes/Game/${ok.body.objectId}`, undefined, master());
+  const gone = await s.rest('DELETE', '/schemas/Game', undefined, master());
+  assert.equal(gone.status, 200, JSON.stringify(gone.body));
+  const after = await s.rest('GET', '/schemas/Game', undefined, master());
+  assert.equal(after.body.code, 103);
+});
+
+test('batch requests work', async () => {
+  const res = await s.rest('POST', '/batch', {
+    requests: [
+      { method: 'POST', path: '/parse/classes/B', body: { v: 1 } },
+      { method: 'POST', path: '/parse/classes/B', body: { v: 2 } },
+    ],
+  });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.length, 2);
+  assert.ok(res.body.every(r => r.success && r.success.objectId));
+});
+
+test('transactional batches are refused clearly (not yet supported)', async () => {
+  const res = await s.rest('POST', '/batch', {
+    transaction: true,
+    requests: [{ method: 'POST', path: '/parse/classes/B', body: { v: 3 } }],
+  });
+  assert.notEqual(res.status, 200);
+  assert.match(JSON.stringify(res.body), /not supported/);
+});

@@ -1,0 +1,75 @@
+// Types of the public API: the seed-compatible `DynamoDB` entry point, the Parse Server
+// storage adapter it hands out, and the Mongo-style `Partition` API for use without Parse.
+
+export interface DynamoDBOptions {
+  /** AWS region, e.g. `eu-central-1`. Defaults to the AWS default chain (AWS_REGION, profile). */
+  region?: string
+  /** Endpoint URL, for a local DynamoDB-compatible server (e.g. `http://127.0.0.1:8000`). */
+  endpoint?: string
+  /** Static credentials; when absent the default AWS credential chain is used
+   * (environment, profile, SSO, web identity, ECS/EC2 roles). Local endpoints need none. */
+  accessKeyId?: string
+  secretAccessKey?: string
+  sessionToken?: string
+  /** Same as the three above, in AWS SDK v3 form. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+  /** Create the table (on-demand billing) when it does not exist. Default `true`. */
+  createTable?: boolean
+  /** Attempts per DynamoDB request, first one included (standard retry with backoff). Default 5. */
+  maxAttempts?: number
+  /** AWS SDK v2 style: retries after the first attempt (`maxAttempts = maxRetries + 1`). */
+  maxRetries?: number
+  /** Timeout of one DynamoDB operation, retries included, in ms. Default 30000. */
+  timeoutMs?: number
+  /** Passed to Parse Server as the adapter's `enableSchemaHooks`. */
+  enableSchemaHooks?: boolean
+  /** Passed to Parse Server as the adapter's `schemaCacheTtl` (ms). */
+  schemaCacheTtl?: number
+  /** Accepted for compatibility with the old JS adapter and ignored. */
+  apiVersion?: string
+}
+
+/** The Parse Server storage adapter: pass it as `databaseAdapter`. */
+export declare class DynamoStorageAdapter {
+  readonly canSortOnJoinTables: false
+  enableSchemaHooks: boolean
+  schemaCacheTtl?: number
+  /** The native core, for `new dynamo.Partition(table, className, adapter.service)`. */
+  readonly service: unknown
+  /** A `Partition` on this adapter's table (the old adapter's `_adaptiveCollection`). */
+  _adaptiveCollection(className: string): Partition
+  // The storage-adapter methods Parse Server calls (classExists, find, createObject, …).
+  [method: string]: any
+}
+
+export interface FindOptions {
+  skip?: number
+  limit?: number
+  sort?: Record<string, 1 | -1>
+  keys?: string[]
+}
+
+/** One class of the table, with a Mongo-style API: `_id` is the objectId. */
+export declare class Partition {
+  constructor(table: string, className: string, service: unknown)
+  insertOne(object: Record<string, any>): Promise<{ insertedId: string }>
+  find(query?: Record<string, any>, options?: FindOptions): Promise<Record<string, any>[]>
+  count(query?: Record<string, any>): Promise<number>
+  /** `update`: `$set`, `$unset`, `$inc`, `$push`, `$addToSet`, `$pull`, or plain fields. Resolves to the updated object (null if none matched). */
+  updateOne(query: Record<string, any>, update: Record<string, any>): Promise<Record<string, any> | null>
+  upsertOne(query: Record<string, any>, update: Record<string, any>): Promise<void>
+  updateMany(query: Record<string, any>, update: Record<string, any>): Promise<{ matchedCount: number; modifiedCount: number }>
+  deleteOne(query: Record<string, any>): Promise<{ deletedCount: number }>
+  deleteMany(query?: Record<string, any>): Promise<{ deletedCount: number }>
+}
+
+export declare class DynamoDB {
+  constructor(table: string, options?: DynamoDBOptions)
+  readonly table: string
+  readonly adapter: DynamoStorageAdapter
+  readonly service: unknown
+  /** `new dynamo.Partition(table, className, dynamo.adapter.service)`. */
+  readonly Partition: new (table: string, className: string, service?: unknown) => Partition
+  /** The same adapter instance on every call. */
+  getAdapter(): DynamoStorageAdapter
+}
