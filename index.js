@@ -7,7 +7,8 @@
 const { Core } = require('./binding.js');
 
 // Errors must be instances of the Parse.Error class Parse Server itself uses (it checks with
-// instanceof), so prefer the `parse` package that parse-server resolves.
+// instanceof). Parse Server publishes its Parse SDK as `global.Parse` when it starts; before
+// that (or without Parse Server) the `parse` package next to parse-server, or our own, serves.
 function loadParse() {
   const path = require('node:path');
   for (const from of [() => path.dirname(require.resolve('parse-server/package.json')), () => __dirname]) {
@@ -21,19 +22,21 @@ function loadParse() {
   return null;
 }
 
-let ParseError;
-const ParseSDK = loadParse();
-if (ParseSDK) {
-  ParseError = ParseSDK.Error;
-} else {
-  ParseError = class ParseError extends Error {
-    constructor(code, message) {
-      super(message);
-      this.code = code;
-    }
-  };
-  ParseError.COMMAND_UNAVAILABLE = 108;
+class FallbackParseError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
 }
+const localParse = loadParse();
+
+function parseError(code, message) {
+  const ParseError =
+    (global.Parse && global.Parse.Error) || (localParse && localParse.Error) || FallbackParseError;
+  return new ParseError(code, message);
+}
+
+const COMMAND_UNAVAILABLE = 108;
 
 // JS Dates become Parse Date values before crossing into Rust.
 function replacer(key, value) {
@@ -48,7 +51,7 @@ function rethrow(e) {
   const m = e && typeof e.message === 'string' && /^PARSE:([\s\S]*)$/.exec(e.message);
   if (!m) throw e;
   const info = JSON.parse(m[1]);
-  const err = new ParseError(info.code, info.message);
+  const err = parseError(info.code, info.message);
   if (info.userInfo) err.userInfo = info.userInfo;
   throw err;
 }
@@ -59,7 +62,7 @@ function call(core, method, args) {
 
 function unsupported(what) {
   return Promise.reject(
-    new ParseError(ParseError.COMMAND_UNAVAILABLE, `${what} is not supported by the DynamoDB adapter yet`)
+    parseError(COMMAND_UNAVAILABLE, `${what} is not supported by the DynamoDB adapter yet`)
   );
 }
 

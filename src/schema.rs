@@ -41,7 +41,6 @@ pub fn to_parse_schema(class: &str, stored: &Map<String, Value>) -> Value {
             out
         }
         None => json!({
-            "ACL": {"*": {"read": true, "write": true}},
             "find": {"*": true}, "get": {"*": true}, "count": {"*": true}, "create": {"*": true},
             "update": {"*": true}, "delete": {"*": true}, "addField": {"*": true},
             "protectedFields": {"*": []}

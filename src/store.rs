@@ -52,6 +52,24 @@ pub enum Written {
     Conflict,
 }
 
+/// Adds an optional condition to a DynamoDB write builder (they share the method names).
+macro_rules! with_condition {
+    ($builder:expr, $cond:expr) => {{
+        let b = $builder;
+        match $cond {
+            Some(c) => b
+                .condition_expression(c.expression)
+                .set_expression_attribute_names(Some(c.names))
+                .set_expression_attribute_values(if c.values.is_empty() {
+                    None
+                } else {
+                    Some(c.values)
+                }),
+            None => b,
+        }
+    }};
+}
+
 fn dynamo_err<E: std::error::Error + 'static>(e: E) -> Error {
     Error::Dynamo(format!("{}", DisplayErrorContext(e)))
 }
@@ -362,21 +380,12 @@ impl Store {
 
     /// One write that may carry a condition.
     pub async fn put(&self, item: Item, cond: Option<Condition>) -> Result<Written> {
-        let mut req = self
+        let req = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item));
-        if let Some(c) = cond {
-            req = req
-                .condition_expression(c.expression)
-                .set_expression_attribute_names(Some(c.names))
-                .set_expression_attribute_values(if c.values.is_empty() {
-                    None
-                } else {
-                    Some(c.values)
-                });
-        }
+        let req = with_condition!(req, cond);
         match req.send().await {
             Ok(_) => Ok(Written::Ok),
             Err(e) => {
@@ -391,21 +400,12 @@ impl Store {
     }
 
     pub async fn delete(&self, pk: &str, sk: &str, cond: Option<Condition>) -> Result<Written> {
-        let mut req = self
+        let req = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(pk, sk)));
-        if let Some(c) = cond {
-            req = req
-                .condition_expression(c.expression)
-                .set_expression_attribute_names(Some(c.names))
-                .set_expression_attribute_values(if c.values.is_empty() {
-                    None
-                } else {
-                    Some(c.values)
-                });
-        }
+        let req = with_condition!(req, cond);
         match req.send().await {
             Ok(_) => Ok(Written::Ok),
             Err(e) => {
@@ -431,35 +431,17 @@ impl Store {
         for op in ops {
             items.push(match op {
                 TxOp::Put(item, cond) => {
-                    let mut p = Put::builder().table_name(&self.table).set_item(Some(item));
-                    if let Some(c) = cond {
-                        p = p
-                            .condition_expression(c.expression)
-                            .set_expression_attribute_names(Some(c.names))
-                            .set_expression_attribute_values(if c.values.is_empty() {
-                                None
-                            } else {
-                                Some(c.values)
-                            });
-                    }
+                    let p = Put::builder().table_name(&self.table).set_item(Some(item));
+                    let p = with_condition!(p, cond);
                     TransactWriteItem::builder()
                         .put(p.build().map_err(dynamo_err)?)
                         .build()
                 }
                 TxOp::Delete(pk, sk, cond) => {
-                    let mut d = Delete::builder()
+                    let d = Delete::builder()
                         .table_name(&self.table)
                         .set_key(Some(Self::key(&pk, &sk)));
-                    if let Some(c) = cond {
-                        d = d
-                            .condition_expression(c.expression)
-                            .set_expression_attribute_names(Some(c.names))
-                            .set_expression_attribute_values(if c.values.is_empty() {
-                                None
-                            } else {
-                                Some(c.values)
-                            });
-                    }
+                    let d = with_condition!(d, cond);
                     TransactWriteItem::builder()
                         .delete(d.build().map_err(dynamo_err)?)
                         .build()

@@ -127,23 +127,49 @@ fn add_numbers(a: &serde_json::Number, b: &serde_json::Number) -> Result<Value> 
         .ok_or_else(|| Error::json("Increment overflowed"))
 }
 
-/// The value slot at `path`, creating intermediate objects; Null when absent.
+/// The value slot at `path`, creating intermediate objects; Null when absent. Numeric segments
+/// index into arrays (`items.0.count`), padding with nulls as Mongo does.
 fn slot<'a>(obj: &'a mut Map<String, Value>, path: &[&str]) -> Result<&'a mut Value> {
     let (first, rest) = path
         .split_first()
         .ok_or_else(|| Error::json("empty field name"))?;
     let entry = obj.entry(first.to_string()).or_insert(Value::Null);
-    if rest.is_empty() {
-        return Ok(entry);
+    descend(entry, rest, path)
+}
+
+fn descend<'a>(v: &'a mut Value, rest: &[&str], full: &[&str]) -> Result<&'a mut Value> {
+    let Some((seg, more)) = rest.split_first() else {
+        return Ok(v);
+    };
+    if v.is_null() {
+        *v = Value::Object(Map::new());
     }
-    if entry.is_null() {
-        *entry = Value::Object(Map::new());
-    }
-    match entry {
-        Value::Object(m) => slot(m, rest),
+    match v {
+        Value::Object(m) => {
+            let e = m.entry(seg.to_string()).or_insert(Value::Null);
+            descend(e, more, full)
+        }
+        Value::Array(a) => {
+            let i: usize = seg.parse().map_err(|_| {
+                Error::IncorrectType(format!(
+                    "cannot set {} inside an array without an index",
+                    full.join(".")
+                ))
+            })?;
+            if i > 100_000 {
+                return Err(Error::json(format!(
+                    "array index {i} in {} is too large",
+                    full.join(".")
+                )));
+            }
+            if a.len() <= i {
+                a.resize(i + 1, Value::Null);
+            }
+            descend(&mut a[i], more, full)
+        }
         _ => Err(Error::IncorrectType(format!(
             "cannot set {} inside a value that is not an object",
-            path.join(".")
+            full.join(".")
         ))),
     }
 }
@@ -155,10 +181,28 @@ fn remove_path(obj: &mut Map<String, Value>, path: &[&str]) {
             obj.remove(*last);
         }
         [first, rest @ ..] => {
-            if let Some(Value::Object(m)) = obj.get_mut(*first) {
-                remove_path(m, rest);
+            if let Some(v) = obj.get_mut(*first) {
+                remove_in(v, rest);
             }
         }
+    }
+}
+
+fn remove_in(v: &mut Value, path: &[&str]) {
+    match v {
+        Value::Object(m) => remove_path(m, path),
+        Value::Array(a) => {
+            if let Some(i) = path.first().and_then(|s| s.parse::<usize>().ok()) {
+                if path.len() == 1 {
+                    if i < a.len() {
+                        a[i] = Value::Null; // Mongo's $unset on an element leaves null
+                    }
+                } else if let Some(e) = a.get_mut(i) {
+                    remove_in(e, &path[1..]);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -201,6 +245,22 @@ mod tests {
         let r = run(json!({"a": [1, 2, 1, 3]}), json!({"a": {"__op": "Remove", "objects": [1]}, "b": {"__op": "Add", "objects": [1, 1]}})).unwrap();
         assert_eq!(r["a"], json!([2, 3]));
         assert_eq!(r["b"], json!([1, 1]));
+    }
+
+    #[test]
+    fn array_index_paths() {
+        let r = run(
+            json!({"items": [{"count": 1}, {"count": 5}]}),
+            json!({"items.1.count": {"__op": "Increment", "amount": 2}, "items.0.name": "a"}),
+        )
+        .unwrap();
+        assert_eq!(r["items"], json!([{"count": 1, "name": "a"}, {"count": 7}]));
+        let r = run(
+            json!({"items": [{"count": 1}]}),
+            json!({"items.2.count": {"__op": "Increment", "amount": 1}}),
+        )
+        .unwrap();
+        assert_eq!(r["items"], json!([{"count": 1}, null, {"count": 1}]));
     }
 
     #[test]

@@ -439,7 +439,12 @@ async fn join_rows_upsert_idempotently() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_a_clear_error_and_writes_nothing() {
     let a = common::adapter().await;
+    // A bad constraint is INVALID_JSON, a bad top-level operator INVALID_QUERY (as on Mongo).
     let e = c(&a, "find", json!(["X", {}, {"a": {"$where": "1"}}, {}]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), code::INVALID_JSON);
+    let e = c(&a, "find", json!(["X", {}, {"$where": "1"}, {}]))
         .await
         .unwrap_err();
     assert_eq!(e.code(), code::INVALID_QUERY);

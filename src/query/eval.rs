@@ -62,7 +62,8 @@ fn field_matches(cond: &Cond, vals: &[&Value]) -> bool {
             if q.is_null() {
                 vals.is_empty() || vals.iter().any(|v| v.is_null() || contains_eq(v, q))
             } else {
-                vals.iter().any(|v| value_eq(v, q) || contains_eq(v, q))
+                vals.iter()
+                    .any(|v| value_eq(v, q) || contains_eq(v, q) || pointer_id_eq(v, q))
             }
         }
         Cond::EqCi(s) => {
@@ -119,6 +120,18 @@ fn any_scalar(vals: &[&Value], f: impl Fn(&Value) -> bool) -> bool {
         Value::Array(a) => a.iter().any(&f),
         other => f(other),
     })
+}
+
+/// A Pointer field queried with a plain objectId string (Parse allows it for pointer fields).
+fn pointer_id_eq(v: &Value, q: &Value) -> bool {
+    let Value::String(id) = q else { return false };
+    let is = |p: &Value| {
+        parse_type(p) == Some("Pointer") && p.get("objectId") == Some(&Value::String(id.clone()))
+    };
+    match v {
+        Value::Array(a) => a.iter().any(is),
+        other => is(other),
+    }
 }
 
 fn contains_eq(v: &Value, q: &Value) -> bool {
@@ -359,6 +372,17 @@ mod tests {
         ));
         assert!(m(json!({"o.x": 1}), json!({"o": {"x": 1}})));
         assert!(m(json!({"o.x": 1}), json!({"o": [{"x": 2}, {"x": 1}]})));
+    }
+
+    #[test]
+    fn pointer_fields_match_plain_object_ids() {
+        let p = json!({"__type": "Pointer", "className": "A", "objectId": "x1"});
+        assert!(m(json!({"p": "x1"}), json!({"p": p.clone()})));
+        assert!(m(
+            json!({"p": {"$in": ["x0", "x1"]}}),
+            json!({"p": [p.clone()]})
+        ));
+        assert!(!m(json!({"p": "x2"}), json!({"p": p})));
     }
 
     #[test]

@@ -135,9 +135,7 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
             _ => Cond::Eq(val),
         }]);
     }
-    let m = v
-        .as_object()
-        .ok_or_else(|| Error::query("bad constraint"))?;
+    let m = v.as_object().ok_or_else(|| Error::json("bad constraint"))?;
     let mut out = Vec::new();
     let options = m.get("$options").and_then(Value::as_str).unwrap_or("");
     // Geo operators that come in pairs.
@@ -156,6 +154,11 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
     }
     for (op, arg) in m {
         match op.as_str() {
+            "$eq" | "$ne" | "$exists" if arg.get("$relativeTime").is_some() => {
+                return Err(Error::json(
+                    "$relativeTime can only be used with the $lt, $lte, $gt, and $gte operators",
+                ))
+            }
             "$eq" => out.push(Cond::Eq(canonical(arg)?)),
             "$ne" => out.push(Cond::Ne(canonical(arg)?)),
             "$lt" => out.push(Cond::Lt(comparable(arg)?)),
@@ -166,19 +169,19 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
             "$nin" => out.push(Cond::Nin(array(op, arg)?)),
             "$exists" => out.push(Cond::Exists(
                 arg.as_bool()
-                    .ok_or_else(|| Error::query("$exists takes a boolean"))?,
+                    .ok_or_else(|| Error::json("$exists takes a boolean"))?,
             )),
             "$all" => {
                 let items = arg
                     .as_array()
-                    .ok_or_else(|| Error::query("$all takes an array"))?;
+                    .ok_or_else(|| Error::json("$all takes an array"))?;
                 let mut conds = Vec::with_capacity(items.len());
                 for it in items {
                     if is_operator_object(it) {
                         let sub = parse_constraint(it, false)?;
                         match sub.as_slice() {
                             [Cond::Regex(_)] => conds.extend(sub),
-                            _ => return Err(Error::query("$all entries must be values or $regex")),
+                            _ => return Err(Error::json("$all entries must be values or $regex")),
                         }
                     } else {
                         conds.push(Cond::Eq(canonical(it)?));
@@ -190,12 +193,12 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
             "$regex" => {
                 let src = arg
                     .as_str()
-                    .ok_or_else(|| Error::query("$regex takes a string"))?;
+                    .ok_or_else(|| Error::json("$regex takes a string"))?;
                 out.push(Cond::Regex(Box::new(compile_regex(src, options)?)));
             }
             "$options" => {
                 if !m.contains_key("$regex") {
-                    return Err(Error::query("$options without $regex"));
+                    return Err(Error::json("$options without $regex"));
                 }
             }
             "$not" => {
@@ -213,9 +216,9 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
                 let b = arg
                     .get("$box")
                     .and_then(Value::as_array)
-                    .ok_or_else(|| Error::query("$within needs $box"))?;
+                    .ok_or_else(|| Error::json("$within needs $box"))?;
                 if b.len() != 2 {
-                    return Err(Error::query("$box needs two points"));
+                    return Err(Error::json("$box needs two points"));
                 }
                 let sw = geo_point(&b[0])?;
                 let ne = geo_point(&b[1])?;
@@ -231,53 +234,53 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
                         Value::Object(_) if crate::codec::parse_type(poly) == Some("Polygon") => {
                             poly.get("coordinates")
                                 .and_then(Value::as_array)
-                                .ok_or_else(|| Error::query("bad Polygon"))?
+                                .ok_or_else(|| Error::json("bad Polygon"))?
                                 .iter()
                                 .map(geo_point_or_pair)
                                 .collect::<Result<Vec<_>>>()?
                         }
-                        _ => return Err(Error::query("bad $polygon")),
+                        _ => return Err(Error::json("bad $polygon")),
                     };
                     if pts.len() < 3 {
-                        return Err(Error::query("Polygon must have at least 3 points"));
+                        return Err(Error::json("Polygon must have at least 3 points"));
                     }
                     out.push(Cond::Geo(Geo::Polygon(pts)));
                 } else if let Some(cs) = arg.get("$centerSphere").and_then(Value::as_array) {
                     if cs.len() != 2 {
-                        return Err(Error::query("bad $centerSphere"));
+                        return Err(Error::json("bad $centerSphere"));
                     }
                     let (lat, lng) = geo_point_or_pair(&cs[0])?;
                     let radius = num(&cs[1])?;
                     out.push(Cond::Geo(Geo::CenterSphere { lat, lng, radius }));
                 } else {
-                    return Err(Error::query("bad $geoWithin"));
+                    return Err(Error::json("bad $geoWithin"));
                 }
             }
             "$geoIntersects" => {
                 let p = arg
                     .get("$point")
-                    .ok_or_else(|| Error::query("$geoIntersects needs $point"))?;
+                    .ok_or_else(|| Error::json("$geoIntersects needs $point"))?;
                 let (lat, lng) = geo_point(p)?;
                 out.push(Cond::Geo(Geo::Intersects { lat, lng }));
             }
-            "$relativeTime" | "$text" => {
+            "$text" => {
                 return Err(Error::Unsupported(format!(
                     "{op} queries are not supported by the DynamoDB adapter yet"
                 )))
             }
             "$select" | "$dontSelect" | "$inQuery" | "$notInQuery" | "$relatedTo" => {
-                return Err(Error::query(format!(
+                return Err(Error::json(format!(
                     "{op} must be resolved before the adapter"
                 )));
             }
-            other => return Err(Error::query(format!("bad constraint: {other}"))),
+            other => return Err(Error::json(format!("bad constraint: {other}"))),
         }
     }
     Ok(out)
 }
 
 fn num(v: &Value) -> Result<f64> {
-    v.as_f64().ok_or_else(|| Error::query("expected a number"))
+    v.as_f64().ok_or_else(|| Error::json("expected a number"))
 }
 
 fn geo_point(v: &Value) -> Result<(f64, f64)> {
@@ -285,7 +288,7 @@ fn geo_point(v: &Value) -> Result<(f64, f64)> {
     let lng = v.get("longitude").map(num).transpose()?;
     match (lat, lng) {
         (Some(a), Some(b)) => Ok((a, b)),
-        _ => Err(Error::query("bad GeoPoint")),
+        _ => Err(Error::json("bad GeoPoint")),
     }
 }
 
@@ -299,19 +302,78 @@ fn geo_point_or_pair(v: &Value) -> Result<(f64, f64)> {
 
 fn array(op: &str, v: &Value) -> Result<Vec<Value>> {
     v.as_array()
-        .ok_or_else(|| Error::query(format!("bad {op} value")))?
+        .ok_or_else(|| Error::json(format!("bad {op} value")))?
         .iter()
         .map(canonical)
         .collect()
 }
 
 fn comparable(v: &Value) -> Result<Value> {
-    if v.is_object() && v.get("$relativeTime").is_some() {
-        return Err(Error::Unsupported(
-            "$relativeTime queries are not supported by the DynamoDB adapter yet".into(),
-        ));
+    if let Some(rt) = v.as_object().and_then(|m| m.get("$relativeTime")) {
+        let text = rt
+            .as_str()
+            .ok_or_else(|| Error::json("bad $relativeTime value: a string is required"))?;
+        return relative_time(
+            text,
+            chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()),
+        )
+        .map(|d| crate::codec::date_value(d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()))
+        .map_err(|info| Error::json(format!("bad $relativeTime value. {info}")));
     }
     canonical(v)
+}
+
+/// Parse's relative dates: "3 days ago", "in 2 hours 5 mins", "now".
+pub fn relative_time(
+    text: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> std::result::Result<chrono::DateTime<chrono::Utc>, String> {
+    let text = text.to_lowercase();
+    let mut parts: Vec<&str> = text.split(' ').filter(|p| !p.is_empty()).collect();
+    let future = parts.first() == Some(&"in");
+    let past = parts.last() == Some(&"ago");
+    if text == "now" {
+        return Ok(now);
+    }
+    if !future && !past {
+        return Err("Time should either start with 'in' or end with 'ago'".into());
+    }
+    if future && past {
+        return Err("Time cannot have both 'in' and 'ago'".into());
+    }
+    if future {
+        parts.remove(0);
+    } else {
+        parts.pop();
+    }
+    if parts.len() % 2 != 0 {
+        return Err("Invalid time string. Dangling unit or number.".into());
+    }
+    let mut seconds: i64 = 0;
+    for pair in parts.chunks(2) {
+        let n: i64 = pair[0]
+            .parse()
+            .map_err(|_| format!("'{}' is not an integer.", pair[0]))?;
+        let unit = match pair[1] {
+            "yr" | "yrs" | "year" | "years" => 31_536_000,
+            "wk" | "wks" | "week" | "weeks" => 604_800,
+            "d" | "day" | "days" => 86_400,
+            "hr" | "hrs" | "hour" | "hours" => 3_600,
+            "min" | "mins" | "minute" | "minutes" => 60,
+            "sec" | "secs" | "second" | "seconds" => 1,
+            other => return Err(format!("Invalid interval: '{other}'")),
+        };
+        seconds = seconds
+            .checked_add(n.checked_mul(unit).ok_or("time out of range")?)
+            .ok_or("time out of range")?;
+    }
+    let delta = chrono::Duration::try_seconds(seconds).ok_or("time out of range")?;
+    let out = if future {
+        now.checked_add_signed(delta)
+    } else {
+        now.checked_sub_signed(delta)
+    };
+    out.ok_or_else(|| "time out of range".to_string())
 }
 
 /// Compiles a Parse/Mongo regex with ECMAScript semantics. `\Q…\E` literal quoting (sent by
@@ -416,9 +478,35 @@ mod tests {
 
     #[test]
     fn unknown_operator_is_an_error() {
+        // As Parse's Mongo adapter answers: INVALID_JSON for a bad constraint.
         let e = parse_query(&json!({"a": {"$foo": 1}}), false).unwrap_err();
-        assert_eq!(e.code(), crate::error::code::INVALID_QUERY);
+        assert_eq!(e.code(), crate::error::code::INVALID_JSON);
         assert!(parse_query(&json!({"$where": "1"}), false).is_err());
+    }
+
+    #[test]
+    fn relative_times() {
+        use chrono::TimeZone;
+        let now = chrono::Utc.with_ymd_and_hms(2020, 1, 10, 0, 0, 0).unwrap();
+        let d = relative_time("2 days 3 hrs ago", now).unwrap();
+        assert_eq!(
+            d,
+            chrono::Utc.with_ymd_and_hms(2020, 1, 7, 21, 0, 0).unwrap()
+        );
+        assert_eq!(
+            relative_time("in 1 week", now).unwrap(),
+            chrono::Utc.with_ymd_and_hms(2020, 1, 17, 0, 0, 0).unwrap()
+        );
+        assert_eq!(relative_time("now", now).unwrap(), now);
+        assert!(relative_time("in 1 day ago", now).is_err());
+        assert!(relative_time("1 fortnight ago", now).is_err());
+        assert!(relative_time("1.5 days ago", now).is_err());
+        let e = parse_query(
+            &json!({"d": {"$eq": {"$relativeTime": "1 day ago"}}}),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), crate::error::code::INVALID_JSON);
     }
 
     #[test]
