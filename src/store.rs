@@ -70,8 +70,18 @@ macro_rules! with_condition {
     }};
 }
 
-fn dynamo_err<E: std::error::Error + 'static>(e: E) -> Error {
-    Error::Dynamo(format!("{}", DisplayErrorContext(e)))
+/// A DynamoDB error as one readable line: the service's code and message when it answered,
+/// else the cause chain (connection refused, timeout, …).
+fn dynamo_err<E: ProvideErrorMetadata + std::error::Error + 'static>(e: E) -> Error {
+    match (e.code(), e.message()) {
+        (Some(code), Some(msg)) => Error::Dynamo(format!("{code}: {msg}")),
+        (Some(code), None) => Error::Dynamo(code.to_string()),
+        _ => Error::Dynamo(format!("{}", DisplayErrorContext(e))),
+    }
+}
+
+fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> Error {
+    Error::Internal(format!("bad DynamoDB request: {e}"))
 }
 
 fn is_local(endpoint: &str) -> bool {
@@ -182,14 +192,14 @@ impl Store {
                 .attribute_name(n)
                 .attribute_type(ScalarAttributeType::S)
                 .build()
-                .map_err(dynamo_err)
+                .map_err(build_err)
         };
         let key = |n: &str, t: KeyType| {
             KeySchemaElement::builder()
                 .attribute_name(n)
                 .key_type(t)
                 .build()
-                .map_err(dynamo_err)
+                .map_err(build_err)
         };
         let res = self
             .client
@@ -248,7 +258,7 @@ impl Store {
                     .set_keys(Some(keys))
                     .consistent_read(true)
                     .build()
-                    .map_err(dynamo_err)?;
+                    .map_err(build_err)?;
                 let out = self
                     .client
                     .batch_get_item()
@@ -352,7 +362,7 @@ impl Store {
                     let d = DeleteRequest::builder()
                         .set_key(Some(Self::key(p, s)))
                         .build()
-                        .map_err(dynamo_err)?;
+                        .map_err(build_err)?;
                     Ok(WriteRequest::builder().delete_request(d).build())
                 })
                 .collect::<Result<_>>()?;
@@ -434,7 +444,7 @@ impl Store {
                     let p = Put::builder().table_name(&self.table).set_item(Some(item));
                     let p = with_condition!(p, cond);
                     TransactWriteItem::builder()
-                        .put(p.build().map_err(dynamo_err)?)
+                        .put(p.build().map_err(build_err)?)
                         .build()
                 }
                 TxOp::Delete(pk, sk, cond) => {
@@ -443,7 +453,7 @@ impl Store {
                         .set_key(Some(Self::key(&pk, &sk)));
                     let d = with_condition!(d, cond);
                     TransactWriteItem::builder()
-                        .delete(d.build().map_err(dynamo_err)?)
+                        .delete(d.build().map_err(build_err)?)
                         .build()
                 }
             });

@@ -237,8 +237,8 @@ fn push(b: &mut Builder, e: &Expr) -> Option<F> {
 
 fn push_field(b: &mut Builder, p: &[String], cond: &Cond) -> Option<F> {
     if p.len() == 1 && p[0] == "objectId" {
-        // objectId lives in the sort key attribute.
-        return push_field(b, &[crate::codec::SK.to_string()], cond);
+        // objectId lives in the sort key, which DynamoDB filter expressions may not name.
+        return None;
     }
     let mut alts: Vec<String> = match cond {
         Cond::Eq(v) => eq_alternatives(b, p, v)?,
@@ -391,6 +391,18 @@ mod tests {
             Access::Keys(vec!["a".into(), "b".into()])
         );
         assert_eq!(p(json!({"x": 1})).access, Access::Partition);
+    }
+
+    #[test]
+    fn key_attributes_never_appear_in_filters() {
+        let plan = p(json!({"$or": [{"objectId": {"$in": ["a"]}}, {"x": 1}], "y": 2}));
+        let f = plan.filter.unwrap();
+        assert!(
+            !f.names
+                .values()
+                .any(|n| n == crate::codec::SK || n == "objectId"),
+            "{f:?}"
+        );
     }
 
     #[test]
