@@ -256,6 +256,13 @@ fn push_field(b: &mut Builder, p: &[String], cond: &Cond) -> Option<F> {
                     alts.push(format!("contains({path}, {id})"));
                 }
             }
+            if plain.iter().any(|v| v.is_string()) {
+                // Pointers (or arrays of them) queried by plain objectIds.
+                let m = b.value(&Value::String("M".into()))?;
+                let l = b.value(&Value::String("L".into()))?;
+                alts.push(format!("attribute_type({path}, {m})"));
+                alts.push(format!("attribute_type({path}, {l})"));
+            }
             alts
         }
         Cond::Lt(v) | Cond::Lte(v) | Cond::Gt(v) | Cond::Gte(v) => {
@@ -314,10 +321,16 @@ fn eq_alternatives(b: &mut Builder, p: &[String], v: &Value) -> Option<Vec<Strin
     if scalar(v) {
         let path = b.path(p);
         let id = b.value(v)?;
-        return Some(vec![
-            format!("{path} = {id}"),
-            format!("contains({path}, {id})"),
-        ]);
+        let mut alts = vec![format!("{path} = {id}"), format!("contains({path}, {id})")];
+        if v.is_string() {
+            // A Pointer (or an array of them) queried by its plain objectId.
+            let mut pp = p.to_vec();
+            pp.push("objectId".into());
+            alts.push(format!("{} = {id}", b.path(&pp)));
+            let l = b.value(&Value::String("L".into()))?;
+            alts.push(format!("attribute_type({path}, {l})"));
+        }
+        return Some(alts);
     }
     let (sub, key) = match parse_type(v) {
         Some("Pointer") => ("objectId", v.get("objectId")?),
