@@ -172,15 +172,28 @@ class DynamoStorageAdapter {
   createObject(className, schema, object) {
     return this._call('createObject', className, schema, object);
   }
+  // Malformed queries throw synchronously, as Parse's Mongo adapter does (Parse Server relies
+  // on it to answer with the query's own error code).
+  _check(query, schema, caseInsensitive) {
+    try {
+      this._core.checkQuery(JSON.stringify(query ?? null, replacer), JSON.stringify(schema ?? null), !!caseInsensitive);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
   find(className, schema, query, options = {}) {
     const { skip, limit, sort, keys, caseInsensitive } = options;
+    this._check(query, schema, caseInsensitive);
     if (options.explain) return unsupported('explain');
     return this._call('find', className, schema, query, { skip, limit, sort, keys, caseInsensitive });
   }
   count(className, schema, query) {
+    this._check(query, schema);
     return this._call('count', className, schema, query);
   }
   distinct(className, schema, query, fieldName) {
+    this._check(query, schema);
     return this._call('distinct', className, schema, query, fieldName);
   }
   aggregate() {

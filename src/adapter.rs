@@ -12,6 +12,7 @@ use crate::codec::{
 };
 use crate::error::{Error, Result};
 use crate::query::eval::{self, matches};
+use crate::query::parse::parse_query_for;
 use crate::query::plan::{plan, Access};
 use crate::query::sort::{project, Order};
 use crate::query::{parse_query, Expr};
@@ -408,13 +409,19 @@ impl Adapter {
             .collect())
     }
 
-    pub async fn count(&self, class: &str, query: &Value) -> Result<usize> {
-        let expr = parse_query(query, false)?;
+    pub async fn count(&self, class: &str, schema: &Value, query: &Value) -> Result<usize> {
+        let expr = parse_query_for(query, false, schema)?;
         Ok(self.matching(class, &expr, None).await?.len())
     }
 
-    pub async fn distinct(&self, class: &str, query: &Value, field: &str) -> Result<Vec<Value>> {
-        let expr = parse_query(query, false)?;
+    pub async fn distinct(
+        &self,
+        class: &str,
+        schema: &Value,
+        query: &Value,
+        field: &str,
+    ) -> Result<Vec<Value>> {
+        let expr = parse_query_for(query, false, schema)?;
         let rows = self.matching(class, &expr, None).await?;
         let path: Vec<String> = field.split('.').map(str::to_string).collect();
         let mut out: Vec<Value> = Vec::new();

@@ -158,12 +158,13 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             ))
         }
         "count" => Ok(json!(
-            a.count(&str_arg(args, 0, "className")?, arg(args, 2))
+            a.count(&str_arg(args, 0, "className")?, schema(1), arg(args, 2))
                 .await?
         )),
         "distinct" => Ok(Value::Array(
             a.distinct(
                 &str_arg(args, 0, "className")?,
+                schema(1),
                 arg(args, 2),
                 &str_arg(args, 3, "fieldName")?,
             )
@@ -312,7 +313,7 @@ async fn partition(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             let rows = a.find(&class, &empty, &q, &opts).await?;
             Ok(Value::Array(rows.into_iter().map(mongo_object).collect()))
         }
-        "count" => Ok(json!(a.count(&class, &q).await?)),
+        "count" => Ok(json!(a.count(&class, &empty, &q).await?)),
         "updateOne" | "upsertOne" => {
             let u = mongo_update(arg(args, 2))?;
             if method == "upsertOne" {

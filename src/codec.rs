@@ -4,7 +4,7 @@
 //! run server-side. Parse's typed values keep their JSON shape (`{"__type":"Date","iso":…}` is an
 //! M with `__type` and `iso`), after `canonical` has put them in one form: Date `iso` strings are
 //! re-formatted to `YYYY-MM-DDTHH:MM:SS.sssZ` (so they order as strings), Pointers keep only
-//! `__type/className/objectId`, Files only `__type/name`. `createdAt`/`updatedAt`, which Parse
+//! `__type/className/objectId`, File fields only `__type/name`. `createdAt`/`updatedAt`, which Parse
 //! hands over as ISO strings, are stored as Date maps like every other date and given back as
 //! strings. An item holds the class (`_pk_className`), the key (`_sk_id`) and a revision counter
 //! (`_rev`, for conditional writes) beside the object's fields.
@@ -187,13 +187,6 @@ pub fn canonical(v: &Value) -> Result<Value> {
                 }
                 Ok(Value::Object(out))
             }
-            Some("File") => {
-                let mut out = Map::new();
-                out.insert("__type".into(), "File".into());
-                let name = m.get("name").cloned().unwrap_or(Value::Null);
-                out.insert("name".into(), name);
-                Ok(Value::Object(out))
-            }
             _ => {
                 let mut out = Map::with_capacity(m.len());
                 for (k, v) in m {
@@ -215,11 +208,19 @@ pub fn is_string_date_field(name: &str) -> bool {
 }
 
 /// Canonical stored form of a top-level field value.
+/// A File in a field keeps only its name (Parse Server adds the URL when it reads it); Files
+/// nested in objects or arrays are kept whole, as Parse's Mongo adapter does.
 pub fn canonical_field(name: &str, v: &Value) -> Result<Value> {
     if is_string_date_field(name) {
         if let Value::String(s) = v {
             return Ok(date_value(normalize_iso(s)?));
         }
+    }
+    if parse_type(v) == Some("File") {
+        let mut out = Map::new();
+        out.insert("__type".into(), "File".into());
+        out.insert("name".into(), v.get("name").cloned().unwrap_or(Value::Null));
+        return Ok(Value::Object(out));
     }
     canonical(v)
 }
@@ -337,8 +338,13 @@ mod tests {
             p,
             json!({"__type": "Pointer", "className": "A", "objectId": "x"})
         );
-        let f = canonical(&json!({"__type": "File", "name": "f.txt", "url": "http://x"})).unwrap();
+        let file = json!({"__type": "File", "name": "f.txt", "url": "http://x"});
+        let f = canonical_field("f", &file).unwrap();
         assert_eq!(f, json!({"__type": "File", "name": "f.txt"}));
+        assert_eq!(
+            canonical(&json!({"files": [file.clone()]})).unwrap(),
+            json!({"files": [file]})
+        );
     }
 
     #[test]

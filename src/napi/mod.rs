@@ -35,6 +35,23 @@ impl Core {
         })
     }
 
+    /// Checks a query synchronously (malformed queries throw at once, as with Parse's Mongo
+    /// adapter, instead of failing later inside the promise).
+    #[napi]
+    pub fn check_query(
+        &self,
+        query_json: String,
+        schema_json: String,
+        case_insensitive: bool,
+    ) -> Result<()> {
+        let q: Value = serde_json::from_str(&query_json)
+            .map_err(|e| to_napi(Error::json(format!("bad query: {e}"))))?;
+        let schema: Value = serde_json::from_str(&schema_json).unwrap_or(Value::Null);
+        crate::query::parse::parse_query_for(&q, case_insensitive, &schema)
+            .map(|_| ())
+            .map_err(to_napi)
+    }
+
     /// Calls adapter method `method` with the JSON array `args_json`; resolves to JSON text.
     #[napi]
     pub async fn call(&self, method: String, args_json: String) -> Result<String> {

@@ -68,17 +68,47 @@ pub enum Geo {
     },
 }
 
+/// What parsing may know besides the query: case-insensitive equality, and the class's field
+/// types (from the schema Parse passes) for checks Parse's Mongo adapter makes.
+#[derive(Clone, Copy, Default)]
+struct Ctx<'a> {
+    ci: bool,
+    fields: Option<&'a Map<String, Value>>,
+}
+
 pub fn parse_query(q: &Value, case_insensitive: bool) -> Result<Expr> {
+    parse_in(
+        q,
+        Ctx {
+            ci: case_insensitive,
+            fields: None,
+        },
+    )
+}
+
+/// Parses a query of a class whose Parse schema is `schema` (`{"fields": {…}}`).
+pub fn parse_query_for(q: &Value, case_insensitive: bool, schema: &Value) -> Result<Expr> {
+    let fields = schema.get("fields").and_then(Value::as_object);
+    parse_in(
+        q,
+        Ctx {
+            ci: case_insensitive,
+            fields,
+        },
+    )
+}
+
+fn parse_in(q: &Value, cx: Ctx) -> Result<Expr> {
     if q.is_null() {
         return Ok(Expr::True);
     }
     let m = q
         .as_object()
         .ok_or_else(|| Error::query("query must be an object"))?;
-    parse_map(m, case_insensitive)
+    parse_map(m, cx)
 }
 
-fn parse_map(m: &Map<String, Value>, ci: bool) -> Result<Expr> {
+fn parse_map(m: &Map<String, Value>, cx: Ctx) -> Result<Expr> {
     let mut parts = Vec::with_capacity(m.len());
     for (k, v) in m {
         match k.as_str() {
@@ -88,7 +118,7 @@ fn parse_map(m: &Map<String, Value>, ci: bool) -> Result<Expr> {
                     .ok_or_else(|| Error::query(format!("Bad {k} format - use an array value.")))?;
                 let subs = arr
                     .iter()
-                    .map(|s| parse_query(s, ci))
+                    .map(|s| parse_in(s, cx))
                     .collect::<Result<Vec<_>>>()?;
                 parts.push(match k.as_str() {
                     "$or" => Expr::Or(subs),
@@ -105,7 +135,19 @@ fn parse_map(m: &Map<String, Value>, ci: bool) -> Result<Expr> {
                 if path.iter().any(|s| s.is_empty()) {
                     return Err(Error::InvalidKeyName(format!("invalid field name: {k}")));
                 }
-                for c in parse_constraint(v, ci)? {
+                let field_type = cx
+                    .fields
+                    .and_then(|f| f.get(path[0].as_str()))
+                    .and_then(|t| t.get("type"))
+                    .and_then(Value::as_str);
+                if let Some(t) = field_type {
+                    if t != "Date" && has_relative_time(v) {
+                        return Err(Error::json(
+                            "$relativeTime can only be used with Date field",
+                        ));
+                    }
+                }
+                for c in parse_constraint(v, cx.ci)? {
                     parts.push(Expr::Field(path.clone(), c));
                 }
             }
@@ -116,6 +158,11 @@ fn parse_map(m: &Map<String, Value>, ci: bool) -> Result<Expr> {
         1 => parts.pop().unwrap_or(Expr::True),
         _ => Expr::And(parts),
     })
+}
+
+fn has_relative_time(v: &Value) -> bool {
+    v.as_object()
+        .is_some_and(|m| m.values().any(|c| c.get("$relativeTime").is_some()))
 }
 
 fn is_operator_object(v: &Value) -> bool {
@@ -177,12 +224,8 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
                     .ok_or_else(|| Error::json("$all takes an array"))?;
                 let mut conds = Vec::with_capacity(items.len());
                 for it in items {
-                    if is_operator_object(it) {
-                        let sub = parse_constraint(it, false)?;
-                        match sub.as_slice() {
-                            [Cond::Regex(_)] => conds.extend(sub),
-                            _ => return Err(Error::json("$all entries must be values or $regex")),
-                        }
+                    if it.get("$regex").is_some() {
+                        conds.extend(parse_constraint(it, false)?);
                     } else {
                         conds.push(Cond::Eq(canonical(it)?));
                     }
@@ -245,12 +288,14 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
                         return Err(Error::json("Polygon must have at least 3 points"));
                     }
                     out.push(Cond::Geo(Geo::Polygon(pts)));
-                } else if let Some(cs) = arg.get("$centerSphere").and_then(Value::as_array) {
-                    if cs.len() != 2 {
-                        return Err(Error::json("bad $centerSphere"));
-                    }
+                } else if let Some(cs) = arg.get("$centerSphere") {
+                    let cs = cs.as_array().filter(|a| a.len() >= 2).ok_or_else(|| {
+                        Error::json("bad $geoWithin value; $centerSphere should be an array of Parse.GeoPoint and distance")
+                    })?;
                     let (lat, lng) = geo_point_or_pair(&cs[0])?;
-                    let radius = num(&cs[1])?;
+                    let radius = cs[1].as_f64().filter(|d| *d >= 0.0).ok_or_else(|| {
+                        Error::json("bad $geoWithin value; $centerSphere distance invalid")
+                    })?;
                     out.push(Cond::Geo(Geo::CenterSphere { lat, lng, radius }));
                 } else {
                     return Err(Error::json("bad $geoWithin"));
@@ -283,29 +328,55 @@ fn num(v: &Value) -> Result<f64> {
     v.as_f64().ok_or_else(|| Error::json("expected a number"))
 }
 
+fn valid_point(lat: f64, lng: f64) -> Result<(f64, f64)> {
+    if !(-90.0..=90.0).contains(&lat) {
+        return Err(Error::json(format!(
+            "GeoPoint latitude {lat} out of bounds"
+        )));
+    }
+    if !(-180.0..=180.0).contains(&lng) {
+        return Err(Error::json(format!(
+            "GeoPoint longitude {lng} out of bounds"
+        )));
+    }
+    Ok((lat, lng))
+}
+
 fn geo_point(v: &Value) -> Result<(f64, f64)> {
     let lat = v.get("latitude").map(num).transpose()?;
     let lng = v.get("longitude").map(num).transpose()?;
     match (lat, lng) {
-        (Some(a), Some(b)) => Ok((a, b)),
+        (Some(a), Some(b)) => valid_point(a, b),
         _ => Err(Error::json("bad GeoPoint")),
     }
 }
 
-/// A GeoPoint, or a `[lat, lng]` pair as Parse sends inside polygons.
+/// A GeoPoint, or a `[longitude, latitude]` pair as Parse sends inside `$geoWithin`.
 fn geo_point_or_pair(v: &Value) -> Result<(f64, f64)> {
     match v {
-        Value::Array(a) if a.len() == 2 => Ok((num(&a[0])?, num(&a[1])?)),
+        Value::Array(a) if a.len() == 2 => valid_point(num(&a[1])?, num(&a[0])?),
         _ => geo_point(v),
     }
 }
 
+/// The values of `$in`/`$nin`/`$containedBy`; nested arrays are flattened one level, as Parse's
+/// Mongo adapter does (a `$select` on an array field sends them).
 fn array(op: &str, v: &Value) -> Result<Vec<Value>> {
-    v.as_array()
+    let mut out = Vec::new();
+    for it in v
+        .as_array()
         .ok_or_else(|| Error::json(format!("bad {op} value")))?
-        .iter()
-        .map(canonical)
-        .collect()
+    {
+        match it {
+            Value::Array(inner) => {
+                for x in inner {
+                    out.push(canonical(x)?);
+                }
+            }
+            other => out.push(canonical(other)?),
+        }
+    }
+    Ok(out)
 }
 
 fn comparable(v: &Value) -> Result<Value> {
