@@ -185,7 +185,9 @@ class DynamoStorageAdapter {
   find(className, schema, query, options = {}) {
     const { skip, limit, sort, keys, caseInsensitive } = options;
     this._check(query, schema, caseInsensitive);
-    if (options.explain) return unsupported('explain');
+    if (options.explain) {
+      return this._call('explain', className, schema, query, { skip, limit, sort, keys, caseInsensitive, explain: options.explain });
+    }
     return this._call('find', className, schema, query, { skip, limit, sort, keys, caseInsensitive });
   }
   count(className, schema, query) {

@@ -7,8 +7,8 @@
 //! uniqueness holds under parallel writers.
 
 use crate::codec::{
-    self, canonical_field, item_size, item_to_stored, object_to_item, Item, Stored,
-    GENERATED_KEY_PREFIX, MAX_ITEM_BYTES,
+    self, canonical, canonical_field, item_size, item_to_stored, object_to_item, Item, Stored,
+    MAX_ITEM_BYTES,
 };
 use crate::error::{Error, Result};
 use crate::query::eval::{self, matches};
@@ -81,7 +81,8 @@ fn is_join(class: &str) -> bool {
 }
 
 /// The DynamoDB sort key of an object: its objectId; for `_Join` rows `owningId:relatedId` (so
-/// adding a relation twice is one row); otherwise a generated key that is never shown.
+/// adding a relation twice is one row); otherwise a new objectId (as Mongo gives every document
+/// an `_id`).
 fn key_for(class: &str, obj: &Map<String, Value>) -> String {
     if let Some(Value::String(id)) = obj.get("objectId") {
         if !id.is_empty() {
@@ -95,7 +96,7 @@ fn key_for(class: &str, obj: &Map<String, Value>) -> String {
             return format!("{o}:{r}");
         }
     }
-    format!("{GENERATED_KEY_PREFIX}{}", random_id(16))
+    new_object_id()
 }
 
 pub fn validate_class_name(class: &str) -> Result<()> {
@@ -121,9 +122,19 @@ fn prepare_new(object: &Value) -> Result<Map<String, Value>> {
         if let Some(path) = update::auth_data_path(k) {
             if !v.is_null() {
                 let provider = path.trim_start_matches("authData.").to_string();
-                let ad = out.entry("authData").or_insert_with(|| json!({}));
-                if let Value::Object(a) = ad {
+                if let Value::Object(a) = out.entry("authData").or_insert_with(|| json!({})) {
                     a.insert(provider, codec::canonical(v)?);
+                }
+            }
+            continue;
+        }
+        if k == "authData" {
+            // Merged with `_auth_data_<provider>` keys; a null authData adds nothing.
+            if let Value::Object(m) = canonical(v)? {
+                if let Value::Object(a) = out.entry("authData").or_insert_with(|| json!({})) {
+                    for (p, d) in m {
+                        a.entry(p).or_insert(d);
+                    }
                 }
             }
             continue;
@@ -409,6 +420,46 @@ impl Adapter {
             .collect())
     }
 
+    /// What a find does in DynamoDB (Parse's `explain`): the access path, the filter expression
+    /// and, for `executionStats`/`allPlansExecution`, what it returned.
+    pub async fn explain(
+        &self,
+        class: &str,
+        schema: &Value,
+        query: &Value,
+        opts: &FindOptions,
+        mode: &Value,
+    ) -> Result<Value> {
+        let stats = match mode {
+            Value::Bool(true) => false,
+            Value::String(m) if m == "queryPlanner" => false,
+            Value::String(m) if m == "executionStats" || m == "allPlansExecution" => true,
+            _ => return Err(Error::query("Invalid value for explain")),
+        };
+        let expr = parse_query_for(query, opts.case_insensitive, schema)?;
+        let p = plan(&expr);
+        let access = match &p.access {
+            Access::Keys(k) if k.len() == 1 => json!({"operation": "GetItem", "keys": k}),
+            Access::Keys(k) => json!({"operation": "BatchGetItem", "keys": k.len()}),
+            Access::Partition => json!({"operation": "Query", "partition": class}),
+        };
+        let mut out = json!({
+            "ok": 1,
+            "queryPlanner": {
+                "table": self.store.table(),
+                "access": access,
+                "filterExpression": p.filter.as_ref().map(|f| f.expression.clone()),
+                "filterNames": p.filter.as_ref().map(|f| json!(f.names)),
+                "evaluator": "every returned item is re-checked in Rust; sort, skip, limit and keys run after it",
+            }
+        });
+        if stats {
+            let rows = self.find(class, schema, query, opts).await?;
+            out["executionStats"] = json!({ "nReturned": rows.len() });
+        }
+        Ok(out)
+    }
+
     pub async fn count(&self, class: &str, schema: &Value, query: &Value) -> Result<usize> {
         let expr = parse_query_for(query, false, schema)?;
         Ok(self.matching(class, &expr, None).await?.len())
@@ -601,7 +652,14 @@ impl Adapter {
         Ok(json!({ "matchedCount": matched, "modifiedCount": modified }))
     }
 
-    pub async fn upsert_one(&self, class: &str, query: &Value, update: &Value) -> Result<()> {
+    /// Updates the first match or inserts; answers the object as it is now (Parse format).
+    pub async fn upsert_one(
+        &self,
+        class: &str,
+        schema: &Value,
+        query: &Value,
+        update: &Value,
+    ) -> Result<Value> {
         let expr = parse_query(query, false)?;
         let upd = Self::update_map(update)?;
         for attempt in 0..WRITE_ATTEMPTS {
@@ -611,8 +669,8 @@ impl Adapter {
                 .into_iter()
                 .next()
             {
-                if self.update_row(class, &expr, st, upd).await?.is_some() {
-                    return Ok(());
+                if let Some(new) = self.update_row(class, &expr, st, upd).await? {
+                    return Ok(to_parse(new, schema));
                 }
                 continue;
             }
@@ -633,7 +691,12 @@ impl Adapter {
             update::apply(&mut obj, upd)?;
             let key = key_for(class, &obj);
             match self.write_new(class, &key, &obj).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    if !is_join(class) {
+                        obj.insert("objectId".into(), Value::String(key));
+                    }
+                    return Ok(to_parse(obj, schema));
+                }
                 // Someone inserted the same key meanwhile: update it instead.
                 Err(Error::Duplicate { field: None }) => backoff(attempt.min(4)).await,
                 Err(e) => return Err(e),

@@ -157,6 +157,21 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
                 .await?,
             ))
         }
+        "explain" => {
+            let opts = FindOptions::from_json(arg(args, 3));
+            let mode = arg(args, 3)
+                .get("explain")
+                .cloned()
+                .unwrap_or(Value::Bool(true));
+            a.explain(
+                &str_arg(args, 0, "className")?,
+                schema(1),
+                arg(args, 2),
+                &opts,
+                &mode,
+            )
+            .await
+        }
         "count" => Ok(json!(
             a.count(&str_arg(args, 0, "className")?, schema(1), arg(args, 2))
                 .await?
@@ -184,9 +199,13 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
                 .await
         }
         "upsertOneObject" => {
-            a.upsert_one(&str_arg(args, 0, "className")?, arg(args, 2), arg(args, 3))
-                .await?;
-            Ok(Value::Null)
+            a.upsert_one(
+                &str_arg(args, 0, "className")?,
+                schema(1),
+                arg(args, 2),
+                arg(args, 3),
+            )
+            .await
         }
         "deleteObjectsByQuery" => Ok(json!(
             a.delete_by_query(&str_arg(args, 0, "className")?, arg(args, 2))
@@ -317,7 +336,7 @@ async fn partition(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
         "updateOne" | "upsertOne" => {
             let u = mongo_update(arg(args, 2))?;
             if method == "upsertOne" {
-                a.upsert_one(&class, &q, &u).await?;
+                a.upsert_one(&class, &empty, &q, &u).await?;
                 return Ok(Value::Null);
             }
             let r = a.find_one_and_update(&class, &empty, &q, &u).await?;

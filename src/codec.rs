@@ -17,9 +17,6 @@ use std::collections::HashMap;
 pub const PK: &str = "_pk_className";
 pub const SK: &str = "_sk_id";
 pub const REV: &str = "_rev";
-/// Prefix of keys the adapter generates for objects without an objectId (e.g. `_Hooks` rows);
-/// `~` cannot appear in a Parse objectId, so such keys are never shown as one.
-pub const GENERATED_KEY_PREFIX: char = '~';
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -258,7 +255,8 @@ pub fn item_to_stored(item: &Item) -> Result<Stored> {
         _ => 0,
     };
     let mut obj = Map::with_capacity(item.len());
-    if !key.starts_with(GENERATED_KEY_PREFIX) && !key.contains(':') {
+    // `_Join` rows are keyed `owningId:relatedId` and have no objectId.
+    if !key.contains(':') {
         obj.insert("objectId".into(), Value::String(key.clone()));
     }
     let mut names: Vec<&String> = item.keys().collect();

@@ -222,6 +222,12 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
                 let items = arg
                     .as_array()
                     .ok_or_else(|| Error::json("$all takes an array"))?;
+                let regexes = items.iter().filter(|i| i.get("$regex").is_some()).count();
+                if regexes > 0 && regexes < items.len() {
+                    return Err(Error::json(format!(
+                        "All $all values must be of regex type or none: {arg}"
+                    )));
+                }
                 let mut conds = Vec::with_capacity(items.len());
                 for it in items {
                     if it.get("$regex").is_some() {
@@ -232,7 +238,12 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
                 }
                 out.push(Cond::All(conds));
             }
-            "$containedBy" => out.push(Cond::ContainedBy(array(op, arg)?)),
+            "$containedBy" => {
+                if !arg.is_array() {
+                    return Err(Error::json("bad $containedBy: should be an array"));
+                }
+                out.push(Cond::ContainedBy(array(op, arg)?))
+            }
             "$regex" => {
                 let src = arg
                     .as_str()
