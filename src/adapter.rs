@@ -301,30 +301,83 @@ impl Adapter {
         Ok(out)
     }
 
-    /// Registers `field` of `class` as unique and claims the values already stored.
+    /// Registers `field` of `class` as unique and, the first time, claims the values already
+    /// stored (a full read of the class). Parse calls this at every start; a field that is
+    /// registered already costs one GetItem.
     pub async fn ensure_unique(&self, class: &str, field: &str) -> Result<()> {
         self.ready().await?;
-        let known = self.unique_fields(class).await?;
-        if !known.iter().any(|f| f == field) {
-            let mut fields = known.clone();
-            fields.push(field.to_string());
-            let mut obj = Map::new();
-            obj.insert("fields".into(), json!(fields));
-            let item = object_to_item(META_PARTITION, &format!("unique_{class}"), 1, &obj)?;
-            self.store.put(item, None).await?;
+        let key = format!("unique_{class}");
+        let mut attempt = 0;
+        let mut rows: Option<Vec<Stored>> = None;
+        loop {
+            let (rev, mut fields) = match self.store.get(META_PARTITION, &key).await? {
+                Some(item) => {
+                    let st = item_to_stored(&item)?;
+                    let f: Vec<String> = st
+                        .obj
+                        .get("fields")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (st.rev, f)
+                }
+                None => (0, Vec::new()),
+            };
+            let known = fields.iter().any(|f| f == field);
+            if !known && rows.is_none() {
+                // Refuse (and register nothing) when stored values already repeat.
+                let mut found = Vec::new();
+                self.store
+                    .query(class, None, |item| {
+                        found.push(item_to_stored(&item)?);
+                        Ok(true)
+                    })
+                    .await?;
+                let mut seen = std::collections::HashSet::new();
+                for st in &found {
+                    if let Some(sk) = unique_sk(&st.obj, field)? {
+                        if !seen.insert(sk) {
+                            return Err(Error::Duplicate {
+                                field: Some(duplicated_name(field)),
+                            });
+                        }
+                    }
+                }
+                rows = Some(found);
+            }
+            if !known {
+                fields.push(field.to_string());
+                let mut obj = Map::new();
+                obj.insert("fields".into(), json!(fields));
+                let item = object_to_item(META_PARTITION, &key, rev + 1, &obj)?;
+                let cond = if rev == 0 {
+                    Condition::absent()
+                } else {
+                    Condition::revision(rev)
+                };
+                if self.store.put(item, Some(cond)).await? != Written::Ok {
+                    attempt += 1;
+                    if attempt > 50 {
+                        return Err(Error::Conflict("uniqueness registry kept changing".into()));
+                    }
+                    backoff(attempt.min(6)).await;
+                    continue;
+                }
+            }
             if let Some(map) = self.uniques.write().await.as_mut() {
                 map.insert(class.to_string(), fields);
             }
+            if known {
+                return Ok(());
+            }
+            break;
         }
-        // Backfill sentinels for existing rows.
-        let mut rows = Vec::new();
-        self.store
-            .query(class, None, |item| {
-                rows.push(item_to_stored(&item)?);
-                Ok(true)
-            })
-            .await?;
-        for st in rows {
+        // Claim the values already stored.
+        for st in rows.unwrap_or_default() {
             if let Some(sk) = unique_sk(&st.obj, field)? {
                 let w = self
                     .store

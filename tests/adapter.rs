@@ -469,3 +469,56 @@ async fn bad_input_is_a_clear_error_and_writes_nothing() {
     let e = c(&a, "aggregate", json!(["X"])).await.unwrap_err();
     assert_eq!(e.code(), code::COMMAND_UNAVAILABLE);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ensure_uniqueness_claims_existing_values_and_refuses_duplicates() {
+    let a = common::adapter().await;
+    c(
+        &a,
+        "createObject",
+        json!(["Tag", {}, {"objectId": "t1", "name": "red"}]),
+    )
+    .await
+    .unwrap();
+    c(
+        &a,
+        "createObject",
+        json!(["Tag", {}, {"objectId": "t2", "name": "blue"}]),
+    )
+    .await
+    .unwrap();
+    c(&a, "ensureUniqueness", json!(["Tag", {}, ["name"]]))
+        .await
+        .unwrap();
+    // Registered again (as at every server start): nothing changes.
+    c(&a, "ensureUniqueness", json!(["Tag", {}, ["name"]]))
+        .await
+        .unwrap();
+    let e = c(
+        &a,
+        "createObject",
+        json!(["Tag", {}, {"objectId": "t3", "name": "red"}]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.to_json()["userInfo"]["duplicated_field"], "name");
+
+    c(
+        &a,
+        "createObject",
+        json!(["Dup", {}, {"objectId": "d1", "k": "same"}]),
+    )
+    .await
+    .unwrap();
+    c(
+        &a,
+        "createObject",
+        json!(["Dup", {}, {"objectId": "d2", "k": "same"}]),
+    )
+    .await
+    .unwrap();
+    let e = c(&a, "ensureUniqueness", json!(["Dup", {}, ["k"]]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), code::DUPLICATE_VALUE);
+}
