@@ -165,7 +165,7 @@ class DynamoStorageAdapter {
     return this._call('getIndexes', className);
   }
   updateSchemaWithIndexes() {
-    return Promise.resolve();
+    return this._call('updateSchemaWithIndexes');
   }
 
   // Objects

@@ -112,14 +112,16 @@ pub fn validate_class_name(class: &str) -> Result<()> {
     }
 }
 
-/// Stored form of an object Parse hands to createObject.
-fn prepare_new(object: &Value) -> Result<Map<String, Value>> {
+/// Stored form of an object Parse hands to createObject. On `_User`, `_auth_data_<provider>`
+/// keys (and an `authData` object) become the `authData` map.
+fn prepare_new(class: &str, object: &Value) -> Result<Map<String, Value>> {
+    let users = class == "_User";
     let m = object
         .as_object()
         .ok_or_else(|| Error::json("object must be a JSON object"))?;
     let mut out = Map::with_capacity(m.len());
     for (k, v) in m {
-        if let Some(path) = update::auth_data_path(k) {
+        if let Some(path) = update::auth_data_path(k).filter(|_| users) {
             if !v.is_null() {
                 let provider = path.trim_start_matches("authData.").to_string();
                 if let Value::Object(a) = out.entry("authData").or_insert_with(|| json!({})) {
@@ -128,7 +130,7 @@ fn prepare_new(object: &Value) -> Result<Map<String, Value>> {
             }
             continue;
         }
-        if k == "authData" {
+        if k == "authData" && users {
             // Merged with `_auth_data_<provider>` keys; a null authData adds nothing.
             if let Value::Object(m) = canonical(v)? {
                 if let Value::Object(a) = out.entry("authData").or_insert_with(|| json!({})) {
@@ -146,6 +148,10 @@ fn prepare_new(object: &Value) -> Result<Map<String, Value>> {
             for (tk, tv) in tmp {
                 merge(&mut out, tk, tv);
             }
+            continue;
+        }
+        // Parse wraps a missing createdAt/updatedAt as a Date without `iso`: no date at all.
+        if codec::parse_type(v) == Some("Date") && v.get("iso").is_none_or(Value::is_null) {
             continue;
         }
         out.insert(k.clone(), canonical_field(k, v)?);
@@ -484,8 +490,8 @@ impl Adapter {
         mode: &Value,
     ) -> Result<Value> {
         let stats = match mode {
-            Value::Bool(true) => false,
             Value::String(m) if m == "queryPlanner" => false,
+            Value::Bool(true) => true,
             Value::String(m) if m == "executionStats" || m == "allPlansExecution" => true,
             _ => return Err(Error::query("Invalid value for explain")),
         };
@@ -551,7 +557,7 @@ impl Adapter {
 
     pub async fn create_object(&self, class: &str, object: &Value) -> Result<Value> {
         self.ready().await?;
-        let obj = prepare_new(object)?;
+        let obj = prepare_new(class, object)?;
         let key = key_for(class, &obj);
         self.write_new(class, &key, &obj).await?;
         Ok(json!({ "ops": [object] }))
@@ -904,7 +910,9 @@ impl Adapter {
             } else {
                 if let Some(keys) = idx.as_object() {
                     for k in keys.keys() {
-                        if fields.get(k).is_none() {
+                        // Mongo-style pointer keys (`_p_field`) name the field `field`.
+                        let name = k.strip_prefix("_p_").unwrap_or(k);
+                        if fields.get(k).is_none() && fields.get(name).is_none() {
                             return Err(Error::query(format!(
                                 "Field {k} does not exist, cannot add index."
                             )));
@@ -920,6 +928,30 @@ impl Adapter {
                 Ok(())
             })
             .await
+    }
+
+    /// Every class's `indexes` lists the key index `_id_` (Parse reads it from the schema, as
+    /// Mongo reports its primary index).
+    pub async fn update_schema_with_indexes(&self) -> Result<()> {
+        self.ready().await?;
+        for class in self.schemas().all().await? {
+            let Some(name) = class.get("className").and_then(Value::as_str) else {
+                continue;
+            };
+            if class.get("indexes").and_then(|i| i.get("_id_")).is_some() {
+                continue;
+            }
+            self.schemas()
+                .modify(name, false, |s| {
+                    let ix = s.entry("indexes").or_insert_with(|| json!({}));
+                    if let Value::Object(m) = ix {
+                        m.entry("_id_").or_insert_with(|| json!({"_id": 1}));
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     pub async fn get_indexes(&self, class: &str) -> Result<Vec<Value>> {

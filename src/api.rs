@@ -102,6 +102,7 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             .await?;
             Ok(Value::Null)
         }
+        "updateSchemaWithIndexes" => a.update_schema_with_indexes().await.map(|_| Value::Null),
         "getIndexes" => Ok(Value::Array(
             a.get_indexes(&str_arg(args, 0, "className")?).await?,
         )),

@@ -176,11 +176,13 @@ pub fn canonical(v: &Value) -> Result<Value> {
                 let mut out = Map::new();
                 out.insert("__type".into(), "Pointer".into());
                 for k in ["className", "objectId"] {
-                    let s = m
-                        .get(k)
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| Error::json(format!("Pointer without {k}")))?;
-                    out.insert(k.into(), Value::String(s.into()));
+                    // A numeric objectId (e.g. `_GlobalConfig`'s 1) is taken as its text.
+                    let s = match m.get(k) {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::Number(n)) if k == "objectId" => n.to_string(),
+                        _ => return Err(Error::json(format!("Pointer without {k}"))),
+                    };
+                    out.insert(k.into(), Value::String(s));
                 }
                 Ok(Value::Object(out))
             }
