@@ -198,8 +198,9 @@ class DynamoStorageAdapter {
     this._check(query, schema);
     return this._call('distinct', className, schema, query, fieldName);
   }
-  aggregate() {
-    return unsupported('aggregate');
+  aggregate(className, schema, pipeline, readPreference, hint, explain) {
+    if (explain) return unsupported('explain of an aggregation');
+    return this._call('aggregate', className, schema, pipeline);
   }
   findOneAndUpdate(className, schema, query, update, transactionalSession) {
     if (transactionalSession) return unsupported('Transactions');

@@ -11,6 +11,7 @@ use crate::codec::{
     MAX_ITEM_BYTES,
 };
 use crate::error::{Error, Result};
+use crate::query::aggregate;
 use crate::query::eval::{self, matches};
 use crate::query::parse::parse_query_for;
 use crate::query::plan::{plan, Access};
@@ -476,6 +477,35 @@ impl Adapter {
                 }
                 to_parse(o, schema)
             })
+            .collect())
+    }
+
+    /// Runs an aggregation pipeline. A leading `$match` selects the rows through the planner (so
+    /// DynamoDB filters them); every other stage runs in Rust.
+    pub async fn aggregate(
+        &self,
+        class: &str,
+        schema: &Value,
+        pipeline: &Value,
+    ) -> Result<Vec<Value>> {
+        let stages: Vec<Value> = match pipeline {
+            Value::Array(a) => a.iter().filter(|s| !s.is_null()).cloned().collect(),
+            _ => return Err(Error::query("the pipeline must be an array of stages")),
+        };
+        let (query, rest) = match aggregate::leading_match(&stages) {
+            Some(m) => (m.clone(), &stages[1..]),
+            None => (json!({}), &stages[..]),
+        };
+        let expr = parse_query_for(&query, false, schema)?;
+        let rows: Vec<Map<String, Value>> = self
+            .matching(class, &expr, None)
+            .await?
+            .into_iter()
+            .map(|s| s.obj)
+            .collect();
+        Ok(aggregate::run(rest, rows)?
+            .into_iter()
+            .map(|r| to_parse(r, &json!({})))
             .collect())
     }
 

@@ -158,6 +158,10 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
                 .await?,
             ))
         }
+        "aggregate" => Ok(Value::Array(
+            a.aggregate(&str_arg(args, 0, "className")?, schema(1), arg(args, 2))
+                .await?,
+        )),
         "explain" => {
             let opts = FindOptions::from_json(arg(args, 3));
             let mode = arg(args, 3)

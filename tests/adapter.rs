@@ -466,7 +466,13 @@ async fn bad_input_is_a_clear_error_and_writes_nothing() {
     .await
     .unwrap_err();
     assert_eq!(e.code(), code::INVALID_JSON);
-    let e = c(&a, "aggregate", json!(["X"])).await.unwrap_err();
+    let e = c(
+        &a,
+        "aggregate",
+        json!(["X", {}, [{"$lookup": {"from": "Y"}}]]),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.code(), code::COMMAND_UNAVAILABLE);
 }
 

@@ -14,7 +14,9 @@ fn scalar(r: &mut StdRng) -> Value {
     match r.random_range(0..7) {
         0 => json!(r.random_range(-3..4)),
         1 => json!(r.random_range(-3..4) as f64 + 0.5),
-        2 => json!(["a", "b", "ab", "B", "", "p1"][r.random_range(0..6)]),
+        2 => {
+            json!(["a", "b", "ab", "B", "", "p1", "2020-01-02T00:00:00.000Z"][r.random_range(0..7)])
+        }
         3 => json!(r.random_bool(0.5)),
         4 => Value::Null,
         5 => {

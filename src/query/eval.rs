@@ -165,6 +165,11 @@ pub fn cmp_same_type(a: &Value, b: &Value) -> Option<Ordering> {
         (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
         _ => match (date_iso(a), date_iso(b)) {
             (Some(x), Some(y)) => Some(x.cmp(y)),
+            // A date compared with an ISO string (aggregation `$match` sends them as text).
+            (Some(x), None) => b
+                .as_str()
+                .and_then(|s| crate::codec::normalize_iso(s).ok())
+                .map(|y| x.cmp(y.as_str())),
             _ => None,
         },
     }

@@ -3,6 +3,7 @@
 //! for it (key access and a filter expression that selects a superset of the matches), and
 //! `sort` orders, skips, limits and projects the evaluated rows.
 
+pub mod aggregate;
 pub mod eval;
 pub mod parse;
 pub mod plan;

@@ -283,10 +283,18 @@ fn push_field(b: &mut Builder, p: &[String], cond: &Cond) -> Option<F> {
             };
             let id = b.value(&val)?;
             let l = b.value(&Value::String("L".into()))?;
-            vec![
+            let mut alts = vec![
                 format!("{path} {op} {id}"),
                 format!("attribute_type({}, {l})", b.path(p)),
-            ]
+            ];
+            // An ISO string also compares with stored dates (the evaluator allows it).
+            if let Some(iso) = v.as_str().and_then(|s| crate::codec::normalize_iso(s).ok()) {
+                let mut dp = p.to_vec();
+                dp.push("iso".into());
+                let iso_id = b.value(&Value::String(iso))?;
+                alts.push(format!("{} {op} {iso_id}", b.path(&dp)));
+            }
+            alts
         }
         Cond::Exists(true) => vec![format!("attribute_exists({})", b.path(p))],
         Cond::Exists(false) if p.len() == 1 => vec![format!("attribute_not_exists({})", b.path(p))],
