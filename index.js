@@ -169,8 +169,8 @@ class DynamoStorageAdapter {
   }
 
   // Objects
-  createObject(className, schema, object) {
-    return this._call('createObject', className, schema, object);
+  createObject(className, schema, object, transactionalSession) {
+    return this._call('createObject', className, schema, object, transactionalSession || null);
   }
   // Malformed queries throw synchronously, as Parse's Mongo adapter does (Parse Server relies
   // on it to answer with the query's own error code).
@@ -203,31 +203,28 @@ class DynamoStorageAdapter {
     return this._call('aggregate', className, schema, pipeline);
   }
   findOneAndUpdate(className, schema, query, update, transactionalSession) {
-    if (transactionalSession) return unsupported('Transactions');
-    return this._call('findOneAndUpdate', className, schema, query, update);
+    return this._call('findOneAndUpdate', className, schema, query, update, transactionalSession || null);
   }
   updateObjectsByQuery(className, schema, query, update, transactionalSession) {
-    if (transactionalSession) return unsupported('Transactions');
-    return this._call('updateObjectsByQuery', className, schema, query, update);
+    return this._call('updateObjectsByQuery', className, schema, query, update, transactionalSession || null);
   }
   upsertOneObject(className, schema, query, update, transactionalSession) {
-    if (transactionalSession) return unsupported('Transactions');
-    return this._call('upsertOneObject', className, schema, query, update);
+    return this._call('upsertOneObject', className, schema, query, update, transactionalSession || null);
   }
   async deleteObjectsByQuery(className, schema, query, transactionalSession) {
-    if (transactionalSession) return unsupported('Transactions');
-    await this._call('deleteObjectsByQuery', className, schema, query);
+    await this._call('deleteObjectsByQuery', className, schema, query, transactionalSession || null);
   }
 
-  // Transactions (Parse `batch` with `transaction: true`)
+  // Transactions (Parse `batch` with `transaction: true`): writes are buffered in Rust and
+  // committed in one TransactWriteItems.
   createTransactionalSession() {
-    return unsupported('Transactions (batch with transaction: true)');
+    return this._call('createTransactionalSession');
   }
-  commitTransactionalSession() {
-    return unsupported('Transactions');
+  commitTransactionalSession(transactionalSession) {
+    return this._call('commitTransactionalSession', transactionalSession);
   }
-  abortTransactionalSession() {
-    return Promise.resolve();
+  abortTransactionalSession(transactionalSession) {
+    return this._call('abortTransactionalSession', transactionalSession);
   }
 
   // Seed API

@@ -67,11 +67,27 @@ test('batch requests work', async () => {
   assert.ok(res.body.every(r => r.success && r.success.objectId));
 });
 
-test('transactional batches are refused clearly (not yet supported)', async () => {
-  const res = await s.rest('POST', '/batch', {
+test('transactional batches are all-or-nothing', async () => {
+  const ok = await s.rest('POST', '/batch', {
     transaction: true,
-    requests: [{ method: 'POST', path: '/parse/classes/B', body: { v: 3 } }],
+    requests: [
+      { method: 'POST', path: '/parse/classes/T', body: { v: 1 } },
+      { method: 'POST', path: '/parse/classes/T', body: { v: 2 } },
+    ],
   });
-  assert.notEqual(res.status, 200);
-  assert.match(JSON.stringify(res.body), /not supported/);
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  const id = ok.body[0].success.objectId;
+  assert.equal((await s.rest('GET', '/classes/T?count=1&limit=0', undefined, master())).body.count, 2);
+
+  // The second request fails (wrong type): the first leaves nothing behind.
+  const bad = await s.rest('POST', '/batch', {
+    transaction: true,
+    requests: [
+      { method: 'PUT', path: `/parse/classes/T/${id}`, body: { v: 10 } },
+      { method: 'POST', path: '/parse/classes/T', body: { v: 'not a number' } },
+    ],
+  });
+  assert.notEqual(bad.status, 200);
+  assert.equal((await s.rest('GET', `/classes/T/${id}`, undefined, master())).body.v, 1);
+  assert.equal((await s.rest('GET', '/classes/T?count=1&limit=0', undefined, master())).body.count, 2);
 });

@@ -19,6 +19,7 @@ use crate::query::sort::{project, Order};
 use crate::query::{parse_query, Expr};
 use crate::schema::{fields_mut, Schemas};
 use crate::store::{backoff, Condition, Store, StoreConfig, TxOp, Written};
+use crate::transaction::{Pending, Sessions};
 use crate::update;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Map, Value};
@@ -34,6 +35,7 @@ pub struct Adapter {
     ready: OnceCell<()>,
     /// class → unique field paths (dotted), loaded from `~meta` once.
     uniques: RwLock<Option<HashMap<String, Vec<String>>>>,
+    sessions: Sessions,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -257,6 +259,7 @@ impl Adapter {
             create_table: cfg.create_table,
             ready: OnceCell::new(),
             uniques: RwLock::new(None),
+            sessions: Sessions::default(),
         })
     }
 
@@ -585,15 +588,26 @@ impl Adapter {
 
     // ---------- writes ----------
 
-    pub async fn create_object(&self, class: &str, object: &Value) -> Result<Value> {
+    pub async fn create_object(
+        &self,
+        class: &str,
+        object: &Value,
+        session: Option<u64>,
+    ) -> Result<Value> {
         self.ready().await?;
         let obj = prepare_new(class, object)?;
         let key = key_for(class, &obj);
-        self.write_new(class, &key, &obj).await?;
+        self.write_new(class, &key, &obj, session).await?;
         Ok(json!({ "ops": [object] }))
     }
 
-    async fn write_new(&self, class: &str, key: &str, obj: &Map<String, Value>) -> Result<()> {
+    async fn write_new(
+        &self,
+        class: &str,
+        key: &str,
+        obj: &Map<String, Value>,
+        session: Option<u64>,
+    ) -> Result<()> {
         let item = object_to_item(class, key, 1, obj)?;
         check_size(&item)?;
         let uniques = self.unique_fields(class).await?;
@@ -602,6 +616,29 @@ impl Adapter {
             if let Some(sk) = unique_sk(obj, f)? {
                 sentinels.push((f.clone(), sk));
             }
+        }
+        if let Some(s) = session {
+            if let Pending::Written(_) = self.sessions.pending(s, class, key)? {
+                return Err(Error::Duplicate { field: None });
+            }
+            self.sessions.add(
+                s,
+                TxOp::Put(item, Some(Condition::absent())),
+                Some(obj.clone()),
+                Error::Duplicate { field: None },
+            )?;
+            for (f, sk) in &sentinels {
+                let dup = Error::Duplicate {
+                    field: Some(duplicated_name(f)),
+                };
+                self.sessions.add(
+                    s,
+                    TxOp::Put(sentinel_item(class, f, sk, key), Some(Condition::absent())),
+                    None,
+                    dup,
+                )?;
+            }
+            return Ok(());
         }
         if sentinels.is_empty() {
             return match self.store.put(item, Some(Condition::absent())).await? {
@@ -641,8 +678,12 @@ impl Adapter {
         expr: &Expr,
         mut st: Stored,
         upd: &Map<String, Value>,
+        session: Option<u64>,
     ) -> Result<Option<Map<String, Value>>> {
         let uniques = self.unique_fields(class).await?;
+        if let Some(s) = session {
+            return self.update_in_session(s, class, st, upd, &uniques);
+        }
         for attempt in 0..WRITE_ATTEMPTS {
             let mut new = st.obj.clone();
             update::apply(&mut new, upd)?;
@@ -704,6 +745,74 @@ impl Adapter {
         ))
     }
 
+    /// An update inside a transactional session: computed from what the session already wrote
+    /// (else the stored object), buffered with a condition on the stored revision.
+    fn update_in_session(
+        &self,
+        s: u64,
+        class: &str,
+        st: Stored,
+        upd: &Map<String, Value>,
+        uniques: &[String],
+    ) -> Result<Option<Map<String, Value>>> {
+        let base = match self.sessions.pending(s, class, &st.key)? {
+            Pending::Written(o) => o,
+            Pending::Deleted => return Ok(None),
+            Pending::None => st.obj.clone(),
+        };
+        let mut new = base.clone();
+        update::apply(&mut new, upd)?;
+        let item = object_to_item(class, &st.key, st.rev + 1, &new)?;
+        check_size(&item)?;
+        let changed = Error::Conflict(format!(
+            "{class} {} changed during the transaction; nothing was written",
+            st.key
+        ));
+        self.sessions.add(
+            s,
+            TxOp::Put(item, Some(Condition::revision(st.rev))),
+            Some(new.clone()),
+            changed,
+        )?;
+        for f in uniques {
+            let (old_sk, new_sk) = (unique_sk(&base, f)?, unique_sk(&new, f)?);
+            if old_sk == new_sk {
+                continue;
+            }
+            let dup = || Error::Duplicate {
+                field: Some(duplicated_name(f)),
+            };
+            if let Some(sk) = old_sk {
+                let op = TxOp::Delete(
+                    unique_pk(class, f),
+                    sk,
+                    Some(Condition::absent_or_owned(&st.key)),
+                );
+                self.sessions.add(s, op, None, dup())?;
+            }
+            if let Some(sk) = new_sk {
+                let op = TxOp::Put(
+                    sentinel_item(class, f, &sk, &st.key),
+                    Some(Condition::absent_or_owned(&st.key)),
+                );
+                self.sessions.add(s, op, None, dup())?;
+            }
+        }
+        Ok(Some(new))
+    }
+
+    pub fn start_session(&self) -> u64 {
+        self.sessions.start()
+    }
+
+    pub async fn commit_session(&self, session: u64) -> Result<()> {
+        self.sessions.commit(&self.store, session).await
+    }
+
+    pub fn abort_session(&self, session: u64) {
+        self.sessions.abort(session)
+    }
+
     fn update_map(update: &Value) -> Result<&Map<String, Value>> {
         update
             .as_object()
@@ -716,25 +825,36 @@ impl Adapter {
         schema: &Value,
         query: &Value,
         update: &Value,
+        session: Option<u64>,
     ) -> Result<Value> {
         let expr = parse_query(query, false)?;
         let upd = Self::update_map(update)?;
         for st in self.matching(class, &expr, Some(1)).await? {
-            if let Some(new) = self.update_row(class, &expr, st, upd).await? {
+            if let Some(new) = self.update_row(class, &expr, st, upd, session).await? {
                 return Ok(to_parse(new, schema));
             }
         }
         Ok(Value::Null)
     }
 
-    pub async fn update_many(&self, class: &str, query: &Value, update: &Value) -> Result<Value> {
+    pub async fn update_many(
+        &self,
+        class: &str,
+        query: &Value,
+        update: &Value,
+        session: Option<u64>,
+    ) -> Result<Value> {
         let expr = parse_query(query, false)?;
         let upd = Self::update_map(update)?;
         let rows = self.matching(class, &expr, None).await?;
         let matched = rows.len();
         let mut modified = 0;
         for st in rows {
-            if self.update_row(class, &expr, st, upd).await?.is_some() {
+            if self
+                .update_row(class, &expr, st, upd, session)
+                .await?
+                .is_some()
+            {
                 modified += 1;
             }
         }
@@ -748,6 +868,7 @@ impl Adapter {
         schema: &Value,
         query: &Value,
         update: &Value,
+        session: Option<u64>,
     ) -> Result<Value> {
         let expr = parse_query(query, false)?;
         let upd = Self::update_map(update)?;
@@ -758,7 +879,7 @@ impl Adapter {
                 .into_iter()
                 .next()
             {
-                if let Some(new) = self.update_row(class, &expr, st, upd).await? {
+                if let Some(new) = self.update_row(class, &expr, st, upd, session).await? {
                     return Ok(to_parse(new, schema));
                 }
                 continue;
@@ -779,7 +900,7 @@ impl Adapter {
             }
             update::apply(&mut obj, upd)?;
             let key = key_for(class, &obj);
-            match self.write_new(class, &key, &obj).await {
+            match self.write_new(class, &key, &obj, session).await {
                 Ok(()) => {
                     if !is_join(class) {
                         obj.insert("objectId".into(), Value::String(key));
@@ -794,8 +915,49 @@ impl Adapter {
         Err(Error::Conflict("upsert kept conflicting; try again".into()))
     }
 
-    async fn delete_row(&self, class: &str, expr: &Expr, mut st: Stored) -> Result<bool> {
+    async fn delete_row(
+        &self,
+        class: &str,
+        expr: &Expr,
+        mut st: Stored,
+        session: Option<u64>,
+    ) -> Result<bool> {
         let uniques = self.unique_fields(class).await?;
+        if let Some(s) = session {
+            let base = match self.sessions.pending(s, class, &st.key)? {
+                Pending::Written(o) => o,
+                Pending::Deleted => return Ok(false),
+                Pending::None => st.obj.clone(),
+            };
+            let changed = Error::Conflict(format!(
+                "{class} {} changed during the transaction; nothing was written",
+                st.key
+            ));
+            let op = TxOp::Delete(
+                class.to_string(),
+                st.key.clone(),
+                Some(Condition::revision(st.rev)),
+            );
+            self.sessions.add(s, op, None, changed)?;
+            for f in &uniques {
+                if let Some(sk) = unique_sk(&base, f)? {
+                    let op = TxOp::Delete(
+                        unique_pk(class, f),
+                        sk,
+                        Some(Condition::absent_or_owned(&st.key)),
+                    );
+                    self.sessions.add(
+                        s,
+                        op,
+                        None,
+                        Error::Duplicate {
+                            field: Some(duplicated_name(f)),
+                        },
+                    )?;
+                }
+            }
+            return Ok(true);
+        }
         for attempt in 0..WRITE_ATTEMPTS {
             let mut ops = Vec::new();
             for f in &uniques {
@@ -839,12 +1001,17 @@ impl Adapter {
         ))
     }
 
-    pub async fn delete_by_query(&self, class: &str, query: &Value) -> Result<usize> {
+    pub async fn delete_by_query(
+        &self,
+        class: &str,
+        query: &Value,
+        session: Option<u64>,
+    ) -> Result<usize> {
         let expr = parse_query(query, false)?;
         let rows = self.matching(class, &expr, None).await?;
         let mut n = 0;
         for st in rows {
-            if self.delete_row(class, &expr, st).await? {
+            if self.delete_row(class, &expr, st, session).await? {
                 n += 1;
             }
         }
@@ -1069,7 +1236,7 @@ impl Adapter {
         q.insert("$or".into(), Value::Array(ors));
         let expr = parse_query(&Value::Object(q), false)?;
         for st in self.matching(class, &expr, None).await? {
-            self.update_row(class, &Expr::True, st, &upd).await?;
+            self.update_row(class, &Expr::True, st, &upd, None).await?;
         }
         Ok(())
     }

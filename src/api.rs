@@ -39,6 +39,12 @@ fn arg(args: &[Value], i: usize) -> &Value {
     args.get(i).unwrap_or(&Value::Null)
 }
 
+/// A transactional session handle (`{"id": n}`, or the bare id) at position `i`.
+fn session(args: &[Value], i: usize) -> Option<u64> {
+    let v = arg(args, i);
+    v.get("id").and_then(Value::as_u64).or_else(|| v.as_u64())
+}
+
 fn str_arg(args: &[Value], i: usize, what: &str) -> Result<String> {
     arg(args, i)
         .as_str()
@@ -143,8 +149,12 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             Ok(Value::Null)
         }
         "createObject" => {
-            a.create_object(&str_arg(args, 0, "className")?, arg(args, 2))
-                .await
+            a.create_object(
+                &str_arg(args, 0, "className")?,
+                arg(args, 2),
+                session(args, 3),
+            )
+            .await
         }
         "find" => {
             let opts = FindOptions::from_json(arg(args, 3));
@@ -196,12 +206,18 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
                 schema(1),
                 arg(args, 2),
                 arg(args, 3),
+                session(args, 4),
             )
             .await
         }
         "updateObjectsByQuery" => {
-            a.update_many(&str_arg(args, 0, "className")?, arg(args, 2), arg(args, 3))
-                .await
+            a.update_many(
+                &str_arg(args, 0, "className")?,
+                arg(args, 2),
+                arg(args, 3),
+                session(args, 4),
+            )
+            .await
         }
         "upsertOneObject" => {
             a.upsert_one(
@@ -209,13 +225,30 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
                 schema(1),
                 arg(args, 2),
                 arg(args, 3),
+                session(args, 4),
             )
             .await
         }
         "deleteObjectsByQuery" => Ok(json!(
-            a.delete_by_query(&str_arg(args, 0, "className")?, arg(args, 2))
-                .await?
+            a.delete_by_query(
+                &str_arg(args, 0, "className")?,
+                arg(args, 2),
+                session(args, 3)
+            )
+            .await?
         )),
+        "createTransactionalSession" => Ok(json!({ "id": a.start_session() })),
+        "commitTransactionalSession" => {
+            a.commit_session(session(args, 0).ok_or_else(|| Error::json("no session"))?)
+                .await?;
+            Ok(Value::Null)
+        }
+        "abortTransactionalSession" => {
+            if let Some(s) = session(args, 0) {
+                a.abort_session(s);
+            }
+            Ok(Value::Null)
+        }
         m if m.starts_with("partition.") => partition(a, &m["partition.".len()..], args).await,
         other => Err(Error::Unsupported(format!(
             "the DynamoDB adapter does not implement {other}"
@@ -329,7 +362,7 @@ async fn partition(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
                 None => crate::adapter::new_object_id(),
             };
             obj.insert("objectId".into(), Value::String(id.clone()));
-            a.create_object(&class, &Value::Object(obj)).await?;
+            a.create_object(&class, &Value::Object(obj), None).await?;
             Ok(json!({"insertedId": id}))
         }
         "find" => {
@@ -341,14 +374,14 @@ async fn partition(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
         "updateOne" | "upsertOne" => {
             let u = mongo_update(arg(args, 2))?;
             if method == "upsertOne" {
-                a.upsert_one(&class, &empty, &q, &u).await?;
+                a.upsert_one(&class, &empty, &q, &u, None).await?;
                 return Ok(Value::Null);
             }
-            let r = a.find_one_and_update(&class, &empty, &q, &u).await?;
+            let r = a.find_one_and_update(&class, &empty, &q, &u, None).await?;
             Ok(mongo_object(r))
         }
         "updateMany" => {
-            a.update_many(&class, &q, &mongo_update(arg(args, 2))?)
+            a.update_many(&class, &q, &mongo_update(arg(args, 2))?, None)
                 .await
         }
         "deleteOne" | "deleteMany" => {
@@ -371,7 +404,7 @@ async fn partition(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
                 None if method == "deleteOne" => return Ok(json!({"deletedCount": 0})),
                 None => q,
             };
-            match a.delete_by_query(&class, &q).await {
+            match a.delete_by_query(&class, &q, None).await {
                 Ok(n) => Ok(json!({"deletedCount": n})),
                 Err(Error::ObjectNotFound) => Ok(json!({"deletedCount": 0})),
                 Err(e) => Err(e),

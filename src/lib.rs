@@ -11,6 +11,7 @@ pub mod error;
 pub mod query;
 pub mod schema;
 pub mod store;
+pub mod transaction;
 pub mod update;
 
 #[cfg(feature = "node")]

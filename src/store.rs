@@ -523,9 +523,37 @@ impl Condition {
     }
 }
 
+#[derive(Debug, Clone)]
 pub enum TxOp {
     Put(Item, Option<Condition>),
     Delete(String, String, Option<Condition>),
+}
+
+impl TxOp {
+    /// The item's key (partition, sort).
+    pub fn key(&self) -> (String, String) {
+        match self {
+            TxOp::Put(item, _) => {
+                let s = |k: &str| match item.get(k) {
+                    Some(AttributeValue::S(v)) => v.clone(),
+                    _ => String::new(),
+                };
+                (s(PK), s(SK))
+            }
+            TxOp::Delete(pk, sk, _) => (pk.clone(), sk.clone()),
+        }
+    }
+    pub fn condition(&self) -> Option<&Condition> {
+        match self {
+            TxOp::Put(_, c) | TxOp::Delete(_, _, c) => c.as_ref(),
+        }
+    }
+    pub fn with_condition(self, c: Option<Condition>) -> TxOp {
+        match self {
+            TxOp::Put(i, _) => TxOp::Put(i, c),
+            TxOp::Delete(p, s, _) => TxOp::Delete(p, s, c),
+        }
+    }
 }
 
 /// Jittered exponential backoff: ~5 ms doubling, capped at ~500 ms.

@@ -528,3 +528,180 @@ async fn ensure_uniqueness_claims_existing_values_and_refuses_duplicates() {
         .unwrap_err();
     assert_eq!(e.code(), code::DUPLICATE_VALUE);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactional_sessions_are_all_or_nothing() {
+    let a = common::adapter().await;
+    c(&a, "ensureUniqueness", json!(["_User", {}, ["username"]]))
+        .await
+        .unwrap();
+    c(
+        &a,
+        "createObject",
+        json!(["_User", {}, {"objectId": "taken", "username": "bob"}]),
+    )
+    .await
+    .unwrap();
+    c(
+        &a,
+        "createObject",
+        json!(["Acc", {}, {"objectId": "a1", "balance": 10}]),
+    )
+    .await
+    .unwrap();
+
+    // Committed: a create, two updates of one object (the second sees the first), a delete.
+    let s = c(&a, "createTransactionalSession", json!([]))
+        .await
+        .unwrap();
+    c(
+        &a,
+        "createObject",
+        json!(["Acc", {}, {"objectId": "a2", "balance": 1}, s]),
+    )
+    .await
+    .unwrap();
+    let mid = c(
+        &a,
+        "findOneAndUpdate",
+        json!(["Acc", {}, {"objectId": "a1"}, {"balance": {"__op": "Increment", "amount": -3}}, s]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(mid["balance"], 7, "post-image computed locally");
+    let end = c(
+        &a,
+        "findOneAndUpdate",
+        json!(["Acc", {}, {"objectId": "a1"}, {"balance": {"__op": "Increment", "amount": -2}}, s]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(end["balance"], 5);
+    assert_eq!(
+        c(&a, "count", json!(["Acc", {}, {"objectId": "a2"}]))
+            .await
+            .unwrap(),
+        0,
+        "nothing visible before commit"
+    );
+    c(&a, "commitTransactionalSession", json!([s]))
+        .await
+        .unwrap();
+    let rows = c(
+        &a,
+        "find",
+        json!(["Acc", {}, {}, {"sort": {"objectId": 1}}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["balance"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![5, 1]
+    );
+
+    // Failing: the second write breaks uniqueness, so the first lands neither.
+    let s = c(&a, "createTransactionalSession", json!([]))
+        .await
+        .unwrap();
+    c(
+        &a,
+        "findOneAndUpdate",
+        json!(["Acc", {}, {"objectId": "a1"}, {"balance": 100}, s]),
+    )
+    .await
+    .unwrap();
+    c(
+        &a,
+        "createObject",
+        json!(["_User", {}, {"objectId": "u2", "username": "bob"}, s]),
+    )
+    .await
+    .unwrap();
+    let e = c(&a, "commitTransactionalSession", json!([s]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_json()["userInfo"]["duplicated_field"], "username");
+    let a1 = c(&a, "find", json!(["Acc", {}, {"objectId": "a1"}, {}]))
+        .await
+        .unwrap();
+    assert_eq!(a1[0]["balance"], 5);
+
+    // A concurrent change outside the session makes the commit fail whole.
+    let s = c(&a, "createTransactionalSession", json!([]))
+        .await
+        .unwrap();
+    c(
+        &a,
+        "findOneAndUpdate",
+        json!(["Acc", {}, {"objectId": "a1"}, {"balance": 0}, s]),
+    )
+    .await
+    .unwrap();
+    c(
+        &a,
+        "createObject",
+        json!(["Acc", {}, {"objectId": "a3", "balance": 3}, s]),
+    )
+    .await
+    .unwrap();
+    c(
+        &a,
+        "findOneAndUpdate",
+        json!(["Acc", {}, {"objectId": "a1"}, {"balance": 6}]),
+    )
+    .await
+    .unwrap();
+    assert!(c(&a, "commitTransactionalSession", json!([s]))
+        .await
+        .is_err());
+    assert_eq!(
+        c(&a, "count", json!(["Acc", {}, {"objectId": "a3"}]))
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Aborted: nothing written.
+    let s = c(&a, "createTransactionalSession", json!([]))
+        .await
+        .unwrap();
+    c(
+        &a,
+        "deleteObjectsByQuery",
+        json!(["Acc", {}, {"objectId": "a1"}, s]),
+    )
+    .await
+    .unwrap();
+    c(&a, "abortTransactionalSession", json!([s]))
+        .await
+        .unwrap();
+    assert_eq!(
+        c(&a, "count", json!(["Acc", {}, {"objectId": "a1"}]))
+            .await
+            .unwrap(),
+        1
+    );
+
+    // More than 100 items: a clear error, nothing written.
+    let s = c(&a, "createTransactionalSession", json!([]))
+        .await
+        .unwrap();
+    for i in 0..101 {
+        c(
+            &a,
+            "createObject",
+            json!(["Many", {}, {"objectId": format!("m{i}")}, s]),
+        )
+        .await
+        .unwrap();
+    }
+    let e = c(&a, "commitTransactionalSession", json!([s]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), code::COMMAND_UNAVAILABLE);
+    assert_eq!(c(&a, "count", json!(["Many", {}, {}])).await.unwrap(), 0);
+}

@@ -94,7 +94,7 @@ async fn pushdown_plus_evaluation_equals_evaluation_alone() {
     let mut r = StdRng::seed_from_u64(0x5eed);
     let objects: Vec<Value> = (0..80).map(|i| object(&mut r, i)).collect();
     for o in &objects {
-        a.create_object("R", o).await.expect("create");
+        a.create_object("R", o, None).await.expect("create");
     }
     // What the store gives back (canonical form) is what the evaluator sees.
     let stored = a
