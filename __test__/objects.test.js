@@ -221,3 +221,24 @@ test('global config: dotted updates upsert and merge; nested Files keep their UR
   const cfg = await s.rest('GET', '/config', undefined, m);
   assert.deepEqual(cfg.body.params, { files: [file], other: 'x' });
 });
+
+test('full-text search: $text with case, diacritics, negation and $score order', async () => {
+  const subjects = ['coffee', 'Coffee Shopping', 'Baking a cake', 'Café Con Leche', 'coffee and cream', 'Cafe con Leche'];
+  await Parse.Object.saveAll(subjects.map(subject => new Parse.Object('Text').set({ subject })));
+  const find = async (term, opts = {}) => {
+    const q = new Parse.Query('Text');
+    q.fullText('subject', term, opts);
+    return (await q.find()).map(o => o.get('subject')).sort();
+  };
+  assert.deepEqual(await find('coffee'), ['Coffee Shopping', 'coffee', 'coffee and cream']);
+  assert.deepEqual(await find('Coffee', { caseSensitive: true }), ['Coffee Shopping']);
+  assert.deepEqual(await find('CAFÉ'), ['Cafe con Leche', 'Café Con Leche']);
+  assert.deepEqual(await find('coffee -cream'), ['Coffee Shopping', 'coffee']);
+  const ranked = new Parse.Query('Text');
+  ranked.fullText('subject', 'coffee');
+  ranked.select('$score', 'subject');
+  ranked.ascending('$score');
+  const rows = await ranked.find();
+  assert.deepEqual(rows.map(r => r.get('subject')), ['coffee', 'Coffee Shopping', 'coffee and cream']);
+  assert.ok(rows[0].get('score') > rows[1].get('score'));
+});

@@ -468,6 +468,25 @@ impl Adapter {
         }
         let rows = self.matching(class, &expr, cap).await?;
         let mut objs: Vec<Map<String, Value>> = rows.into_iter().map(|s| s.obj).collect();
+        // `$text` relevance, as `score`, when the query sorts or selects by `$score`.
+        let wants_score = opts
+            .keys
+            .as_ref()
+            .is_some_and(|k| k.iter().any(|k| k == "$score"))
+            || opts
+                .sort
+                .as_ref()
+                .and_then(Value::as_object)
+                .is_some_and(|s| {
+                    s.contains_key("$score") || s.values().any(|d| d.get("$meta").is_some())
+                });
+        if wants_score {
+            for o in &mut objs {
+                if let Some(score) = eval::query_text_score(&expr, o) {
+                    o.insert("score".into(), json!(score));
+                }
+            }
+        }
         order.sort(&mut objs);
         let take = opts.limit.unwrap_or(usize::MAX);
         Ok(objs

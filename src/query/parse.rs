@@ -34,6 +34,17 @@ pub enum Cond {
     Regex(Box<Pattern>),
     Geo(Geo),
     Not(Box<Cond>),
+    Text(TextSearch),
+}
+
+/// `$text` search on one field: any of `words`, all of `phrases`, none of `negated`.
+#[derive(Debug, Clone)]
+pub struct TextSearch {
+    pub words: Vec<String>,
+    pub phrases: Vec<String>,
+    pub negated: Vec<String>,
+    pub case_sensitive: bool,
+    pub diacritic_sensitive: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -319,11 +330,7 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
                 let (lat, lng) = geo_point(p)?;
                 out.push(Cond::Geo(Geo::Intersects { lat, lng }));
             }
-            "$text" => {
-                return Err(Error::Unsupported(format!(
-                    "{op} queries are not supported by the DynamoDB adapter yet"
-                )))
-            }
+            "$text" => out.push(Cond::Text(text_search(arg)?)),
             "$select" | "$dontSelect" | "$inQuery" | "$notInQuery" | "$relatedTo" => {
                 return Err(Error::json(format!(
                     "{op} must be resolved before the adapter"
@@ -333,6 +340,55 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
         }
     }
     Ok(out)
+}
+
+fn text_search(arg: &Value) -> Result<TextSearch> {
+    let search = arg
+        .get("$search")
+        .filter(|s| s.is_object())
+        .ok_or_else(|| Error::json("bad $text: $search, should be object"))?;
+    let term = search
+        .get("$term")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::json("bad $text: $term, should be string"))?;
+    if search.get("$language").is_some_and(|l| !l.is_string()) {
+        return Err(Error::json("bad $text: $language, should be string"));
+    }
+    let flag = |k: &str| -> Result<bool> {
+        match search.get(k) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(Error::json(format!("bad $text: {k}, should be boolean"))),
+        }
+    };
+    let case_sensitive = flag("$caseSensitive")?;
+    let diacritic_sensitive = flag("$diacriticSensitive")?;
+    let norm = |t: &str| super::eval::text_normal(t, case_sensitive, diacritic_sensitive);
+    let mut t = TextSearch {
+        words: vec![],
+        phrases: vec![],
+        negated: vec![],
+        case_sensitive,
+        diacritic_sensitive,
+    };
+    let mut rest = term.to_string();
+    while let Some(start) = rest.find('"') {
+        let Some(len) = rest[start + 1..].find('"') else {
+            break;
+        };
+        let phrase = rest[start + 1..start + 1 + len].to_string();
+        if !phrase.trim().is_empty() {
+            t.phrases.push(norm(phrase.trim()));
+        }
+        rest.replace_range(start..start + len + 2, " ");
+    }
+    for w in rest.split_whitespace() {
+        match w.strip_prefix('-') {
+            Some(n) if !n.is_empty() => t.negated.push(norm(n)),
+            _ => t.words.push(norm(w)),
+        }
+    }
+    Ok(t)
 }
 
 fn num(v: &Value) -> Result<f64> {

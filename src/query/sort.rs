@@ -18,6 +18,11 @@ impl Order {
         let mut keys = Vec::new();
         if let Some(Value::Object(m)) = sort {
             for (k, dir) in m {
+                if k == "$score" || dir.get("$meta").is_some() {
+                    // `$text` relevance, best first.
+                    keys.push((vec![k.trim_start_matches('$').to_string()], false));
+                    continue;
+                }
                 let asc = dir.as_i64().map(|d| d >= 0).unwrap_or(true);
                 let field = match k.as_str() {
                     "_created_at" => "createdAt",
@@ -79,7 +84,9 @@ pub fn project(obj: &mut Map<String, Value>, keys: &[String]) {
     let mut keep: Vec<&str> = vec!["objectId", "createdAt", "updatedAt"];
     for k in keys {
         let top = k.split('.').next().unwrap_or("");
-        if top == "ACL" {
+        if top == "$score" {
+            keep.push("score");
+        } else if top == "ACL" {
             keep.push("_rperm");
             keep.push("_wperm");
         } else {
