@@ -89,3 +89,13 @@ test('authData sign-up links one account per provider id', async () => {
   const users = await new Parse.Query(Parse.User).find({ useMasterKey: true });
   assert.equal(users.filter(u => u.id === a.body.objectId).length, 1);
 });
+
+test('logins and session lookups are key reads, not class scans', async () => {
+  const master = { 'X-Parse-Master-Key': s.masterKey };
+  const explain = async (className, where) =>
+    (await s.rest('GET', `/classes/${className}?explain=queryPlanner&where=${encodeURIComponent(JSON.stringify(where))}`, undefined, master)).body.results.queryPlanner.access;
+  assert.equal((await explain('_User', { username: 'alice' })).via, 'unique value of username');
+  assert.equal((await explain('_User', { email: 'alice@example.com' })).via, 'unique value of email');
+  assert.equal((await explain('_Session', { sessionToken: 'r:abc' })).via, 'unique value of sessionToken');
+  assert.equal((await explain('_User', { emailVerified: true })).operation, 'Query');
+});

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::query::aggregate;
 use crate::query::eval::{self, matches};
 use crate::query::parse::parse_query_for;
-use crate::query::plan::{plan, Access};
+use crate::query::plan::{plan_with, sentinel_key, Access};
 use crate::query::sort::{project, Order};
 use crate::query::{parse_query, Expr};
 use crate::schema::{fields_mut, Schemas};
@@ -204,20 +204,14 @@ fn unique_sk(obj: &Map<String, Value>, field: &str) -> Result<Option<String>> {
     let path: Vec<String> = field.split('.').map(str::to_string).collect();
     let mut vals = Vec::new();
     eval::collect_path(obj, &path, &mut vals);
-    let Some(v) = vals.into_iter().next() else {
-        return Ok(None);
-    };
-    let text = match v {
-        Value::Null => return Ok(None),
-        Value::String(s) => s.clone(),
-        other => serde_json::to_string(other).map_err(|e| Error::Internal(e.to_string()))?,
-    };
-    if text.len() > 1000 {
-        return Err(Error::json(format!(
-            "the value of unique field {field} is longer than 1000 bytes"
-        )));
+    match vals.into_iter().next() {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => sentinel_key(v).map(Some).ok_or_else(|| {
+            Error::json(format!(
+                "the value of unique field {field} is longer than 1000 bytes"
+            ))
+        }),
     }
-    Ok(Some(format!("={text}")))
 }
 
 /// Parse's `duplicated_field` name for a unique path.
@@ -411,9 +405,27 @@ impl Adapter {
     /// Stored rows of `class` matching `expr`; stops after `cap` matches when given.
     async fn matching(&self, class: &str, expr: &Expr, cap: Option<usize>) -> Result<Vec<Stored>> {
         self.ready().await?;
-        let p = plan(expr);
+        let p = plan_with(expr, &self.unique_fields(class).await?);
         let mut out = Vec::new();
         match p.access {
+            Access::Unique { field, sk } => {
+                let owner = match self.store.get(&unique_pk(class, &field), &sk).await? {
+                    Some(item) => match item.get("owner") {
+                        Some(AttributeValue::S(o)) => Some(o.clone()),
+                        _ => None,
+                    },
+                    None => None,
+                };
+                if let Some(item) = match owner {
+                    Some(o) => self.store.get(class, &o).await?,
+                    None => None,
+                } {
+                    let st = item_to_stored(&item)?;
+                    if matches(expr, &st.obj) {
+                        out.push(st);
+                    }
+                }
+            }
             Access::Keys(keys) => {
                 let items = match keys.as_slice() {
                     [] => vec![],
@@ -548,10 +560,13 @@ impl Adapter {
             _ => return Err(Error::query("Invalid value for explain")),
         };
         let expr = parse_query_for(query, opts.case_insensitive, schema)?;
-        let p = plan(&expr);
+        let p = plan_with(&expr, &self.unique_fields(class).await?);
         let access = match &p.access {
             Access::Keys(k) if k.len() == 1 => json!({"operation": "GetItem", "keys": k}),
             Access::Keys(k) => json!({"operation": "BatchGetItem", "keys": k.len()}),
+            Access::Unique { field, .. } => {
+                json!({"operation": "GetItem", "via": format!("unique value of {field}"), "items": 2})
+            }
             Access::Partition => json!({"operation": "Query", "partition": class}),
         };
         let mut out = json!({
@@ -1260,7 +1275,10 @@ impl Adapter {
         Ok(())
     }
 
+    /// Creates the table if needed, and registers `_Session.sessionToken` as unique (tokens are
+    /// unique by construction) so the session lookup on every request is two GetItems.
     pub async fn perform_initialization(&self) -> Result<()> {
-        self.ready().await
+        self.ready().await?;
+        self.ensure_unique("_Session", "sessionToken").await
     }
 }

@@ -166,10 +166,12 @@ pub fn canonical(v: &Value) -> Result<Value> {
     match v {
         Value::Object(m) => match m.get("__type").and_then(Value::as_str) {
             Some("Date") => {
-                let iso = m
-                    .get("iso")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| Error::json("Date without iso"))?;
+                // Parse sometimes wraps a date twice (`{__type: Date, iso: <a JS Date>}`).
+                let iso = match m.get("iso") {
+                    Some(Value::String(s)) => s.as_str(),
+                    Some(inner @ Value::Object(_)) => return canonical(inner),
+                    _ => return Err(Error::json("Date without iso")),
+                };
                 Ok(date_value(normalize_iso(iso)?))
             }
             Some("Pointer") => {
@@ -326,6 +328,12 @@ mod tests {
         let d = canonical_field("createdAt", &json!("2016-01-02T03:04:05.5+01:00")).unwrap();
         assert_eq!(d["iso"], "2016-01-02T02:04:05.500Z");
         assert!(canonical(&json!({"__type": "Date", "iso": "nope"})).is_err());
+        let twice =
+            json!({"__type": "Date", "iso": {"__type": "Date", "iso": "2016-01-02T03:04:05.000Z"}});
+        assert_eq!(
+            canonical(&twice).unwrap()["iso"],
+            "2016-01-02T03:04:05.000Z"
+        );
     }
 
     #[test]

@@ -705,3 +705,70 @@ async fn transactional_sessions_are_all_or_nothing() {
     assert_eq!(e.code(), code::COMMAND_UNAVAILABLE);
     assert_eq!(c(&a, "count", json!(["Many", {}, {}])).await.unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn equality_on_a_unique_field_reads_two_items_not_the_class() {
+    let a = common::adapter().await;
+    c(&a, "ensureUniqueness", json!(["_User", {}, ["username"]]))
+        .await
+        .unwrap();
+    for i in 0..30 {
+        c(&a, "createObject", json!(["_User", {}, {"objectId": format!("u{i}"), "username": format!("name{i}"), "n": i}])).await.unwrap();
+    }
+    let plan = c(
+        &a,
+        "explain",
+        json!(["_User", {}, {"username": "name7"}, {"explain": "queryPlanner"}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        plan["queryPlanner"]["access"]["via"],
+        "unique value of username"
+    );
+    let found = c(
+        &a,
+        "find",
+        json!(["_User", {}, {"username": "name7", "n": 7}, {}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["objectId"], "u7");
+    // The rest of the query still applies, and a renamed user is found by the new name only.
+    assert_eq!(
+        c(
+            &a,
+            "count",
+            json!(["_User", {}, {"username": "name7", "n": 8}])
+        )
+        .await
+        .unwrap(),
+        0
+    );
+    c(
+        &a,
+        "findOneAndUpdate",
+        json!(["_User", {}, {"objectId": "u7"}, {"username": "renamed"}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        c(&a, "count", json!(["_User", {}, {"username": "name7"}]))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        c(&a, "count", json!(["_User", {}, {"username": "renamed"}]))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        c(&a, "count", json!(["_User", {}, {"username": "nobody"}]))
+            .await
+            .unwrap(),
+        0
+    );
+}

@@ -20,6 +20,9 @@ const MAX_IN_OPERANDS: usize = 100;
 pub enum Access {
     /// The only candidates are these keys (GetItem / BatchGetItem).
     Keys(Vec<String>),
+    /// The one object holding this value of a unique field: read its sentinel item
+    /// (`~u:<class>:<field>` / `sk`), then the object.
+    Unique { field: String, sk: String },
     /// Query the class partition.
     Partition,
 }
@@ -38,10 +41,44 @@ pub struct Plan {
 }
 
 pub fn plan(expr: &Expr) -> Plan {
+    plan_with(expr, &[])
+}
+
+/// Plans with the class's unique fields known, so an equality on one of them is a key lookup.
+pub fn plan_with(expr: &Expr, unique_fields: &[String]) -> Plan {
+    let access = match access(expr) {
+        Access::Partition => unique_access(expr, unique_fields).unwrap_or(Access::Partition),
+        a => a,
+    };
     Plan {
-        access: access(expr),
+        access,
         filter: filter(expr),
     }
+}
+
+fn unique_access(expr: &Expr, unique_fields: &[String]) -> Option<Access> {
+    conjuncts(expr).into_iter().find_map(|c| match c {
+        Expr::Field(p, Cond::Eq(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_)))) => {
+            let field = p.join(".");
+            if !unique_fields.contains(&field) {
+                return None;
+            }
+            Some(Access::Unique {
+                sk: sentinel_key(v)?,
+                field,
+            })
+        }
+        _ => None,
+    })
+}
+
+/// The sort key of the sentinel item of a unique value (`=` + its text; None if too long).
+pub fn sentinel_key(v: &Value) -> Option<String> {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        other => serde_json::to_string(other).ok()?,
+    };
+    (text.len() <= 1000).then(|| format!("={text}"))
 }
 
 fn conjuncts(expr: &Expr) -> Vec<&Expr> {
