@@ -28,15 +28,21 @@ class MemoryFilesAdapter {
   }
 }
 
-async function startStack(extra = {}) {
+/**
+ * Starts dynoxide (or uses `shared.dynamo`), a Parse Server on this adapter and the SDK.
+ * `shared: { dynamo, table }` puts a second server on the same store and table.
+ */
+async function startStack(extra = {}, shared = null) {
   const express = require('express');
   const { ParseServer } = require('parse-server');
   const Parse = require('parse/node');
   const { DynamoDB } = require('..');
 
-  const dynamo = await startDynamo();
-  const table = `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  const db = new DynamoDB(table, { endpoint: dynamo.endpoint, region: 'us-east-1' });
+  const dynamo = shared ? shared.dynamo : await startDynamo();
+  const table = shared ? shared.table : `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const { schemaCacheTtl, ...serverOptions } = extra;
+  const appId = serverOptions.appId || 'test-app';
+  const db = new DynamoDB(table, { endpoint: dynamo.endpoint, region: 'us-east-1', schemaCacheTtl });
   const port = await freePort();
   const serverURL = `http://127.0.0.1:${port}/parse`;
   const server = new ParseServer({
@@ -50,7 +56,7 @@ async function startStack(extra = {}) {
     logLevel: 'error',
     allowClientClassCreation: true,
     filesAdapter: new MemoryFilesAdapter(),
-    ...extra,
+    ...serverOptions,
   });
   await server.start();
   const app = express();
@@ -90,7 +96,7 @@ async function startStack(extra = {}) {
     const closing = server.handleShutdown();
     http.closeAllConnections();
     await closing;
-    await dynamo.stop();
+    if (!shared) await dynamo.stop();
   }
 
   return { Parse, db, dynamo, server, serverURL, rest, signUp, stop, masterKey, appId, table };

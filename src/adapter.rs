@@ -195,6 +195,15 @@ pub fn to_parse(mut obj: Map<String, Value>, schema: &Value) -> Value {
     Value::Object(obj)
 }
 
+/// A field type as Parse names it in messages (`Pointer<_User>`, `String`).
+fn type_name(t: &Value) -> String {
+    let base = t.get("type").and_then(Value::as_str).unwrap_or("?");
+    match t.get("targetClass").and_then(Value::as_str) {
+        Some(target) => format!("{base}<{target}>"),
+        None => base.to_string(),
+    }
+}
+
 fn unique_pk(class: &str, field: &str) -> String {
     format!("~u:{class}:{field}")
 }
@@ -1083,8 +1092,21 @@ impl Adapter {
         self.schemas()
             .modify(class, true, |s| {
                 let f = fields_mut(s);
-                if !f.contains_key(field) {
-                    f.insert(field.to_string(), typ.clone());
+                match f.get(field) {
+                    None => {
+                        f.insert(field.to_string(), typ.clone());
+                    }
+                    // Another server added it first: fine if it is the same type.
+                    Some(existing) => {
+                        let same = |k: &str| existing.get(k) == typ.get(k);
+                        if !(same("type") && same("targetClass")) {
+                            return Err(Error::IncorrectType(format!(
+                                "schema mismatch for {class}.{field}; expected {} but got {}",
+                                type_name(existing),
+                                type_name(typ)
+                            )));
+                        }
+                    }
                 }
                 Ok(())
             })

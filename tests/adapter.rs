@@ -359,6 +359,22 @@ async fn schema_lifecycle() {
     )
     .await
     .unwrap();
+    // Added again with the same type (another server did it first): fine; another type: 111.
+    c(
+        &a,
+        "addFieldIfNotExists",
+        json!(["Game", "name", {"type": "String"}]),
+    )
+    .await
+    .unwrap();
+    let e = c(
+        &a,
+        "addFieldIfNotExists",
+        json!(["Game", "name", {"type": "Number"}]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), code::INCORRECT_TYPE);
     c(
         &a,
         "setClassLevelPermissions",
