@@ -271,24 +271,23 @@ async fn auth_data_uniqueness() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_increments_and_array_ops_lose_nothing() {
     let a = Arc::new(common::adapter().await);
-    c(
-        &a,
-        "createObject",
-        json!(["Counter", {}, {"objectId": "c", "n": 0, "list": []}]),
-    )
-    .await
-    .unwrap();
+    let start = json!(["Counter", {}, {"objectId": "c", "n": 0, "list": [], "log": [], "bag": ["r0", "r1", "r2", "keep"]}]);
+    c(&a, "createObject", start).await.unwrap();
     let mut tasks = Vec::new();
-    for i in 0..50 {
+    // 100 increments; 20 of them also AddUnique, Add and Remove on arrays of the same object.
+    for i in 0..100 {
         let a = a.clone();
         tasks.push(tokio::spawn(async move {
+            let mut upd = json!({"n": {"__op": "Increment", "amount": 1}});
+            if i < 20 {
+                upd["list"] = json!({"__op": "AddUnique", "objects": [i % 10, format!("s{i}")]});
+                upd["log"] = json!({"__op": "Add", "objects": [i]});
+                upd["bag"] = json!({"__op": "Remove", "objects": [format!("r{}", i % 3)]});
+            }
             c(
                 &a,
                 "findOneAndUpdate",
-                json!(["Counter", {}, {"objectId": "c"}, {
-                    "n": {"__op": "Increment", "amount": 1},
-                    "list": {"__op": "AddUnique", "objects": [i % 10, format!("s{i}")]}
-                }]),
+                json!(["Counter", {}, {"objectId": "c"}, upd]),
             )
             .await
             .unwrap();
@@ -300,8 +299,61 @@ async fn parallel_increments_and_array_ops_lose_nothing() {
     let o = c(&a, "find", json!(["Counter", {}, {"objectId": "c"}, {}]))
         .await
         .unwrap();
-    assert_eq!(o[0]["n"], 50);
-    assert_eq!(o[0]["list"].as_array().unwrap().len(), 60);
+    assert_eq!(o[0]["n"], 100);
+    assert_eq!(o[0]["list"].as_array().unwrap().len(), 30);
+    let mut log: Vec<i64> = o[0]["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    log.sort();
+    assert_eq!(log, (0..20).collect::<Vec<_>>());
+    assert_eq!(o[0]["bag"], json!(["keep"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_parallel_writers_per_unique_field() {
+    let a = Arc::new(common::adapter().await);
+    for f in ["username", "email"] {
+        c(&a, "ensureUniqueness", json!(["_User", {}, [f]]))
+            .await
+            .unwrap();
+    }
+    c(&a, "ensureAuthDataUniqueness", json!(["anon"]))
+        .await
+        .unwrap();
+    for (field, make) in [
+        (
+            "username",
+            (|i: usize| json!({"objectId": format!("u{i}"), "username": "same"}))
+                as fn(usize) -> Value,
+        ),
+        (
+            "email",
+            |i| json!({"objectId": format!("e{i}"), "username": format!("e{i}"), "email": "same@x"}),
+        ),
+        (
+            "_auth_data_anon",
+            |i| json!({"objectId": format!("a{i}"), "username": format!("a{i}"), "_auth_data_anon": {"id": "same"}}),
+        ),
+    ] {
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let a = a.clone();
+            tasks.push(tokio::spawn(async move {
+                c(&a, "createObject", json!(["_User", {}, make(i)])).await
+            }));
+        }
+        let mut won = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => won += 1,
+                Err(e) => assert_eq!(e.to_json()["userInfo"]["duplicated_field"], field),
+            }
+        }
+        assert_eq!(won, 1, "{field}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
