@@ -36,6 +36,13 @@ export declare class DynamoStorageAdapter {
   schemaCacheTtl?: number
   /** The native core, for `new dynamo.Partition(table, className, adapter.service)`. */
   readonly service: unknown
+  /** DynamoDB requests and consumed capacity units since start, in total and per operation. */
+  consumedCapacity(): Promise<{
+    requests: number
+    readUnits: number
+    writeUnits: number
+    operations: Record<string, { requests: number; readUnits: number; writeUnits: number }>
+  }>
   /** A `Partition` on this adapter's table (the old adapter's `_adaptiveCollection`). */
   _adaptiveCollection(className: string): Partition
   // The storage-adapter methods Parse Server calls (classExists, find, createObject, …).

@@ -227,6 +227,11 @@ class DynamoStorageAdapter {
     return this._call('abortTransactionalSession', transactionalSession);
   }
 
+  /** DynamoDB requests and consumed read/write units since start, per operation. */
+  consumedCapacity() {
+    return this._call('consumedCapacity');
+  }
+
   // Seed API
   _adaptiveCollection(className) {
     return new Partition(this._table, className, this._core);

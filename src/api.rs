@@ -237,6 +237,7 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             )
             .await?
         )),
+        "consumedCapacity" => Ok(a.store().usage().to_json()),
         "createTransactionalSession" => Ok(json!({ "id": a.start_session() })),
         "commitTransactionalSession" => {
             a.commit_session(session(args, 0).ok_or_else(|| Error::json("no session"))?)

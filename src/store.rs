@@ -16,8 +16,10 @@ use aws_sdk_dynamodb::types::{
     KeyType, KeysAndAttributes, Put, ScalarAttributeType, TableStatus, TransactWriteItem,
     WriteRequest,
 };
+use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Default)]
@@ -40,6 +42,43 @@ pub struct StoreConfig {
 pub struct Store {
     client: Client,
     table: String,
+    usage: Arc<Mutex<Usage>>,
+}
+
+/// What the adapter asked of DynamoDB since it started: requests and consumed capacity units
+/// per operation (from `ReturnConsumedCapacity`; zero where the server reports none).
+#[derive(Debug, Default, Clone)]
+pub struct Usage {
+    pub requests: u64,
+    pub read_units: f64,
+    pub write_units: f64,
+    pub operations: std::collections::BTreeMap<String, OpUsage>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct OpUsage {
+    pub requests: u64,
+    pub read_units: f64,
+    pub write_units: f64,
+}
+
+impl Usage {
+    pub fn to_json(&self) -> serde_json::Value {
+        let ops: serde_json::Map<String, serde_json::Value> = self
+            .operations
+            .iter()
+            .map(|(k, o)| {
+                let v = serde_json::json!({"requests": o.requests, "readUnits": o.read_units, "writeUnits": o.write_units});
+                (k.clone(), v)
+            })
+            .collect();
+        serde_json::json!({
+            "requests": self.requests,
+            "readUnits": self.read_units,
+            "writeUnits": self.write_units,
+            "operations": ops,
+        })
+    }
 }
 
 /// The outcome of a conditional write.
@@ -137,7 +176,47 @@ impl Store {
         Ok(Store {
             client: Client::from_conf(conf.build()),
             table: cfg.table.clone(),
+            usage: Arc::default(),
         })
+    }
+
+    /// Requests and capacity consumed so far.
+    pub fn usage(&self) -> Usage {
+        self.usage.lock().map(|u| u.clone()).unwrap_or_default()
+    }
+
+    fn record<'a>(&self, op: &str, capacity: impl IntoIterator<Item = &'a ConsumedCapacity>) {
+        let (mut r, mut w) = (0.0, 0.0);
+        for c in capacity {
+            let total = c.capacity_units().unwrap_or(0.0);
+            match (c.read_capacity_units(), c.write_capacity_units()) {
+                (Some(rr), Some(ww)) => {
+                    r += rr;
+                    w += ww;
+                }
+                (Some(rr), None) => r += rr,
+                (None, Some(ww)) => w += ww,
+                // Only the total is reported: reads and writes are told apart by the operation.
+                (None, None)
+                    if op.starts_with("Get")
+                        || op.starts_with("BatchGet")
+                        || op == "Query"
+                        || op == "Scan" =>
+                {
+                    r += total
+                }
+                (None, None) => w += total,
+            }
+        }
+        if let Ok(mut u) = self.usage.lock() {
+            u.requests += 1;
+            u.read_units += r;
+            u.write_units += w;
+            let e = u.operations.entry(op.to_string()).or_default();
+            e.requests += 1;
+            e.read_units += r;
+            e.write_units += w;
+        }
     }
 
     pub fn table(&self) -> &str {
@@ -240,9 +319,11 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(Self::key(pk, sk)))
             .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(dynamo_err)?;
+        self.record("GetItem", out.consumed_capacity());
         Ok(out.item)
     }
 
@@ -263,9 +344,11 @@ impl Store {
                     .client
                     .batch_get_item()
                     .request_items(&self.table, ka)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .send()
                     .await
                     .map_err(dynamo_err)?;
+                self.record("BatchGetItem", out.consumed_capacity());
                 if let Some(mut r) = out.responses {
                     found.extend(r.remove(&self.table).unwrap_or_default());
                 }
@@ -300,7 +383,8 @@ impl Store {
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
-                .set_exclusive_start_key(start.take());
+                .set_exclusive_start_key(start.take())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
             if let Some(f) = filter {
                 req = req.filter_expression(&f.expression);
                 for (k, v) in &f.names {
@@ -311,6 +395,7 @@ impl Store {
                 }
             }
             let out = req.send().await.map_err(dynamo_err)?;
+            self.record("Query", out.consumed_capacity());
             for item in out.items.unwrap_or_default() {
                 if !each(item)? {
                     return Ok(());
@@ -336,9 +421,11 @@ impl Store {
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
                 .set_exclusive_start_key(start.take())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
                 .map_err(dynamo_err)?;
+            self.record("Scan", out.consumed_capacity());
             for it in out.items.unwrap_or_default() {
                 if let (Some(AttributeValue::S(p)), Some(AttributeValue::S(s))) =
                     (it.get(PK), it.get(SK))
@@ -372,9 +459,11 @@ impl Store {
                     .client
                     .batch_write_item()
                     .request_items(&self.table, reqs)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .send()
                     .await
                     .map_err(dynamo_err)?;
+                self.record("BatchWriteItem", out.consumed_capacity());
                 reqs = out
                     .unprocessed_items
                     .and_then(|mut u| u.remove(&self.table))
@@ -394,10 +483,14 @@ impl Store {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item));
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
         let req = with_condition!(req, cond);
         match req.send().await {
-            Ok(_) => Ok(Written::Ok),
+            Ok(out) => {
+                self.record("PutItem", out.consumed_capacity());
+                Ok(Written::Ok)
+            }
             Err(e) => {
                 let se = e.into_service_error();
                 if se.is_conditional_check_failed_exception() {
@@ -414,10 +507,14 @@ impl Store {
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(pk, sk)));
+            .set_key(Some(Self::key(pk, sk)))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
         let req = with_condition!(req, cond);
         match req.send().await {
-            Ok(_) => Ok(Written::Ok),
+            Ok(out) => {
+                self.record("DeleteItem", out.consumed_capacity());
+                Ok(Written::Ok)
+            }
             Err(e) => {
                 let se = e.into_service_error();
                 if se.is_conditional_check_failed_exception() {
@@ -462,10 +559,14 @@ impl Store {
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
         {
-            Ok(_) => Ok(Written::Ok),
+            Ok(out) => {
+                self.record("TransactWriteItems", out.consumed_capacity());
+                Ok(Written::Ok)
+            }
             Err(e) => {
                 let se = e.into_service_error();
                 if let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) = &se {

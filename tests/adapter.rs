@@ -840,3 +840,39 @@ async fn equality_on_a_unique_field_reads_two_items_not_the_class() {
         0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumed_capacity_is_counted_per_operation() {
+    let a = common::adapter().await;
+    c(&a, "ensureUniqueness", json!(["_User", {}, ["username"]]))
+        .await
+        .unwrap();
+    for i in 0..50 {
+        c(
+            &a,
+            "createObject",
+            json!(["_User", {}, {"objectId": format!("u{i}"), "username": format!("n{i}")}]),
+        )
+        .await
+        .unwrap();
+    }
+    let before = c(&a, "consumedCapacity", json!([])).await.unwrap();
+    let found = c(&a, "find", json!(["_User", {}, {"username": "n7"}, {}]))
+        .await
+        .unwrap();
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    let after = c(&a, "consumedCapacity", json!([])).await.unwrap();
+    let gets = |v: &Value| v["operations"]["GetItem"]["requests"].as_u64().unwrap_or(0);
+    let queries = |v: &Value| v["operations"]["Query"]["requests"].as_u64().unwrap_or(0);
+    assert_eq!(
+        gets(&after) - gets(&before),
+        2,
+        "a login-style lookup is two GetItems"
+    );
+    assert_eq!(queries(&after), queries(&before), "and no Query");
+    assert_eq!(
+        after["operations"]["TransactWriteItems"]["requests"], 50,
+        "a create with a unique value is one transaction"
+    );
+    eprintln!("capacity: {after}");
+}
