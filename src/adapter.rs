@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::query::aggregate;
 use crate::query::eval::{self, matches};
 use crate::query::parse::parse_query_for;
-use crate::query::plan::{plan_with, sentinel_key, Access};
+use crate::query::plan::{plan_with, sentinel_key, Access, Lookup};
 use crate::query::sort::{project, Order};
 use crate::query::{parse_query, Expr};
 use crate::schema::{fields_mut, Schemas};
@@ -411,47 +411,62 @@ impl Adapter {
 
     // ---------- reads ----------
 
+    /// The rows with these keys that match `expr`, in key order (GetItem or BatchGetItem).
+    async fn read_keys(
+        &self,
+        class: &str,
+        expr: &Expr,
+        keys: &[String],
+        cap: Option<usize>,
+    ) -> Result<Vec<Stored>> {
+        let items = match keys {
+            [] => vec![],
+            [one] => self.store.get(class, one).await?.into_iter().collect(),
+            many => self.store.batch_get(class, many).await?,
+        };
+        let mut rows: Vec<Stored> = items.iter().map(item_to_stored).collect::<Result<_>>()?;
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut out = Vec::new();
+        for st in rows {
+            if matches(expr, &st.obj) {
+                out.push(st);
+                if cap.is_some_and(|c| out.len() >= c) {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Stored rows of `class` matching `expr`; stops after `cap` matches when given.
     async fn matching(&self, class: &str, expr: &Expr, cap: Option<usize>) -> Result<Vec<Stored>> {
         self.ready().await?;
         let p = plan_with(expr, &self.unique_fields(class).await?);
         let mut out = Vec::new();
         match p.access {
-            Access::Unique { field, sk } => {
-                let owner = match self.store.get(&unique_pk(class, &field), &sk).await? {
-                    Some(item) => match item.get("owner") {
-                        Some(AttributeValue::S(o)) => Some(o.clone()),
-                        _ => None,
-                    },
-                    None => None,
-                };
-                if let Some(item) = match owner {
-                    Some(o) => self.store.get(class, &o).await?,
-                    None => None,
-                } {
-                    let st = item_to_stored(&item)?;
-                    if matches(expr, &st.obj) {
-                        out.push(st);
+            Access::Lookups(lookups) => {
+                let mut keys: Vec<String> = Vec::new();
+                for l in lookups {
+                    let key = match l {
+                        Lookup::Key(k) => Some(k),
+                        Lookup::Unique { field, sk } => {
+                            match self.store.get(&unique_pk(class, &field), &sk).await? {
+                                Some(item) => match item.get("owner") {
+                                    Some(AttributeValue::S(o)) => Some(o.clone()),
+                                    _ => None,
+                                },
+                                None => None,
+                            }
+                        }
+                    };
+                    if let Some(k) = key.filter(|k| !k.is_empty() && !keys.contains(k)) {
+                        keys.push(k);
                     }
                 }
+                out = self.read_keys(class, expr, &keys, cap).await?;
             }
             Access::Keys(keys) => {
-                let items = match keys.as_slice() {
-                    [] => vec![],
-                    [one] => self.store.get(class, one).await?.into_iter().collect(),
-                    many => self.store.batch_get(class, many).await?,
-                };
-                let mut rows: Vec<Stored> =
-                    items.iter().map(item_to_stored).collect::<Result<_>>()?;
-                rows.sort_by(|a, b| a.key.cmp(&b.key));
-                for st in rows {
-                    if matches(expr, &st.obj) {
-                        out.push(st);
-                        if cap.is_some_and(|c| out.len() >= c) {
-                            break;
-                        }
-                    }
-                }
+                out = self.read_keys(class, expr, &keys, cap).await?;
             }
             Access::Partition => {
                 self.store
@@ -573,8 +588,15 @@ impl Adapter {
         let access = match &p.access {
             Access::Keys(k) if k.len() == 1 => json!({"operation": "GetItem", "keys": k}),
             Access::Keys(k) => json!({"operation": "BatchGetItem", "keys": k.len()}),
-            Access::Unique { field, .. } => {
-                json!({"operation": "GetItem", "via": format!("unique value of {field}"), "items": 2})
+            Access::Lookups(l) => {
+                let via: Vec<String> = l
+                    .iter()
+                    .map(|x| match x {
+                        Lookup::Key(_) => "objectId".to_string(),
+                        Lookup::Unique { field, .. } => format!("unique value of {field}"),
+                    })
+                    .collect();
+                json!({"operation": "GetItem", "via": via.join(", "), "lookups": l.len()})
             }
             Access::Partition => json!({"operation": "Query", "partition": class}),
         };

@@ -20,11 +20,18 @@ const MAX_IN_OPERANDS: usize = 100;
 pub enum Access {
     /// The only candidates are these keys (GetItem / BatchGetItem).
     Keys(Vec<String>),
-    /// The one object holding this value of a unique field: read its sentinel item
-    /// (`~u:<class>:<field>` / `sk`), then the object.
-    Unique { field: String, sk: String },
+    /// The only candidates are found by these lookups (objectIds, and values of unique fields
+    /// through their sentinel items `~u:<class>:<field>` / `sk`): e.g. a login's
+    /// `{$or: [{username}, {email}]}`.
+    Lookups(Vec<Lookup>),
     /// Query the class partition.
     Partition,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    Key(String),
+    Unique { field: String, sk: String },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -47,7 +54,9 @@ pub fn plan(expr: &Expr) -> Plan {
 /// Plans with the class's unique fields known, so an equality on one of them is a key lookup.
 pub fn plan_with(expr: &Expr, unique_fields: &[String]) -> Plan {
     let access = match access(expr) {
-        Access::Partition => unique_access(expr, unique_fields).unwrap_or(Access::Partition),
+        Access::Partition => lookups(expr, unique_fields)
+            .map(Access::Lookups)
+            .unwrap_or(Access::Partition),
         a => a,
     };
     Plan {
@@ -56,20 +65,43 @@ pub fn plan_with(expr: &Expr, unique_fields: &[String]) -> Plan {
     }
 }
 
-fn unique_access(expr: &Expr, unique_fields: &[String]) -> Option<Access> {
-    conjuncts(expr).into_iter().find_map(|c| match c {
+/// Lookups that find every row `e` can match, when there are such (objectId equality or
+/// `$in`, equality on a unique field; a conjunction needs one such conjunct, a disjunction
+/// needs them in every branch).
+fn lookups(e: &Expr, unique_fields: &[String]) -> Option<Vec<Lookup>> {
+    match e {
+        Expr::Field(p, Cond::Eq(Value::String(s))) if is_object_id(p) => {
+            Some(vec![Lookup::Key(s.clone())])
+        }
+        Expr::Field(p, Cond::In(list)) if is_object_id(p) => Some(
+            list.iter()
+                .filter_map(|v| v.as_str().map(|s| Lookup::Key(s.to_string())))
+                .collect(),
+        ),
         Expr::Field(p, Cond::Eq(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_)))) => {
             let field = p.join(".");
             if !unique_fields.contains(&field) {
                 return None;
             }
-            Some(Access::Unique {
+            Some(vec![Lookup::Unique {
                 sk: sentinel_key(v)?,
                 field,
-            })
+            }])
+        }
+        Expr::And(v) => v.iter().find_map(|c| lookups(c, unique_fields)),
+        Expr::Or(v) if !v.is_empty() => {
+            let mut all = Vec::new();
+            for c in v {
+                for l in lookups(c, unique_fields)? {
+                    if !all.contains(&l) {
+                        all.push(l);
+                    }
+                }
+            }
+            Some(all)
         }
         _ => None,
-    })
+    }
 }
 
 /// The sort key of the sentinel item of a unique value (`=` + its text; None if too long).
@@ -461,6 +493,22 @@ mod tests {
                 .any(|n| n == crate::codec::SK || n == "objectId"),
             "{f:?}"
         );
+    }
+
+    #[test]
+    fn unique_fields_and_ors_of_them_are_lookups() {
+        let uniques = vec!["username".to_string(), "email".to_string()];
+        let q = parse_query(
+            &json!({"$or": [{"username": "a"}, {"email": "a"}], "_rperm": {"$in": ["*"]}}),
+            false,
+        )
+        .unwrap();
+        match plan_with(&q, &uniques).access {
+            Access::Lookups(l) => assert_eq!(l.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        let q = parse_query(&json!({"$or": [{"username": "a"}, {"name": "a"}]}), false).unwrap();
+        assert_eq!(plan_with(&q, &uniques).access, Access::Partition);
     }
 
     #[test]
