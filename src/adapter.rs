@@ -551,7 +551,7 @@ impl Adapter {
             _ => return Err(Error::query("the pipeline must be an array of stages")),
         };
         let (query, rest) = match aggregate::leading_match(&stages) {
-            Some(m) => (m.clone(), &stages[1..]),
+            Some(m) => (m, &stages[1..]),
             None => (json!({}), &stages[..]),
         };
         let expr = parse_query_for(&query, false, schema)?;

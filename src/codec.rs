@@ -217,6 +217,9 @@ pub fn canonical_field(name: &str, v: &Value) -> Result<Value> {
             return Ok(date_value(normalize_iso(s)?));
         }
     }
+    if parse_type(v) == Some("Polygon") {
+        return canonical_polygon(v);
+    }
     if parse_type(v) == Some("File") {
         let mut out = Map::new();
         out.insert("__type".into(), "File".into());
@@ -224,6 +227,47 @@ pub fn canonical_field(name: &str, v: &Value) -> Result<Value> {
         return Ok(Value::Object(out));
     }
     canonical(v)
+}
+
+/// A Polygon field: at least 3 distinct points, valid coordinates, and a closed ring (the first
+/// point repeated at the end), as Parse's MongoDB adapter stores it.
+fn canonical_polygon(v: &Value) -> Result<Value> {
+    let coords = v
+        .get("coordinates")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::json("Polygon needs coordinates"))?;
+    let mut points: Vec<(f64, f64)> = Vec::with_capacity(coords.len() + 1);
+    for c in coords {
+        let pair = c.as_array().filter(|a| a.len() == 2);
+        let (lat, lng) = match pair.map(|a| (a[0].as_f64(), a[1].as_f64())) {
+            Some((Some(a), Some(b))) => (a, b),
+            _ => {
+                return Err(Error::json(
+                    "bad Polygon coordinate: [latitude, longitude] numbers expected",
+                ))
+            }
+        };
+        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lng) {
+            return Err(Error::json(format!(
+                "Polygon coordinate out of bounds: [{lat}, {lng}]"
+            )));
+        }
+        points.push((lat, lng));
+    }
+    let mut distinct = points.clone();
+    distinct.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    distinct.dedup();
+    if distinct.len() < 3 {
+        return Err(Error::json("Polygon must have at least 3 distinct points"));
+    }
+    if points.first() != points.last() {
+        points.push(points[0]);
+    }
+    let coords: Vec<Value> = points
+        .iter()
+        .map(|(a, b)| serde_json::json!([a, b]))
+        .collect();
+    Ok(serde_json::json!({"__type": "Polygon", "coordinates": coords}))
 }
 
 /// Builds the item for an object: class, key, revision and its canonical fields.
@@ -353,6 +397,26 @@ mod tests {
             canonical(&json!({"files": [file.clone()]})).unwrap(),
             json!({"files": [file]})
         );
+    }
+
+    #[test]
+    fn polygons_are_closed_and_validated() {
+        let p = canonical_field(
+            "p",
+            &json!({"__type": "Polygon", "coordinates": [[0, 0], [0, 1], [1, 1]]}),
+        )
+        .unwrap();
+        assert_eq!(p["coordinates"].as_array().unwrap().len(), 4);
+        assert!(canonical_field(
+            "p",
+            &json!({"__type": "Polygon", "coordinates": [[0, 0], [0, 1], [0, 0]]})
+        )
+        .is_err());
+        assert!(canonical_field(
+            "p",
+            &json!({"__type": "Polygon", "coordinates": [[0, 0], [0, 1], [200, 1]]})
+        )
+        .is_err());
     }
 
     #[test]

@@ -876,3 +876,49 @@ async fn consumed_capacity_is_counted_per_operation() {
     );
     eprintln!("capacity: {after}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregate_with_mongo_style_names() {
+    let a = common::adapter().await;
+    for (id, day) in [("x1", "2020-05-01"), ("x2", "2021-06-02")] {
+        let created = json!({"__type": "Date", "iso": format!("{day}T00:00:00.000Z")});
+        c(
+            &a,
+            "createObject",
+            json!(["Agg", {}, {"objectId": id, "createdAt": created, "score": 2}]),
+        )
+        .await
+        .unwrap();
+    }
+    let one = c(
+        &a,
+        "aggregate",
+        json!(["Agg", {}, [{"$match": {"_id": "x2"}}]]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    assert_eq!(one[0]["objectId"], "x2");
+    let years = c(
+        &a,
+        "aggregate",
+        json!(["Agg", {}, [
+            {"$group": {"_id": {"year": {"$year": "$_created_at"}}, "n": {"$sum": 1}}},
+            {"$sort": {"_id.year": 1}}
+        ]]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        years,
+        json!([{"objectId": {"year": 2020}, "n": 1}, {"objectId": {"year": 2021}, "n": 1}])
+    );
+    let empty = c(
+        &a,
+        "aggregate",
+        json!(["Agg", {}, [{"$group": {"_id": []}}]]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(empty, json!([{"objectId": null}]));
+}

@@ -14,9 +14,34 @@ use std::cmp::Ordering;
 
 type Row = Map<String, Value>;
 
-/// The pipeline's first `$match`, which the caller may use to select rows in DynamoDB.
-pub fn leading_match(pipeline: &[Value]) -> Option<&Value> {
-    pipeline.first()?.get("$match")
+/// The pipeline's first `$match` as a Parse query (`_id` named `objectId`), which the caller
+/// may use to select rows in DynamoDB.
+pub fn leading_match(pipeline: &[Value]) -> Option<Value> {
+    fn to_parse_names(q: &Value) -> Value {
+        match q {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| {
+                        let k = match k.as_str() {
+                            "_id" => "objectId".to_string(),
+                            "_created_at" => "createdAt".to_string(),
+                            "_updated_at" => "updatedAt".to_string(),
+                            _ => k.clone(),
+                        };
+                        let v = if k.starts_with('$') {
+                            to_parse_names(v)
+                        } else {
+                            v.clone()
+                        };
+                        (k, v)
+                    })
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(to_parse_names).collect()),
+            other => other.clone(),
+        }
+    }
+    pipeline.first()?.get("$match").map(to_parse_names)
 }
 
 pub fn run(pipeline: &[Value], rows: Vec<Row>) -> Result<Vec<Row>> {
@@ -87,6 +112,7 @@ pub fn run(pipeline: &[Value], rows: Vec<Row>) -> Result<Vec<Row>> {
                 let id = match (&id, parse_type(&id)) {
                     (_, Some("Pointer")) => id.get("objectId").cloned().unwrap_or(Value::Null),
                     (Value::Object(m), None) if m.is_empty() => Value::Null,
+                    (Value::Array(a), _) if a.is_empty() => Value::Null,
                     (Value::String(s), _) if s.is_empty() => Value::Null,
                     _ => id,
                 };
@@ -129,7 +155,13 @@ fn rename_object_id(q: &Value) -> Value {
 
 fn field_path(reference: &str) -> Vec<String> {
     let name = reference.trim_start_matches('$');
-    let name = if name == "objectId" { "_id" } else { name };
+    // Parse's names, and the MongoDB names Parse apps also write.
+    let name = match name {
+        "objectId" => "_id",
+        "_created_at" => "createdAt",
+        "_updated_at" => "updatedAt",
+        other => other,
+    };
     name.split('.').map(str::to_string).collect()
 }
 
