@@ -87,10 +87,11 @@ fn is_join(class: &str) -> bool {
 /// adding a relation twice is one row); otherwise a new objectId (as Mongo gives every document
 /// an `_id`).
 fn key_for(class: &str, obj: &Map<String, Value>) -> String {
-    if let Some(Value::String(id)) = obj.get("objectId") {
-        if !id.is_empty() {
-            return id.clone();
-        }
+    match obj.get("objectId") {
+        Some(Value::String(id)) if !id.is_empty() => return id.clone(),
+        // Legacy numeric ids (e.g. `_GlobalConfig` 1) are their text.
+        Some(Value::Number(n)) => return n.to_string(),
+        _ => {}
     }
     if is_join(class) {
         if let (Some(Value::String(o)), Some(Value::String(r))) =

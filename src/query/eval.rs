@@ -321,6 +321,19 @@ pub fn distance_radians(a: (f64, f64), b: (f64, f64)) -> f64 {
 }
 
 fn point_in_polygon(p: (f64, f64), poly: &[(f64, f64)]) -> bool {
+    // Points on the boundary are inside (as MongoDB's $polygon counts them).
+    let n = poly.len();
+    for i in 0..n {
+        let (a, b) = (poly[i], poly[(i + 1) % n]);
+        let cross = (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0);
+        let within = p.0 >= a.0.min(b.0)
+            && p.0 <= a.0.max(b.0)
+            && p.1 >= a.1.min(b.1)
+            && p.1 <= a.1.max(b.1);
+        if cross.abs() < 1e-12 && within {
+            return true;
+        }
+    }
     // Ray casting on (lat, lng) treated as planar coordinates, as Parse's other adapters do.
     let (x, y) = p;
     let mut inside = false;
@@ -482,6 +495,18 @@ mod tests {
             json!({"s": "coffee and cream"})
         ));
         assert!(!m(q("tea", false), json!({"s": "coffee"})));
+    }
+
+    #[test]
+    fn polygon_boundary_points_are_inside() {
+        let q = json!({"g": {"$geoWithin": {"$polygon": [
+            {"__type": "GeoPoint", "latitude": 0, "longitude": 0}, {"__type": "GeoPoint", "latitude": 0, "longitude": 10},
+            {"__type": "GeoPoint", "latitude": 10, "longitude": 10}, {"__type": "GeoPoint", "latitude": 10, "longitude": 0}]}}});
+        let at = |lat: f64, lng: f64| json!({"g": {"__type": "GeoPoint", "latitude": lat, "longitude": lng}});
+        assert!(m(q.clone(), at(1.5, 1.5)));
+        assert!(m(q.clone(), at(10.0, 10.0)));
+        assert!(m(q.clone(), at(5.0, 10.0)));
+        assert!(!m(q, at(20.0, 20.0)));
     }
 
     #[test]

@@ -158,6 +158,15 @@ fn parse_map(m: &Map<String, Value>, cx: Ctx) -> Result<Expr> {
                         ));
                     }
                 }
+                // objectIds are text; a legacy numeric id means the same object.
+                let numeric_id;
+                let v = match v {
+                    Value::Number(n) if k == "objectId" => {
+                        numeric_id = Value::String(n.to_string());
+                        &numeric_id
+                    }
+                    other => other,
+                };
                 for c in parse_constraint(v, cx.ci)? {
                     parts.push(Expr::Field(path.clone(), c));
                 }
@@ -395,15 +404,17 @@ fn num(v: &Value) -> Result<f64> {
     v.as_f64().ok_or_else(|| Error::json("expected a number"))
 }
 
+/// Coordinates in range, or the error Parse answers on MongoDB (its GeoPoint validation throws
+/// a plain error there, which reaches clients as code 1).
 fn valid_point(lat: f64, lng: f64) -> Result<(f64, f64)> {
     if !(-90.0..=90.0).contains(&lat) {
-        return Err(Error::json(format!(
-            "GeoPoint latitude {lat} out of bounds"
+        return Err(Error::Internal(format!(
+            "GeoPoint latitude out of bounds: {lat}"
         )));
     }
     if !(-180.0..=180.0).contains(&lng) {
-        return Err(Error::json(format!(
-            "GeoPoint longitude {lng} out of bounds"
+        return Err(Error::Internal(format!(
+            "GeoPoint longitude out of bounds: {lng}"
         )));
     }
     Ok((lat, lng))
