@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::query::aggregate;
 use crate::query::eval::{self, matches};
 use crate::query::parse::parse_query_for;
-use crate::query::plan::{plan_with, sentinel_key, Access, Lookup};
+use crate::query::plan::{join_access, plan_with, sentinel_key, Access, Lookup};
 use crate::query::sort::{project, Order};
 use crate::query::{parse_query, Expr};
 use crate::schema::{fields_mut, Schemas};
@@ -202,6 +202,41 @@ fn type_name(t: &Value) -> String {
     match t.get("targetClass").and_then(Value::as_str) {
         Some(target) => format!("{base}<{target}>"),
         None => base.to_string(),
+    }
+}
+
+/// The partition mirroring a relation's rows by `relatedId` (sort key `<relatedId>:<owningId>`),
+/// so "which objects relate to X" (e.g. the roles of a user) is a key-range read too.
+fn join_mirror_pk(class: &str) -> String {
+    format!("~jr:{class}")
+}
+
+/// The mirror item of a relation row, or None when `obj` is not one.
+fn join_mirror(class: &str, key: &str, obj: &Map<String, Value>) -> Option<Item> {
+    if !is_join(class) {
+        return None;
+    }
+    let (Some(Value::String(o)), Some(Value::String(r))) =
+        (obj.get("owningId"), obj.get("relatedId"))
+    else {
+        return None;
+    };
+    Some(HashMap::from([
+        (
+            codec::PK.to_string(),
+            AttributeValue::S(join_mirror_pk(class)),
+        ),
+        (codec::SK.to_string(), AttributeValue::S(format!("{r}:{o}"))),
+        ("key".to_string(), AttributeValue::S(key.to_string())),
+    ]))
+}
+
+fn join_mirror_key(class: &str, obj: &Map<String, Value>) -> Option<(String, String)> {
+    match (obj.get("owningId"), obj.get("relatedId")) {
+        (Some(Value::String(o)), Some(Value::String(r))) if is_join(class) => {
+            Some((join_mirror_pk(class), format!("{r}:{o}")))
+        }
+        _ => None,
     }
 }
 
@@ -442,9 +477,41 @@ impl Adapter {
     /// Stored rows of `class` matching `expr`; stops after `cap` matches when given.
     async fn matching(&self, class: &str, expr: &Expr, cap: Option<usize>) -> Result<Vec<Stored>> {
         self.ready().await?;
-        let p = plan_with(expr, &self.unique_fields(class).await?);
+        let mut p = plan_with(expr, &self.unique_fields(class).await?);
+        if is_join(class) && p.access == Access::Partition {
+            p.access = join_access(expr).unwrap_or(Access::Partition);
+        }
         let mut out = Vec::new();
         match p.access {
+            Access::JoinOwning(ids) => {
+                for id in ids {
+                    let prefix = format!("{id}:");
+                    self.store
+                        .query_prefix(class, Some(&prefix), p.filter.as_ref(), |item| {
+                            let st = item_to_stored(&item)?;
+                            if matches(expr, &st.obj) {
+                                out.push(st);
+                            }
+                            Ok(cap.is_none_or(|c| out.len() < c))
+                        })
+                        .await?;
+                }
+            }
+            Access::JoinRelated(ids) => {
+                let mut keys = Vec::new();
+                for id in ids {
+                    let prefix = format!("{id}:");
+                    self.store
+                        .query_prefix(&join_mirror_pk(class), Some(&prefix), None, |item| {
+                            if let Some(AttributeValue::S(k)) = item.get("key") {
+                                keys.push(k.clone());
+                            }
+                            Ok(true)
+                        })
+                        .await?;
+                }
+                out = self.read_keys(class, expr, &keys, cap).await?;
+            }
             Access::Lookups(lookups) => {
                 let mut keys: Vec<String> = Vec::new();
                 for l in lookups {
@@ -599,7 +666,18 @@ impl Adapter {
                     .collect();
                 json!({"operation": "GetItem", "via": via.join(", "), "lookups": l.len()})
             }
-            Access::Partition => json!({"operation": "Query", "partition": class}),
+            Access::Partition if is_join(class) => match join_access(&expr) {
+                Some(Access::JoinOwning(ids)) => {
+                    json!({"operation": "Query", "partition": class, "sortKeyPrefixes": ids.len()})
+                }
+                Some(Access::JoinRelated(ids)) => {
+                    json!({"operation": "Query", "partition": join_mirror_pk(class), "sortKeyPrefixes": ids.len(), "then": "BatchGetItem"})
+                }
+                _ => json!({"operation": "Query", "partition": class}),
+            },
+            Access::Partition | Access::JoinOwning(_) | Access::JoinRelated(_) => {
+                json!({"operation": "Query", "partition": class})
+            }
         };
         let mut out = json!({
             "ok": 1,
@@ -704,9 +782,18 @@ impl Adapter {
                     dup,
                 )?;
             }
+            if let Some(m) = join_mirror(class, key, obj) {
+                self.sessions.add(
+                    s,
+                    TxOp::Put(m, None),
+                    None,
+                    Error::Internal("relation mirror".into()),
+                )?;
+            }
             return Ok(());
         }
-        if sentinels.is_empty() {
+        let mirror = join_mirror(class, key, obj);
+        if sentinels.is_empty() && mirror.is_none() {
             return match self.store.put(item, Some(Condition::absent())).await? {
                 Written::Ok => Ok(()),
                 _ => Err(Error::Duplicate { field: None }),
@@ -719,6 +806,9 @@ impl Adapter {
                     sentinel_item(class, f, sk, key),
                     Some(Condition::absent()),
                 ));
+            }
+            if let Some(m) = &mirror {
+                ops.push(TxOp::Put(m.clone(), None));
             }
             match self.store.transact(ops).await? {
                 Written::Ok => return Ok(()),
@@ -1022,6 +1112,14 @@ impl Adapter {
                     )?;
                 }
             }
+            if let Some((pk, sk)) = join_mirror_key(class, &base) {
+                self.sessions.add(
+                    s,
+                    TxOp::Delete(pk, sk, None),
+                    None,
+                    Error::Internal("relation mirror".into()),
+                )?;
+            }
             return Ok(true);
         }
         for attempt in 0..WRITE_ATTEMPTS {
@@ -1034,6 +1132,9 @@ impl Adapter {
                         Some(Condition::absent_or_owned(&st.key)),
                     ));
                 }
+            }
+            if let Some((pk, sk)) = join_mirror_key(class, &st.obj) {
+                ops.push(TxOp::Delete(pk, sk, None));
             }
             let written = if ops.is_empty() {
                 self.store
@@ -1268,6 +1369,9 @@ impl Adapter {
         let mut keys = self.partition_keys(class).await?;
         for f in self.unique_fields(class).await? {
             keys.extend(self.partition_keys(&unique_pk(class, &f)).await?);
+        }
+        if is_join(class) {
+            keys.extend(self.partition_keys(&join_mirror_pk(class)).await?);
         }
         self.store.batch_delete(&keys).await?;
         self.schemas().delete(class).await?;

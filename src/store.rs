@@ -371,6 +371,17 @@ impl Store {
         &self,
         pk: &str,
         filter: Option<&Filter>,
+        each: impl FnMut(Item) -> Result<bool>,
+    ) -> Result<()> {
+        self.query_prefix(pk, None, filter, each).await
+    }
+
+    /// Queries a partition, or only its sort keys that start with `prefix`, page by page.
+    pub async fn query_prefix(
+        &self,
+        pk: &str,
+        prefix: Option<&str>,
+        filter: Option<&Filter>,
         mut each: impl FnMut(Item) -> Result<bool>,
     ) -> Result<()> {
         let mut start: Option<HashMap<String, AttributeValue>> = None;
@@ -380,11 +391,17 @@ impl Store {
                 .query()
                 .table_name(&self.table)
                 .consistent_read(true)
-                .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
                 .set_exclusive_start_key(start.take())
                 .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            req = match prefix {
+                Some(p) => req
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":prefix", AttributeValue::S(p.into())),
+                None => req.key_condition_expression("#pk = :pk"),
+            };
             if let Some(f) = filter {
                 req = req.filter_expression(&f.expression);
                 for (k, v) in &f.names {

@@ -922,3 +922,67 @@ async fn aggregate_with_mongo_style_names() {
     .unwrap();
     assert_eq!(empty, json!([{"objectId": null}]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relation_rows_are_read_by_key_ranges_both_ways() {
+    let a = common::adapter().await;
+    let class = "_Join:users:_Role";
+    for (o, r) in [
+        ("roleA", "u1"),
+        ("roleA", "u2"),
+        ("roleB", "u1"),
+        ("roleC", "u3"),
+    ] {
+        let row = json!({"owningId": o, "relatedId": r});
+        c(&a, "upsertOneObject", json!([class, {}, row, row]))
+            .await
+            .unwrap();
+    }
+    let ids = |v: Value, f: &str| {
+        let mut x: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[f].as_str().unwrap().to_string())
+            .collect();
+        x.sort();
+        x
+    };
+    let roles_of_u1 = c(&a, "find", json!([class, {}, {"relatedId": "u1"}, {}]))
+        .await
+        .unwrap();
+    assert_eq!(ids(roles_of_u1, "owningId"), vec!["roleA", "roleB"]);
+    let users_of_a = c(&a, "find", json!([class, {}, {"owningId": "roleA"}, {}]))
+        .await
+        .unwrap();
+    assert_eq!(ids(users_of_a, "relatedId"), vec!["u1", "u2"]);
+    let either = c(
+        &a,
+        "find",
+        json!([class, {}, {"relatedId": {"$in": ["u2", "u3"]}}, {}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(either, "owningId"), vec!["roleA", "roleC"]);
+    let plan = c(
+        &a,
+        "explain",
+        json!([class, {}, {"relatedId": "u1"}, {"explain": "queryPlanner"}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan["queryPlanner"]["access"]["then"], "BatchGetItem");
+    // Removing a relation removes its mirror too.
+    c(
+        &a,
+        "deleteObjectsByQuery",
+        json!([class, {}, {"owningId": "roleA", "relatedId": "u1"}]),
+    )
+    .await
+    .unwrap();
+    let roles_of_u1 = c(&a, "find", json!([class, {}, {"relatedId": "u1"}, {}]))
+        .await
+        .unwrap();
+    assert_eq!(ids(roles_of_u1, "owningId"), vec!["roleB"]);
+    assert_eq!(c(&a, "count", json!([class, {}, {}])).await.unwrap(), 3);
+}

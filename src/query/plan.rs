@@ -24,6 +24,10 @@ pub enum Access {
     /// through their sentinel items `~u:<class>:<field>` / `sk`): e.g. a login's
     /// `{$or: [{username}, {email}]}`.
     Lookups(Vec<Lookup>),
+    /// Relation rows (`_Join:…`) of these owning objects: sort keys `<owningId>:…`.
+    JoinOwning(Vec<String>),
+    /// Relation rows of these related objects, read from their mirror partition.
+    JoinRelated(Vec<String>),
     /// Query the class partition.
     Partition,
 }
@@ -63,6 +67,33 @@ pub fn plan_with(expr: &Expr, unique_fields: &[String]) -> Plan {
         access,
         filter: filter(expr),
     }
+}
+
+/// For relation rows: an equality or `$in` on `owningId` or `relatedId` (the rest of the query
+/// is checked by the evaluator). Only meaningful for `_Join` classes, whose keys are
+/// `<owningId>:<relatedId>`; the caller uses it only there.
+pub fn join_access(expr: &Expr) -> Option<Access> {
+    let ids = |c: &Cond| -> Option<Vec<String>> {
+        match c {
+            Cond::Eq(Value::String(s)) => Some(vec![s.clone()]),
+            Cond::In(l) if l.iter().all(Value::is_string) => Some(
+                l.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+            ),
+            _ => None,
+        }
+    };
+    let cs = conjuncts(expr);
+    let find = |name: &str| {
+        cs.iter().find_map(|c| match c {
+            Expr::Field(p, cond) if p.len() == 1 && p[0] == name => ids(cond),
+            _ => None,
+        })
+    };
+    find("owningId")
+        .map(Access::JoinOwning)
+        .or_else(|| find("relatedId").map(Access::JoinRelated))
 }
 
 /// Lookups that find every row `e` can match, when there are such (objectId equality or
