@@ -203,6 +203,24 @@ pub fn canonical(v: &Value) -> Result<Value> {
     }
 }
 
+/// Refuses keys with `$` or `.` inside stored object values (they could not be queried or
+/// updated by path), as Parse's MongoDB adapter does.
+pub fn check_nested_keys(v: &Value) -> Result<()> {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k.contains('$') || k.contains('.') {
+                    return Err(Error::InvalidNestedKey);
+                }
+                check_nested_keys(x)?;
+            }
+            Ok(())
+        }
+        Value::Array(a) => a.iter().try_for_each(check_nested_keys),
+        _ => Ok(()),
+    }
+}
+
 /// Fields Parse passes (and expects back) as plain ISO strings.
 pub fn is_string_date_field(name: &str) -> bool {
     name == "createdAt" || name == "updatedAt"
@@ -212,6 +230,7 @@ pub fn is_string_date_field(name: &str) -> bool {
 /// A File in a field keeps only its name (Parse Server adds the URL when it reads it); Files
 /// nested in objects or arrays are kept whole, as Parse's Mongo adapter does.
 pub fn canonical_field(name: &str, v: &Value) -> Result<Value> {
+    check_nested_keys(v)?;
     if is_string_date_field(name) {
         if let Value::String(s) = v {
             return Ok(date_value(normalize_iso(s)?));
@@ -397,6 +416,14 @@ mod tests {
             canonical(&json!({"files": [file.clone()]})).unwrap(),
             json!({"files": [file]})
         );
+    }
+
+    #[test]
+    fn nested_keys_with_dollar_or_dot_are_refused() {
+        let e = canonical_field("o", &json!({"a": {"b.c": 1}})).unwrap_err();
+        assert_eq!(e.code(), crate::error::code::INVALID_NESTED_KEY);
+        assert!(canonical_field("o", &json!([{"$x": 1}])).is_err());
+        assert!(canonical_field("o", &json!({"a": {"b": [1, {"c": 2}]}})).is_ok());
     }
 
     #[test]

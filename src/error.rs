@@ -15,6 +15,7 @@ pub mod code {
     pub const INCORRECT_TYPE: i64 = 111;
     pub const OBJECT_TOO_LARGE: i64 = 116;
     pub const OPERATION_FORBIDDEN: i64 = 119;
+    pub const INVALID_NESTED_KEY: i64 = 121;
     pub const DUPLICATE_VALUE: i64 = 137;
 }
 
@@ -30,6 +31,9 @@ pub enum Error {
     InvalidKeyName(String),
     #[error("{0}")]
     IncorrectType(String),
+    /// A key inside an object value contains `$` or `.`.
+    #[error("Nested keys should not contain the '$' or '.' characters")]
+    InvalidNestedKey,
     #[error("Object not found.")]
     ObjectNotFound,
     /// A unique value (or objectId) already exists. `field` is Parse's `duplicated_field`.
@@ -60,6 +64,7 @@ impl Error {
             Error::InvalidJson(_) => INVALID_JSON,
             Error::InvalidKeyName(_) => INVALID_KEY_NAME,
             Error::IncorrectType(_) => INCORRECT_TYPE,
+            Error::InvalidNestedKey => INVALID_NESTED_KEY,
             Error::ObjectNotFound => OBJECT_NOT_FOUND,
             Error::Duplicate { .. } | Error::ClassExists(_) => DUPLICATE_VALUE,
             Error::TooLarge(_) => OBJECT_TOO_LARGE,
