@@ -323,7 +323,8 @@ pub fn item_to_stored(item: &Item) -> Result<Stored> {
     };
     let mut obj = Map::with_capacity(item.len());
     // `_Join` rows are keyed `owningId:relatedId` and have no objectId.
-    if !key.contains(':') {
+    let join_row = matches!(item.get(PK), Some(AttributeValue::S(c)) if c.starts_with("_Join:"));
+    if !join_row {
         obj.insert("objectId".into(), Value::String(key.clone()));
     }
     let mut names: Vec<&String> = item.keys().collect();
@@ -444,6 +445,16 @@ mod tests {
             &json!({"__type": "Polygon", "coordinates": [[0, 0], [0, 1], [200, 1]]})
         )
         .is_err());
+    }
+
+    #[test]
+    fn object_ids_may_contain_colons_and_join_rows_have_none() {
+        let obj = json!({"objectId": "role:Admin", "n": 1});
+        let item = object_to_item("_User", "role:Admin", 1, obj.as_object().unwrap()).unwrap();
+        assert_eq!(item_to_stored(&item).unwrap().obj["objectId"], "role:Admin");
+        let row = json!({"owningId": "a", "relatedId": "b"});
+        let item = object_to_item("_Join:x:C", "a:b", 1, row.as_object().unwrap()).unwrap();
+        assert!(item_to_stored(&item).unwrap().obj.get("objectId").is_none());
     }
 
     #[test]
