@@ -100,7 +100,14 @@ fn apply_one(obj: &mut Map<String, Value>, path: &[&str], op: &Value) -> Result<
             "The adapter cannot apply the {other} operation"
         ))),
         None => {
-            let v = canonical_field(path[0], op)?;
+            // A whole field gets the field rules (File names, closed Polygons, date strings);
+            // a value set inside an object is stored as given, like any nested value.
+            let v = if path.len() == 1 {
+                canonical_field(path[0], op)?
+            } else {
+                crate::codec::check_nested_keys(op)?;
+                crate::codec::canonical(op)?
+            };
             if path.len() == 1 && path[0].starts_with("authData") && v.is_null() {
                 remove_path(obj, path);
                 return Ok(());
@@ -261,6 +268,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r["items"], json!([{"count": 1}, null, {"count": 1}]));
+    }
+
+    #[test]
+    fn files_set_inside_objects_keep_their_url() {
+        let file = json!({"__type": "File", "name": "n", "url": "http://u"});
+        let r = run(
+            json!({}),
+            json!({"params.file": file.clone(), "top": file.clone()}),
+        )
+        .unwrap();
+        assert_eq!(r["params"]["file"], file);
+        assert_eq!(r["top"], json!({"__type": "File", "name": "n"}));
     }
 
     #[test]

@@ -196,7 +196,12 @@ fn is_operator_object(v: &Value) -> bool {
 
 fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
     if !is_operator_object(v) {
-        let val = canonical(v)?;
+        // A Polygon compares in its stored (closed-ring) form.
+        let val = if crate::codec::parse_type(v) == Some("Polygon") {
+            crate::codec::canonical_field("", v)?
+        } else {
+            canonical(v)?
+        };
         return Ok(vec![match (&val, ci) {
             (Value::String(s), true) => Cond::EqCi(s.clone()),
             _ => Cond::Eq(val),
