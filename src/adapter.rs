@@ -1190,9 +1190,11 @@ impl Adapter {
 
     // ---------- classes ----------
 
+    /// A class exists when it has a schema, or (relation and volatile classes, which have none)
+    /// when it holds objects.
     pub async fn class_exists(&self, class: &str) -> Result<bool> {
         self.ready().await?;
-        self.schemas().exists(class).await
+        Ok(self.schemas().exists(class).await? || self.store.any(class).await?)
     }
 
     pub async fn get_class(&self, class: &str) -> Result<Option<Value>> {

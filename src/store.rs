@@ -425,6 +425,25 @@ impl Store {
         }
     }
 
+    /// Whether a partition holds any item (one Query with Limit 1).
+    pub async fn any(&self, pk: &str) -> Result<bool> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+            .limit(1)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(dynamo_err)?;
+        self.record("Query", out.consumed_capacity());
+        Ok(out.count > 0)
+    }
+
     /// Every key in the table (for deleting everything, in tests).
     pub async fn scan_keys(&self) -> Result<Vec<(String, String)>> {
         let mut keys = Vec::new();

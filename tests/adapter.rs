@@ -487,6 +487,19 @@ async fn join_rows_upsert_idempotently() {
     .await
     .unwrap();
     assert_eq!(rows, json!([{"owningId": "o1", "relatedId": "r1"}]));
+    // A relation class has no schema; it exists while it holds rows.
+    assert_eq!(
+        c(&a, "classExists", json!(["_Join:likes:Post"]))
+            .await
+            .unwrap(),
+        true
+    );
+    assert_eq!(
+        c(&a, "classExists", json!(["_Join:other:Post"]))
+            .await
+            .unwrap(),
+        false
+    );
     c(
         &a,
         "upsertOneObject",
