@@ -487,6 +487,29 @@ async fn join_rows_upsert_idempotently() {
     .await
     .unwrap();
     assert_eq!(rows, json!([{"owningId": "o1", "relatedId": "r1"}]));
+    // A legacy numeric objectId (Parse's `_GlobalConfig` 1) is the same object as "1".
+    c(
+        &a,
+        "upsertOneObject",
+        json!(["_GlobalConfig", {}, {"objectId": 1}, {"params": {"n": 1}}]),
+    )
+    .await
+    .unwrap();
+    let cfg = c(
+        &a,
+        "find",
+        json!(["_GlobalConfig", {}, {"objectId": "1"}, {}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(cfg[0]["params"], json!({"n": 1}));
+    c(
+        &a,
+        "deleteObjectsByQuery",
+        json!(["_GlobalConfig", {}, {"objectId": 1}]),
+    )
+    .await
+    .unwrap();
     // A relation class has no schema; it exists while it holds rows.
     assert_eq!(
         c(&a, "classExists", json!(["_Join:likes:Post"]))
