@@ -618,7 +618,11 @@ impl Adapter {
             Value::Array(a) => a.iter().filter(|s| !s.is_null()).cloned().collect(),
             _ => return Err(Error::query("the pipeline must be an array of stages")),
         };
+        // A leading `$match` is done by the planner; a leading `$geoNear` keeps its stage (it
+        // orders and measures) but its query selects the rows the same way.
+        let geo_first = stages.first().is_some_and(|s| s.get("$geoNear").is_some());
         let (query, rest) = match aggregate::leading_match(&stages) {
+            Some(m) if geo_first => (m, &stages[..]),
             Some(m) => (m, &stages[1..]),
             None => (json!({}), &stages[..]),
         };

@@ -282,11 +282,40 @@ fn canonical_polygon(v: &Value) -> Result<Value> {
     if points.first() != points.last() {
         points.push(points[0]);
     }
+    if self_intersects(&points) {
+        return Err(Error::json(
+            "Polygon edges cross each other (the ring is not simple)",
+        ));
+    }
     let coords: Vec<Value> = points
         .iter()
         .map(|(a, b)| serde_json::json!([a, b]))
         .collect();
     Ok(serde_json::json!({"__type": "Polygon", "coordinates": coords}))
+}
+
+/// Whether two non-adjacent edges of a closed ring cross.
+fn self_intersects(ring: &[(f64, f64)]) -> bool {
+    fn orient(a: (f64, f64), b: (f64, f64), c: (f64, f64)) -> f64 {
+        (b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0)
+    }
+    let edges: Vec<((f64, f64), (f64, f64))> = ring.windows(2).map(|w| (w[0], w[1])).collect();
+    let n = edges.len();
+    for i in 0..n {
+        for j in i + 1..n {
+            // Neighbours share a vertex (and so do the first and last edge).
+            if j == i + 1 || (i == 0 && j == n - 1) {
+                continue;
+            }
+            let ((p1, p2), (q1, q2)) = (edges[i], edges[j]);
+            let (d1, d2) = (orient(q1, q2, p1), orient(q1, q2, p2));
+            let (d3, d4) = (orient(p1, p2, q1), orient(p1, p2, q2));
+            if d1 * d2 < 0.0 && d3 * d4 < 0.0 {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Builds the item for an object: class, key, revision and its canonical fields.

@@ -41,7 +41,11 @@ pub fn leading_match(pipeline: &[Value]) -> Option<Value> {
             other => other.clone(),
         }
     }
-    pipeline.first()?.get("$match").map(to_parse_names)
+    let first = pipeline.first()?;
+    first
+        .get("$match")
+        .or_else(|| first.get("$geoNear").and_then(|g| g.get("query")))
+        .map(to_parse_names)
 }
 
 pub fn run(pipeline: &[Value], rows: Vec<Row>) -> Result<Vec<Row>> {
@@ -66,6 +70,7 @@ pub fn run(pipeline: &[Value], rows: Vec<Row>) -> Result<Vec<Row>> {
                 rows.into_iter().filter(|r| matches(&expr, r)).collect()
             }
             "$group" => group(arg, rows)?,
+            "$geoNear" => geo_near(arg, rows)?,
             "$project" => project(arg, rows)?,
             "$sort" => sort(arg, rows)?,
             "$skip" => rows.into_iter().skip(count_arg(name, arg)?).collect(),
@@ -118,6 +123,71 @@ pub fn run(pipeline: &[Value], rows: Vec<Row>) -> Result<Vec<Row>> {
                 };
                 r.insert("objectId".into(), id);
             }
+            r
+        })
+        .collect())
+}
+
+/// `$geoNear`: rows whose `key` GeoPoint is within `maxDistance` (and beyond `minDistance`) of
+/// `near`, nearest first, with the distance in `distanceField` — meters for a GeoJSON point,
+/// radians for a legacy `[longitude, latitude]` pair, as MongoDB answers.
+fn geo_near(spec: &Value, rows: Vec<Row>) -> Result<Vec<Row>> {
+    use super::eval::{as_geo_point, distance_radians};
+    const EARTH_RADIUS_M: f64 = 6_378_100.0;
+    let bad = || Error::query("$geoNear needs near: a GeoJSON point or [longitude, latitude]");
+    let near = spec.get("near").ok_or_else(bad)?;
+    let (coords, meters) = match near.get("coordinates") {
+        Some(c) => (c, true),
+        None => (near, false),
+    };
+    let pair = coords.as_array().filter(|a| a.len() == 2).ok_or_else(bad)?;
+    let (lng, lat) = (
+        pair[0].as_f64().ok_or_else(bad)?,
+        pair[1].as_f64().ok_or_else(bad)?,
+    );
+    let key = spec.get("key").and_then(Value::as_str);
+    let field = spec
+        .get("distanceField")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::query("$geoNear needs distanceField"))?;
+    let query = match spec.get("query") {
+        Some(q) => Some(parse_query(&rename_object_id(q), false)?),
+        None => None,
+    };
+    let unit = if meters { EARTH_RADIUS_M } else { 1.0 };
+    let max = spec
+        .get("maxDistance")
+        .and_then(Value::as_f64)
+        .unwrap_or(f64::INFINITY);
+    let min = spec
+        .get("minDistance")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    let mut out: Vec<(f64, Row)> = Vec::new();
+    for row in rows {
+        if query.as_ref().is_some_and(|q| !matches(q, &row)) {
+            continue;
+        }
+        // The key field, or the first GeoPoint of the row when no key is given.
+        let point = match key {
+            Some(k) => {
+                let mut v = Vec::new();
+                collect_path(&row, &field_path(k), &mut v);
+                v.first().and_then(|p| as_geo_point(p))
+            }
+            None => row.values().find_map(as_geo_point),
+        };
+        let Some(p) = point else { continue };
+        let d = distance_radians(p, (lat, lng)) * unit;
+        if d <= max && d >= min {
+            out.push((d, row));
+        }
+    }
+    out.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
+    Ok(out
+        .into_iter()
+        .map(|(d, mut r)| {
+            r.insert(field.to_string(), json!(d));
             r
         })
         .collect())
@@ -616,6 +686,36 @@ mod tests {
             json!([{"$match": {"owner": {"$exists": true}}}, {"$group": {"_id": "$owner", "n": {"$sum": 1}}}]),
         );
         assert_eq!(ptr, vec![json!({"objectId": "u1", "n": 1})]);
+    }
+
+    #[test]
+    fn geo_near_orders_by_distance() {
+        let pts: Vec<Row> = [(1.0, 1.0, 1), (3.0, 1.0, 3), (2.0, 1.0, 2)]
+            .iter()
+            .map(|(lat, lng, v)| {
+                json!({"objectId": format!("p{v}"), "v": v, "loc": {"__type": "GeoPoint", "latitude": lat, "longitude": lng}})
+                    .as_object()
+                    .unwrap()
+                    .clone()
+            })
+            .collect();
+        let out = run(&[json!({"$geoNear": {"near": {"type": "Point", "coordinates": [1, 1]}, "key": "loc", "distanceField": "d", "query": {"v": {"$gte": 2}}}})], pts.clone()).unwrap();
+        let vs: Vec<i64> = out.iter().map(|r| r["v"].as_i64().unwrap()).collect();
+        assert_eq!(vs, vec![2, 3]);
+        assert!(
+            out[0]["d"].as_f64().unwrap() > 100_000.0,
+            "meters for a GeoJSON point"
+        );
+        let legacy = run(
+            &[json!({"$geoNear": {"near": [1, 1], "distanceField": "d"}})],
+            pts,
+        )
+        .unwrap();
+        assert_eq!(legacy.len(), 3);
+        assert!(
+            legacy[2]["d"].as_f64().unwrap() < 0.1,
+            "radians for a legacy pair"
+        );
     }
 
     #[test]
