@@ -154,9 +154,10 @@ class DynamoStorageAdapter {
   ensureAuthDataUniqueness(provider) {
     return this._call('ensureAuthDataUniqueness', provider);
   }
-  // Plain (non-unique) indexes only speed queries up; every query works without them.
-  ensureIndex() {
-    return Promise.resolve();
+  // Indexes make equality, $in and case-insensitive lookups key-range reads; every query also
+  // works without them.
+  ensureIndex(className, schema, fieldNames, indexName, caseInsensitive) {
+    return this._call('ensureIndex', className, schema, fieldNames, indexName, !!caseInsensitive);
   }
   createIndexes() {
     return Promise.resolve();

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::query::aggregate;
 use crate::query::eval::{self, matches};
 use crate::query::parse::parse_query_for;
-use crate::query::plan::{join_access, plan_with, sentinel_key, Access, Lookup};
+use crate::query::plan::{join_access, plan_indexed, sentinel_key, Access, Lookup};
 use crate::query::sort::{project, Order};
 use crate::query::{parse_query, Expr};
 use crate::schema::{fields_mut, Schemas};
@@ -196,6 +196,83 @@ pub fn to_parse(mut obj: Map<String, Value>, schema: &Value) -> Value {
     Value::Object(obj)
 }
 
+fn registry_fields(st: &Stored) -> Vec<String> {
+    st.obj
+        .get("fields")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn index_pk(class: &str, spec: &str) -> String {
+    format!("~i:{class}:{spec}")
+}
+
+/// The sort keys of `obj`'s entries in index `spec` (`field` or `field:ci`): one per indexed
+/// text (`=<text>` + U+001F + the object's key); arrays give one per element.
+fn index_sks(obj: &Map<String, Value>, spec: &str, key: &str) -> Vec<String> {
+    let (field, ci) = match spec.strip_suffix(":ci") {
+        Some(f) => (f, true),
+        None => (spec, false),
+    };
+    let path: Vec<String> = field.split('.').map(str::to_string).collect();
+    let mut vals = Vec::new();
+    eval::collect_path(obj, &path, &mut vals);
+    let mut out: Vec<String> = Vec::new();
+    for v in vals {
+        let items: Vec<&Value> = match v {
+            Value::Array(a) => a.iter().collect(),
+            other => vec![other],
+        };
+        for it in items {
+            if let Some(t) = crate::query::plan::index_text(it, ci) {
+                let sk = format!("{t}\u{1f}{key}");
+                if !out.contains(&sk) {
+                    out.push(sk);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn index_item(class: &str, spec: &str, sk: &str, key: &str) -> Item {
+    HashMap::from([
+        (
+            codec::PK.to_string(),
+            AttributeValue::S(index_pk(class, spec)),
+        ),
+        (codec::SK.to_string(), AttributeValue::S(sk.to_string())),
+        ("key".to_string(), AttributeValue::S(key.to_string())),
+    ])
+}
+
+/// Index entry writes turning `old`'s entries into `new`'s (either may be absent).
+fn index_ops(
+    class: &str,
+    specs: &[String],
+    key: &str,
+    old: Option<&Map<String, Value>>,
+    new: Option<&Map<String, Value>>,
+) -> Vec<TxOp> {
+    let mut ops = Vec::new();
+    for spec in specs {
+        let before = old.map(|o| index_sks(o, spec, key)).unwrap_or_default();
+        let after = new.map(|o| index_sks(o, spec, key)).unwrap_or_default();
+        for sk in before.iter().filter(|s| !after.contains(s)) {
+            ops.push(TxOp::Delete(index_pk(class, spec), sk.clone(), None));
+        }
+        for sk in after.iter().filter(|s| !before.contains(s)) {
+            ops.push(TxOp::Put(index_item(class, spec, sk, key), None));
+        }
+    }
+    ops
+}
+
 /// A field type as Parse names it in messages (`Pointer<_User>`, `String`).
 fn type_name(t: &Value) -> String {
     let base = t.get("type").and_then(Value::as_str).unwrap_or("?");
@@ -317,88 +394,63 @@ impl Adapter {
         Schemas { store: &self.store }
     }
 
-    // ---------- uniqueness registry ----------
+    // ---------- unique values and indexes: the registry ----------
 
-    async fn unique_fields(&self, class: &str) -> Result<Vec<String>> {
+    /// Fields registered under `kind` ("unique" or "index") for `class`, from `~meta` (read
+    /// once, then kept current by this process's registrations).
+    async fn registered(&self, kind: &str, class: &str) -> Result<Vec<String>> {
+        let key = format!("{kind}_{class}");
         if let Some(map) = self.uniques.read().await.as_ref() {
-            return Ok(map.get(class).cloned().unwrap_or_default());
+            return Ok(map.get(&key).cloned().unwrap_or_default());
         }
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
         self.store
             .query(META_PARTITION, None, |item| {
                 let st = item_to_stored(&item)?;
-                if let Some(c) = st.key.strip_prefix("unique_") {
-                    let fields = st
-                        .obj
-                        .get("fields")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default();
-                    map.insert(
-                        c.to_string(),
-                        fields
-                            .iter()
-                            .filter_map(|f| f.as_str().map(str::to_string))
-                            .collect(),
-                    );
-                }
+                map.insert(st.key.clone(), registry_fields(&st));
                 Ok(true)
             })
             .await?;
-        let out = map.get(class).cloned().unwrap_or_default();
+        let out = map.get(&key).cloned().unwrap_or_default();
         *self.uniques.write().await = Some(map);
         Ok(out)
     }
 
-    /// Registers `field` of `class` as unique and, the first time, claims the values already
-    /// stored (a full read of the class). Parse calls this at every start; a field that is
-    /// registered already costs one GetItem.
-    pub async fn ensure_unique(&self, class: &str, field: &str) -> Result<()> {
-        self.ready().await?;
-        let key = format!("unique_{class}");
-        let mut attempt = 0;
-        let mut rows: Option<Vec<Stored>> = None;
-        loop {
+    async fn unique_fields(&self, class: &str) -> Result<Vec<String>> {
+        self.registered("unique", class).await
+    }
+
+    /// Indexed fields of `class` (`field`, or `field:ci` for a case-insensitive index).
+    async fn index_fields(&self, class: &str) -> Result<Vec<String>> {
+        self.registered("index", class).await
+    }
+
+    /// Adds `field` to the `kind` registry of `class` (a conditional read-modify-write, so
+    /// servers registering at once all land). `before` runs once, only when the field is new,
+    /// and may refuse. Answers whether the field was new.
+    async fn register(
+        &self,
+        kind: &str,
+        class: &str,
+        field: &str,
+        mut before: impl FnMut() -> Result<()>,
+    ) -> Result<bool> {
+        let key = format!("{kind}_{class}");
+        let mut checked = false;
+        for attempt in 0..50 {
             let (rev, mut fields) = match self.store.get(META_PARTITION, &key).await? {
                 Some(item) => {
                     let st = item_to_stored(&item)?;
-                    let f: Vec<String> = st
-                        .obj
-                        .get("fields")
-                        .and_then(Value::as_array)
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|v| v.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    (st.rev, f)
+                    (st.rev, registry_fields(&st))
                 }
                 None => (0, Vec::new()),
             };
             let known = fields.iter().any(|f| f == field);
-            if !known && rows.is_none() {
-                // Refuse (and register nothing) when stored values already repeat.
-                let mut found = Vec::new();
-                self.store
-                    .query(class, None, |item| {
-                        found.push(item_to_stored(&item)?);
-                        Ok(true)
-                    })
-                    .await?;
-                let mut seen = std::collections::HashSet::new();
-                for st in &found {
-                    if let Some(sk) = unique_sk(&st.obj, field)? {
-                        if !seen.insert(sk) {
-                            return Err(Error::Duplicate {
-                                field: Some(duplicated_name(field)),
-                            });
-                        }
-                    }
-                }
-                rows = Some(found);
-            }
             if !known {
+                if !checked {
+                    before()?;
+                    checked = true;
+                }
                 fields.push(field.to_string());
                 let mut obj = Map::new();
                 obj.insert("fields".into(), json!(fields));
@@ -409,24 +461,67 @@ impl Adapter {
                     Condition::revision(rev)
                 };
                 if self.store.put(item, Some(cond)).await? != Written::Ok {
-                    attempt += 1;
-                    if attempt > 50 {
-                        return Err(Error::Conflict("uniqueness registry kept changing".into()));
-                    }
                     backoff(attempt.min(6)).await;
                     continue;
                 }
             }
             if let Some(map) = self.uniques.write().await.as_mut() {
-                map.insert(class.to_string(), fields);
+                map.insert(key, fields);
             }
-            if known {
+            return Ok(!known);
+        }
+        Err(Error::Conflict(format!(
+            "the {kind} registry of {class} kept changing"
+        )))
+    }
+
+    async fn all_rows(&self, class: &str) -> Result<Vec<Stored>> {
+        let mut found = Vec::new();
+        self.store
+            .query(class, None, |item| {
+                found.push(item_to_stored(&item)?);
+                Ok(true)
+            })
+            .await?;
+        Ok(found)
+    }
+
+    /// Registers `field` of `class` as unique and, the first time, claims the values already
+    /// stored (a full read of the class). Parse calls this at every start; a field that is
+    /// registered already costs one GetItem.
+    pub async fn ensure_unique(&self, class: &str, field: &str) -> Result<()> {
+        self.ready().await?;
+        if self.unique_fields(class).await?.iter().any(|f| f == field) {
+            // Known here; still confirm with the table (another server may have reset it).
+            if self
+                .store
+                .get(META_PARTITION, &format!("unique_{class}"))
+                .await?
+                .is_some()
+            {
                 return Ok(());
             }
-            break;
+        }
+        let rows = self.all_rows(class).await?;
+        // Refuse (and register nothing) when stored values already repeat.
+        let check = || {
+            let mut seen = std::collections::HashSet::new();
+            for st in &rows {
+                if let Some(sk) = unique_sk(&st.obj, field)? {
+                    if !seen.insert(sk) {
+                        return Err(Error::Duplicate {
+                            field: Some(duplicated_name(field)),
+                        });
+                    }
+                }
+            }
+            Ok(())
+        };
+        if !self.register("unique", class, field, check).await? {
+            return Ok(());
         }
         // Claim the values already stored.
-        for st in rows.unwrap_or_default() {
+        for st in &rows {
             if let Some(sk) = unique_sk(&st.obj, field)? {
                 let w = self
                     .store
@@ -440,6 +535,34 @@ impl Adapter {
                         field: Some(duplicated_name(field)),
                     });
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps an index on `field` (`case_insensitive`: on its lower-cased text), so equality,
+    /// `$in` and case-insensitive equality on it are key-range reads. The first registration
+    /// indexes the objects already stored.
+    pub async fn ensure_index(
+        &self,
+        class: &str,
+        field: &str,
+        case_insensitive: bool,
+    ) -> Result<()> {
+        self.ready().await?;
+        let spec = if case_insensitive {
+            format!("{field}:ci")
+        } else {
+            field.to_string()
+        };
+        if !self.register("index", class, &spec, || Ok(())).await? {
+            return Ok(());
+        }
+        for st in self.all_rows(class).await? {
+            for sk in index_sks(&st.obj, &spec, &st.key) {
+                self.store
+                    .put(index_item(class, &spec, &sk, &st.key), None)
+                    .await?;
             }
         }
         Ok(())
@@ -477,7 +600,11 @@ impl Adapter {
     /// Stored rows of `class` matching `expr`; stops after `cap` matches when given.
     async fn matching(&self, class: &str, expr: &Expr, cap: Option<usize>) -> Result<Vec<Stored>> {
         self.ready().await?;
-        let mut p = plan_with(expr, &self.unique_fields(class).await?);
+        let mut p = plan_indexed(
+            expr,
+            &self.unique_fields(class).await?,
+            &self.index_fields(class).await?,
+        );
         if is_join(class) && p.access == Access::Partition {
             p.access = join_access(expr).unwrap_or(Access::Partition);
         }
@@ -516,6 +643,25 @@ impl Adapter {
                 let mut keys: Vec<String> = Vec::new();
                 for l in lookups {
                     let key = match l {
+                        Lookup::Index { spec, text } => {
+                            let prefix = format!("{text}\u{1f}");
+                            self.store
+                                .query_prefix(
+                                    &index_pk(class, &spec),
+                                    Some(&prefix),
+                                    None,
+                                    |item| {
+                                        if let Some(AttributeValue::S(k)) = item.get("key") {
+                                            if !keys.contains(k) {
+                                                keys.push(k.clone());
+                                            }
+                                        }
+                                        Ok(true)
+                                    },
+                                )
+                                .await?;
+                            None
+                        }
                         Lookup::Key(k) => Some(k),
                         Lookup::Unique { field, sk } => {
                             match self.store.get(&unique_pk(class, &field), &sk).await? {
@@ -656,7 +802,11 @@ impl Adapter {
             _ => return Err(Error::query("Invalid value for explain")),
         };
         let expr = parse_query_for(query, opts.case_insensitive, schema)?;
-        let p = plan_with(&expr, &self.unique_fields(class).await?);
+        let p = plan_indexed(
+            &expr,
+            &self.unique_fields(class).await?,
+            &self.index_fields(class).await?,
+        );
         let access = match &p.access {
             Access::Keys(k) if k.len() == 1 => json!({"operation": "GetItem", "keys": k}),
             Access::Keys(k) => json!({"operation": "BatchGetItem", "keys": k.len()}),
@@ -666,6 +816,7 @@ impl Adapter {
                     .map(|x| match x {
                         Lookup::Key(_) => "objectId".to_string(),
                         Lookup::Unique { field, .. } => format!("unique value of {field}"),
+                        Lookup::Index { spec, .. } => format!("index {spec}"),
                     })
                     .collect();
                 json!({"operation": "GetItem", "via": via.join(", "), "lookups": l.len()})
@@ -794,10 +945,27 @@ impl Adapter {
                     Error::Internal("relation mirror".into()),
                 )?;
             }
+            for op in index_ops(
+                class,
+                &self.index_fields(class).await?,
+                key,
+                None,
+                Some(obj),
+            ) {
+                self.sessions
+                    .add(s, op, None, Error::Internal("index entry".into()))?;
+            }
             return Ok(());
         }
         let mirror = join_mirror(class, key, obj);
-        if sentinels.is_empty() && mirror.is_none() {
+        let indexed = index_ops(
+            class,
+            &self.index_fields(class).await?,
+            key,
+            None,
+            Some(obj),
+        );
+        if sentinels.is_empty() && mirror.is_none() && indexed.is_empty() {
             return match self.store.put(item, Some(Condition::absent())).await? {
                 Written::Ok => Ok(()),
                 _ => Err(Error::Duplicate { field: None }),
@@ -814,6 +982,7 @@ impl Adapter {
             if let Some(m) = &mirror {
                 ops.push(TxOp::Put(m.clone(), None));
             }
+            ops.extend(indexed.iter().cloned());
             match self.store.transact(ops).await? {
                 Written::Ok => return Ok(()),
                 Written::ConditionFailed(0) => return Err(Error::Duplicate { field: None }),
@@ -841,8 +1010,9 @@ impl Adapter {
         session: Option<u64>,
     ) -> Result<Option<Map<String, Value>>> {
         let uniques = self.unique_fields(class).await?;
+        let indexes = self.index_fields(class).await?;
         if let Some(s) = session {
-            return self.update_in_session(s, class, st, upd, &uniques);
+            return self.update_in_session(s, class, st, upd, &uniques, &indexes);
         }
         for attempt in 0..WRITE_ATTEMPTS {
             let mut new = st.obj.clone();
@@ -872,6 +1042,14 @@ impl Adapter {
                     fields.push(f.clone());
                 }
             }
+            // Index entries come after the sentinels (their positions map failures to fields).
+            extra.extend(index_ops(
+                class,
+                &indexes,
+                &st.key,
+                Some(&st.obj),
+                Some(&new),
+            ));
             let written = if extra.is_empty() {
                 self.store
                     .put(item, Some(Condition::revision(st.rev)))
@@ -914,6 +1092,7 @@ impl Adapter {
         st: Stored,
         upd: &Map<String, Value>,
         uniques: &[String],
+        indexes: &[String],
     ) -> Result<Option<Map<String, Value>>> {
         let base = match self.sessions.pending(s, class, &st.key)? {
             Pending::Written(o) => o,
@@ -957,6 +1136,10 @@ impl Adapter {
                 );
                 self.sessions.add(s, op, None, dup())?;
             }
+        }
+        for op in index_ops(class, indexes, &st.key, Some(&base), Some(&new)) {
+            self.sessions
+                .add(s, op, None, Error::Internal("index entry".into()))?;
         }
         Ok(Some(new))
     }
@@ -1082,6 +1265,7 @@ impl Adapter {
         mut st: Stored,
         session: Option<u64>,
     ) -> Result<bool> {
+        let indexes = self.index_fields(class).await?;
         let uniques = self.unique_fields(class).await?;
         if let Some(s) = session {
             let base = match self.sessions.pending(s, class, &st.key)? {
@@ -1124,6 +1308,10 @@ impl Adapter {
                     Error::Internal("relation mirror".into()),
                 )?;
             }
+            for op in index_ops(class, &indexes, &st.key, Some(&base), None) {
+                self.sessions
+                    .add(s, op, None, Error::Internal("index entry".into()))?;
+            }
             return Ok(true);
         }
         for attempt in 0..WRITE_ATTEMPTS {
@@ -1140,6 +1328,7 @@ impl Adapter {
             if let Some((pk, sk)) = join_mirror_key(class, &st.obj) {
                 ops.push(TxOp::Delete(pk, sk, None));
             }
+            ops.extend(index_ops(class, &indexes, &st.key, Some(&st.obj), None));
             let written = if ops.is_empty() {
                 self.store
                     .delete(class, &st.key, Some(Condition::revision(st.rev)))
@@ -1379,6 +1568,9 @@ impl Adapter {
         if is_join(class) {
             keys.extend(self.partition_keys(&join_mirror_pk(class)).await?);
         }
+        for spec in self.index_fields(class).await? {
+            keys.extend(self.partition_keys(&index_pk(class, &spec)).await?);
+        }
         self.store.batch_delete(&keys).await?;
         self.schemas().delete(class).await?;
         Ok(!is_join(class))
@@ -1434,6 +1626,8 @@ impl Adapter {
     /// unique by construction) so the session lookup on every request is two GetItems.
     pub async fn perform_initialization(&self) -> Result<()> {
         self.ready().await?;
-        self.ensure_unique("_Session", "sessionToken").await
+        self.ensure_unique("_Session", "sessionToken").await?;
+        // Parse looks sessions up by user (log-in clean-up, "my sessions").
+        self.ensure_index("_Session", "user", false).await
     }
 }

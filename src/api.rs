@@ -142,6 +142,16 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             }
             Ok(Value::Null)
         }
+        "ensureIndex" => {
+            let class = str_arg(args, 0, "className")?;
+            let ci = arg(args, 4).as_bool().unwrap_or(false);
+            for f in arg(args, 2).as_array().into_iter().flatten() {
+                if let Some(f) = f.as_str() {
+                    a.ensure_index(&class, f, ci).await?;
+                }
+            }
+            Ok(Value::Null)
+        }
         "ensureAuthDataUniqueness" => {
             let provider = str_arg(args, 0, "provider")?;
             a.ensure_unique("_User", &format!("authData.{provider}.id"))

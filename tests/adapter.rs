@@ -1022,3 +1022,88 @@ async fn relation_rows_are_read_by_key_ranges_both_ways() {
     assert_eq!(ids(roles_of_u1, "owningId"), vec!["roleB"]);
     assert_eq!(c(&a, "count", json!([class, {}, {}])).await.unwrap(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexes_serve_equality_in_and_case_insensitive_lookups() {
+    let a = common::adapter().await;
+    for i in 0..40 {
+        let obj = json!({"objectId": format!("o{i}"), "name": format!("Name{}", i % 10), "n": i % 4, "tags": [format!("t{}", i % 3)],
+            "owner": {"__type": "Pointer", "className": "_User", "objectId": format!("u{}", i % 5)}});
+        c(&a, "createObject", json!(["Thing", {}, obj]))
+            .await
+            .unwrap();
+    }
+    // Indexed after the data exists: the first registration indexes what is stored.
+    for (f, ci) in [
+        ("name", true),
+        ("n", false),
+        ("owner", false),
+        ("tags", false),
+    ] {
+        c(&a, "ensureIndex", json!(["Thing", {}, [f], null, ci]))
+            .await
+            .unwrap();
+    }
+    let count = |q: Value| {
+        let a = &a;
+        async move { c(a, "count", json!(["Thing", {}, q])).await.unwrap() }
+    };
+    assert_eq!(count(json!({"n": 2})).await, 10);
+    assert_eq!(count(json!({"n": 2.0})).await, 10, "numbers by value");
+    assert_eq!(count(json!({"n": {"$in": [1, 3]}})).await, 20);
+    assert_eq!(
+        count(json!({"tags": "t1"})).await,
+        13,
+        "arrays: one entry per element"
+    );
+    assert_eq!(
+        count(json!({"owner": {"__type": "Pointer", "className": "_User", "objectId": "u3"}}))
+            .await,
+        8
+    );
+    assert_eq!(
+        count(json!({"owner": "u3"})).await,
+        8,
+        "pointer by objectId"
+    );
+    let ci = c(
+        &a,
+        "find",
+        json!(["Thing", {}, {"name": "NAME7"}, {"caseInsensitive": true}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ci.as_array().unwrap().len(), 4);
+    let plan = c(
+        &a,
+        "explain",
+        json!(["Thing", {}, {"n": 2}, {"explain": "queryPlanner"}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(plan["queryPlanner"]["access"]["via"], "index n");
+    // Entries follow updates and deletes.
+    c(&a, "findOneAndUpdate", json!(["Thing", {}, {"objectId": "o2"}, {"n": 3, "tags": {"__op": "Add", "objects": ["t9"]}}])).await.unwrap();
+    assert_eq!(count(json!({"n": 2})).await, 9);
+    assert_eq!(count(json!({"tags": "t9"})).await, 1);
+    c(&a, "deleteObjectsByQuery", json!(["Thing", {}, {"n": 3}]))
+        .await
+        .unwrap();
+    assert_eq!(count(json!({"n": 3})).await, 0);
+    assert_eq!(count(json!({"tags": "t9"})).await, 0);
+    // New objects are indexed as they are written, also in transactions.
+    let s = c(&a, "createTransactionalSession", json!([]))
+        .await
+        .unwrap();
+    c(
+        &a,
+        "createObject",
+        json!(["Thing", {}, {"objectId": "new", "n": 3, "name": "Fresh"}, s]),
+    )
+    .await
+    .unwrap();
+    c(&a, "commitTransactionalSession", json!([s]))
+        .await
+        .unwrap();
+    assert_eq!(count(json!({"n": 3})).await, 1);
+}

@@ -35,7 +35,15 @@ pub enum Access {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Lookup {
     Key(String),
-    Unique { field: String, sk: String },
+    Unique {
+        field: String,
+        sk: String,
+    },
+    /// Entries of index `spec` (`field` or `field:ci`) whose text is `text`.
+    Index {
+        spec: String,
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -57,8 +65,17 @@ pub fn plan(expr: &Expr) -> Plan {
 
 /// Plans with the class's unique fields known, so an equality on one of them is a key lookup.
 pub fn plan_with(expr: &Expr, unique_fields: &[String]) -> Plan {
+    plan_indexed(expr, unique_fields, &[])
+}
+
+/// Plans with the class's unique fields and indexes (`field` / `field:ci`) known.
+pub fn plan_indexed(expr: &Expr, unique_fields: &[String], indexes: &[String]) -> Plan {
+    let known = Known {
+        unique_fields,
+        indexes,
+    };
     let access = match access(expr) {
-        Access::Partition => lookups(expr, unique_fields)
+        Access::Partition => lookups(expr, &known)
             .map(Access::Lookups)
             .unwrap_or(Access::Partition),
         a => a,
@@ -99,7 +116,32 @@ pub fn join_access(expr: &Expr) -> Option<Access> {
 /// Lookups that find every row `e` can match, when there are such (objectId equality or
 /// `$in`, equality on a unique field; a conjunction needs one such conjunct, a disjunction
 /// needs them in every branch).
-fn lookups(e: &Expr, unique_fields: &[String]) -> Option<Vec<Lookup>> {
+struct Known<'a> {
+    unique_fields: &'a [String],
+    indexes: &'a [String],
+}
+
+fn index_lookups(field: &str, vals: &[&Value], ci: bool, known: &Known) -> Option<Vec<Lookup>> {
+    let spec = if ci {
+        format!("{field}:ci")
+    } else {
+        field.to_string()
+    };
+    if !known.indexes.contains(&spec) {
+        return None;
+    }
+    vals.iter()
+        .map(|v| {
+            Some(Lookup::Index {
+                spec: spec.clone(),
+                text: index_text(v, ci)?,
+            })
+        })
+        .collect()
+}
+
+fn lookups(e: &Expr, known: &Known) -> Option<Vec<Lookup>> {
+    let unique_fields = known.unique_fields;
     match e {
         Expr::Field(p, Cond::Eq(Value::String(s))) if is_object_id(p) => {
             Some(vec![Lookup::Key(s.clone())])
@@ -112,18 +154,29 @@ fn lookups(e: &Expr, unique_fields: &[String]) -> Option<Vec<Lookup>> {
         Expr::Field(p, Cond::Eq(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_)))) => {
             let field = p.join(".");
             if !unique_fields.contains(&field) {
-                return None;
+                return index_lookups(&field, &[v], false, known);
             }
             Some(vec![Lookup::Unique {
                 sk: sentinel_key(v)?,
                 field,
             }])
         }
-        Expr::And(v) => v.iter().find_map(|c| lookups(c, unique_fields)),
+        Expr::Field(p, Cond::Eq(v)) if matches!(parse_type(v), Some("Pointer" | "Date")) => {
+            index_lookups(&p.join("."), &[v], false, known)
+        }
+        Expr::Field(p, Cond::In(list)) if !list.is_empty() && list.iter().all(|v| !v.is_null()) => {
+            let vals: Vec<&Value> = list.iter().collect();
+            index_lookups(&p.join("."), &vals, false, known)
+        }
+        Expr::Field(p, Cond::EqCi(s)) => {
+            let v = Value::String(s.clone());
+            index_lookups(&p.join("."), &[&v], true, known)
+        }
+        Expr::And(v) => v.iter().find_map(|c| lookups(c, known)),
         Expr::Or(v) if !v.is_empty() => {
             let mut all = Vec::new();
             for c in v {
-                for l in lookups(c, unique_fields)? {
+                for l in lookups(c, known)? {
                     if !all.contains(&l) {
                         all.push(l);
                     }
@@ -133,6 +186,35 @@ fn lookups(e: &Expr, unique_fields: &[String]) -> Option<Vec<Lookup>> {
         }
         _ => None,
     }
+}
+
+/// The text under which an index keeps `v` (strings, lower-cased for a case-insensitive index;
+/// numbers and booleans as JSON; Pointers by objectId; Dates by ISO text), `=`-prefixed and cut
+/// to 800 bytes (a longer value shares its entry with others of the same start; the evaluator
+/// tells them apart). None for values an index does not hold.
+pub fn index_text(v: &Value, case_insensitive: bool) -> Option<String> {
+    let text = match v {
+        Value::String(s) if case_insensitive => s.to_lowercase(),
+        Value::String(s) => s.clone(),
+        // Numbers by value (1 and 1.0 are one entry), as the evaluator compares them.
+        Value::Number(n) if !case_insensitive => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{}", f as i64),
+            Some(f) => format!("{f}"),
+            None => n.to_string(),
+        },
+        Value::Bool(_) if !case_insensitive => v.to_string(),
+        Value::Object(_) if !case_insensitive => match parse_type(v) {
+            Some("Pointer") => v.get("objectId")?.as_str()?.to_string(),
+            Some("Date") => v.get("iso")?.as_str()?.to_string(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let mut cut = text.len().min(800);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Some(format!("={}", &text[..cut]))
 }
 
 /// The sort key of the sentinel item of a unique value (`=` + its text; None if too long).
