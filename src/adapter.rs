@@ -241,13 +241,16 @@ fn index_sks(obj: &Map<String, Value>, spec: &str, key: &str) -> Vec<String> {
 }
 
 fn index_item(class: &str, spec: &str, sk: &str, key: &str) -> Item {
+    aux_item(index_pk(class, spec), sk, "key", key)
+}
+
+/// An item the adapter keeps beside objects (sentinel, index entry, relation mirror): its key
+/// and one attribute pointing back at the object.
+fn aux_item(pk: String, sk: &str, name: &str, value: &str) -> Item {
     HashMap::from([
-        (
-            codec::PK.to_string(),
-            AttributeValue::S(index_pk(class, spec)),
-        ),
+        (codec::PK.to_string(), AttributeValue::S(pk)),
         (codec::SK.to_string(), AttributeValue::S(sk.to_string())),
-        ("key".to_string(), AttributeValue::S(key.to_string())),
+        (name.to_string(), AttributeValue::S(value.to_string())),
     ])
 }
 
@@ -290,22 +293,8 @@ fn join_mirror_pk(class: &str) -> String {
 
 /// The mirror item of a relation row, or None when `obj` is not one.
 fn join_mirror(class: &str, key: &str, obj: &Map<String, Value>) -> Option<Item> {
-    if !is_join(class) {
-        return None;
-    }
-    let (Some(Value::String(o)), Some(Value::String(r))) =
-        (obj.get("owningId"), obj.get("relatedId"))
-    else {
-        return None;
-    };
-    Some(HashMap::from([
-        (
-            codec::PK.to_string(),
-            AttributeValue::S(join_mirror_pk(class)),
-        ),
-        (codec::SK.to_string(), AttributeValue::S(format!("{r}:{o}"))),
-        ("key".to_string(), AttributeValue::S(key.to_string())),
-    ]))
+    let (pk, sk) = join_mirror_key(class, obj)?;
+    Some(aux_item(pk, &sk, "key", key))
 }
 
 fn join_mirror_key(class: &str, obj: &Map<String, Value>) -> Option<(String, String)> {
@@ -348,14 +337,7 @@ fn duplicated_name(field: &str) -> String {
 }
 
 fn sentinel_item(class: &str, field: &str, sk: &str, owner: &str) -> Item {
-    HashMap::from([
-        (
-            codec::PK.to_string(),
-            AttributeValue::S(unique_pk(class, field)),
-        ),
-        (codec::SK.to_string(), AttributeValue::S(sk.to_string())),
-        ("owner".to_string(), AttributeValue::S(owner.to_string())),
-    ])
+    aux_item(unique_pk(class, field), sk, "owner", owner)
 }
 
 fn check_size(item: &Item) -> Result<()> {
