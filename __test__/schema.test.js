@@ -91,3 +91,16 @@ test('transactional batches are all-or-nothing', async () => {
   assert.equal((await s.rest('GET', `/classes/T/${id}`, undefined, master())).body.v, 1);
   assert.equal((await s.rest('GET', '/classes/T?count=1&limit=0', undefined, master())).body.count, 2);
 });
+
+test('indexes declared through /schemas make equality lookups key reads', async () => {
+  const m = master();
+  await s.rest('POST', '/schemas/Indexed', { className: 'Indexed', fields: { color: { type: 'String' } } }, m);
+  for (const color of ['red', 'blue', 'red']) await s.rest('POST', '/classes/Indexed', { color }, m);
+  const put = await s.rest('PUT', '/schemas/Indexed', { indexes: { by_color: { color: 1 } } }, m);
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  const where = encodeURIComponent(JSON.stringify({ color: 'red' }));
+  const plan = await s.rest('GET', `/classes/Indexed?explain=queryPlanner&where=${where}`, undefined, m);
+  assert.equal(plan.body.results.queryPlanner.access.via, 'index color');
+  const found = await s.rest('GET', `/classes/Indexed?count=1&limit=0&where=${where}`, undefined, m);
+  assert.equal(found.body.count, 2);
+});

@@ -1525,6 +1525,15 @@ impl Adapter {
         for f in self.unique_fields(class).await? {
             out.push(json!({"name": format!("{f}_1"), "key": {f.clone(): 1}, "unique": true}));
         }
+        for spec in self.index_fields(class).await? {
+            let (field, ci) = match spec.strip_suffix(":ci") {
+                Some(f) => (f.to_string(), true),
+                None => (spec.clone(), false),
+            };
+            out.push(
+                json!({"name": format!("{spec}_kept"), "key": {field: 1}, "caseInsensitive": ci}),
+            );
+        }
         Ok(out)
     }
 

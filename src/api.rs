@@ -99,13 +99,21 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             Ok(Value::Null)
         }
         "setIndexesWithSchemaFormat" => {
-            a.set_indexes(
-                &str_arg(args, 0, "className")?,
-                arg(args, 1),
-                arg(args, 2),
-                arg(args, 3),
-            )
-            .await?;
+            let class = str_arg(args, 0, "className")?;
+            a.set_indexes(&class, arg(args, 1), arg(args, 2), arg(args, 3))
+                .await?;
+            // Each field of an added ascending/descending index gets adapter-kept entries.
+            for (_, spec) in arg(args, 1).as_object().into_iter().flatten() {
+                if spec.get("__op").is_some() {
+                    continue;
+                }
+                for (field, dir) in spec.as_object().into_iter().flatten() {
+                    if dir.is_number() {
+                        a.ensure_index(&class, field.strip_prefix("_p_").unwrap_or(field), false)
+                            .await?;
+                    }
+                }
+            }
             Ok(Value::Null)
         }
         "updateSchemaWithIndexes" => a.update_schema_with_indexes().await.map(|_| Value::Null),
