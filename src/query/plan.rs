@@ -15,6 +15,8 @@ use std::collections::HashMap;
 /// DynamoDB caps expressions at 4 KB; stay well below and leave the rest to the evaluator.
 const MAX_FILTER_CHARS: usize = 3000;
 const MAX_IN_OPERANDS: usize = 100;
+/// Most index Queries one `$in` is answered with before the planner reads the partition instead.
+const MAX_INDEX_LOOKUPS: usize = 32;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Access {
@@ -164,7 +166,12 @@ fn lookups(e: &Expr, known: &Known) -> Option<Vec<Lookup>> {
         Expr::Field(p, Cond::Eq(v)) if matches!(parse_type(v), Some("Pointer" | "Date")) => {
             index_lookups(&p.join("."), &[v], false, known)
         }
-        Expr::Field(p, Cond::In(list)) if !list.is_empty() && list.iter().all(|v| !v.is_null()) => {
+        // Each value is one Query on the index; past a few dozen, one partition read is cheaper.
+        Expr::Field(p, Cond::In(list))
+            if !list.is_empty()
+                && list.len() <= MAX_INDEX_LOOKUPS
+                && list.iter().all(|v| !v.is_null()) =>
+        {
             let vals: Vec<&Value> = list.iter().collect();
             index_lookups(&p.join("."), &vals, false, known)
         }
@@ -622,6 +629,19 @@ mod tests {
         }
         let q = parse_query(&json!({"$or": [{"username": "a"}, {"name": "a"}]}), false).unwrap();
         assert_eq!(plan_with(&q, &uniques).access, Access::Partition);
+    }
+
+    #[test]
+    fn large_in_on_an_indexed_field_reads_the_partition() {
+        let idx = vec!["n".to_string()];
+        let few = parse_query(&json!({"n": {"$in": [1, 2, 3]}}), false).unwrap();
+        assert!(matches!(
+            plan_indexed(&few, &[], &idx).access,
+            Access::Lookups(_)
+        ));
+        let many: Vec<Value> = (0..500).map(|i| json!(i)).collect();
+        let many = parse_query(&json!({"n": {"$in": many}}), false).unwrap();
+        assert_eq!(plan_indexed(&many, &[], &idx).access, Access::Partition);
     }
 
     #[test]
