@@ -277,27 +277,7 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
 
 /// Mongo-style query (`_id`) → Parse query (`objectId`).
 fn mongo_query(q: &Value) -> Value {
-    match q {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    let k = if k == "_id" {
-                        "objectId".to_string()
-                    } else {
-                        k.clone()
-                    };
-                    let v = if k.starts_with('$') {
-                        mongo_query(v)
-                    } else {
-                        v.clone()
-                    };
-                    (k, v)
-                })
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(mongo_query).collect()),
-        other => other.clone(),
-    }
+    crate::query::parse::rename_fields(q, &|k| if k == "_id" { "objectId" } else { k })
 }
 
 /// Mongo-style update (`$set`, `$unset`, `$inc`, `$push`, `$addToSet`, `$pull`, or a plain

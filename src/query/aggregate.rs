@@ -6,7 +6,7 @@
 //! objectId), the way Parse's Mongo adapter answers.
 
 use super::eval::{collect_path, date_iso, matches, sort_cmp, value_eq};
-use super::parse::parse_query;
+use super::parse::{parse_field_name, parse_query, rename_fields};
 use crate::codec::parse_type;
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value};
@@ -17,35 +17,11 @@ type Row = Map<String, Value>;
 /// The pipeline's first `$match` as a Parse query (`_id` named `objectId`), which the caller
 /// may use to select rows in DynamoDB.
 pub fn leading_match(pipeline: &[Value]) -> Option<Value> {
-    fn to_parse_names(q: &Value) -> Value {
-        match q {
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .map(|(k, v)| {
-                        let k = match k.as_str() {
-                            "_id" => "objectId".to_string(),
-                            "_created_at" => "createdAt".to_string(),
-                            "_updated_at" => "updatedAt".to_string(),
-                            _ => k.clone(),
-                        };
-                        let v = if k.starts_with('$') {
-                            to_parse_names(v)
-                        } else {
-                            v.clone()
-                        };
-                        (k, v)
-                    })
-                    .collect(),
-            ),
-            Value::Array(a) => Value::Array(a.iter().map(to_parse_names).collect()),
-            other => other.clone(),
-        }
-    }
     let first = pipeline.first()?;
     first
         .get("$match")
         .or_else(|| first.get("$geoNear").and_then(|g| g.get("query")))
-        .map(to_parse_names)
+        .map(|q| rename_fields(q, &parse_field_name))
 }
 
 pub fn run(pipeline: &[Value], rows: Vec<Row>) -> Result<Vec<Row>> {
@@ -199,28 +175,15 @@ fn count_arg(name: &str, arg: &Value) -> Result<usize> {
         .ok_or_else(|| Error::query(format!("{name} takes a non-negative number")))
 }
 
+/// A query on pipeline rows, which carry the objectId as `_id`.
 fn rename_object_id(q: &Value) -> Value {
-    match q {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    let k = if k == "objectId" {
-                        "_id".to_string()
-                    } else {
-                        k.clone()
-                    };
-                    let v = if k.starts_with('$') {
-                        rename_object_id(v)
-                    } else {
-                        v.clone()
-                    };
-                    (k, v)
-                })
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(rename_object_id).collect()),
-        other => other.clone(),
-    }
+    rename_fields(q, &|k| {
+        if k == "objectId" {
+            "_id"
+        } else {
+            parse_field_name(k)
+        }
+    })
 }
 
 fn field_path(reference: &str) -> Vec<String> {
@@ -228,9 +191,7 @@ fn field_path(reference: &str) -> Vec<String> {
     // Parse's names, and the MongoDB names Parse apps also write.
     let name = match name {
         "objectId" => "_id",
-        "_created_at" => "createdAt",
-        "_updated_at" => "updatedAt",
-        other => other,
+        other => parse_field_name(other),
     };
     name.split('.').map(str::to_string).collect()
 }

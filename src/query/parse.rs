@@ -180,6 +180,39 @@ fn parse_map(m: &Map<String, Value>, cx: Ctx) -> Result<Expr> {
     })
 }
 
+/// A field named as MongoDB stores it (`_id`, `_created_at`, `_updated_at`), as Parse apps
+/// also write in sorts and pipelines, under its Parse name.
+pub fn parse_field_name(name: &str) -> &str {
+    match name {
+        "_id" => "objectId",
+        "_created_at" => "createdAt",
+        "_updated_at" => "updatedAt",
+        other => other,
+    }
+}
+
+/// Renames the field keys of a query (not its `$operators`), at every level of
+/// `$or/$and/$nor`, with `rename`.
+pub fn rename_fields(q: &Value, rename: &dyn Fn(&str) -> &str) -> Value {
+    match q {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let k = rename(k).to_string();
+                    let v = if k.starts_with('$') {
+                        rename_fields(v, rename)
+                    } else {
+                        v.clone()
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|x| rename_fields(x, rename)).collect()),
+        other => other.clone(),
+    }
+}
+
 fn has_relative_time(v: &Value) -> bool {
     v.as_object()
         .is_some_and(|m| m.values().any(|c| c.get("$relativeTime").is_some()))

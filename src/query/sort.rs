@@ -24,12 +24,7 @@ impl Order {
                     continue;
                 }
                 let asc = dir.as_i64().map(|d| d >= 0).unwrap_or(true);
-                let field = match k.as_str() {
-                    "_created_at" => "createdAt",
-                    "_updated_at" => "updatedAt",
-                    "_id" => "objectId",
-                    other => other,
-                };
+                let field = super::parse::parse_field_name(k);
                 keys.push((field.split('.').map(str::to_string).collect(), asc));
             }
         }
