@@ -27,6 +27,16 @@ export interface DynamoDBOptions {
   schemaCacheTtl?: number
   /** Accepted for compatibility with the old JS adapter and ignored. */
   apiVersion?: string
+  /** Where the adapter's own messages go (index back-fill progress, dropped indexes). Default:
+   * Parse Server's logger when Parse Server is installed, else the console's error stream. */
+  logger?: Logger
+}
+
+/** The subset of a logger (Parse Server's, winston, pino, console) the adapter writes to. */
+export interface Logger {
+  info(message: string): void
+  warn(message: string): void
+  error?(message: string): void
 }
 
 /** The Parse Server storage adapter: pass it as `databaseAdapter`. */
@@ -43,6 +53,14 @@ export declare class DynamoStorageAdapter {
     writeUnits: number
     operations: Record<string, { requests: number; readUnits: number; writeUnits: number }>
   }>
+  /** Keeps an index on each field (`caseInsensitive`: on lower-cased strings), so equality,
+   * `$in`, ranges, `^prefix` regexes and sorted pages on it read index entries, not the class.
+   * Objects already stored are indexed at once (progress goes to the logger). */
+  ensureIndex(className: string, schema: unknown, fieldNames: string[], indexName?: string, caseInsensitive?: boolean): Promise<void>
+  /** MongoDB-style `[{ key: { field: 1 } }]`: each field gets an index as with `ensureIndex`. */
+  createIndexes(className: string, indexes: Array<{ key: Record<string, number>; name?: string }>): Promise<void>
+  /** Stops keeping the index on `fieldName` and deletes its entries; resolves whether there was one. */
+  dropIndex(className: string, fieldName: string, caseInsensitive?: boolean): Promise<boolean>
   /** A `Partition` on this adapter's table (the old adapter's `_adaptiveCollection`). */
   _adaptiveCollection(className: string): Partition
   // The storage-adapter methods Parse Server calls (classExists, find, createObject, …).

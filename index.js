@@ -56,8 +56,52 @@ function rethrow(e) {
   throw err;
 }
 
+// Where the core's log records go: the `logger` option, else Parse Server's logger, else the
+// console's error stream (never stdout).
+function defaultLogger() {
+  try {
+    const { logger } = require(require.resolve('parse-server/lib/logger', { paths: [process.cwd(), __dirname] }));
+    if (logger && typeof logger.info === 'function') return logger;
+  } catch (_) {
+    // Parse Server not installed next to us
+  }
+  return { info: (...a) => console.error(...a), warn: (...a) => console.error(...a), error: (...a) => console.error(...a) };
+}
+
+const loggers = new WeakMap();
+function flushLogs(core) {
+  const records = JSON.parse(core.takeLogs());
+  if (!records.length) return;
+  let logger = loggers.get(core);
+  if (!logger) {
+    logger = defaultLogger();
+    loggers.set(core, logger);
+  }
+  for (const r of records) {
+    const f = typeof logger[r.level] === 'function' ? logger[r.level] : logger.info;
+    f.call(logger, `[parse-server-dynamodb] ${r.message}`);
+  }
+}
+
 function call(core, method, args) {
-  return core.call(method, JSON.stringify(args, replacer)).then(out => JSON.parse(out), rethrow);
+  return core.call(method, JSON.stringify(args, replacer)).then(
+    out => {
+      flushLogs(core);
+      return JSON.parse(out);
+    },
+    e => {
+      flushLogs(core);
+      return rethrow(e);
+    }
+  );
+}
+
+function newCore(table, options) {
+  const core = new Core(coreConfig(table, options));
+  if (options.logger) loggers.set(core, options.logger);
+  // Long calls (an index back-fill) report progress while they run.
+  setInterval(() => flushLogs(core), 1000).unref();
+  return core;
 }
 
 function unsupported(what) {
@@ -159,8 +203,12 @@ class DynamoStorageAdapter {
   ensureIndex(className, schema, fieldNames, indexName, caseInsensitive) {
     return this._call('ensureIndex', className, schema, fieldNames, indexName, !!caseInsensitive);
   }
-  createIndexes() {
-    return Promise.resolve();
+  createIndexes(className, indexes) {
+    return this._call('createIndexes', className, indexes || []);
+  }
+  /** Stops keeping the index on `fieldName` (and deletes its entries). */
+  dropIndex(className, fieldName, caseInsensitive) {
+    return this._call('dropIndex', className, fieldName, !!caseInsensitive);
   }
   getIndexes(className) {
     return this._call('getIndexes', className);
@@ -284,7 +332,7 @@ class DynamoDB {
     if (typeof table !== 'string' || !table) throw new TypeError('DynamoDB needs a table name');
     this.table = table;
     this.options = options;
-    this.service = new Core(coreConfig(table, options));
+    this.service = newCore(table, options);
     this.adapter = new DynamoStorageAdapter(this.service, options, table);
     const dynamo = this;
     this.Partition = class extends Partition {
@@ -293,7 +341,7 @@ class DynamoDB {
           ? service
           : tableName === table
             ? dynamo.service
-            : new Core(coreConfig(tableName, options));
+            : newCore(tableName, options);
         super(tableName, className, core);
       }
     };

@@ -40,9 +40,9 @@ async function startStack(extra = {}, shared = null) {
 
   const dynamo = shared ? shared.dynamo : await startDynamo();
   const table = shared ? shared.table : `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  const { schemaCacheTtl, ...serverOptions } = extra;
+  const { schemaCacheTtl, adapterOptions = {}, ...serverOptions } = extra;
   const appId = serverOptions.appId || 'test-app';
-  const db = new DynamoDB(table, { endpoint: dynamo.endpoint, region: 'us-east-1', schemaCacheTtl });
+  const db = new DynamoDB(table, { endpoint: dynamo.endpoint, region: 'us-east-1', schemaCacheTtl, ...adapterOptions });
   const port = await freePort();
   const serverURL = `http://127.0.0.1:${port}/parse`;
   const server = new ParseServer({

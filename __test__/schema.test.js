@@ -5,8 +5,10 @@ const assert = require('node:assert/strict');
 const { startStack } = require('./helpers');
 
 let s;
+const logged = [];
 before(async () => {
-  s = await startStack();
+  const logger = { info: m => logged.push(m), warn: m => logged.push(m), error: m => logged.push(m) };
+  s = await startStack({ adapterOptions: { logger } });
 });
 after(async () => {
   await s.stop();
@@ -103,4 +105,22 @@ test('indexes declared through /schemas make equality lookups key reads', async 
   assert.equal(plan.body.results.queryPlanner.access.via, 'index color');
   const found = await s.rest('GET', `/classes/Indexed?count=1&limit=0&where=${where}`, undefined, m);
   assert.equal(found.body.count, 2);
+  // The back-fill of the three stored objects went to the `logger` option.
+  assert.ok(logged.some(l => /indexing Indexed\.color: done, 3 objects/.test(l)), JSON.stringify(logged));
+  // A sorted page reads the index in order.
+  const top = await s.rest('GET', '/classes/Indexed?order=-color&limit=1', undefined, m);
+  assert.deepEqual(top.body.results.map(r => r.color), ['red']);
+  const sortedPlan = await s.rest('GET', '/classes/Indexed?explain=queryPlanner&order=-color&limit=1', undefined, m);
+  assert.equal(sortedPlan.body.results.queryPlanner.access.partition, '~i:Indexed:color');
+  // Deleting the index stops the lookups and deletes its entries; answers stay the same.
+  const del = await s.rest('PUT', '/schemas/Indexed', { indexes: { by_color: { __op: 'Delete' } } }, m);
+  assert.equal(del.status, 200, JSON.stringify(del.body));
+  const after = await s.rest('GET', `/classes/Indexed?explain=queryPlanner&where=${where}`, undefined, m);
+  assert.equal(after.body.results.queryPlanner.access.operation, 'Query');
+  assert.equal(after.body.results.queryPlanner.access.partition, 'Indexed');
+  const indexes = await s.db.getAdapter().getIndexes('Indexed');
+  assert.ok(!indexes.some(i => i.name === 'color_kept'), JSON.stringify(indexes));
+  assert.ok(logged.some(l => /dropped index Indexed\.color \(3 entries\)/.test(l)), JSON.stringify(logged));
+  const again = await s.rest('GET', `/classes/Indexed?count=1&limit=0&where=${where}`, undefined, m);
+  assert.equal(again.body.count, 2);
 });

@@ -11,6 +11,8 @@ use crate::codec::{
     MAX_ITEM_BYTES,
 };
 use crate::error::{Error, Result};
+use crate::index::{self, Exactness, SkRange};
+use crate::log::Log;
 use crate::query::aggregate;
 use crate::query::eval::{self, matches};
 use crate::query::parse::parse_query_for;
@@ -23,7 +25,7 @@ use crate::transaction::{Pending, Sessions};
 use crate::update;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tokio::sync::{OnceCell, RwLock};
 
 const META_PARTITION: &str = "~meta";
@@ -36,6 +38,7 @@ pub struct Adapter {
     /// class → unique field paths (dotted), loaded from `~meta` once.
     uniques: RwLock<Option<HashMap<String, Vec<String>>>>,
     sessions: Sessions,
+    log: Log,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -212,36 +215,12 @@ fn index_pk(class: &str, spec: &str) -> String {
     format!("~i:{class}:{spec}")
 }
 
-/// The sort keys of `obj`'s entries in index `spec` (`field` or `field:ci`): one per indexed
-/// text (`=<text>` + U+001F + the object's key); arrays give one per element.
-fn index_sks(obj: &Map<String, Value>, spec: &str, key: &str) -> Vec<String> {
-    let (field, ci) = match spec.strip_suffix(":ci") {
-        Some(f) => (f, true),
-        None => (spec, false),
-    };
-    let path: Vec<String> = field.split('.').map(str::to_string).collect();
-    let mut vals = Vec::new();
-    eval::collect_path(obj, &path, &mut vals);
-    let mut out: Vec<String> = Vec::new();
-    for v in vals {
-        let items: Vec<&Value> = match v {
-            Value::Array(a) => a.iter().collect(),
-            other => vec![other],
-        };
-        for it in items {
-            if let Some(t) = crate::query::plan::index_text(it, ci) {
-                let sk = format!("{t}\u{1f}{key}");
-                if !out.contains(&sk) {
-                    out.push(sk);
-                }
-            }
-        }
+fn index_item(class: &str, spec: &str, e: &index::Entry, key: &str) -> Item {
+    let mut item = aux_item(index_pk(class, spec), &e.sk, "key", key);
+    if let Some(o) = e.ord {
+        item.insert("ord".into(), AttributeValue::S(o.attr().into()));
     }
-    out
-}
-
-fn index_item(class: &str, spec: &str, sk: &str, key: &str) -> Item {
-    aux_item(index_pk(class, spec), sk, "key", key)
+    item
 }
 
 /// An item the adapter keeps beside objects (sentinel, index entry, relation mirror): its key
@@ -264,13 +243,20 @@ fn index_ops(
 ) -> Vec<TxOp> {
     let mut ops = Vec::new();
     for spec in specs {
-        let before = old.map(|o| index_sks(o, spec, key)).unwrap_or_default();
-        let after = new.map(|o| index_sks(o, spec, key)).unwrap_or_default();
-        for sk in before.iter().filter(|s| !after.contains(s)) {
-            ops.push(TxOp::Delete(index_pk(class, spec), sk.clone(), None));
+        let before = old
+            .map(|o| index::entries(o, spec, key))
+            .unwrap_or_default();
+        let after = new
+            .map(|o| index::entries(o, spec, key))
+            .unwrap_or_default();
+        for e in before
+            .iter()
+            .filter(|e| !after.iter().any(|a| a.sk == e.sk))
+        {
+            ops.push(TxOp::Delete(index_pk(class, spec), e.sk.clone(), None));
         }
-        for sk in after.iter().filter(|s| !before.contains(s)) {
-            ops.push(TxOp::Put(index_item(class, spec, sk, key), None));
+        for e in after.iter().filter(|e| !before.contains(e)) {
+            ops.push(TxOp::Put(index_item(class, spec, e, key), None));
         }
     }
     ops
@@ -358,11 +344,16 @@ impl Adapter {
             ready: OnceCell::new(),
             uniques: RwLock::new(None),
             sessions: Sessions::default(),
+            log: Log::default(),
         })
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn log(&self) -> &Log {
+        &self.log
     }
 
     async fn ready(&self) -> Result<()> {
@@ -540,14 +531,83 @@ impl Adapter {
         if !self.register("index", class, &spec, || Ok(())).await? {
             return Ok(());
         }
-        for st in self.all_rows(class).await? {
-            for sk in index_sks(&st.obj, &spec, &st.key) {
-                self.store
-                    .put(index_item(class, &spec, &sk, &st.key), None)
-                    .await?;
+        self.backfill_index(class, &spec).await
+    }
+
+    /// Writes the entries of index `spec` for every stored object of `class` (batches of 25),
+    /// logging progress.
+    async fn backfill_index(&self, class: &str, spec: &str) -> Result<()> {
+        let rows = self.all_rows(class).await?;
+        let total = rows.len();
+        if total > 0 {
+            self.log
+                .info(format!("indexing {class}.{spec}: {total} objects to index"));
+        }
+        let mut batch = Vec::new();
+        let step = (total / 10).max(1000);
+        for (i, st) in rows.iter().enumerate() {
+            for e in index::entries(&st.obj, spec, &st.key) {
+                batch.push(index_item(class, spec, &e, &st.key));
+            }
+            if batch.len() >= 500 || i + 1 == total {
+                self.store.batch_put(std::mem::take(&mut batch)).await?;
+            }
+            if (i + 1) % step == 0 && i + 1 < total {
+                self.log
+                    .info(format!("indexing {class}.{spec}: {}/{total}", i + 1));
             }
         }
+        if total > 0 {
+            self.log
+                .info(format!("indexing {class}.{spec}: done, {total} objects"));
+        }
         Ok(())
+    }
+
+    /// Stops keeping index `spec` (`field` or `field:ci`) of `class` and deletes its entries.
+    /// Answers whether there was such an index.
+    pub async fn drop_index(&self, class: &str, spec: &str) -> Result<bool> {
+        self.ready().await?;
+        let key = format!("index_{class}");
+        for attempt in 0..50 {
+            let Some(item) = self.store.get(META_PARTITION, &key).await? else {
+                return Ok(false);
+            };
+            let st = item_to_stored(&item)?;
+            let mut fields = registry_fields(&st);
+            if !fields.iter().any(|f| f == spec) {
+                if let Some(map) = self.uniques.write().await.as_mut() {
+                    map.insert(key, fields);
+                }
+                return Ok(false);
+            }
+            fields.retain(|f| f != spec);
+            let mut obj = Map::new();
+            obj.insert("fields".into(), json!(fields));
+            let item = object_to_item(META_PARTITION, &key, st.rev + 1, &obj)?;
+            if self
+                .store
+                .put(item, Some(Condition::revision(st.rev)))
+                .await?
+                != Written::Ok
+            {
+                backoff(attempt.min(6)).await;
+                continue;
+            }
+            if let Some(map) = self.uniques.write().await.as_mut() {
+                map.insert(key, fields);
+            }
+            let keys = self.partition_keys(&index_pk(class, spec)).await?;
+            self.store.batch_delete(&keys).await?;
+            self.log.info(format!(
+                "dropped index {class}.{spec} ({} entries)",
+                keys.len()
+            ));
+            return Ok(true);
+        }
+        Err(Error::Conflict(format!(
+            "the index registry of {class} kept changing"
+        )))
     }
 
     // ---------- reads ----------
@@ -623,25 +683,29 @@ impl Adapter {
             }
             Access::Lookups(lookups) => {
                 let mut keys: Vec<String> = Vec::new();
+                let mut found: HashSet<String> = HashSet::new();
                 for l in lookups {
                     let key = match l {
-                        Lookup::Index { spec, text } => {
-                            let prefix = format!("{text}\u{1f}");
-                            self.store
-                                .query_prefix(
-                                    &index_pk(class, &spec),
-                                    Some(&prefix),
-                                    None,
-                                    |item| {
-                                        if let Some(AttributeValue::S(k)) = item.get("key") {
-                                            if !keys.contains(k) {
-                                                keys.push(k.clone());
-                                            }
+                        Lookup::Index { spec, range } => {
+                            let pk = index_pk(class, &spec);
+                            let mut start = None;
+                            loop {
+                                let (items, next) = self
+                                    .store
+                                    .query_page(&pk, (&range.from, &range.to), true, 1000, start)
+                                    .await?;
+                                for item in items {
+                                    if let Some(AttributeValue::S(k)) = item.get("key") {
+                                        if found.insert(k.clone()) {
+                                            keys.push(k.clone());
                                         }
-                                        Ok(true)
-                                    },
-                                )
-                                .await?;
+                                    }
+                                }
+                                match next {
+                                    Some(n) => start = Some(n),
+                                    None => break,
+                                }
+                            }
                             None
                         }
                         Lookup::Key(k) => Some(k),
@@ -655,7 +719,8 @@ impl Adapter {
                             }
                         }
                     };
-                    if let Some(k) = key.filter(|k| !k.is_empty() && !keys.contains(k)) {
+                    if let Some(k) = key.filter(|k| !k.is_empty() && !found.contains(k)) {
+                        found.insert(k.clone());
                         keys.push(k);
                     }
                 }
@@ -679,6 +744,211 @@ impl Adapter {
         Ok(out)
     }
 
+    /// The rows matching `expr` that come first when sorted by `field` (`ascending` or not),
+    /// read in that order from the field's index within `range`: pages of entries, each page's
+    /// new objects fetched with BatchGetItem and checked by the evaluator, until `skip + limit`
+    /// rows are known to precede everything unread. Answers how many leading rows were skipped
+    /// without being read (only when `expr` has no condition: each object's order entry is
+    /// then one row) and the rows read, to be sorted by the caller. Correct because every
+    /// object has an order entry at the text it sorts by (see `index`), so when the scan has
+    /// passed group G, every row sorting before G has been seen.
+    async fn scan_in_order(
+        &self,
+        class: &str,
+        expr: &Expr,
+        field: &str,
+        ranges: &[SkRange],
+        ascending: bool,
+        page: &FindOptions,
+    ) -> Result<(usize, Vec<Stored>)> {
+        let (skip, limit) = (page.skip, page.limit);
+        let need = limit.map(|l| l.saturating_add(skip));
+        let pk = index_pk(class, field);
+        let before = |a: &str, b: &str| if ascending { a < b } else { a > b };
+        let mut skipping = matches!(expr, Expr::True) && skip > 0;
+        let mut skipped = 0usize;
+        // The exact group being skipped: its text and its objects' keys.
+        let mut group: Option<(String, Vec<String>)> = None;
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut rows: Vec<(String, Stored)> = Vec::new();
+        let mut start;
+        let mut page_size = need.map_or(1000, |n| (n * 2 + 10).min(1000)) as i32;
+        let mut finished = false;
+        for (i, range) in ranges.iter().enumerate() {
+            let last_range = i + 1 == ranges.len();
+            start = None;
+            loop {
+                let (items, next) = self
+                    .store
+                    .query_page(&pk, (&range.from, &range.to), ascending, page_size, start)
+                    .await?;
+                page_size = (page_size * 2).min(1000);
+                // Keys to read, each with the group of the entry that named it.
+                let mut fetch: Vec<(String, String)> = Vec::new();
+                for item in &items {
+                    let (Some(AttributeValue::S(sk)), Some(AttributeValue::S(key))) =
+                        (item.get(codec::SK), item.get("key"))
+                    else {
+                        continue;
+                    };
+                    let g = index::group_of(sk).to_string();
+                    let ord = match item.get("ord") {
+                        Some(AttributeValue::S(o)) if o == Exactness::Exact.attr() => {
+                            Some(Exactness::Exact)
+                        }
+                        Some(_) => Some(Exactness::Inexact),
+                        None => None,
+                    };
+                    if skipping {
+                        match ord {
+                            // Without conditions each object is found at its order entry alone.
+                            None => continue,
+                            Some(Exactness::Exact) => {
+                                if group.as_ref().is_some_and(|(t, _)| *t != g) {
+                                    let (t, keys) = group.take().unwrap_or_default();
+                                    if skip - skipped >= keys.len() {
+                                        skipped += keys.len();
+                                    } else {
+                                        skipping = false;
+                                        fetch.extend(keys.into_iter().map(|k| (k, t.clone())));
+                                    }
+                                }
+                                if skipping {
+                                    seen.insert(key.clone());
+                                    group
+                                        .get_or_insert_with(|| (g, Vec::new()))
+                                        .1
+                                        .push(key.clone());
+                                    continue;
+                                }
+                            }
+                            Some(Exactness::Inexact) => {
+                                skipping = false;
+                                if let Some((t, keys)) = group.take() {
+                                    if skip - skipped >= keys.len() {
+                                        skipped += keys.len();
+                                    } else {
+                                        fetch.extend(keys.into_iter().map(|k| (k, t.clone())));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    if seen.insert(key.clone()) {
+                        fetch.push((key.clone(), g));
+                    }
+                }
+                if next.is_none() && last_range {
+                    if let Some((t, keys)) = group.take() {
+                        if skip - skipped >= keys.len() {
+                            skipped += keys.len();
+                        } else {
+                            fetch.extend(keys.into_iter().map(|k| (k, t.clone())));
+                        }
+                    }
+                }
+                fetch.retain(|(k, _)| !k.is_empty());
+                // Read in chunks of what is still missing, so a page is not read past the answer.
+                let mut at = 0;
+                while at < fetch.len() {
+                    let missing = need.map_or(100, |n| {
+                        let done = rows
+                            .iter()
+                            .filter(|(ok, _)| before(ok, &fetch[at].1))
+                            .count();
+                        n.saturating_sub(skipped + done).clamp(1, 100)
+                    });
+                    let chunk = &fetch[at..(at + missing).min(fetch.len())];
+                    at += chunk.len();
+                    let keys: Vec<String> = chunk.iter().map(|(k, _)| k.clone()).collect();
+                    for st in self.read_keys(class, expr, &keys, None).await? {
+                        let (ok, _) = index::order_text(index::sort_value(&st.obj, field));
+                        let ok = match ok.chars().next() {
+                            Some('3' | '4') => ok[..1].to_string(),
+                            _ => ok,
+                        };
+                        rows.push((ok, st));
+                    }
+                    if let (Some(need), false) = (need, skipping) {
+                        let last = &chunk[chunk.len() - 1].1;
+                        let done = rows.iter().filter(|(ok, _)| before(ok, last)).count();
+                        if skipped + done >= need {
+                            rows.retain(|(ok, _)| before(ok, last));
+                            finished = true;
+                            break;
+                        }
+                    }
+                }
+                if finished {
+                    break;
+                }
+                match next {
+                    Some(n) => start = Some(n),
+                    None => break,
+                }
+            }
+            if finished {
+                break;
+            }
+        }
+        let mut out: Vec<Stored> = rows.into_iter().map(|(_, st)| st).collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok((skipped, out))
+    }
+
+    /// Whether a sorted, limited find reads its rows in order from an index: the sort is one
+    /// indexed top-level field and no key, unique-value or equality lookup answers the query
+    /// (those read fewer rows). Answers the field, the index range and the direction.
+    async fn index_order(
+        &self,
+        class: &str,
+        expr: &Expr,
+        order: &Order,
+        opts: &FindOptions,
+        schema: &Value,
+    ) -> Result<Option<(String, Vec<SkRange>, bool)>> {
+        let [(path, asc)] = order.keys.as_slice() else {
+            return Ok(None);
+        };
+        if order.near.is_some() || opts.limit.is_none() || path.len() != 1 || is_join(class) {
+            return Ok(None);
+        }
+        self.ready().await?;
+        let field = &path[0];
+        let indexes = self.index_fields(class).await?;
+        let Some(range) = crate::query::plan::sort_range(expr, &indexes, field) else {
+            return Ok(None);
+        };
+        let p = plan_indexed(expr, &self.unique_fields(class).await?, &indexes);
+        let served = match &p.access {
+            Access::Partition => true,
+            Access::Lookups(l) => {
+                matches!(l.as_slice(), [Lookup::Index { spec, range: r }] if spec == field && *r == range)
+            }
+            _ => false,
+        };
+        if !served {
+            return Ok(None);
+        }
+        // A bounded range holds no array's order entry, yet an array can match through an
+        // element; when arrays sort before the range, their group is read first (not needed
+        // when the schema says the field holds no arrays).
+        let mut ranges = vec![range.clone()];
+        let typ = schema
+            .get("fields")
+            .and_then(|f| f.get(field))
+            .and_then(|t| t.get("type"))
+            .and_then(Value::as_str);
+        let may_be_array = typ.is_none_or(|t| t == "Array");
+        if range != SkRange::all() && may_be_array {
+            let tag = range.from.chars().next().unwrap_or('0');
+            if (*asc && tag > '4') || (!*asc && tag < '4') {
+                ranges.insert(0, SkRange::exact("4"));
+            }
+        }
+        Ok(Some((field.clone(), ranges, *asc)))
+    }
+
     pub async fn find(
         &self,
         class: &str,
@@ -695,10 +965,16 @@ impl Adapter {
         } else {
             None
         };
-        if cap == Some(0) {
+        if cap == Some(0) || opts.limit == Some(0) {
             return Ok(vec![]);
         }
-        let rows = self.matching(class, &expr, cap).await?;
+        let (skipped, rows) = match self.index_order(class, &expr, &order, opts, schema).await? {
+            Some((field, ranges, asc)) => {
+                self.scan_in_order(class, &expr, &field, &ranges, asc, opts)
+                    .await?
+            }
+            None => (0, self.matching(class, &expr, cap).await?),
+        };
         let mut objs: Vec<Map<String, Value>> = rows.into_iter().map(|s| s.obj).collect();
         // `$text` relevance, as `score`, when the query sorts or selects by `$score`.
         let wants_score = opts
@@ -723,7 +999,7 @@ impl Adapter {
         let take = opts.limit.unwrap_or(usize::MAX);
         Ok(objs
             .into_iter()
-            .skip(opts.skip)
+            .skip(opts.skip - skipped)
             .take(take)
             .map(|mut o| {
                 if let Some(keys) = &opts.keys {
@@ -789,7 +1065,20 @@ impl Adapter {
             &self.unique_fields(class).await?,
             &self.index_fields(class).await?,
         );
+        let mut order = Order::from_sort(opts.sort.as_ref());
+        order.near = eval::near_point(&expr);
+        let in_order = self.index_order(class, &expr, &order, opts, schema).await?;
         let access = match &p.access {
+            _ if in_order.is_some() => {
+                let (field, _, asc) = in_order.unwrap_or_default();
+                json!({
+                    "operation": "Query",
+                    "partition": index_pk(class, &field),
+                    "scanIndexForward": asc,
+                    "then": "BatchGetItem",
+                    "stopsAfter": opts.limit.map(|l| l.saturating_add(opts.skip)),
+                })
+            }
             Access::Keys(k) if k.len() == 1 => json!({"operation": "GetItem", "keys": k}),
             Access::Keys(k) => json!({"operation": "BatchGetItem", "keys": k.len()}),
             Access::Lookups(l) => {
@@ -801,7 +1090,12 @@ impl Adapter {
                         Lookup::Index { spec, .. } => format!("index {spec}"),
                     })
                     .collect();
-                json!({"operation": "GetItem", "via": via.join(", "), "lookups": l.len()})
+                let op = if l.iter().any(|x| matches!(x, Lookup::Index { .. })) {
+                    "Query"
+                } else {
+                    "GetItem"
+                };
+                json!({"operation": op, "via": via.join(", "), "lookups": l.len(), "then": "BatchGetItem"})
             }
             Access::Partition if is_join(class) => match join_access(&expr) {
                 Some(Access::JoinOwning(ids)) => {

@@ -102,6 +102,33 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             let class = str_arg(args, 0, "className")?;
             a.set_indexes(&class, arg(args, 1), arg(args, 2), arg(args, 3))
                 .await?;
+            // A deleted index's fields stop being kept unless another schema index names them.
+            let kept = |ix: &Value| -> Vec<String> {
+                ix.as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k.strip_prefix("_p_").unwrap_or(k).to_string())
+                    .collect()
+            };
+            let remaining: Vec<String> = a
+                .get_class(&class)
+                .await?
+                .and_then(|s| s.get("indexes").cloned())
+                .and_then(|i| i.as_object().cloned())
+                .unwrap_or_default()
+                .values()
+                .flat_map(kept)
+                .collect();
+            for (name, spec) in arg(args, 1).as_object().into_iter().flatten() {
+                if spec.get("__op").is_none() {
+                    continue;
+                }
+                for field in arg(args, 2).get(name).map(kept).unwrap_or_default() {
+                    if !remaining.contains(&field) && !builtin_index(&class, &field) {
+                        a.drop_index(&class, &field).await?;
+                    }
+                }
+            }
             // Each field of an added ascending/descending index gets adapter-kept entries.
             for (_, spec) in arg(args, 1).as_object().into_iter().flatten() {
                 if spec.get("__op").is_some() {
@@ -256,6 +283,37 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             .await?
         )),
         "consumedCapacity" => Ok(a.store().usage().to_json()),
+        "takeLogs" => Ok(Value::Array(
+            a.log()
+                .drain()
+                .into_iter()
+                .map(|r| json!({"level": r.level, "message": r.message}))
+                .collect(),
+        )),
+        "dropIndex" => {
+            let class = str_arg(args, 0, "className")?;
+            let field = str_arg(args, 1, "fieldName")?;
+            let spec = if arg(args, 2).as_bool().unwrap_or(false) {
+                format!("{field}:ci")
+            } else {
+                field
+            };
+            Ok(json!(a.drop_index(&class, &spec).await?))
+        }
+        "createIndexes" => {
+            // Mongo-style `[{key: {field: 1}, name}]`: each field gets an adapter-kept index.
+            let class = str_arg(args, 0, "className")?;
+            for ix in arg(args, 1).as_array().into_iter().flatten() {
+                let keys = ix.get("key").unwrap_or(ix);
+                for (field, dir) in keys.as_object().into_iter().flatten() {
+                    if dir.is_number() {
+                        a.ensure_index(&class, field.strip_prefix("_p_").unwrap_or(field), false)
+                            .await?;
+                    }
+                }
+            }
+            Ok(Value::Null)
+        }
         "createTransactionalSession" => Ok(json!({ "id": a.start_session() })),
         "commitTransactionalSession" => {
             a.commit_session(session(args, 0).ok_or_else(|| Error::json("no session"))?)
@@ -418,4 +476,9 @@ async fn partition(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
 /// Converts a stored object for callers outside Parse (kept for symmetry with `to_parse`).
 pub fn parse_json(obj: Map<String, Value>) -> Value {
     to_parse(obj, &json!({}))
+}
+
+/// Indexes the adapter keeps for Parse Server's own lookups, whatever the schema says.
+fn builtin_index(class: &str, field: &str) -> bool {
+    class == "_Session" && field == "user"
 }

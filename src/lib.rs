@@ -8,6 +8,8 @@ pub mod adapter;
 pub mod api;
 pub mod codec;
 pub mod error;
+pub mod index;
+pub mod log;
 pub mod query;
 pub mod schema;
 pub mod store;

@@ -13,8 +13,8 @@ use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, DeleteRequest, KeySchemaElement,
-    KeyType, KeysAndAttributes, Put, ScalarAttributeType, TableStatus, TransactWriteItem,
-    WriteRequest,
+    KeyType, KeysAndAttributes, Put, PutRequest, ScalarAttributeType, TableStatus,
+    TransactWriteItem, WriteRequest,
 };
 use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use aws_sdk_dynamodb::Client;
@@ -425,6 +425,40 @@ impl Store {
         }
     }
 
+    /// One page of a partition's items whose sort keys are in `from..=to`, in key order
+    /// (`forward`) or reversed, at most `limit` of them; answers the items and where the next
+    /// page starts (None: this was the last).
+    pub async fn query_page(
+        &self,
+        pk: &str,
+        (from, to): (&str, &str),
+        forward: bool,
+        limit: i32,
+        start: Option<HashMap<String, AttributeValue>>,
+    ) -> Result<(Vec<Item>, Option<HashMap<String, AttributeValue>>)> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+            .expression_attribute_values(":from", AttributeValue::S(from.into()))
+            .expression_attribute_values(":to", AttributeValue::S(to.into()))
+            .scan_index_forward(forward)
+            .limit(limit.max(1))
+            .set_exclusive_start_key(start)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(dynamo_err)?;
+        self.record("Query", out.consumed_capacity());
+        let next = out.last_evaluated_key.filter(|k| !k.is_empty());
+        Ok((out.items.unwrap_or_default(), next))
+    }
+
     /// Whether a partition holds any item (one Query with Limit 1).
     pub async fn any(&self, pk: &str) -> Result<bool> {
         let out = self
@@ -478,17 +512,37 @@ impl Store {
 
     /// Deletes any number of keys (chunks of 25, unprocessed items retried).
     pub async fn batch_delete(&self, keys: &[(String, String)]) -> Result<()> {
-        for chunk in keys.chunks(25) {
-            let mut reqs: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|(p, s)| {
-                    let d = DeleteRequest::builder()
-                        .set_key(Some(Self::key(p, s)))
-                        .build()
-                        .map_err(build_err)?;
-                    Ok(WriteRequest::builder().delete_request(d).build())
-                })
-                .collect::<Result<_>>()?;
+        let reqs = keys
+            .iter()
+            .map(|(p, s)| {
+                let d = DeleteRequest::builder()
+                    .set_key(Some(Self::key(p, s)))
+                    .build()
+                    .map_err(build_err)?;
+                Ok(WriteRequest::builder().delete_request(d).build())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.batch_write(reqs).await
+    }
+
+    /// Writes any number of items without conditions (chunks of 25, unprocessed items retried).
+    pub async fn batch_put(&self, items: Vec<Item>) -> Result<()> {
+        let reqs = items
+            .into_iter()
+            .map(|item| {
+                let p = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(build_err)?;
+                Ok(WriteRequest::builder().put_request(p).build())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.batch_write(reqs).await
+    }
+
+    async fn batch_write(&self, all: Vec<WriteRequest>) -> Result<()> {
+        for chunk in all.chunks(25) {
+            let mut reqs = chunk.to_vec();
             let mut attempt = 0;
             while !reqs.is_empty() {
                 let out = self

@@ -52,6 +52,21 @@ impl Core {
             .map_err(to_napi)
     }
 
+    /// The core's log records since the last call, as a JSON array of `{level, message}`
+    /// (the shim forwards them to the logger).
+    #[napi]
+    pub fn take_logs(&self) -> String {
+        let records = match self.adapter.get() {
+            Some(a) => a.log().drain(),
+            None => return "[]".into(),
+        };
+        let out: Vec<Value> = records
+            .into_iter()
+            .map(|r| serde_json::json!({"level": r.level, "message": r.message}))
+            .collect();
+        Value::Array(out).to_string()
+    }
+
     /// Calls adapter method `method` with the JSON array `args_json`; resolves to JSON text.
     #[napi]
     pub async fn call(&self, method: String, args_json: String) -> Result<String> {

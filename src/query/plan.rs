@@ -8,6 +8,7 @@
 
 use super::parse::{Cond, Expr};
 use crate::codec::{parse_type, to_attr};
+use crate::index::{lookup_text, prefix_range, range_for, sortable, SkRange};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -41,10 +42,10 @@ pub enum Lookup {
         field: String,
         sk: String,
     },
-    /// Entries of index `spec` (`field` or `field:ci`) whose text is `text`.
+    /// Entries of index `spec` (`field` or `field:ci`) in this key range.
     Index {
         spec: String,
-        text: String,
+        range: SkRange,
     },
 }
 
@@ -136,7 +137,7 @@ fn index_lookups(field: &str, vals: &[&Value], ci: bool, known: &Known) -> Optio
         .map(|v| {
             Some(Lookup::Index {
                 spec: spec.clone(),
-                text: index_text(v, ci)?,
+                range: SkRange::exact(&lookup_text(v, ci)?),
             })
         })
         .collect()
@@ -179,7 +180,26 @@ fn lookups(e: &Expr, known: &Known) -> Option<Vec<Lookup>> {
             let v = Value::String(s.clone());
             index_lookups(&p.join("."), &[&v], true, known)
         }
-        Expr::And(v) => v.iter().find_map(|c| lookups(c, known)),
+        Expr::Field(
+            p,
+            c @ (Cond::Gt(_) | Cond::Gte(_) | Cond::Lt(_) | Cond::Lte(_) | Cond::Regex(_)),
+        ) => range_lookup(&p.join("."), &[c], known),
+        // Equalities first (fewest rows), then one field's bounds together.
+        Expr::And(v) => v
+            .iter()
+            .filter(|c| range_cond(c).is_none())
+            .find_map(|c| lookups(c, known))
+            .or_else(|| {
+                let ranges: Vec<(String, &Cond)> = v.iter().filter_map(range_cond).collect();
+                ranges.iter().find_map(|(field, _)| {
+                    let conds: Vec<&Cond> = ranges
+                        .iter()
+                        .filter(|(f, _)| f == field)
+                        .map(|(_, c)| *c)
+                        .collect();
+                    range_lookup(field, &conds, known)
+                })
+            }),
         Expr::Or(v) if !v.is_empty() => {
             let mut all = Vec::new();
             for c in v {
@@ -195,33 +215,65 @@ fn lookups(e: &Expr, known: &Known) -> Option<Vec<Lookup>> {
     }
 }
 
-/// The text under which an index keeps `v` (strings, lower-cased for a case-insensitive index;
-/// numbers and booleans as JSON; Pointers by objectId; Dates by ISO text), `=`-prefixed and cut
-/// to 800 bytes (a longer value shares its entry with others of the same start; the evaluator
-/// tells them apart). None for values an index does not hold.
-pub fn index_text(v: &Value, case_insensitive: bool) -> Option<String> {
-    let text = match v {
-        Value::String(s) if case_insensitive => s.to_lowercase(),
-        Value::String(s) => s.clone(),
-        // Numbers by value (1 and 1.0 are one entry), as the evaluator compares them.
-        Value::Number(n) if !case_insensitive => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{}", f as i64),
-            Some(f) => format!("{f}"),
-            None => n.to_string(),
-        },
-        Value::Bool(_) if !case_insensitive => v.to_string(),
-        Value::Object(_) if !case_insensitive => match parse_type(v) {
-            Some("Pointer") => v.get("objectId")?.as_str()?.to_string(),
-            Some("Date") => v.get("iso")?.as_str()?.to_string(),
-            _ => return None,
-        },
-        _ => return None,
-    };
-    let mut cut = text.len().min(800);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
+fn range_cond(e: &Expr) -> Option<(String, &Cond)> {
+    match e {
+        Expr::Field(
+            p,
+            c @ (Cond::Gt(_) | Cond::Gte(_) | Cond::Lt(_) | Cond::Lte(_) | Cond::Regex(_)),
+        ) => Some((p.join("."), c)),
+        _ => None,
     }
-    Some(format!("={}", &text[..cut]))
+}
+
+/// An index range holding every value that meets all of `conds` (bounds and `^literal`
+/// regexes on one field), when the field is indexed and the bound is of an ordered type. Only
+/// one bound is used: an array can meet `$gt` with one element and `$lt` with another, so
+/// the two bounds together do not bound its entries.
+fn range_key(conds: &[&Cond]) -> Option<SkRange> {
+    let mut lo = None;
+    let mut hi = None;
+    for c in conds {
+        match c {
+            Cond::Gt(v) | Cond::Gte(v) => lo = lo.or(Some(v)),
+            Cond::Lt(v) | Cond::Lte(v) => hi = hi.or(Some(v)),
+            Cond::Regex(p) => {
+                if let Some(prefix) = literal_prefix(&p.source, &p.flags) {
+                    return Some(prefix_range(&prefix));
+                }
+            }
+            _ => {}
+        }
+    }
+    match (lo, hi) {
+        (Some(l), _) => range_for(Some(l), None),
+        (None, Some(h)) => range_for(None, Some(h)),
+        _ => None,
+    }
+}
+
+fn range_lookup(field: &str, conds: &[&Cond], known: &Known) -> Option<Vec<Lookup>> {
+    if !known.indexes.iter().any(|s| s == field) {
+        return None;
+    }
+    Some(vec![Lookup::Index {
+        spec: field.to_string(),
+        range: range_key(conds)?,
+    }])
+}
+
+/// The range of `field`'s index to read in order for a query sorted by that field alone: the
+/// query's own bounds on it, or the whole index. None when the index cannot serve the sort.
+pub fn sort_range(expr: &Expr, indexes: &[String], field: &str) -> Option<SkRange> {
+    if !sortable(field) || !indexes.iter().any(|s| s == field) {
+        return None;
+    }
+    let conds: Vec<&Cond> = conjuncts(expr)
+        .into_iter()
+        .filter_map(range_cond)
+        .filter(|(f, _)| f == field)
+        .map(|(_, c)| c)
+        .collect();
+    Some(range_key(&conds).unwrap_or_else(SkRange::all))
 }
 
 /// The sort key of the sentinel item of a unique value (`=` + its text; None if too long).
@@ -405,7 +457,18 @@ fn scalar(v: &Value) -> bool {
 fn push(b: &mut Builder, e: &Expr) -> Option<F> {
     match e {
         Expr::And(v) => {
-            let parts: Vec<F> = v.iter().filter_map(|c| push(b, c)).collect();
+            // A conjunct left out must not leave its names and values behind.
+            let parts: Vec<F> = v
+                .iter()
+                .filter_map(|c| {
+                    let snapshot = (b.names.clone(), b.name_ids.clone(), b.values.clone());
+                    let f = push(b, c);
+                    if f.is_none() {
+                        (b.names, b.name_ids, b.values) = snapshot;
+                    }
+                    f
+                })
+                .collect();
             if parts.is_empty() {
                 None
             } else {

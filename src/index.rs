@@ -1,0 +1,355 @@
+//! Adapter-kept index entries and their order-preserving encoding. An index on `field` of a
+//! class is the partition `~i:<class>:<field>`; each entry's sort key is `<text>` + SEP + the
+//! object's key. The text starts with a type tag in MongoDB's sort order (missing/null `0`,
+//! numbers `1`, strings `2`, objects `3`, arrays `4`, booleans `5`, dates `6`) followed by the
+//! value encoded so that DynamoDB's byte order is the evaluator's order: numbers as 16 hex
+//! digits of their IEEE-754 bits with the sign folded, strings as UTF-8 with bytes 0x00/0x01
+//! escaped (so SEP, `\x01\x01`, sorts below any content) and cut to 800 bytes, dates as their
+//! normalised ISO text. Every object has one *order entry* (attribute `ord`), at the text of
+//! the value it sorts by (objects and arrays only by tag, since their inner order is not kept);
+//! other entries (array elements, a Pointer's objectId under the string tag) serve equality
+//! lookups. Ranges of these keys answer equality, `$in`, ranges, prefixes and sorts.
+
+use crate::codec::parse_type;
+use crate::query::eval::collect_path;
+use serde_json::{Map, Value};
+
+/// Between an entry's text and the object's key; below every byte of escaped text.
+pub const SEP: &str = "\u{1}\u{1}";
+/// Above every character an entry's key can hold.
+const TOP: &str = "\u{10FFFF}";
+/// Longest text (in bytes, before escaping) an entry keeps.
+const MAX_TEXT: usize = 800;
+
+/// An inclusive range of index sort keys (a Query's `BETWEEN`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SkRange {
+    pub from: String,
+    pub to: String,
+}
+
+impl SkRange {
+    /// Every entry whose text is exactly `text`.
+    pub fn exact(text: &str) -> SkRange {
+        SkRange {
+            from: format!("{text}{SEP}"),
+            to: format!("{text}{SEP}{TOP}"),
+        }
+    }
+    /// Every entry whose text starts with `prefix`.
+    pub fn prefix(prefix: &str) -> SkRange {
+        SkRange {
+            from: prefix.to_string(),
+            to: format!("{prefix}{TOP}"),
+        }
+    }
+    /// The whole index.
+    pub fn all() -> SkRange {
+        SkRange::prefix("")
+    }
+    /// Entries whose text is between `lo` and `hi` (both inclusive; None: open).
+    pub fn between(tag: char, lo: Option<&str>, hi: Option<&str>) -> SkRange {
+        SkRange {
+            from: lo.map(str::to_string).unwrap_or_else(|| tag.to_string()),
+            to: match hi {
+                Some(h) => format!("{h}{SEP}{TOP}"),
+                None => format!("{tag}{TOP}"),
+            },
+        }
+    }
+}
+
+/// How far the text of an entry is the exact order of its object: `Exact` when every object
+/// whose order entry has this text sorts equal (so only the key breaks ties).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exactness {
+    Exact,
+    Inexact,
+}
+
+impl Exactness {
+    pub fn attr(self) -> &'static str {
+        match self {
+            Exactness::Exact => "1",
+            Exactness::Inexact => "0",
+        }
+    }
+}
+
+fn escape(s: &str) -> (String, bool) {
+    let mut out = String::with_capacity(s.len().min(MAX_TEXT) + 1);
+    let mut used = 0;
+    for c in s.chars() {
+        if used + c.len_utf8() > MAX_TEXT {
+            return (out, true);
+        }
+        used += c.len_utf8();
+        match c {
+            '\u{0}' => out.push_str("\u{1}\u{2}"),
+            '\u{1}' => out.push_str("\u{1}\u{3}"),
+            c => out.push(c),
+        }
+    }
+    (out, false)
+}
+
+/// A number's 16 hex digits, ordered as the numbers are (1 and 1.0 are one text).
+pub fn number_text(f: f64) -> String {
+    let f = if f == 0.0 { 0.0 } else { f };
+    let bits = f.to_bits();
+    let folded = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    };
+    format!("{folded:016x}")
+}
+
+/// The text under which an equality lookup finds `v` (None: an index cannot answer it):
+/// strings (lower-cased for a case-insensitive index), numbers, booleans, Dates, and Pointers
+/// by objectId (as Parse lets a Pointer field be queried with a plain objectId).
+pub fn lookup_text(v: &Value, case_insensitive: bool) -> Option<String> {
+    if case_insensitive {
+        return match v {
+            Value::String(s) => Some(format!("2{}", escape(&s.to_lowercase()).0)),
+            _ => None,
+        };
+    }
+    match v {
+        Value::String(s) => Some(format!("2{}", escape(s).0)),
+        Value::Number(n) => Some(format!("1{}", number_text(n.as_f64()?))),
+        Value::Bool(b) => Some(format!("5{}", u8::from(*b))),
+        Value::Object(_) => match parse_type(v) {
+            Some("Pointer") => Some(format!("2{}", escape(v.get("objectId")?.as_str()?).0)),
+            Some("Date") => Some(format!("6{}", escape(v.get("iso")?.as_str()?).0)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The text of the order entry of an object whose sort value is `v`, and whether it is exact.
+pub fn order_text(v: Option<&Value>) -> (String, Exactness) {
+    match v {
+        None | Some(Value::Null) => ("0".into(), Exactness::Exact),
+        Some(Value::String(s)) => {
+            let (t, cut) = escape(s);
+            (
+                format!("2{t}"),
+                if cut {
+                    Exactness::Inexact
+                } else {
+                    Exactness::Exact
+                },
+            )
+        }
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(f) => (format!("1{}", number_text(f)), Exactness::Exact),
+            None => ("1".into(), Exactness::Inexact),
+        },
+        Some(Value::Bool(b)) => (format!("5{}", u8::from(*b)), Exactness::Exact),
+        Some(o @ Value::Object(_)) if parse_type(o) == Some("Date") => {
+            match o.get("iso").and_then(Value::as_str) {
+                Some(iso) => (format!("6{}", escape(iso).0), Exactness::Exact),
+                None => ("6".into(), Exactness::Inexact),
+            }
+        }
+        Some(Value::Object(_)) => ("3".into(), Exactness::Inexact),
+        Some(Value::Array(_)) => ("4".into(), Exactness::Inexact),
+    }
+}
+
+/// The group an entry's sort key belongs to when scanning in order: its text, except that
+/// inexact texts of one tag (objects, arrays) are one group.
+pub fn group_of(sk: &str) -> &str {
+    let text = sk.split(SEP).next().unwrap_or("");
+    match text.chars().next() {
+        Some('3' | '4') => &text[..1],
+        _ => text,
+    }
+}
+
+/// Whether `field` (a dotted path) has one value per object, so an index on it can serve
+/// sorts (a path through arrays of objects can give several).
+pub fn sortable(field: &str) -> bool {
+    !field.contains('.')
+}
+
+/// The value `obj` sorts by on `field`.
+pub fn sort_value<'a>(obj: &'a Map<String, Value>, field: &str) -> Option<&'a Value> {
+    let path: Vec<String> = field.split('.').map(str::to_string).collect();
+    let mut v = Vec::new();
+    collect_path(obj, &path, &mut v);
+    v.into_iter().next()
+}
+
+/// An entry of `obj` in index `spec` (`field` or `field:ci`): its sort key, and for the order
+/// entry its exactness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub sk: String,
+    pub ord: Option<Exactness>,
+}
+
+/// The entries of `obj` (stored under `key`) in index `spec`.
+pub fn entries(obj: &Map<String, Value>, spec: &str, key: &str) -> Vec<Entry> {
+    let (field, ci) = match spec.strip_suffix(":ci") {
+        Some(f) => (f, true),
+        None => (spec, false),
+    };
+    let path: Vec<String> = field.split('.').map(str::to_string).collect();
+    let mut vals = Vec::new();
+    collect_path(obj, &path, &mut vals);
+    let mut out: Vec<Entry> = Vec::new();
+    let mut add = |text: String, ord: Option<Exactness>| {
+        let sk = format!("{text}{SEP}{key}");
+        match out.iter_mut().find(|e| e.sk == sk) {
+            Some(e) => e.ord = e.ord.or(ord),
+            None => out.push(Entry { sk, ord }),
+        }
+    };
+    if !ci && sortable(field) {
+        let (t, o) = order_text(vals.first().copied());
+        add(t, Some(o));
+    }
+    for v in vals {
+        let items: Vec<&Value> = match v {
+            Value::Array(a) => a.iter().collect(),
+            other => vec![other],
+        };
+        for it in items {
+            if let Some(t) = lookup_text(it, ci) {
+                add(t, None);
+            }
+        }
+    }
+    out
+}
+
+/// The key range of index entries that holds every value `>`/`>=` `lo` and `<`/`<=` `hi`
+/// (bounds are inclusive: a superset, the evaluator re-checks), when both are of one type an
+/// index orders (numbers, strings, Dates). None when the bounds' types differ or cannot be
+/// ordered.
+pub fn range_for(lo: Option<&Value>, hi: Option<&Value>) -> Option<SkRange> {
+    fn typed(v: &Value) -> Option<(char, String)> {
+        match v {
+            Value::Number(n) => Some(('1', format!("1{}", number_text(n.as_f64()?)))),
+            // A string that reads as a date is also compared with Dates: left to the evaluator.
+            Value::String(s) if crate::codec::normalize_iso(s).is_err() => {
+                Some(('2', format!("2{}", escape(s).0)))
+            }
+            Value::Object(_) if parse_type(v) == Some("Date") => {
+                Some(('6', format!("6{}", escape(v.get("iso")?.as_str()?).0)))
+            }
+            _ => None,
+        }
+    }
+    let lo = lo.map(typed);
+    let hi = hi.map(typed);
+    let (tag, lo_t, hi_t) = match (lo, hi) {
+        (Some(Some((a, l))), Some(Some((b, h)))) if a == b => (a, Some(l), Some(h)),
+        (Some(Some((a, l))), None) => (a, Some(l), None),
+        (None, Some(Some((b, h)))) => (b, None, Some(h)),
+        _ => return None,
+    };
+    Some(SkRange::between(tag, lo_t.as_deref(), hi_t.as_deref()))
+}
+
+/// The key range of strings starting with `prefix` (cut as entries are).
+pub fn prefix_range(prefix: &str) -> SkRange {
+    SkRange::prefix(&format!("2{}", escape(prefix).0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::eval::sort_cmp;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn text(v: &Value) -> String {
+        order_text(Some(v)).0
+    }
+
+    #[test]
+    fn numbers_order_as_numbers() {
+        let mut xs = vec![-1e300, -5.5, -1.0, -0.0, 0.0, 1e-9, 1.0, 2.0, 10.0, 1e300];
+        xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let texts: Vec<String> = xs.iter().map(|x| number_text(*x)).collect();
+        let mut sorted = texts.clone();
+        sorted.sort();
+        assert_eq!(texts, sorted);
+        assert_eq!(number_text(0.0), number_text(-0.0));
+        assert_eq!(
+            lookup_text(&json!(1), false),
+            lookup_text(&json!(1.0), false)
+        );
+    }
+
+    #[test]
+    fn separator_sorts_below_content() {
+        // "a" < "a\0" < "a\u1" < "a b": the keys must keep that order.
+        let vals = ["a", "a\u{0}", "a\u{1}", "a\u{1}\u{1}", "a b", "ab"];
+        let sks: Vec<String> = vals
+            .iter()
+            .map(|s| format!("{}{SEP}zzKEY", text(&json!(s))))
+            .collect();
+        let mut sorted = sks.clone();
+        sorted.sort();
+        assert_eq!(sks, sorted);
+    }
+
+    #[test]
+    fn arrays_have_element_entries_and_one_order_entry() {
+        let o =
+            json!({"tags": ["x", 2, {"__type": "Pointer", "className": "A", "objectId": "p1"}]});
+        let e = entries(o.as_object().unwrap(), "tags", "k1");
+        let ords: Vec<&Entry> = e.iter().filter(|e| e.ord.is_some()).collect();
+        assert_eq!(ords.len(), 1);
+        assert!(ords[0].sk.starts_with('4'));
+        assert_eq!(e.len(), 4);
+        let missing = entries(&Map::new(), "tags", "k1");
+        assert_eq!(missing.len(), 1);
+        assert_eq!(group_of(&missing[0].sk), "0");
+    }
+
+    #[test]
+    fn ranges_hold_their_values_only() {
+        let r = range_for(Some(&json!(5)), Some(&json!(10))).unwrap();
+        let sk = |v: Value| format!("{}{SEP}k", text(&v));
+        let inside = |s: String| s >= r.from && s <= r.to;
+        assert!(inside(sk(json!(5))));
+        assert!(inside(sk(json!(7.5))));
+        assert!(inside(sk(json!(10))));
+        assert!(!inside(sk(json!(10.5))));
+        assert!(!inside(sk(json!(4))));
+        assert!(!inside(sk(json!("7"))));
+        assert!(range_for(Some(&json!(5)), Some(&json!("x"))).is_none());
+        let p = prefix_range("ab");
+        assert!(format!("2abc{SEP}k") >= p.from && format!("2abc{SEP}k") <= p.to);
+        assert!(format!("2ac{SEP}k") > p.to);
+    }
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<i32>().prop_map(|i| json!(i)),
+            (-1e6f64..1e6).prop_map(|f| json!(f)),
+            "[a-c\u{0}\u{1} é]{0,6}".prop_map(Value::String),
+            any::<bool>().prop_map(Value::Bool),
+            (1970i32..2100, 1u32..13, 1u32..28).prop_map(|(y, m, d)| {
+                json!({"__type": "Date", "iso": format!("{y:04}-{m:02}-{d:02}T00:00:00.000Z")})
+            }),
+        ]
+    }
+
+    proptest! {
+        /// Scalar values' order texts order exactly as the evaluator sorts them.
+        #[test]
+        fn order_texts_agree_with_the_evaluator(a in scalar(), b in scalar()) {
+            let (ta, tb) = (text(&a), text(&b));
+            let want = sort_cmp(Some(&a), Some(&b));
+            prop_assert_eq!(ta.cmp(&tb), want, "{:?} {:?} {} {}", a, b, ta, tb);
+        }
+    }
+}
