@@ -47,7 +47,14 @@ async function measure(n, hash) {
   times.sort((a, b) => a - b);
   const per = k => ((after[k] - before[k]) / LOGINS).toFixed(2);
   const queries = ((after.operations.Query?.requests || 0) - (before.operations.Query?.requests || 0)) / LOGINS;
-  return { n, loadSeconds, reads: per('readUnits'), writes: per('writeUnits'), requests: per('requests'), queries, p50: times[Math.floor(LOGINS / 2)], p95: times[Math.floor(LOGINS * 0.95)] };
+  const byOp = Object.keys(after.operations)
+    .map(op => {
+      const a = after.operations[op];
+      const b = before.operations[op] || { requests: 0, readUnits: 0, writeUnits: 0 };
+      return `${op} ${((a.requests - b.requests) / LOGINS).toFixed(2)} req, ${((a.readUnits - b.readUnits) / LOGINS).toFixed(2)} RU, ${((a.writeUnits - b.writeUnits) / LOGINS).toFixed(2)} WU`;
+    })
+    .filter(l => !/ 0.00 req/.test(l));
+  return { n, byOp, loadSeconds, reads: per('readUnits'), writes: per('writeUnits'), requests: per('requests'), queries, p50: times[Math.floor(LOGINS / 2)], p95: times[Math.floor(LOGINS * 0.95)] };
 }
 
 (async () => {
@@ -62,6 +69,7 @@ async function measure(n, hash) {
   }
   const first = rows[0];
   const last = rows[rows.length - 1];
+  console.log(`\nper login, by DynamoDB operation (${last.n} users): ${last.byOp.join('; ')}`);
   console.log(`\nread units per login, ${last.n} vs ${first.n} users: ${(last.reads / first.reads).toFixed(2)}x`);
 })().catch(e => {
   console.error(e);

@@ -522,12 +522,18 @@ impl Adapter {
         field: &str,
         case_insensitive: bool,
     ) -> Result<()> {
-        self.ready().await?;
-        let spec = if case_insensitive {
-            format!("{field}:ci")
+        let kind = if case_insensitive {
+            index::Kind::CaseInsensitive
         } else {
-            field.to_string()
+            index::Kind::Ordered
         };
+        self.ensure_index_of(class, field, kind).await
+    }
+
+    /// `ensure_index` for any kind of index (see `index::Kind`).
+    pub async fn ensure_index_of(&self, class: &str, field: &str, kind: index::Kind) -> Result<()> {
+        self.ready().await?;
+        let spec = index::spec(field, kind);
         if !self.register("index", class, &spec, || Ok(())).await? {
             return Ok(());
         }
@@ -1820,13 +1826,14 @@ impl Adapter {
             out.push(json!({"name": format!("{f}_1"), "key": {f.clone(): 1}, "unique": true}));
         }
         for spec in self.index_fields(class).await? {
-            let (field, ci) = match spec.strip_suffix(":ci") {
-                Some(f) => (f.to_string(), true),
-                None => (spec.clone(), false),
-            };
-            out.push(
-                json!({"name": format!("{spec}_kept"), "key": {field: 1}, "caseInsensitive": ci}),
-            );
+            let (field, kind) = index::parse_spec(&spec);
+            let ci = kind == index::Kind::CaseInsensitive;
+            let mut ix =
+                json!({"name": format!("{spec}_kept"), "key": {field: 1}, "caseInsensitive": ci});
+            if kind == index::Kind::Lookup {
+                ix["lookupOnly"] = json!(true);
+            }
+            out.push(ix);
         }
         Ok(out)
     }
@@ -1912,7 +1919,8 @@ impl Adapter {
     pub async fn perform_initialization(&self) -> Result<()> {
         self.ready().await?;
         self.ensure_unique("_Session", "sessionToken").await?;
-        // Parse looks sessions up by user (log-in clean-up, "my sessions").
-        self.ensure_index("_Session", "user", false).await
+        // Parse looks sessions up by user (log-in clean-up, "my sessions"); never sorted by it.
+        self.ensure_index_of("_Session", "user", index::Kind::Lookup)
+            .await
     }
 }

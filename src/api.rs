@@ -6,6 +6,7 @@
 
 use crate::adapter::{to_parse, Adapter, FindOptions};
 use crate::error::{Error, Result};
+use crate::index::{self, Kind};
 use crate::store::StoreConfig;
 use serde_json::{json, Map, Value};
 
@@ -124,7 +125,7 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
                     continue;
                 }
                 for field in arg(args, 2).get(name).map(kept).unwrap_or_default() {
-                    if !remaining.contains(&field) && !builtin_index(&class, &field) {
+                    if !remaining.contains(&field) {
                         a.drop_index(&class, &field).await?;
                     }
                 }
@@ -293,12 +294,16 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
         "dropIndex" => {
             let class = str_arg(args, 0, "className")?;
             let field = str_arg(args, 1, "fieldName")?;
-            let spec = if arg(args, 2).as_bool().unwrap_or(false) {
-                format!("{field}:ci")
+            let kinds: &[Kind] = if arg(args, 2).as_bool().unwrap_or(false) {
+                &[Kind::CaseInsensitive]
             } else {
-                field
+                &[Kind::Ordered, Kind::Lookup]
             };
-            Ok(json!(a.drop_index(&class, &spec).await?))
+            let mut dropped = false;
+            for k in kinds {
+                dropped |= a.drop_index(&class, &index::spec(&field, *k)).await?;
+            }
+            Ok(json!(dropped))
         }
         "createIndexes" => {
             // Mongo-style `[{key: {field: 1}, name}]`: each field gets an adapter-kept index.
@@ -476,9 +481,4 @@ async fn partition(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
 /// Converts a stored object for callers outside Parse (kept for symmetry with `to_parse`).
 pub fn parse_json(obj: Map<String, Value>) -> Value {
     to_parse(obj, &json!({}))
-}
-
-/// Indexes the adapter keeps for Parse Server's own lookups, whatever the schema says.
-fn builtin_index(class: &str, field: &str) -> bool {
-    class == "_Session" && field == "user"
 }

@@ -21,6 +21,37 @@ const TOP: &str = "\u{10FFFF}";
 /// Longest text (in bytes, before escaping) an entry keeps.
 const MAX_TEXT: usize = 800;
 
+/// What an index keeps. `Ordered` (spec `field`): lookup entries and each object's order
+/// entry, for equality, ranges and sorts. `Lookup` (`field:eq`): lookup entries only (one
+/// write less per object; Parse Server's own `_Session.user`). `CaseInsensitive`
+/// (`field:ci`): lower-cased strings only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Ordered,
+    Lookup,
+    CaseInsensitive,
+}
+
+/// The registry name of an index on `field` of this kind.
+pub fn spec(field: &str, kind: Kind) -> String {
+    match kind {
+        Kind::Ordered => field.to_string(),
+        Kind::Lookup => format!("{field}:eq"),
+        Kind::CaseInsensitive => format!("{field}:ci"),
+    }
+}
+
+/// The field and kind a registry name stands for.
+pub fn parse_spec(spec: &str) -> (&str, Kind) {
+    if let Some(f) = spec.strip_suffix(":ci") {
+        (f, Kind::CaseInsensitive)
+    } else if let Some(f) = spec.strip_suffix(":eq") {
+        (f, Kind::Lookup)
+    } else {
+        (spec, Kind::Ordered)
+    }
+}
+
 /// An inclusive range of index sort keys (a Query's `BETWEEN`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SkRange {
@@ -193,10 +224,8 @@ pub struct Entry {
 
 /// The entries of `obj` (stored under `key`) in index `spec`.
 pub fn entries(obj: &Map<String, Value>, spec: &str, key: &str) -> Vec<Entry> {
-    let (field, ci) = match spec.strip_suffix(":ci") {
-        Some(f) => (f, true),
-        None => (spec, false),
-    };
+    let (field, kind) = parse_spec(spec);
+    let ci = kind == Kind::CaseInsensitive;
     let path: Vec<String> = field.split('.').map(str::to_string).collect();
     let mut vals = Vec::new();
     collect_path(obj, &path, &mut vals);
@@ -208,7 +237,7 @@ pub fn entries(obj: &Map<String, Value>, spec: &str, key: &str) -> Vec<Entry> {
             None => out.push(Entry { sk, ord }),
         }
     };
-    if !ci && sortable(field) {
+    if kind == Kind::Ordered && sortable(field) {
         let (t, o) = order_text(vals.first().copied());
         add(t, Some(o));
     }
@@ -311,6 +340,11 @@ mod tests {
         let missing = entries(&Map::new(), "tags", "k1");
         assert_eq!(missing.len(), 1);
         assert_eq!(group_of(&missing[0].sk), "0");
+        // A lookup-only index keeps no order entries.
+        let lookup = entries(o.as_object().unwrap(), &spec("tags", Kind::Lookup), "k1");
+        assert_eq!(lookup.len(), 3);
+        assert!(lookup.iter().all(|e| e.ord.is_none()));
+        assert!(entries(&Map::new(), "tags:eq", "k1").is_empty());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use super::parse::{Cond, Expr};
 use crate::codec::{parse_type, to_attr};
-use crate::index::{lookup_text, prefix_range, range_for, sortable, SkRange};
+use crate::index::{self, lookup_text, prefix_range, range_for, sortable, Kind, SkRange};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -124,15 +124,23 @@ struct Known<'a> {
     indexes: &'a [String],
 }
 
-fn index_lookups(field: &str, vals: &[&Value], ci: bool, known: &Known) -> Option<Vec<Lookup>> {
-    let spec = if ci {
-        format!("{field}:ci")
-    } else {
-        field.to_string()
-    };
-    if !known.indexes.contains(&spec) {
-        return None;
+impl Known<'_> {
+    /// The registered index on `field` of the first of `kinds` there is.
+    fn index_of(&self, field: &str, kinds: &[Kind]) -> Option<String> {
+        kinds
+            .iter()
+            .map(|k| index::spec(field, *k))
+            .find(|s| self.indexes.contains(s))
     }
+}
+
+fn index_lookups(field: &str, vals: &[&Value], ci: bool, known: &Known) -> Option<Vec<Lookup>> {
+    let kinds: &[Kind] = if ci {
+        &[Kind::CaseInsensitive]
+    } else {
+        &[Kind::Ordered, Kind::Lookup]
+    };
+    let spec = known.index_of(field, kinds)?;
     vals.iter()
         .map(|v| {
             Some(Lookup::Index {
@@ -252,11 +260,10 @@ fn range_key(conds: &[&Cond]) -> Option<SkRange> {
 }
 
 fn range_lookup(field: &str, conds: &[&Cond], known: &Known) -> Option<Vec<Lookup>> {
-    if !known.indexes.iter().any(|s| s == field) {
-        return None;
-    }
+    // Lookup entries hold every element's value, so a lookup-only index serves ranges too.
+    let spec = known.index_of(field, &[Kind::Ordered, Kind::Lookup])?;
     Some(vec![Lookup::Index {
-        spec: field.to_string(),
+        spec,
         range: range_key(conds)?,
     }])
 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `npm run bench`: the four benchmark tables of docs/performance.md, on a release build.
+#   1. the adapter core vs the raw aws-sdk-dynamodb client (Rust, cargo bench);
+#   2. this adapter vs the old JS adapter parse-server-dynamodb-adapter@1.0.1 (installed in
+#      bench/legacy only);
+#   3. Parse Server REST: this adapter on dynoxide vs the PostgreSQL adapter on a local
+#      PostgreSQL (initdb/pg_ctl must be on PATH; the row is skipped otherwise);
+#   4. login cost at 1k / 10k / 100k users (BENCH_USERS to change).
+# Each prints ratios measured side by side in one run. Not part of the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export AWS_EC2_METADATA_DISABLED=true CARGO_TERM_COLOR=never
+bash scripts/setup.sh
+echo "== release build of the addon (full LTO; several minutes the first time) =="
+cargo build --release
+cp target/release/libparse_server_dynamodb.so target/release/parse_server_dynamodb.node
+export NAPI_RS_NATIVE_LIBRARY_PATH="$PWD/target/release/parse_server_dynamodb.node"
+[ -d bench/legacy/node_modules/parse-server-dynamodb-adapter ] ||
+  npm ci --prefix bench/legacy --no-audit --no-fund --ignore-scripts
+
+DYNOXIDE="node_modules/@dynoxide/linux-x64/dynoxide"
+PORT=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+"$DYNOXIDE" serve --host 127.0.0.1 --port "$PORT" >/dev/null 2>&1 &
+DYN_PID=$!
+trap 'kill $DYN_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.05; done
+
+echo "== 1. adapter core vs raw client =="
+DYNAMODB_ENDPOINT="http://127.0.0.1:$PORT" cargo bench --no-default-features --bench raw_client
+echo "== 2. vs the old JS adapter =="
+node bench/legacy.js 2>/dev/null
+echo "== 3. Parse Server REST vs PostgreSQL =="
+if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then
+  node bench/rest.js 2>/dev/null | grep -v '^warn:'
+else
+  echo "(skipped: no initdb/pg_ctl on PATH)"
+fi
+echo "== 4. login cost =="
+BENCH_USERS="${BENCH_USERS:-1000,10000,100000}" node bench/login-cost.js 2>/dev/null | grep -v '^warn:'
