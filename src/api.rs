@@ -5,6 +5,7 @@
 //! here into the Parse forms the adapter takes.
 
 use crate::adapter::{to_parse, Adapter, FindOptions};
+use crate::admin;
 use crate::error::{Error, Result};
 use crate::index::{self, Kind};
 use crate::store::StoreConfig;
@@ -284,6 +285,66 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             .await?
         )),
         "consumedCapacity" => Ok(a.store().usage().to_json()),
+        // ---- the command-line tool ----
+        "admin.describeTable" => a.store().describe().await,
+        "admin.createTable" => {
+            let opts = arg(args, 0);
+            let provisioned = match (
+                opts.get("readCapacityUnits").and_then(Value::as_i64),
+                opts.get("writeCapacityUnits").and_then(Value::as_i64),
+            ) {
+                (Some(r), Some(w)) => Some((r, w)),
+                _ => None,
+            };
+            a.store().create_table(provisioned).await?;
+            a.store().ensure_table(false).await?;
+            a.store().describe().await
+        }
+        "admin.deleteTable" => {
+            a.store().delete_table().await?;
+            Ok(Value::Null)
+        }
+        "admin.classes" => {
+            let mut out = Vec::new();
+            for s in a.get_all_classes().await? {
+                let name = s["className"].as_str().unwrap_or_default().to_string();
+                let count = a.store().count(&name).await?;
+                out.push(json!({"className": name, "count": count}));
+            }
+            Ok(Value::Array(out))
+        }
+        "admin.exportPage" => {
+            let class = str_arg(args, 0, "className")?;
+            let limit = arg(args, 2).as_i64().unwrap_or(500).clamp(1, 1000) as i32;
+            let (objects, next) = admin::export_page(
+                a.store(),
+                &class,
+                admin::start_from_json(arg(args, 1)),
+                limit,
+            )
+            .await?;
+            Ok(json!({"objects": objects, "next": next.as_ref().map(admin::start_to_json)}))
+        }
+        "admin.countClass" => Ok(json!(
+            a.store().count(&str_arg(args, 0, "className")?).await?
+        )),
+        "admin.legacySchemas" => Ok(Value::Array(admin::legacy_schemas(a.store()).await?)),
+        "admin.legacyPage" => {
+            let class = str_arg(args, 0, "className")?;
+            let limit = arg(args, 3).as_i64().unwrap_or(500).clamp(1, 1000) as i32;
+            let (items, next) = admin::page(
+                a.store(),
+                &class,
+                admin::start_from_json(arg(args, 2)),
+                limit,
+            )
+            .await?;
+            let objects = items
+                .iter()
+                .map(|i| admin::legacy_object(i, arg(args, 1)))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(json!({"objects": objects, "next": next.as_ref().map(admin::start_to_json)}))
+        }
         "takeLogs" => Ok(Value::Array(
             a.log()
                 .drain()

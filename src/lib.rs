@@ -5,6 +5,7 @@
 //! Node binding. Everything but `napi` builds and tests without Node.
 
 pub mod adapter;
+pub mod admin;
 pub mod api;
 pub mod codec;
 pub mod error;

@@ -252,7 +252,7 @@ impl Store {
                         )));
                     }
                     if !created {
-                        self.create_table().await?;
+                        self.create_table(None).await?;
                         created = true;
                     }
                 }
@@ -265,7 +265,8 @@ impl Store {
         )))
     }
 
-    async fn create_table(&self) -> Result<()> {
+    /// Creates the table: on-demand, or with `(read, write)` provisioned capacity units.
+    pub async fn create_table(&self, provisioned: Option<(i64, i64)>) -> Result<()> {
         let attr = |n: &str| {
             AttributeDefinition::builder()
                 .attribute_name(n)
@@ -287,10 +288,21 @@ impl Store {
             .attribute_definitions(attr(PK)?)
             .attribute_definitions(attr(SK)?)
             .key_schema(key(PK, KeyType::Hash)?)
-            .key_schema(key(SK, KeyType::Range)?)
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await;
+            .key_schema(key(SK, KeyType::Range)?);
+        let res = match provisioned {
+            Some((r, w)) => res
+                .billing_mode(BillingMode::Provisioned)
+                .provisioned_throughput(
+                    aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
+                        .read_capacity_units(r)
+                        .write_capacity_units(w)
+                        .build()
+                        .map_err(build_err)?,
+                ),
+            None => res.billing_mode(BillingMode::PayPerRequest),
+        }
+        .send()
+        .await;
         match res {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -457,6 +469,79 @@ impl Store {
         self.record("Query", out.consumed_capacity());
         let next = out.last_evaluated_key.filter(|k| !k.is_empty());
         Ok((out.items.unwrap_or_default(), next))
+    }
+
+    /// The table's description: status, key schema, billing, item count and size (DynamoDB
+    /// updates the last two about every six hours).
+    pub async fn describe(&self) -> Result<serde_json::Value> {
+        let out = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(|e| dynamo_err(e.into_service_error()))?;
+        let t = out.table();
+        let keys: Vec<serde_json::Value> = t
+            .map(|t| t.key_schema())
+            .unwrap_or_default()
+            .iter()
+            .map(|k| serde_json::json!({"name": k.attribute_name(), "type": k.key_type().as_str()}))
+            .collect();
+        let billing = t
+            .and_then(|t| t.billing_mode_summary())
+            .and_then(|b| b.billing_mode())
+            .map(|b| b.as_str().to_string())
+            .unwrap_or_else(|| "PROVISIONED".into());
+        let throughput = t.and_then(|t| t.provisioned_throughput());
+        Ok(serde_json::json!({
+            "table": self.table,
+            "status": t.and_then(|t| t.table_status()).map(|s| s.as_str()),
+            "keySchema": keys,
+            "billingMode": billing,
+            "readCapacityUnits": throughput.and_then(|p| p.read_capacity_units()),
+            "writeCapacityUnits": throughput.and_then(|p| p.write_capacity_units()),
+            "itemCount": t.and_then(|t| t.item_count()),
+            "sizeBytes": t.and_then(|t| t.table_size_bytes()),
+        }))
+    }
+
+    pub async fn delete_table(&self) -> Result<()> {
+        self.client
+            .delete_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(|e| dynamo_err(e.into_service_error()))?;
+        Ok(())
+    }
+
+    /// How many items a partition holds (Query with Select COUNT, page by page).
+    pub async fn count(&self, pk: &str) -> Result<u64> {
+        let mut n = 0u64;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(dynamo_err)?;
+            self.record("Query", out.consumed_capacity());
+            n += out.count.max(0) as u64;
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(n),
+            }
+        }
     }
 
     /// Whether a partition holds any item (one Query with Limit 1).

@@ -1,0 +1,117 @@
+// The command-line tool (bin/cli.js) against dynoxide: table administration, class counts,
+// JSON-lines export/import round trip, and migrating a table the old JS adapter wrote.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFile } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { startDynamo } = require('../scripts/dynamo-local');
+const { DynamoDB } = require('..');
+
+const cli = path.join(__dirname, '..', 'bin', 'cli.js');
+let dynamo;
+let dir;
+
+function run(...args) {
+  return new Promise(resolve => {
+    execFile(process.execPath, [cli, ...args, '--endpoint', dynamo.endpoint], { env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' } }, (error, stdout, stderr) =>
+      resolve({ code: error ? error.code : 0, stdout, stderr })
+    );
+  });
+}
+
+// Writes items in DynamoDB JSON straight through the DynamoDB HTTP API (as another program would).
+async function putRaw(table, item) {
+  const res = await fetch(dynamo.endpoint, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-amz-json-1.0',
+      'X-Amz-Target': 'DynamoDB_20120810.PutItem',
+      'X-Amz-Date': '20260101T000000Z',
+      Authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+    },
+    body: JSON.stringify({ TableName: table, Item: item }),
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
+before(async () => {
+  dynamo = await startDynamo();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'psd-cli-'));
+});
+after(async () => {
+  await dynamo.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('create, describe and delete a table', async () => {
+  const created = await run('create-table', 'clitable', '--provisioned', '5,7');
+  assert.equal(created.code, 0, created.stderr);
+  const d = JSON.parse((await run('describe-table', 'clitable')).stdout);
+  assert.equal(d.status, 'ACTIVE');
+  assert.deepEqual(d.keySchema.map(k => k.name), ['_pk_className', '_sk_id']);
+  assert.equal(d.billingMode, 'PROVISIONED');
+  assert.equal(d.writeCapacityUnits, 7);
+  const refused = await run('delete-table', 'clitable');
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /add --yes/);
+  assert.equal((await run('delete-table', 'clitable', '--yes')).code, 0);
+  const gone = await run('describe-table', 'clitable');
+  assert.equal(gone.code, 1);
+  assert.match(gone.stderr, /clitable|not found|ResourceNotFound/i);
+});
+
+test('export and import round-trip a class as JSON lines, with counts', async () => {
+  const adapter = new DynamoDB('source', { endpoint: dynamo.endpoint, region: 'us-east-1' }).getAdapter();
+  const schema = { className: 'Score', fields: { n: { type: 'Number' }, at: { type: 'Date' }, who: { type: 'Pointer', targetClass: '_User' } } };
+  await adapter.createClass('Score', schema);
+  for (let i = 0; i < 1200; i++) {
+    await adapter.createObject('Score', schema, { objectId: `s${i}`, n: i, at: { __type: 'Date', iso: '2026-01-01T00:00:00.000Z' }, who: { __type: 'Pointer', className: '_User', objectId: 'u1' }, _rperm: ['*'] });
+  }
+  const classes = await run('classes', 'source');
+  assert.equal(classes.code, 0, classes.stderr);
+  assert.match(classes.stdout, /^Score\t1200$/m);
+  const file = path.join(dir, 'score.jsonl');
+  const exported = await run('export', 'source', 'Score', '--out', file);
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.match(exported.stderr, /export Score: 1200\/1200/);
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+  assert.equal(lines.length, 1200);
+  const imported = await run('import', 'target', 'Score', file);
+  assert.equal(imported.code, 0, imported.stderr);
+  assert.match(imported.stdout, /imported 1200 objects/);
+  const target = new DynamoDB('target', { endpoint: dynamo.endpoint, region: 'us-east-1' }).getAdapter();
+  const rows = await target.find('Score', schema, { n: { $gte: 1190 } }, { sort: { n: 1 } });
+  assert.deepEqual(rows.map(r => r.n), [1190, 1191, 1192, 1193, 1194, 1195, 1196, 1197, 1198, 1199]);
+  assert.deepEqual(rows[0].who, { __type: 'Pointer', className: '_User', objectId: 'u1' });
+  // Importing again creates nothing twice.
+  assert.match((await run('import', 'target', 'Score', file)).stdout, /imported 0 objects .*1200 already there/);
+});
+
+test('migrate a table written by the old JS adapter', async () => {
+  const { items } = require('../tests/fixtures/legacy-table.json');
+  const old = new DynamoDB('legacy', { endpoint: dynamo.endpoint, region: 'us-east-1' }).getAdapter();
+  await old._call('admin.createTable', {});
+  for (const item of items) await putRaw('legacy', item);
+  const migrated = await run('migrate', 'legacy', 'migrated');
+  assert.equal(migrated.code, 0, migrated.stderr);
+  assert.match(migrated.stdout, /^GameScore\t1 copied/m);
+  assert.match(migrated.stdout, /^_Join:friends:GameScore\t1 copied/m);
+  const a = new DynamoDB('migrated', { endpoint: dynamo.endpoint, region: 'us-east-1' }).getAdapter();
+  const schema = await a.getClass('GameScore');
+  assert.deepEqual(schema.fields.player, { type: 'Pointer', targetClass: '_User' });
+  assert.deepEqual(schema.fields.friends, { type: 'Relation', targetClass: '_User' });
+  const [g] = await a.find('GameScore', schema, { objectId: 'g1' }, {});
+  assert.equal(g.score, 42);
+  assert.deepEqual(g.player, { __type: 'Pointer', className: '_User', objectId: 'u1' });
+  assert.deepEqual(g.where, { __type: 'GeoPoint', latitude: 40.5, longitude: -73.25 });
+  assert.deepEqual(g.when, { __type: 'Date', iso: '2025-05-05T05:05:05.005Z' });
+  assert.deepEqual(g.pic, { __type: 'File', name: 'f.png' });
+  assert.deepEqual(g._rperm, ['*', 'u1']);
+  const [u] = await a.find('_User', await a.getClass('_User'), { username: 'alice' }, {});
+  assert.equal(u._hashed_password, '$2a$10$abc');
+  const friends = await a.find('_Join:friends:GameScore', { fields: {} }, { owningId: 'g1' }, {});
+  assert.deepEqual(friends.map(f => f.relatedId), ['u1']);
+});

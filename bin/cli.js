@@ -1,0 +1,225 @@
+#!/usr/bin/env node
+// The command-line tool (`npx parse-server-dynamodb <command>`): table administration, class
+// counts, JSON-lines export/import, and migration of a table written by the old JS adapter.
+// Every command is one or more calls into the Rust core through the same binding the adapter
+// uses; this file only parses arguments, reads/writes files and draws progress on stderr.
+'use strict';
+const fs = require('node:fs');
+const readline = require('node:readline');
+const { DynamoDB } = require('..');
+
+const USAGE = `usage: parse-server-dynamodb <command> [arguments] [--endpoint URL] [--region REGION]
+
+  create-table <table> [--provisioned READ,WRITE]   create the table (on-demand unless --provisioned)
+  describe-table <table>                           status, key schema, billing, item count
+  delete-table <table> --yes                       delete the table and everything in it
+  classes <table>                                  each class with its number of objects
+  export <table> <className> [--out FILE]          the class's objects as JSON lines (stdout by default)
+  import <table> <className> <FILE>                create the objects of a JSON-lines file
+  migrate <oldTable> <newTable>                    copy a table written by parse-server-dynamodb-adapter
+                                                   (the old JS adapter) into this adapter's format
+
+Without --endpoint/--region the AWS default chain applies (AWS_REGION, profiles, roles);
+DYNAMODB_ENDPOINT is read too.`;
+
+function parseArgs(argv) {
+  const pos = [];
+  const opts = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const [k, v] = a.slice(2).split('=', 2);
+      if (v !== undefined) opts[k] = v;
+      else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--') && !['yes', 'help'].includes(k)) opts[k] = argv[++i];
+      else opts[k] = true;
+    } else pos.push(a);
+  }
+  return { pos, opts };
+}
+
+class Progress {
+  constructor(label, total) {
+    this.label = label;
+    this.total = total;
+    this.done = 0;
+    this.tty = process.stderr.isTTY;
+    this.lastPct = -1;
+  }
+  add(n) {
+    this.done += n;
+    const pct = this.total ? Math.floor((this.done / this.total) * 100) : 100;
+    if (this.tty) {
+      const width = 30;
+      const filled = Math.round((Math.min(pct, 100) / 100) * width);
+      process.stderr.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.done}/${this.total}`);
+    } else if (pct >= this.lastPct + 10 || this.done === this.total) {
+      this.lastPct = pct;
+      process.stderr.write(`${this.label}: ${this.done}/${this.total}\n`);
+    }
+  }
+  end() {
+    if (this.tty) process.stderr.write('\n');
+  }
+}
+
+function open(table, opts, extra = {}) {
+  const endpoint = opts.endpoint || process.env.DYNAMODB_ENDPOINT;
+  const options = { region: opts.region || (endpoint ? 'us-east-1' : undefined), endpoint, ...extra };
+  return new DynamoDB(table, options).getAdapter();
+}
+
+function need(pos, n, what) {
+  if (pos.length < n) throw new UsageError(`missing ${what}`);
+}
+
+class UsageError extends Error {}
+
+// Runs `f` over `items` with at most `width` at a time.
+async function pool(items, width, f) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await f(items[next++]);
+    })
+  );
+}
+
+async function exportClass(adapter, className, out) {
+  const total = await adapter._call('admin.countClass', className);
+  const bar = new Progress(`export ${className}`, total);
+  let start = null;
+  do {
+    const page = await adapter._call('admin.exportPage', className, start, 500);
+    for (const o of page.objects) out.write(`${JSON.stringify(o)}\n`);
+    bar.add(page.objects.length);
+    start = page.next;
+  } while (start);
+  bar.end();
+  return total;
+}
+
+async function importFile(adapter, className, file) {
+  const lines = [];
+  const rl = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
+  for await (const line of rl) if (line.trim()) lines.push(line);
+  const schema = (await adapter.getClass(className).catch(() => null)) || { className, fields: {} };
+  const bar = new Progress(`import ${className}`, lines.length);
+  let created = 0;
+  let existing = 0;
+  await pool(lines, 16, async line => {
+    try {
+      await adapter.createObject(className, schema, JSON.parse(line));
+      created++;
+    } catch (e) {
+      if (e.code !== 137) throw e;
+      existing++;
+    }
+    bar.add(1);
+  });
+  bar.end();
+  return { created, existing };
+}
+
+async function migrate(oldTable, newTable, opts) {
+  const from = open(oldTable, opts, { createTable: false });
+  const to = open(newTable, opts);
+  const schemas = await from._call('admin.legacySchemas');
+  const report = [];
+  for (const schema of schemas) {
+    const { className } = schema;
+    if (!(await to.classExists(className))) await to.createClass(className, schema);
+    const classes = [[className, schema]];
+    for (const [field, t] of Object.entries(schema.fields)) {
+      if (t.type === 'Relation') classes.push([`_Join:${field}:${className}`, { fields: { relatedId: { type: 'String' }, owningId: { type: 'String' } } }]);
+    }
+    for (const [name, s] of classes) {
+      const total = await from._call('admin.countClass', name);
+      const bar = new Progress(`migrate ${name}`, total);
+      let start = null;
+      let copied = 0;
+      let existing = 0;
+      do {
+        const page = await from._call('admin.legacyPage', name, s, start, 200);
+        await pool(page.objects, 16, async o => {
+          if (name.startsWith('_Join:')) o = { relatedId: o.relatedId, owningId: o.owningId };
+          try {
+            if (name.startsWith('_Join:')) await to.upsertOneObject(name, s, o, o);
+            else await to.createObject(name, s, o);
+            copied++;
+          } catch (e) {
+            if (e.code !== 137) throw e;
+            existing++;
+          }
+          bar.add(1);
+        });
+        start = page.next;
+      } while (start);
+      bar.end();
+      report.push({ className: name, copied, existing });
+    }
+  }
+  return report;
+}
+
+async function main(argv) {
+  const { pos, opts } = parseArgs(argv);
+  const [command, ...rest] = pos;
+  const print = v => process.stdout.write(`${typeof v === 'string' ? v : JSON.stringify(v, null, 2)}\n`);
+  switch (command) {
+    case 'create-table': {
+      need(rest, 1, '<table>');
+      const [r, w] = typeof opts.provisioned === 'string' ? opts.provisioned.split(',').map(Number) : [];
+      const capacity = r > 0 && w > 0 ? { readCapacityUnits: r, writeCapacityUnits: w } : {};
+      return print(await open(rest[0], opts, { createTable: false })._call('admin.createTable', capacity));
+    }
+    case 'describe-table':
+      need(rest, 1, '<table>');
+      return print(await open(rest[0], opts, { createTable: false })._call('admin.describeTable'));
+    case 'delete-table':
+      need(rest, 1, '<table>');
+      if (!opts.yes) throw new UsageError(`delete-table deletes every object in ${rest[0]}: add --yes`);
+      await open(rest[0], opts, { createTable: false })._call('admin.deleteTable');
+      return print(`deleted ${rest[0]}`);
+    case 'classes': {
+      need(rest, 1, '<table>');
+      const rows = await open(rest[0], opts, { createTable: false })._call('admin.classes');
+      return print(rows.map(r => `${r.className}\t${r.count}`).join('\n'));
+    }
+    case 'export': {
+      need(rest, 2, '<table> <className>');
+      const out = typeof opts.out === 'string' ? fs.createWriteStream(opts.out) : process.stdout;
+      const n = await exportClass(open(rest[0], opts, { createTable: false }), rest[1], out);
+      if (out !== process.stdout) await new Promise(resolve => out.end(resolve));
+      process.stderr.write(`exported ${n} objects of ${rest[1]}\n`);
+      return undefined;
+    }
+    case 'import': {
+      need(rest, 3, '<table> <className> <file>');
+      const r = await importFile(open(rest[0], opts), rest[1], rest[2]);
+      return print(`imported ${r.created} objects into ${rest[1]} (${r.existing} already there)`);
+    }
+    case 'migrate': {
+      need(rest, 2, '<oldTable> <newTable>');
+      const report = await migrate(rest[0], rest[1], opts);
+      return print(report.map(r => `${r.className}\t${r.copied} copied\t${r.existing} already there`).join('\n'));
+    }
+    case undefined:
+    case 'help':
+      return print(USAGE);
+    default:
+      throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    () => process.exit(0),
+    e => {
+      if (e instanceof UsageError) process.stderr.write(`${e.message}\n\n${USAGE}\n`);
+      else process.stderr.write(`parse-server-dynamodb: ${e.message}${e.code ? ` (Parse error ${e.code})` : ''}\n`);
+      process.exit(e instanceof UsageError ? 2 : 1);
+    }
+  );
+}
+
+module.exports = { main };
