@@ -109,7 +109,12 @@ async fn main() {
 
     let mut rows: Vec<(&str, f64, f64)> = Vec::new();
     let created = Arc::new(AtomicUsize::new(0));
-    let ops: Vec<&str> = vec!["create", "get", "filtered find", "indexed find"];
+    // BENCH_OPS=get,create picks operations (e.g. to profile one).
+    let only = std::env::var("BENCH_OPS").unwrap_or_default();
+    let ops: Vec<&str> = ["create", "get", "filtered find", "indexed find"]
+        .into_iter()
+        .filter(|o| only.is_empty() || only.split(',').any(|x| x == *o))
+        .collect();
     for op in ops {
         let (mut best_raw, mut best_ours) = (0f64, 0f64);
         for _round in 0..3 {
