@@ -4,8 +4,14 @@
 export interface DynamoDBOptions {
   /** AWS region, e.g. `eu-central-1`. Defaults to the AWS default chain (AWS_REGION, profile). */
   region?: string
-  /** Endpoint URL, for a local DynamoDB-compatible server (e.g. `http://127.0.0.1:8000`). */
+  /** Endpoint URL, for a local DynamoDB-compatible server (e.g. `http://127.0.0.1:8000`), or
+   * `'embedded'` for the in-process store. */
   endpoint?: string
+  /** Serve from the in-process DynamoDB-compatible store (dynoxide on SQLite): `true` keeps its
+   * data in `.parse-dynamodb/store.db` under the working directory, a string names the data
+   * file, `':memory:'` keeps nothing. Also used when neither `endpoint` nor an AWS region is
+   * configured anywhere (options, environment, profile). */
+  embedded?: boolean | string
   /** Static credentials; when absent the default AWS credential chain is used
    * (environment, profile, SSO, web identity, ECS/EC2 roles). Local endpoints need none. */
   accessKeyId?: string

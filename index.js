@@ -122,6 +122,7 @@ function coreConfig(table, options = {}) {
     createTable: options.createTable,
     maxAttempts: options.maxAttempts ?? (options.maxRetries != null ? options.maxRetries + 1 : undefined),
     timeoutMs: options.timeoutMs,
+    embedded: options.embedded,
   };
   if (config.endpoint && typeof config.endpoint !== 'string') config.endpoint = String(config.endpoint.href || config.endpoint);
   return JSON.stringify(config);

@@ -77,6 +77,7 @@ async fn main() {
             create_table: true,
             max_attempts: 5,
             operation_timeout_ms: 30_000,
+            embedded: None,
         })
         .await
         .expect("adapter"),

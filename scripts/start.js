@@ -1,7 +1,8 @@
-// The main job (`npm start`): a Parse Server on this adapter. By default it runs against a
-// local DynamoDB-compatible store (dynoxide, data kept in .data/dynoxide.db) that it starts
-// itself, so no AWS account is needed. With DYNAMODB_ENDPOINT or AWS_REGION set it uses that
-// DynamoDB instead (credentials from the default AWS chain).
+// The main job (`npm start`): a Parse Server on this adapter. By default it serves from the
+// adapter's embedded store (dynoxide inside this process, data kept in .data/store.db), so no
+// AWS account and no other process is needed. With DYNAMODB_ENDPOINT or AWS_REGION set it uses
+// that DynamoDB instead (credentials from the default AWS chain). `/` is a page that uses the
+// Parse JS SDK against the server.
 'use strict';
 process.env.AWS_EC2_METADATA_DISABLED = process.env.AWS_EC2_METADATA_DISABLED || (process.env.AWS_REGION ? '' : 'true');
 
@@ -10,7 +11,6 @@ const express = require('express');
 const { ParseServer } = require('parse-server');
 const FSFilesAdapter = require('@parse/fs-files-adapter');
 const { DynamoDB } = require('..');
-const { startDynamo } = require('./dynamo-local');
 
 async function main() {
   const port = Number(process.env.PORT || 1337);
@@ -18,14 +18,10 @@ async function main() {
   const masterKey = process.env.MASTER_KEY || 'demo-master-key';
   const table = process.env.DYNAMODB_TABLE || 'parse-server';
 
-  let local = null;
-  let options;
-  if (process.env.DYNAMODB_ENDPOINT || process.env.AWS_REGION) {
-    options = { endpoint: process.env.DYNAMODB_ENDPOINT, region: process.env.AWS_REGION };
-  } else {
-    local = await startDynamo({ dbPath: path.join(__dirname, '..', '.data', 'dynoxide.db') });
-    options = { endpoint: local.endpoint, region: 'us-east-1' };
-  }
+  const embedded = !(process.env.DYNAMODB_ENDPOINT || process.env.AWS_REGION);
+  const options = embedded
+    ? { embedded: path.join(__dirname, '..', '.data', 'store.db') }
+    : { endpoint: process.env.DYNAMODB_ENDPOINT, region: process.env.AWS_REGION };
   const dynamo = new DynamoDB(table, options);
   const serverURL = `http://localhost:${port}/parse`;
   const server = new ParseServer({
@@ -42,8 +38,12 @@ async function main() {
   await server.start();
   const app = express();
   app.use('/parse', server.app);
+  // A page that talks to the server through the Parse JS SDK.
+  app.use('/sdk', express.static(path.dirname(require.resolve('parse/dist/parse.min.js'))));
+  app.get('/', (req, res) => res.type('html').send(demoPage(appId, serverURL)));
   const http = app.listen(port, () => {
-    console.log(`Parse Server on DynamoDB (${local ? `local store ${local.endpoint}` : options.endpoint || `AWS ${options.region}`}, table ${table})`);
+    console.log(`Parse Server on DynamoDB (${embedded ? `embedded store ${options.embedded}` : options.endpoint || `AWS ${options.region}`}, table ${table})`);
+    console.log(`  demo page: http://localhost:${port}/  (the Parse JS SDK saving and querying objects)`);
     console.log(`  serverURL: ${serverURL}`);
     console.log(`  appId:     ${appId}`);
     console.log(`  masterKey: ${masterKey}`);
@@ -53,11 +53,31 @@ async function main() {
   const stop = async () => {
     http.close();
     http.closeAllConnections();
-    if (local) await local.stop();
     process.exit(0);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+function demoPage(appId, serverURL) {
+  return `<!doctype html><meta charset="utf-8"><title>Parse Server on DynamoDB</title>
+<h1>Parse Server on DynamoDB</h1><p><button id="add">Save a GameScore</button></p><pre id="out">…</pre>
+<script src="/sdk/parse.min.js"></script>
+<script>
+Parse.initialize(${JSON.stringify(appId)});
+Parse.serverURL = ${JSON.stringify(serverURL)};
+const out = document.getElementById('out');
+async function show() {
+  const q = new Parse.Query('GameScore').descending('createdAt').limit(10);
+  const rows = await q.find();
+  out.textContent = rows.length + ' newest scores:\\n' + rows.map(r => r.id + '  ' + r.get('score') + '  ' + r.createdAt.toISOString()).join('\\n');
+}
+document.getElementById('add').onclick = async () => {
+  await new Parse.Object('GameScore').save({ score: Math.floor(Math.random() * 1000) });
+  show();
+};
+show().catch(e => (out.textContent = String(e)));
+</script>`;
 }
 
 main().catch(err => {

@@ -338,13 +338,21 @@ fn check_size(item: &Item) -> Result<()> {
 
 impl Adapter {
     pub async fn connect(cfg: StoreConfig) -> Result<Adapter> {
+        let store = Store::connect(&cfg).await?;
+        let log = Log::default();
+        if let Some(path) = store.embedded() {
+            log.info(format!(
+                "table {} is served by the embedded store ({path}); pass `region` or `endpoint` for DynamoDB",
+                store.table()
+            ));
+        }
         Ok(Adapter {
-            store: Store::connect(&cfg).await?,
+            store,
             create_table: cfg.create_table,
             ready: OnceCell::new(),
             uniques: RwLock::new(None),
             sessions: Sessions::default(),
-            log: Log::default(),
+            log,
         })
     }
 

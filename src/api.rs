@@ -6,6 +6,7 @@
 
 use crate::adapter::{to_parse, Adapter, FindOptions};
 use crate::admin;
+use crate::embedded;
 use crate::error::{Error, Result};
 use crate::index::{self, Kind};
 use crate::store::StoreConfig;
@@ -34,6 +35,15 @@ pub fn config_from_json(v: &Value) -> Result<StoreConfig> {
             .unwrap_or(true),
         max_attempts: v.get("maxAttempts").and_then(Value::as_u64).unwrap_or(5) as u32,
         operation_timeout_ms: v.get("timeoutMs").and_then(Value::as_u64).unwrap_or(30_000),
+        // `embedded: true | "<data file>" | ":memory:"`, or `endpoint: "embedded"`.
+        embedded: match v.get("embedded") {
+            Some(Value::Bool(true)) => Some(embedded::DEFAULT_PATH.to_string()),
+            Some(Value::String(p)) if !p.is_empty() => Some(p.clone()),
+            _ if s("endpoint").as_deref() == Some("embedded") => {
+                Some(embedded::DEFAULT_PATH.to_string())
+            }
+            _ => None,
+        },
     })
 }
 

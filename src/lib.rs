@@ -8,6 +8,7 @@ pub mod adapter;
 pub mod admin;
 pub mod api;
 pub mod codec;
+pub mod embedded;
 pub mod error;
 pub mod index;
 pub mod log;

@@ -36,6 +36,8 @@ pub struct StoreConfig {
     pub max_attempts: u32,
     /// Timeout of one whole operation, retries included.
     pub operation_timeout_ms: u64,
+    /// Serve from the in-process store with this data file (`embedded::MEMORY`: in memory).
+    pub embedded: Option<String>,
 }
 
 #[derive(Clone)]
@@ -43,6 +45,7 @@ pub struct Store {
     client: Client,
     table: String,
     usage: Arc<Mutex<Usage>>,
+    embedded: Option<String>,
 }
 
 /// What the adapter asked of DynamoDB since it started: requests and consumed capacity units
@@ -131,6 +134,12 @@ fn is_local(endpoint: &str) -> bool {
 
 impl Store {
     pub async fn connect(cfg: &StoreConfig) -> Result<Store> {
+        let mut cfg = cfg.clone();
+        let mut embedded = None;
+        if let Some(path) = cfg.embedded.clone() {
+            cfg.endpoint = Some(crate::embedded::endpoint(&path).await?);
+            embedded = Some(path);
+        }
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::standard().with_max_attempts(cfg.max_attempts.max(1)))
             .timeout_config(
@@ -165,6 +174,12 @@ impl Store {
         let shared = loader.load().await;
         let mut conf = aws_sdk_dynamodb::config::Builder::from(&shared);
         if shared.region().is_none() {
+            if cfg.endpoint.is_none() && cfg!(feature = "embedded") {
+                // Nothing configured anywhere: serve from the embedded store.
+                let path = crate::embedded::DEFAULT_PATH.to_string();
+                cfg.embedded = Some(path);
+                return Box::pin(Store::connect(&cfg)).await;
+            }
             if cfg.endpoint.is_some() {
                 conf = conf.region(aws_config::Region::new("us-east-1"));
             } else {
@@ -177,6 +192,7 @@ impl Store {
             client: Client::from_conf(conf.build()),
             table: cfg.table.clone(),
             usage: Arc::default(),
+            embedded,
         })
     }
 
@@ -217,6 +233,11 @@ impl Store {
             e.read_units += r;
             e.write_units += w;
         }
+    }
+
+    /// The data file of the embedded store this store talks to, if it does.
+    pub fn embedded(&self) -> Option<&str> {
+        self.embedded.as_deref()
     }
 
     pub fn table(&self) -> &str {

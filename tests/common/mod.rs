@@ -64,6 +64,7 @@ pub fn config(table: &str) -> StoreConfig {
         create_table: true,
         max_attempts: 5,
         operation_timeout_ms: 30_000,
+        embedded: None,
     }
 }
 
