@@ -18,15 +18,12 @@ export NAPI_RS_NATIVE_LIBRARY_PATH="$PWD/target/release/parse_server_dynamodb.no
 [ -d bench/legacy/node_modules/parse-server-dynamodb-adapter ] ||
   npm ci --prefix bench/legacy --no-audit --no-fund --ignore-scripts
 
-DYNOXIDE="node_modules/@dynoxide/linux-x64/dynoxide"
-PORT=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-"$DYNOXIDE" serve --host 127.0.0.1 --port "$PORT" >/dev/null 2>&1 &
-DYN_PID=$!
-trap 'kill $DYN_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.05; done
+# dynoxide for the Rust side; stopped when this script exits.
+source scripts/dynoxide.sh
+start_dynoxide
 
 echo "== 1. adapter core vs raw client =="
-DYNAMODB_ENDPOINT="http://127.0.0.1:$PORT" cargo bench --no-default-features --bench raw_client
+cargo bench --no-default-features --bench raw_client
 echo "== 2. vs the old JS adapter =="
 node bench/legacy.js 2>/dev/null
 echo "== 3. Parse Server REST vs PostgreSQL =="

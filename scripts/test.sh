@@ -12,14 +12,11 @@ export CARGO_TERM_COLOR=never
 bash scripts/setup.sh
 
 echo "== cargo tests (core) =="
-# dynoxide for the Rust tests; its watchdog ends it with this script.
-DYNOXIDE="node_modules/@dynoxide/linux-x64/dynoxide"
-PORT=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-"$DYNOXIDE" serve --host 127.0.0.1 --port "$PORT" >/dev/null 2>&1 &
-DYN_PID=$!
-trap 'kill $DYN_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.05; done
-DYNAMODB_ENDPOINT="http://127.0.0.1:$PORT" cargo test --profile test-fast --no-default-features --features embedded
+# dynoxide for the Rust side; stopped when this script exits.
+source scripts/dynoxide.sh
+start_dynoxide
+cargo test --profile test-fast --no-default-features --features embedded
+unset DYNAMODB_ENDPOINT  # the node tests start their own stores
 
 echo "== node integration tests (Parse Server + Parse JS SDK) =="
 node --test --test-concurrency=2 __test__/

@@ -420,20 +420,14 @@ impl Store {
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
             let mut req = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
-                .set_exclusive_start_key(start.take())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+                .partition_query(pk)
+                .set_exclusive_start_key(start.take());
             req = match prefix {
                 Some(p) => req
                     .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                     .expression_attribute_names("#sk", SK)
                     .expression_attribute_values(":prefix", AttributeValue::S(p.into())),
-                None => req.key_condition_expression("#pk = :pk"),
+                None => req,
             };
             if let Some(f) = filter {
                 req = req.filter_expression(&f.expression);
@@ -470,20 +464,14 @@ impl Store {
         start: Option<HashMap<String, AttributeValue>>,
     ) -> Result<(Vec<Item>, Option<HashMap<String, AttributeValue>>)> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .consistent_read(true)
+            .partition_query(pk)
             .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-            .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
             .expression_attribute_values(":from", AttributeValue::S(from.into()))
             .expression_attribute_values(":to", AttributeValue::S(to.into()))
             .scan_index_forward(forward)
             .limit(limit.max(1))
             .set_exclusive_start_key(start)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(dynamo_err)?;
@@ -537,22 +525,30 @@ impl Store {
         Ok(())
     }
 
+    /// A consistent Query of partition `pk` that reports its consumed capacity.
+    fn partition_query(
+        &self,
+        pk: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+    }
+
     /// How many items a partition holds (Query with Select COUNT, page by page).
     pub async fn count(&self, pk: &str) -> Result<u64> {
         let mut n = 0u64;
         let mut start = None;
         loop {
             let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+                .partition_query(pk)
                 .select(aws_sdk_dynamodb::types::Select::Count)
                 .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
                 .map_err(dynamo_err)?;
@@ -568,15 +564,8 @@ impl Store {
     /// Whether a partition holds any item (one Query with Limit 1).
     pub async fn any(&self, pk: &str) -> Result<bool> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+            .partition_query(pk)
             .limit(1)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(dynamo_err)?;

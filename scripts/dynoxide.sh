@@ -1,0 +1,12 @@
+# Sourced by scripts/test.sh and bench/run.sh: `start_dynoxide` starts the dynoxide server from
+# the npm package on a free 127.0.0.1 port, waits for it, stops it when the calling script
+# exits, and exports DYNAMODB_ENDPOINT.
+start_dynoxide() {
+  local bin="node_modules/@dynoxide/linux-x64/dynoxide" port pid
+  port=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+  "$bin" serve --host 127.0.0.1 --port "$port" >/dev/null 2>&1 &
+  pid=$!
+  trap "kill $pid 2>/dev/null || true" EXIT
+  for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+}
