@@ -97,7 +97,12 @@ function call(core, method, args) {
 }
 
 function newCore(table, options) {
-  const core = new Core(coreConfig(table, options));
+  let core;
+  try {
+    core = new Core(coreConfig(table, options));
+  } catch (e) {
+    rethrow(e); // bad options: a Parse.Error (INVALID_JSON) saying which
+  }
   if (options.logger) loggers.set(core, options.logger);
   // Long calls (an index back-fill) report progress while they run.
   setInterval(() => flushLogs(core), 1000).unref();

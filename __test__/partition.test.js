@@ -47,3 +47,12 @@ test('_adaptiveCollection works as the seed README shows', async () => {
   assert.equal(found[0]._id, 'abc');
   await assert.rejects(User.insertOne({ _id: 'abc' }), err => err.code === 137);
 });
+
+test('a table name DynamoDB would refuse fails at construction with a Parse error saying why', () => {
+  for (const bad of ['x', 'has space', 'a'.repeat(256)]) {
+    assert.throws(
+      () => new DynamoDB(bad, { endpoint: dynamo.endpoint, region: 'us-east-1' }),
+      e => e.code === 107 && /invalid DynamoDB table name/.test(e.message)
+    );
+  }
+});

@@ -15,6 +15,17 @@ use serde_json::{json, Map, Value};
 pub fn config_from_json(v: &Value) -> Result<StoreConfig> {
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
     let table = s("table").ok_or_else(|| Error::json("a table name is required"))?;
+    // DynamoDB's rule, checked here so a bad name fails at `new DynamoDB(…)`, not at first use.
+    if table.len() < 3
+        || table.len() > 255
+        || !table
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(Error::json(format!(
+            "invalid DynamoDB table name {table:?}: 3 to 255 characters of a-z, A-Z, 0-9, '_', '-', '.'"
+        )));
+    }
     let creds = v.get("credentials");
     let c = |k: &str| {
         creds
