@@ -656,6 +656,10 @@ impl Adapter {
     /// Stored rows of `class` matching `expr`; stops after `cap` matches when given.
     async fn matching(&self, class: &str, expr: &Expr, cap: Option<usize>) -> Result<Vec<Stored>> {
         self.ready().await?;
+        // Gets by objectId (the most common read) need no registry and no filter.
+        if let Some(keys) = crate::query::plan::key_access(expr) {
+            return self.read_keys(class, expr, &keys, cap).await;
+        }
         let mut p = plan_indexed(
             expr,
             &self.unique_fields(class).await?,

@@ -300,6 +300,15 @@ fn conjuncts(expr: &Expr) -> Vec<&Expr> {
     }
 }
 
+/// The access path when it is key reads alone (`objectId` equality or `$in` in a conjunct):
+/// then neither the class's indexes nor a filter expression matter.
+pub fn key_access(expr: &Expr) -> Option<Vec<String>> {
+    match access(expr) {
+        Access::Keys(k) => Some(k),
+        _ => None,
+    }
+}
+
 fn access(expr: &Expr) -> Access {
     let mut keys: Option<Vec<String>> = None;
     for c in conjuncts(expr) {
