@@ -26,6 +26,7 @@ use crate::update;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use tokio::sync::{OnceCell, RwLock};
 
 const META_PARTITION: &str = "~meta";
@@ -36,9 +37,37 @@ pub struct Adapter {
     create_table: bool,
     ready: OnceCell<()>,
     /// class → unique field paths (dotted), loaded from `~meta` once.
-    uniques: RwLock<Option<HashMap<String, Vec<String>>>>,
+    uniques: RwLock<Option<Registry>>,
     sessions: Sessions,
-    log: Log,
+    log: Arc<Log>,
+}
+
+/// The unique-value and index registries of every class (`unique_<class>`/`index_<class>` →
+/// fields), as read from `~meta` at `read_at`.
+struct Registry {
+    fields: HashMap<String, Vec<String>>,
+    read_at: std::time::Instant,
+}
+
+impl Registry {
+    fn get(&self, key: &str) -> Option<&Vec<String>> {
+        self.fields.get(key)
+    }
+    fn insert(&mut self, key: String, fields: Vec<String>) {
+        self.fields.insert(key, fields);
+    }
+}
+
+/// How long a process trusts its copy of the registries before reading them again, so an index
+/// another server registers is kept by this one within that time (`PSD_REGISTRY_TTL_MS`
+/// overrides it, for tests). A new index is back-filled twice: at once, and again after twice
+/// this time, for the objects servers that had not seen it yet wrote meanwhile.
+fn registry_ttl() -> std::time::Duration {
+    let ms = std::env::var("PSD_REGISTRY_TTL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
+    std::time::Duration::from_millis(ms)
 }
 
 #[derive(Debug, Default, Clone)]
@@ -223,6 +252,223 @@ fn index_item(class: &str, spec: &str, e: &index::Entry, key: &str) -> Item {
     item
 }
 
+/// The entries an index item holds (its sort key, and for an order entry its exactness).
+fn entry_of(item: &Item) -> Option<(String, index::Entry)> {
+    let (Some(AttributeValue::S(sk)), Some(AttributeValue::S(key))) =
+        (item.get(codec::SK), item.get("key"))
+    else {
+        return None;
+    };
+    let ord = match item.get("ord") {
+        Some(AttributeValue::S(o)) if o == index::Exactness::Exact.attr() => {
+            Some(index::Exactness::Exact)
+        }
+        Some(_) => Some(index::Exactness::Inexact),
+        None => None,
+    };
+    Some((
+        key.clone(),
+        index::Entry {
+            sk: sk.clone(),
+            ord,
+        },
+    ))
+}
+
+/// Writes turning `have` into `want` for the object at `key`, each transaction checking that
+/// the object is still at revision `rev` (None: still absent), at most 100 items each.
+fn reconcile_ops(
+    class: &str,
+    spec: &str,
+    key: &str,
+    rev: Option<i64>,
+    have: &[index::Entry],
+    want: &[index::Entry],
+) -> Vec<Vec<TxOp>> {
+    let mut changes: Vec<TxOp> = Vec::new();
+    for e in have.iter().filter(|e| !want.iter().any(|w| w.sk == e.sk)) {
+        changes.push(TxOp::Delete(index_pk(class, spec), e.sk.clone(), None));
+    }
+    for e in want.iter().filter(|e| !have.contains(e)) {
+        changes.push(TxOp::Put(index_item(class, spec, e, key), None));
+    }
+    let check = match rev {
+        Some(r) => Condition::revision(r),
+        None => Condition::absent(),
+    };
+    changes
+        .chunks(99)
+        .map(|c| {
+            let mut tx = vec![TxOp::Check(
+                class.to_string(),
+                key.to_string(),
+                check.clone(),
+            )];
+            tx.extend(c.iter().cloned());
+            tx
+        })
+        .collect()
+}
+
+/// Writes a group of objects' index changes in one transaction, or object by object when it
+/// fails; answers how many objects changed.
+async fn flush_group(
+    store: &Store,
+    class: &str,
+    spec: &str,
+    group: &mut Vec<(String, Option<i64>, Vec<index::Entry>, Vec<index::Entry>)>,
+    ops: &mut Vec<TxOp>,
+) -> Result<usize> {
+    if group.is_empty() {
+        return Ok(0);
+    }
+    let members = std::mem::take(group);
+    if store.transact(std::mem::take(ops)).await? == Written::Ok {
+        return Ok(members.len());
+    }
+    let mut changed = 0;
+    for (key, rev, want, current) in members {
+        changed += usize::from(reconcile_one(store, class, spec, &key, rev, want, current).await?);
+    }
+    Ok(changed)
+}
+
+/// Brings one object's entries in line, reading the object (and its entries) again whenever it
+/// changed meanwhile; answers whether anything was written.
+async fn reconcile_one(
+    store: &Store,
+    class: &str,
+    spec: &str,
+    key: &str,
+    mut rev: Option<i64>,
+    mut want: Vec<index::Entry>,
+    mut current: Vec<index::Entry>,
+) -> Result<bool> {
+    for attempt in 0..20 {
+        let txs = reconcile_ops(class, spec, key, rev, &current, &want);
+        if txs.is_empty() {
+            return Ok(attempt > 0);
+        }
+        let mut ok = true;
+        for tx in txs {
+            if store.transact(tx).await? != Written::Ok {
+                ok = false;
+                break;
+            }
+        }
+        if ok {
+            return Ok(true);
+        }
+        backoff(attempt.min(6)).await;
+        match store.get(class, key).await? {
+            Some(item) => {
+                let st = item_to_stored(&item)?;
+                rev = Some(st.rev);
+                want = index::entries(&st.obj, spec, &st.key);
+            }
+            None => {
+                rev = None;
+                want = Vec::new();
+            }
+        }
+        current.clear();
+        store
+            .query(&index_pk(class, spec), None, |item| {
+                if let Some((k, e)) = entry_of(&item) {
+                    if k == key {
+                        current.push(e);
+                    }
+                }
+                Ok(true)
+            })
+            .await?;
+    }
+    Err(Error::Conflict(format!(
+        "the index entries of {class}/{key} kept changing"
+    )))
+}
+
+/// Makes index `spec` of `class` hold exactly the entries its stored objects call for: writes
+/// the missing ones and deletes those of values no longer held (left by servers that did not
+/// know the index yet) or of objects gone. Each change is a transaction that also checks the
+/// object's revision, so a write racing with this one is never undone; an object that changed
+/// meanwhile is read again. Progress goes to the log as `what`.
+async fn reconcile_index(
+    store: &Store,
+    log: &Log,
+    class: &str,
+    spec: &str,
+    what: &str,
+) -> Result<()> {
+    let mut have: HashMap<String, Vec<index::Entry>> = HashMap::new();
+    store
+        .query(&index_pk(class, spec), None, |item| {
+            if let Some((key, e)) = entry_of(&item) {
+                have.entry(key).or_default().push(e);
+            }
+            Ok(true)
+        })
+        .await?;
+    let mut rows: Vec<(String, Option<i64>, Vec<index::Entry>)> = Vec::new();
+    store
+        .query(class, None, |item| {
+            let st = item_to_stored(&item)?;
+            let want = index::entries(&st.obj, spec, &st.key);
+            rows.push((st.key, Some(st.rev), want));
+            Ok(true)
+        })
+        .await?;
+    // Entries of objects that are gone: delete them if the object is still absent.
+    let gone: Vec<(String, Vec<index::Entry>)> = {
+        let present: HashSet<&String> = rows.iter().map(|(k, _, _)| k).collect();
+        have.iter()
+            .filter(|(k, _)| !present.contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let total = rows.len();
+    if total > 0 {
+        log.info(format!("{what} {class}.{spec}: {total} objects"));
+    }
+    let step = (total / 10).max(1000);
+    let mut changed = 0usize;
+    let work = rows
+        .into_iter()
+        .map(|(k, rev, want)| (k, rev, want))
+        .chain(gone.into_iter().map(|(k, _)| (k, None, Vec::new())));
+    // Objects whose changes fit one transaction are grouped, up to 100 items per request; a
+    // group that fails is done object by object.
+    let mut group: Vec<(String, Option<i64>, Vec<index::Entry>, Vec<index::Entry>)> = Vec::new();
+    let mut group_ops: Vec<TxOp> = Vec::new();
+    for (i, (key, rev, want)) in work.enumerate() {
+        let current = have.remove(&key).unwrap_or_default();
+        let txs = reconcile_ops(class, spec, &key, rev, &current, &want);
+        if txs.len() == 1 && group_ops.len() + txs[0].len() <= 100 {
+            group_ops.extend(txs.into_iter().flatten());
+            group.push((key, rev, want, current));
+        } else if !txs.is_empty() {
+            changed += flush_group(store, class, spec, &mut group, &mut group_ops).await?;
+            if txs.len() == 1 {
+                group_ops.extend(txs.into_iter().flatten());
+                group.push((key, rev, want, current));
+            } else {
+                changed +=
+                    usize::from(reconcile_one(store, class, spec, &key, rev, want, current).await?);
+            }
+        }
+        if (i + 1) % step == 0 && i + 1 < total {
+            log.info(format!("{what} {class}.{spec}: {}/{total}", i + 1));
+        }
+    }
+    changed += flush_group(store, class, spec, &mut group, &mut group_ops).await?;
+    if total > 0 || changed > 0 {
+        log.info(format!(
+            "{what} {class}.{spec}: done, {total} objects, {changed} changed"
+        ));
+    }
+    Ok(())
+}
+
 /// An item the adapter keeps beside objects (sentinel, index entry, relation mirror): its key
 /// and one attribute pointing back at the object.
 fn aux_item(pk: String, sk: &str, name: &str, value: &str) -> Item {
@@ -339,7 +585,7 @@ fn check_size(item: &Item) -> Result<()> {
 impl Adapter {
     pub async fn connect(cfg: StoreConfig) -> Result<Adapter> {
         let store = Store::connect(&cfg).await?;
-        let log = Log::default();
+        let log = Arc::new(Log::default());
         if let Some(path) = store.embedded() {
             log.info(format!(
                 "table {} is served by the embedded store ({path}); pass `region` or `endpoint` for DynamoDB",
@@ -378,12 +624,16 @@ impl Adapter {
     // ---------- unique values and indexes: the registry ----------
 
     /// Fields registered under `kind` ("unique" or "index") for `class`, from `~meta` (read
-    /// once, then kept current by this process's registrations).
+    /// again when older than `registry_ttl()`, and kept current by this process's
+    /// registrations).
     async fn registered(&self, kind: &str, class: &str) -> Result<Vec<String>> {
         let key = format!("{kind}_{class}");
         if let Some(map) = self.uniques.read().await.as_ref() {
-            return Ok(map.get(&key).cloned().unwrap_or_default());
+            if map.read_at.elapsed() < registry_ttl() {
+                return Ok(map.get(&key).cloned().unwrap_or_default());
+            }
         }
+        let read_at = std::time::Instant::now();
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
         self.store
             .query(META_PARTITION, None, |item| {
@@ -393,7 +643,10 @@ impl Adapter {
             })
             .await?;
         let out = map.get(&key).cloned().unwrap_or_default();
-        *self.uniques.write().await = Some(map);
+        *self.uniques.write().await = Some(Registry {
+            fields: map,
+            read_at,
+        });
         Ok(out)
     }
 
@@ -548,33 +801,18 @@ impl Adapter {
         self.backfill_index(class, &spec).await
     }
 
-    /// Writes the entries of index `spec` for every stored object of `class` (batches of 25),
-    /// logging progress.
+    /// Brings index `spec` of `class` in line with the stored objects now, and once more in the
+    /// background after twice `registry_ttl()` (see there).
     async fn backfill_index(&self, class: &str, spec: &str) -> Result<()> {
-        let rows = self.all_rows(class).await?;
-        let total = rows.len();
-        if total > 0 {
-            self.log
-                .info(format!("indexing {class}.{spec}: {total} objects to index"));
-        }
-        let mut batch = Vec::new();
-        let step = (total / 10).max(1000);
-        for (i, st) in rows.iter().enumerate() {
-            for e in index::entries(&st.obj, spec, &st.key) {
-                batch.push(index_item(class, spec, &e, &st.key));
+        reconcile_index(&self.store, &self.log, class, spec, "indexing").await?;
+        let (store, log) = (self.store.clone(), self.log.clone());
+        let (class, spec) = (class.to_string(), spec.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep(registry_ttl() * 2).await;
+            if let Err(e) = reconcile_index(&store, &log, &class, &spec, "re-indexing").await {
+                log.warn(format!("re-indexing {class}.{spec} failed: {e}"));
             }
-            if batch.len() >= 500 || i + 1 == total {
-                self.store.batch_put(std::mem::take(&mut batch)).await?;
-            }
-            if (i + 1) % step == 0 && i + 1 < total {
-                self.log
-                    .info(format!("indexing {class}.{spec}: {}/{total}", i + 1));
-            }
-        }
-        if total > 0 {
-            self.log
-                .info(format!("indexing {class}.{spec}: done, {total} objects"));
-        }
+        });
         Ok(())
     }
 

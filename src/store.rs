@@ -12,9 +12,9 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, Delete, DeleteRequest, KeySchemaElement,
-    KeyType, KeysAndAttributes, Put, PutRequest, ScalarAttributeType, TableStatus,
-    TransactWriteItem, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, DeleteRequest,
+    KeySchemaElement, KeyType, KeysAndAttributes, Put, PutRequest, ScalarAttributeType,
+    TableStatus, TransactWriteItem, WriteRequest,
 };
 use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use aws_sdk_dynamodb::Client;
@@ -738,6 +738,15 @@ impl Store {
                         .delete(d.build().map_err(build_err)?)
                         .build()
                 }
+                TxOp::Check(pk, sk, cond) => {
+                    let c = ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(Self::key(&pk, &sk)));
+                    let c = with_condition!(c, Some(cond));
+                    TransactWriteItem::builder()
+                        .condition_check(c.build().map_err(build_err)?)
+                        .build()
+                }
             });
         }
         match self
@@ -788,8 +797,19 @@ impl Condition {
             values: HashMap::new(),
         }
     }
-    /// The item must exist with this revision.
+    /// The item must exist with this revision (0: an item without one, as other programs
+    /// write).
     pub fn revision(rev: i64) -> Condition {
+        if rev == 0 {
+            return Condition {
+                expression: "attribute_exists(#sk) AND attribute_not_exists(#rev)".into(),
+                names: HashMap::from([
+                    ("#sk".to_string(), SK.to_string()),
+                    ("#rev".to_string(), crate::codec::REV.to_string()),
+                ]),
+                values: HashMap::new(),
+            };
+        }
         Condition {
             expression: "#rev = :rev".into(),
             names: HashMap::from([("#rev".to_string(), crate::codec::REV.to_string())]),
@@ -813,6 +833,8 @@ impl Condition {
 pub enum TxOp {
     Put(Item, Option<Condition>),
     Delete(String, String, Option<Condition>),
+    /// Writes nothing: the transaction happens only if this item meets the condition.
+    Check(String, String, Condition),
 }
 
 impl TxOp {
@@ -826,18 +848,20 @@ impl TxOp {
                 };
                 (s(PK), s(SK))
             }
-            TxOp::Delete(pk, sk, _) => (pk.clone(), sk.clone()),
+            TxOp::Delete(pk, sk, _) | TxOp::Check(pk, sk, _) => (pk.clone(), sk.clone()),
         }
     }
     pub fn condition(&self) -> Option<&Condition> {
         match self {
             TxOp::Put(_, c) | TxOp::Delete(_, _, c) => c.as_ref(),
+            TxOp::Check(_, _, c) => Some(c),
         }
     }
     pub fn with_condition(self, c: Option<Condition>) -> TxOp {
         match self {
             TxOp::Put(i, _) => TxOp::Put(i, c),
             TxOp::Delete(p, s, _) => TxOp::Delete(p, s, c),
+            TxOp::Check(p, s, old) => TxOp::Check(p, s, c.unwrap_or(old)),
         }
     }
 }
