@@ -2075,8 +2075,20 @@ impl Adapter {
         for f in self.unique_fields(class).await? {
             out.push(json!({"name": format!("{f}_1"), "key": {f.clone(): 1}, "unique": true}));
         }
+        // Entries kept for a schema index are that index, not another one.
+        let declared: Vec<String> = out
+            .iter()
+            .filter_map(|ix| ix.get("key").and_then(Value::as_object))
+            .flat_map(|k| {
+                k.keys()
+                    .map(|f| f.strip_prefix("_p_").unwrap_or(f).to_string())
+            })
+            .collect();
         for spec in self.index_fields(class).await? {
             let (field, kind) = index::parse_spec(&spec);
+            if kind == index::Kind::Ordered && declared.iter().any(|d| d == field) {
+                continue;
+            }
             let ci = kind == index::Kind::CaseInsensitive;
             let mut ix =
                 json!({"name": format!("{spec}_kept"), "key": {field: 1}, "caseInsensitive": ci});

@@ -44,9 +44,17 @@ async fn an_index_registered_by_another_server_is_complete_after_its_settling_ti
         let a = &a;
         async move { a.find("Item", &json!({}), &q, &o).await.expect("find") }
     };
-    assert_eq!(ids(&find(json!({"n": 7}), FindOptions::default()).await), ["late"]);
-    assert_eq!(ids(&find(json!({"n": 9}), FindOptions::default()).await), ["o1"]);
-    assert!(find(json!({"n": 1}), FindOptions::default()).await.is_empty());
+    assert_eq!(
+        ids(&find(json!({"n": 7}), FindOptions::default()).await),
+        ["late"]
+    );
+    assert_eq!(
+        ids(&find(json!({"n": 9}), FindOptions::default()).await),
+        ["o1"]
+    );
+    assert!(find(json!({"n": 1}), FindOptions::default())
+        .await
+        .is_empty());
     let page = FindOptions {
         sort: Some(json!({"n": 1})),
         skip: 2,
@@ -74,10 +82,14 @@ async fn an_index_registered_by_another_server_is_complete_after_its_settling_ti
     b.create_object("Item", &json!({"objectId": "fresh", "n": 42}), None)
         .await
         .expect("fresh");
-    assert_eq!(ids(&find(json!({"n": 42}), FindOptions::default()).await), ["fresh"]);
+    assert_eq!(
+        ids(&find(json!({"n": 42}), FindOptions::default()).await),
+        ["fresh"]
+    );
     let logs = a.log().drain();
     assert!(
-        logs.iter().any(|r| r.message.contains("re-indexing Item.n: done")),
+        logs.iter()
+            .any(|r| r.message.contains("re-indexing Item.n: done")),
         "{logs:?}"
     );
 }
