@@ -70,8 +70,9 @@ function defaultLogger() {
 
 const loggers = new WeakMap();
 function flushLogs(core) {
-  const records = JSON.parse(core.takeLogs());
-  if (!records.length) return;
+  const text = core.takeLogs();
+  if (!text) return;
+  const records = JSON.parse(text);
   let logger = loggers.get(core);
   if (!logger) {
     logger = defaultLogger();

@@ -628,10 +628,18 @@ impl Adapter {
     /// registrations).
     async fn registered(&self, kind: &str, class: &str) -> Result<Vec<String>> {
         let key = format!("{kind}_{class}");
-        if let Some(map) = self.uniques.read().await.as_ref() {
-            if map.read_at.elapsed() < registry_ttl() {
-                return Ok(map.get(&key).cloned().unwrap_or_default());
-            }
+        let fresh = |r: &Option<Registry>| {
+            r.as_ref()
+                .filter(|m| m.read_at.elapsed() < registry_ttl())
+                .map(|m| m.get(&key).cloned().unwrap_or_default())
+        };
+        if let Some(out) = fresh(&*self.uniques.read().await) {
+            return Ok(out);
+        }
+        // One reader reloads; the others wait for it instead of reading `~meta` too.
+        let mut guard = self.uniques.write().await;
+        if let Some(out) = fresh(&guard) {
+            return Ok(out);
         }
         let read_at = std::time::Instant::now();
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
@@ -643,7 +651,7 @@ impl Adapter {
             })
             .await?;
         let out = map.get(&key).cloned().unwrap_or_default();
-        *self.uniques.write().await = Some(Registry {
+        *guard = Some(Registry {
             fields: map,
             read_at,
         });
@@ -1042,19 +1050,11 @@ impl Adapter {
                 // Keys to read, each with the group of the entry that named it.
                 let mut fetch: Vec<(String, String)> = Vec::new();
                 for item in &items {
-                    let (Some(AttributeValue::S(sk)), Some(AttributeValue::S(key))) =
-                        (item.get(codec::SK), item.get("key"))
-                    else {
+                    let Some((key, index::Entry { sk, ord })) = entry_of(item) else {
                         continue;
                     };
-                    let g = index::group_of(sk).to_string();
-                    let ord = match item.get("ord") {
-                        Some(AttributeValue::S(o)) if o == Exactness::Exact.attr() => {
-                            Some(Exactness::Exact)
-                        }
-                        Some(_) => Some(Exactness::Inexact),
-                        None => None,
-                    };
+                    let key = &key;
+                    let g = index::group_of(&sk).to_string();
                     if skipping {
                         match ord {
                             // Without conditions each object is found at its order entry alone.
@@ -1118,11 +1118,8 @@ impl Adapter {
                     at += chunk.len();
                     let keys: Vec<String> = chunk.iter().map(|(k, _)| k.clone()).collect();
                     for st in self.read_keys(class, expr, &keys, None).await? {
-                        let (ok, _) = index::order_text(index::sort_value(&st.obj, field));
-                        let ok = match ok.chars().next() {
-                            Some('3' | '4') => ok[..1].to_string(),
-                            _ => ok,
-                        };
+                        let (text, _) = index::order_text(index::sort_value(&st.obj, field));
+                        let ok = index::group_of(&text).to_string();
                         rows.push((ok, st));
                     }
                     if let (Some(need), false) = (need, skipping) {
@@ -1221,7 +1218,7 @@ impl Adapter {
         } else {
             None
         };
-        if cap == Some(0) || opts.limit == Some(0) {
+        if opts.limit == Some(0) {
             return Ok(vec![]);
         }
         let (skipped, rows) = match self.index_order(class, &expr, &order, opts, schema).await? {
@@ -1324,9 +1321,8 @@ impl Adapter {
         let mut order = Order::from_sort(opts.sort.as_ref());
         order.near = eval::near_point(&expr);
         let in_order = self.index_order(class, &expr, &order, opts, schema).await?;
-        let access = match &p.access {
-            _ if in_order.is_some() => {
-                let (field, _, asc) = in_order.unwrap_or_default();
+        let access = match (&p.access, in_order) {
+            (_, Some((field, _, asc))) => {
                 json!({
                     "operation": "Query",
                     "partition": index_pk(class, &field),
@@ -1335,9 +1331,9 @@ impl Adapter {
                     "stopsAfter": opts.limit.map(|l| l.saturating_add(opts.skip)),
                 })
             }
-            Access::Keys(k) if k.len() == 1 => json!({"operation": "GetItem", "keys": k}),
-            Access::Keys(k) => json!({"operation": "BatchGetItem", "keys": k.len()}),
-            Access::Lookups(l) => {
+            (Access::Keys(k), None) if k.len() == 1 => json!({"operation": "GetItem", "keys": k}),
+            (Access::Keys(k), None) => json!({"operation": "BatchGetItem", "keys": k.len()}),
+            (Access::Lookups(l), None) => {
                 let via: Vec<String> = l
                     .iter()
                     .map(|x| match x {
@@ -1353,7 +1349,7 @@ impl Adapter {
                 };
                 json!({"operation": op, "via": via.join(", "), "lookups": l.len(), "then": "BatchGetItem"})
             }
-            Access::Partition if is_join(class) => match join_access(&expr) {
+            (Access::Partition, None) if is_join(class) => match join_access(&expr) {
                 Some(Access::JoinOwning(ids)) => {
                     json!({"operation": "Query", "partition": class, "sortKeyPrefixes": ids.len()})
                 }
@@ -1362,7 +1358,7 @@ impl Adapter {
                 }
                 _ => json!({"operation": "Query", "partition": class}),
             },
-            Access::Partition | Access::JoinOwning(_) | Access::JoinRelated(_) => {
+            (Access::Partition | Access::JoinOwning(_) | Access::JoinRelated(_), None) => {
                 json!({"operation": "Query", "partition": class})
             }
         };
@@ -1996,6 +1992,7 @@ impl Adapter {
             return Ok(());
         };
         let mut existing = existing.as_object().cloned().unwrap_or_default();
+        let mut dropped: Vec<String> = Vec::new();
         if existing.is_empty() {
             existing.insert("_id_".into(), json!({"_id": 1}));
         }
@@ -2010,7 +2007,14 @@ impl Adapter {
                 )));
             }
             if deleting {
-                existing.remove(name);
+                if let Some(old) = existing.remove(name) {
+                    dropped.extend(
+                        old.as_object()
+                            .into_iter()
+                            .flatten()
+                            .map(|(k, _)| k.strip_prefix("_p_").unwrap_or(k).to_string()),
+                    );
+                }
             } else {
                 if let Some(keys) = idx.as_object() {
                     for k in keys.keys() {
@@ -2031,7 +2035,31 @@ impl Adapter {
                 s.insert("indexes".into(), Value::Object(existing.clone()));
                 Ok(())
             })
-            .await
+            .await?;
+        // The fields of schema indexes get adapter-kept entries; a deleted index's fields stop
+        // being kept unless a remaining schema index names them.
+        let fields_of = |ix: &Value| -> Vec<String> {
+            ix.as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, dir)| dir.is_number())
+                .map(|(k, _)| k.strip_prefix("_p_").unwrap_or(k).to_string())
+                .collect()
+        };
+        let remaining: Vec<String> = existing.values().flat_map(fields_of).collect();
+        for field in &dropped {
+            if !remaining.contains(field) {
+                self.drop_index(class, field).await?;
+            }
+        }
+        for (name, idx) in sub {
+            if idx.get("__op").is_none() && name != "_id_" {
+                for field in fields_of(idx) {
+                    self.ensure_index(class, &field, false).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Every class's `indexes` lists the key index `_id_` (Parse reads it from the schema, as

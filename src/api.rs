@@ -122,48 +122,13 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             Ok(Value::Null)
         }
         "setIndexesWithSchemaFormat" => {
-            let class = str_arg(args, 0, "className")?;
-            a.set_indexes(&class, arg(args, 1), arg(args, 2), arg(args, 3))
-                .await?;
-            // A deleted index's fields stop being kept unless another schema index names them.
-            let kept = |ix: &Value| -> Vec<String> {
-                ix.as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, _)| k.strip_prefix("_p_").unwrap_or(k).to_string())
-                    .collect()
-            };
-            let remaining: Vec<String> = a
-                .get_class(&class)
-                .await?
-                .and_then(|s| s.get("indexes").cloned())
-                .and_then(|i| i.as_object().cloned())
-                .unwrap_or_default()
-                .values()
-                .flat_map(kept)
-                .collect();
-            for (name, spec) in arg(args, 1).as_object().into_iter().flatten() {
-                if spec.get("__op").is_none() {
-                    continue;
-                }
-                for field in arg(args, 2).get(name).map(kept).unwrap_or_default() {
-                    if !remaining.contains(&field) {
-                        a.drop_index(&class, &field).await?;
-                    }
-                }
-            }
-            // Each field of an added ascending/descending index gets adapter-kept entries.
-            for (_, spec) in arg(args, 1).as_object().into_iter().flatten() {
-                if spec.get("__op").is_some() {
-                    continue;
-                }
-                for (field, dir) in spec.as_object().into_iter().flatten() {
-                    if dir.is_number() {
-                        a.ensure_index(&class, field.strip_prefix("_p_").unwrap_or(field), false)
-                            .await?;
-                    }
-                }
-            }
+            a.set_indexes(
+                &str_arg(args, 0, "className")?,
+                arg(args, 1),
+                arg(args, 2),
+                arg(args, 3),
+            )
+            .await?;
             Ok(Value::Null)
         }
         "updateSchemaWithIndexes" => a.update_schema_with_indexes().await.map(|_| Value::Null),
@@ -366,13 +331,7 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
                 .collect::<Result<Vec<_>>>()?;
             Ok(json!({"objects": objects, "next": next.as_ref().map(admin::start_to_json)}))
         }
-        "takeLogs" => Ok(Value::Array(
-            a.log()
-                .drain()
-                .into_iter()
-                .map(|r| json!({"level": r.level, "message": r.message}))
-                .collect(),
-        )),
+        "takeLogs" => Ok(a.log().drain_json()),
         "dropIndex" => {
             let class = str_arg(args, 0, "className")?;
             let field = str_arg(args, 1, "fieldName")?;

@@ -53,7 +53,7 @@ pub fn parse_spec(spec: &str) -> (&str, Kind) {
 }
 
 /// An inclusive range of index sort keys (a Query's `BETWEEN`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkRange {
     pub from: String,
     pub to: String,

@@ -38,6 +38,17 @@ impl Log {
         }
     }
 
+    /// Takes every record kept so far as a JSON array of `{level, message}` (what the binding
+    /// and `api::call("takeLogs")` answer).
+    pub fn drain_json(&self) -> serde_json::Value {
+        serde_json::Value::Array(
+            self.drain()
+                .into_iter()
+                .map(|r| serde_json::json!({"level": r.level, "message": r.message}))
+                .collect(),
+        )
+    }
+
     /// Takes every record kept so far, oldest first.
     pub fn drain(&self) -> Vec<Record> {
         self.records

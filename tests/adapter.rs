@@ -13,6 +13,13 @@ async fn c(a: &Adapter, method: &str, args: Value) -> Result<Value, Error> {
     call(a, method, args.as_array().expect("args array")).await
 }
 
+/// `c` for calls that must succeed.
+async fn must(a: &Adapter, method: &str, args: Value) -> Value {
+    c(a, method, args)
+        .await
+        .unwrap_or_else(|e| panic!("{method}: {e}"))
+}
+
 fn user_schema() -> Value {
     json!({"fields": {"username": {"type": "String"}, "email": {"type": "String"}}})
 }
@@ -20,17 +27,15 @@ fn user_schema() -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_get_find_and_delete() {
     let a = common::adapter().await;
-    c(&a, "performInitialization", json!([])).await.unwrap();
+    must(&a, "performInitialization", json!([])).await;
     for i in 0..5 {
-        c(&a, "createObject", json!(["Item", {}, {
+        must(&a, "createObject", json!(["Item", {}, {
             "objectId": format!("id{i}"), "n": i, "tags": ["t", format!("x{i}")],
             "createdAt": "2020-01-01T00:00:00.000Z", "when": {"__type": "Date", "iso": format!("2020-01-0{}T00:00:00Z", i + 1)},
             "owner": {"__type": "Pointer", "className": "_User", "objectId": format!("u{}", i % 2)}
-        }])).await.unwrap();
+        }])).await;
     }
-    let got = c(&a, "find", json!(["Item", {}, {"objectId": "id3"}, {}]))
-        .await
-        .unwrap();
+    let got = must(&a, "find", json!(["Item", {}, {"objectId": "id3"}, {}])).await;
     assert_eq!(got[0]["n"], 3);
     assert_eq!(got[0]["createdAt"], "2020-01-01T00:00:00.000Z");
     assert_eq!(
@@ -38,7 +43,7 @@ async fn create_get_find_and_delete() {
         json!({"__type": "Date", "iso": "2020-01-04T00:00:00.000Z"})
     );
 
-    let by_ptr = c(&a, "find", json!(["Item", {}, {"owner": {"__type": "Pointer", "className": "_User", "objectId": "u1"}}, {"sort": {"n": -1}}])).await.unwrap();
+    let by_ptr = must(&a, "find", json!(["Item", {}, {"owner": {"__type": "Pointer", "className": "_User", "objectId": "u1"}}, {"sort": {"n": -1}}])).await;
     let ns: Vec<i64> = by_ptr
         .as_array()
         .unwrap()
@@ -47,11 +52,9 @@ async fn create_get_find_and_delete() {
         .collect();
     assert_eq!(ns, vec![3, 1]);
 
-    let dates = c(&a, "count", json!(["Item", {}, {"when": {"$gte": {"__type": "Date", "iso": "2020-01-03T00:00:00.000Z"}}}])).await.unwrap();
+    let dates = must(&a, "count", json!(["Item", {}, {"when": {"$gte": {"__type": "Date", "iso": "2020-01-03T00:00:00.000Z"}}}])).await;
     assert_eq!(dates, 3);
-    let arr = c(&a, "count", json!(["Item", {}, {"tags": "x2"}]))
-        .await
-        .unwrap();
+    let arr = must(&a, "count", json!(["Item", {}, {"tags": "x2"}])).await;
     assert_eq!(arr, 1);
 
     let dup = c(&a, "createObject", json!(["Item", {}, {"objectId": "id1"}]))
@@ -59,14 +62,13 @@ async fn create_get_find_and_delete() {
         .unwrap_err();
     assert_eq!(dup.code(), code::DUPLICATE_VALUE);
 
-    c(
+    must(
         &a,
         "deleteObjectsByQuery",
         json!(["Item", {}, {"n": {"$lt": 2}}]),
     )
-    .await
-    .unwrap();
-    assert_eq!(c(&a, "count", json!(["Item", {}, {}])).await.unwrap(), 3);
+    .await;
+    assert_eq!(must(&a, "count", json!(["Item", {}, {}])).await, 3);
     let none = c(&a, "deleteObjectsByQuery", json!(["Item", {}, {"n": 99}]))
         .await
         .unwrap_err();
@@ -83,26 +85,23 @@ async fn sort_skip_limit_count_over_more_than_one_megabyte() {
         let a = a.clone();
         let pad = pad.clone();
         tasks.push(tokio::spawn(async move {
-            c(&a, "createObject", json!(["Big", {}, {"objectId": format!("o{i:04}"), "rank": (i * 7919) % n, "even": i % 2 == 0, "pad": pad}])).await.unwrap();
+            must(&a, "createObject", json!(["Big", {}, {"objectId": format!("o{i:04}"), "rank": (i * 7919) % n, "even": i % 2 == 0, "pad": pad}])).await;
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(c(&a, "count", json!(["Big", {}, {}])).await.unwrap(), n);
+    assert_eq!(must(&a, "count", json!(["Big", {}, {}])).await, n);
     assert_eq!(
-        c(&a, "count", json!(["Big", {}, {"even": true}]))
-            .await
-            .unwrap(),
+        must(&a, "count", json!(["Big", {}, {"even": true}])).await,
         n / 2
     );
-    let page = c(
+    let page = must(
         &a,
         "find",
         json!(["Big", {}, {}, {"sort": {"rank": -1}, "skip": 10, "limit": 5, "keys": ["rank"]}]),
     )
-    .await
-    .unwrap();
+    .await;
     let ranks: Vec<i64> = page
         .as_array()
         .unwrap()
@@ -124,32 +123,25 @@ async fn sort_skip_limit_count_over_more_than_one_megabyte() {
 async fn big_in_and_batch_get() {
     let a = common::adapter().await;
     for i in 0..150 {
-        c(
+        must(
             &a,
             "createObject",
             json!(["C", {}, {"objectId": format!("k{i}"), "v": format!("s{i}")}]),
         )
-        .await
-        .unwrap();
+        .await;
     }
     let ids: Vec<Value> = (0..300).map(|i| json!(format!("k{i}"))).collect();
     assert_eq!(
-        c(&a, "count", json!(["C", {}, {"objectId": {"$in": ids}}]))
-            .await
-            .unwrap(),
+        must(&a, "count", json!(["C", {}, {"objectId": {"$in": ids}}])).await,
         150
     );
     let vals: Vec<Value> = (0..1000).map(|i| json!(format!("s{}", i * 2))).collect();
     assert_eq!(
-        c(&a, "count", json!(["C", {}, {"v": {"$in": vals.clone()}}]))
-            .await
-            .unwrap(),
+        must(&a, "count", json!(["C", {}, {"v": {"$in": vals.clone()}}])).await,
         75
     );
     assert_eq!(
-        c(&a, "count", json!(["C", {}, {"v": {"$nin": vals}}]))
-            .await
-            .unwrap(),
+        must(&a, "count", json!(["C", {}, {"v": {"$nin": vals}}])).await,
         75
     );
 }
@@ -157,20 +149,18 @@ async fn big_in_and_batch_get() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uniqueness_holds_under_parallel_writers() {
     let a = Arc::new(common::adapter().await);
-    c(
+    must(
         &a,
         "ensureUniqueness",
         json!(["_User", user_schema(), ["username"]]),
     )
-    .await
-    .unwrap();
-    c(
+    .await;
+    must(
         &a,
         "ensureUniqueness",
         json!(["_User", user_schema(), ["email"]]),
     )
-    .await
-    .unwrap();
+    .await;
     let mut tasks = Vec::new();
     for i in 0..20 {
         let a = a.clone();
@@ -190,25 +180,21 @@ async fn uniqueness_holds_under_parallel_writers() {
     }
     assert_eq!(ok, 1);
     // Changing the email frees the old value and claims the new one.
-    let winner = c(&a, "find", json!(["_User", {}, {"username": "same"}, {}]))
-        .await
-        .unwrap();
+    let winner = must(&a, "find", json!(["_User", {}, {"username": "same"}, {}])).await;
     let id = winner[0]["objectId"].as_str().unwrap().to_string();
     let old_email = winner[0]["email"].as_str().unwrap().to_string();
-    c(
+    must(
         &a,
         "findOneAndUpdate",
         json!(["_User", {}, {"objectId": id}, {"email": "new@x"}]),
     )
-    .await
-    .unwrap();
-    c(
+    .await;
+    must(
         &a,
         "createObject",
         json!(["_User", {}, {"objectId": "other", "username": "other", "email": old_email}]),
     )
-    .await
-    .unwrap();
+    .await;
     let e = c(
         &a,
         "createObject",
@@ -218,35 +204,30 @@ async fn uniqueness_holds_under_parallel_writers() {
     .unwrap_err();
     assert_eq!(e.to_json()["userInfo"]["duplicated_field"], "email");
     // Deleting frees the username.
-    c(
+    must(
         &a,
         "deleteObjectsByQuery",
         json!(["_User", {}, {"objectId": id}]),
     )
-    .await
-    .unwrap();
-    c(
+    .await;
+    must(
         &a,
         "createObject",
         json!(["_User", {}, {"objectId": "again", "username": "same"}]),
     )
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_data_uniqueness() {
     let a = common::adapter().await;
-    c(&a, "ensureAuthDataUniqueness", json!(["facebook"]))
-        .await
-        .unwrap();
-    c(
+    must(&a, "ensureAuthDataUniqueness", json!(["facebook"])).await;
+    must(
         &a,
         "createObject",
         json!(["_User", {}, {"objectId": "a", "_auth_data_facebook": {"id": "F1"}}]),
     )
-    .await
-    .unwrap();
+    .await;
     let e = c(
         &a,
         "createObject",
@@ -258,13 +239,12 @@ async fn auth_data_uniqueness() {
         e.to_json()["userInfo"]["duplicated_field"],
         "_auth_data_facebook"
     );
-    let found = c(
+    let found = must(
         &a,
         "find",
         json!(["_User", {}, {"authData.facebook.id": "F1"}, {}]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(found[0]["objectId"], "a");
 }
 
@@ -272,7 +252,7 @@ async fn auth_data_uniqueness() {
 async fn parallel_increments_and_array_ops_lose_nothing() {
     let a = Arc::new(common::adapter().await);
     let start = json!(["Counter", {}, {"objectId": "c", "n": 0, "list": [], "log": [], "bag": ["r0", "r1", "r2", "keep"]}]);
-    c(&a, "createObject", start).await.unwrap();
+    must(&a, "createObject", start).await;
     let mut tasks = Vec::new();
     // 100 increments; 20 of them also AddUnique, Add and Remove on arrays of the same object.
     for i in 0..100 {
@@ -284,21 +264,18 @@ async fn parallel_increments_and_array_ops_lose_nothing() {
                 upd["log"] = json!({"__op": "Add", "objects": [i]});
                 upd["bag"] = json!({"__op": "Remove", "objects": [format!("r{}", i % 3)]});
             }
-            c(
+            must(
                 &a,
                 "findOneAndUpdate",
                 json!(["Counter", {}, {"objectId": "c"}, upd]),
             )
-            .await
-            .unwrap();
+            .await;
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
-    let o = c(&a, "find", json!(["Counter", {}, {"objectId": "c"}, {}]))
-        .await
-        .unwrap();
+    let o = must(&a, "find", json!(["Counter", {}, {"objectId": "c"}, {}])).await;
     assert_eq!(o[0]["n"], 100);
     assert_eq!(o[0]["list"].as_array().unwrap().len(), 30);
     let mut log: Vec<i64> = o[0]["log"]
@@ -316,13 +293,9 @@ async fn parallel_increments_and_array_ops_lose_nothing() {
 async fn fifty_parallel_writers_per_unique_field() {
     let a = Arc::new(common::adapter().await);
     for f in ["username", "email"] {
-        c(&a, "ensureUniqueness", json!(["_User", {}, [f]]))
-            .await
-            .unwrap();
+        must(&a, "ensureUniqueness", json!(["_User", {}, [f]])).await;
     }
-    c(&a, "ensureAuthDataUniqueness", json!(["anon"]))
-        .await
-        .unwrap();
+    must(&a, "ensureAuthDataUniqueness", json!(["anon"])).await;
     for (field, make) in [
         (
             "username",
@@ -359,31 +332,26 @@ async fn fifty_parallel_writers_per_unique_field() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn or_with_acl_does_not_leak() {
     let a = common::adapter().await;
-    c(
+    must(
         &a,
         "createObject",
         json!(["Doc", {}, {"objectId": "pub", "t": "a", "_rperm": ["*"]}]),
     )
-    .await
-    .unwrap();
-    c(
+    .await;
+    must(
         &a,
         "createObject",
         json!(["Doc", {}, {"objectId": "priv", "t": "a", "_rperm": ["u1"]}]),
     )
-    .await
-    .unwrap();
-    c(
+    .await;
+    must(
         &a,
         "createObject",
         json!(["Doc", {}, {"objectId": "noacl", "t": "b"}]),
     )
-    .await
-    .unwrap();
+    .await;
     let q = json!({"$and": [{"$or": [{"t": "a"}, {"t": "b"}]}, {"_rperm": {"$in": [null, "*", "u2"]}}]});
-    let rows = c(&a, "find", json!(["Doc", {}, q, {"sort": {"objectId": 1}}]))
-        .await
-        .unwrap();
+    let rows = must(&a, "find", json!(["Doc", {}, q, {"sort": {"objectId": 1}}])).await;
     let ids: Vec<&str> = rows
         .as_array()
         .unwrap()
@@ -396,29 +364,27 @@ async fn or_with_acl_does_not_leak() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schema_lifecycle() {
     let a = common::adapter().await;
-    assert_eq!(c(&a, "classExists", json!(["Game"])).await.unwrap(), false);
-    let s = c(&a, "createClass", json!(["Game", {"className": "Game", "fields": {"score": {"type": "Number"}, "_rperm": {"type": "Array"}}}])).await.unwrap();
+    assert_eq!(must(&a, "classExists", json!(["Game"])).await, false);
+    let s = must(&a, "createClass", json!(["Game", {"className": "Game", "fields": {"score": {"type": "Number"}, "_rperm": {"type": "Array"}}}])).await;
     assert_eq!(s["fields"], json!({"score": {"type": "Number"}}));
     assert_eq!(s["classLevelPermissions"]["find"], json!({"*": true}));
     let e = c(&a, "createClass", json!(["Game", {"fields": {}}]))
         .await
         .unwrap_err();
     assert_eq!(e.code(), code::DUPLICATE_VALUE);
-    c(
+    must(
         &a,
         "addFieldIfNotExists",
         json!(["Game", "name", {"type": "String"}]),
     )
-    .await
-    .unwrap();
+    .await;
     // Added again with the same type (another server did it first): fine; another type: 111.
-    c(
+    must(
         &a,
         "addFieldIfNotExists",
         json!(["Game", "name", {"type": "String"}]),
     )
-    .await
-    .unwrap();
+    .await;
     let e = c(
         &a,
         "addFieldIfNotExists",
@@ -427,43 +393,35 @@ async fn schema_lifecycle() {
     .await
     .unwrap_err();
     assert_eq!(e.code(), code::INCORRECT_TYPE);
-    c(
+    must(
         &a,
         "setClassLevelPermissions",
         json!(["Game", {"find": {}, "get": {"*": true}}]),
     )
-    .await
-    .unwrap();
-    let g = c(&a, "getClass", json!(["Game"])).await.unwrap();
+    .await;
+    let g = must(&a, "getClass", json!(["Game"])).await;
     assert_eq!(g["fields"]["name"], json!({"type": "String"}));
     assert_eq!(g["classLevelPermissions"]["find"], json!({}));
-    c(
+    must(
         &a,
         "createObject",
         json!(["Game", {}, {"objectId": "g", "score": 1, "name": "n"}]),
     )
-    .await
-    .unwrap();
-    c(&a, "deleteFields", json!(["Game", {}, ["name"]]))
-        .await
-        .unwrap();
-    let o = c(&a, "find", json!(["Game", {}, {}, {}])).await.unwrap();
+    .await;
+    must(&a, "deleteFields", json!(["Game", {}, ["name"]])).await;
+    let o = must(&a, "find", json!(["Game", {}, {}, {}])).await;
     assert!(o[0].get("name").is_none());
     assert_eq!(
-        c(&a, "getAllClasses", json!([]))
+        must(&a, "getAllClasses", json!([]))
             .await
-            .unwrap()
             .as_array()
             .unwrap()
             .len(),
         1
     );
-    c(&a, "deleteClass", json!(["Game"])).await.unwrap();
-    assert_eq!(c(&a, "count", json!(["Game", {}, {}])).await.unwrap(), 0);
-    assert_eq!(
-        c(&a, "getClass", json!(["Game"])).await.unwrap(),
-        Value::Null
-    );
+    must(&a, "deleteClass", json!(["Game"])).await;
+    assert_eq!(must(&a, "count", json!(["Game", {}, {}])).await, 0);
+    assert_eq!(must(&a, "getClass", json!(["Game"])).await, Value::Null);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -471,72 +429,61 @@ async fn join_rows_upsert_idempotently() {
     let a = common::adapter().await;
     let row = json!({"owningId": "o1", "relatedId": "r1"});
     for _ in 0..3 {
-        c(
+        must(
             &a,
             "upsertOneObject",
             json!(["_Join:likes:Post", {}, row, row]),
         )
-        .await
-        .unwrap();
+        .await;
     }
-    let rows = c(
+    let rows = must(
         &a,
         "find",
         json!(["_Join:likes:Post", {}, {"owningId": "o1"}, {}]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(rows, json!([{"owningId": "o1", "relatedId": "r1"}]));
     // A legacy numeric objectId (Parse's `_GlobalConfig` 1) is the same object as "1".
-    c(
+    must(
         &a,
         "upsertOneObject",
         json!(["_GlobalConfig", {}, {"objectId": 1}, {"params": {"n": 1}}]),
     )
-    .await
-    .unwrap();
-    let cfg = c(
+    .await;
+    let cfg = must(
         &a,
         "find",
         json!(["_GlobalConfig", {}, {"objectId": "1"}, {}]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(cfg[0]["params"], json!({"n": 1}));
-    c(
+    must(
         &a,
         "deleteObjectsByQuery",
         json!(["_GlobalConfig", {}, {"objectId": 1}]),
     )
-    .await
-    .unwrap();
+    .await;
     // A relation class has no schema; it exists while it holds rows.
     assert_eq!(
-        c(&a, "classExists", json!(["_Join:likes:Post"]))
-            .await
-            .unwrap(),
+        must(&a, "classExists", json!(["_Join:likes:Post"])).await,
         true
     );
     assert_eq!(
-        c(&a, "classExists", json!(["_Join:other:Post"]))
-            .await
-            .unwrap(),
+        must(&a, "classExists", json!(["_Join:other:Post"])).await,
         false
     );
-    c(
+    must(
         &a,
         "upsertOneObject",
         json!(["_GlobalConfig", {}, {"objectId": "1"}, {"params": {"a": 1}}]),
     )
-    .await
-    .unwrap();
-    let cfg = c(
+    .await;
+    let cfg = must(
         &a,
         "find",
         json!(["_GlobalConfig", {}, {"objectId": "1"}, {}]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(cfg[0]["params"], json!({"a": 1}));
 }
 
@@ -561,7 +508,7 @@ async fn bad_input_is_a_clear_error_and_writes_nothing() {
     .await
     .unwrap_err();
     assert_eq!(e.code(), code::OBJECT_TOO_LARGE);
-    assert_eq!(c(&a, "count", json!(["X", {}, {}])).await.unwrap(), 0);
+    assert_eq!(must(&a, "count", json!(["X", {}, {}])).await, 0);
     let e = c(
         &a,
         "createObject",
@@ -583,27 +530,21 @@ async fn bad_input_is_a_clear_error_and_writes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ensure_uniqueness_claims_existing_values_and_refuses_duplicates() {
     let a = common::adapter().await;
-    c(
+    must(
         &a,
         "createObject",
         json!(["Tag", {}, {"objectId": "t1", "name": "red"}]),
     )
-    .await
-    .unwrap();
-    c(
+    .await;
+    must(
         &a,
         "createObject",
         json!(["Tag", {}, {"objectId": "t2", "name": "blue"}]),
     )
-    .await
-    .unwrap();
-    c(&a, "ensureUniqueness", json!(["Tag", {}, ["name"]]))
-        .await
-        .unwrap();
+    .await;
+    must(&a, "ensureUniqueness", json!(["Tag", {}, ["name"]])).await;
     // Registered again (as at every server start): nothing changes.
-    c(&a, "ensureUniqueness", json!(["Tag", {}, ["name"]]))
-        .await
-        .unwrap();
+    must(&a, "ensureUniqueness", json!(["Tag", {}, ["name"]])).await;
     let e = c(
         &a,
         "createObject",
@@ -613,20 +554,18 @@ async fn ensure_uniqueness_claims_existing_values_and_refuses_duplicates() {
     .unwrap_err();
     assert_eq!(e.to_json()["userInfo"]["duplicated_field"], "name");
 
-    c(
+    must(
         &a,
         "createObject",
         json!(["Dup", {}, {"objectId": "d1", "k": "same"}]),
     )
-    .await
-    .unwrap();
-    c(
+    .await;
+    must(
         &a,
         "createObject",
         json!(["Dup", {}, {"objectId": "d2", "k": "same"}]),
     )
-    .await
-    .unwrap();
+    .await;
     let e = c(&a, "ensureUniqueness", json!(["Dup", {}, ["k"]]))
         .await
         .unwrap_err();
@@ -636,68 +575,54 @@ async fn ensure_uniqueness_claims_existing_values_and_refuses_duplicates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactional_sessions_are_all_or_nothing() {
     let a = common::adapter().await;
-    c(&a, "ensureUniqueness", json!(["_User", {}, ["username"]]))
-        .await
-        .unwrap();
-    c(
+    must(&a, "ensureUniqueness", json!(["_User", {}, ["username"]])).await;
+    must(
         &a,
         "createObject",
         json!(["_User", {}, {"objectId": "taken", "username": "bob"}]),
     )
-    .await
-    .unwrap();
-    c(
+    .await;
+    must(
         &a,
         "createObject",
         json!(["Acc", {}, {"objectId": "a1", "balance": 10}]),
     )
-    .await
-    .unwrap();
+    .await;
 
     // Committed: a create, two updates of one object (the second sees the first), a delete.
-    let s = c(&a, "createTransactionalSession", json!([]))
-        .await
-        .unwrap();
-    c(
+    let s = must(&a, "createTransactionalSession", json!([])).await;
+    must(
         &a,
         "createObject",
         json!(["Acc", {}, {"objectId": "a2", "balance": 1}, s]),
     )
-    .await
-    .unwrap();
-    let mid = c(
+    .await;
+    let mid = must(
         &a,
         "findOneAndUpdate",
         json!(["Acc", {}, {"objectId": "a1"}, {"balance": {"__op": "Increment", "amount": -3}}, s]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(mid["balance"], 7, "post-image computed locally");
-    let end = c(
+    let end = must(
         &a,
         "findOneAndUpdate",
         json!(["Acc", {}, {"objectId": "a1"}, {"balance": {"__op": "Increment", "amount": -2}}, s]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(end["balance"], 5);
     assert_eq!(
-        c(&a, "count", json!(["Acc", {}, {"objectId": "a2"}]))
-            .await
-            .unwrap(),
+        must(&a, "count", json!(["Acc", {}, {"objectId": "a2"}])).await,
         0,
         "nothing visible before commit"
     );
-    c(&a, "commitTransactionalSession", json!([s]))
-        .await
-        .unwrap();
-    let rows = c(
+    must(&a, "commitTransactionalSession", json!([s])).await;
+    let rows = must(
         &a,
         "find",
         json!(["Acc", {}, {}, {"sort": {"objectId": 1}}]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         rows.as_array()
             .unwrap()
@@ -708,171 +633,136 @@ async fn transactional_sessions_are_all_or_nothing() {
     );
 
     // Failing: the second write breaks uniqueness, so the first lands neither.
-    let s = c(&a, "createTransactionalSession", json!([]))
-        .await
-        .unwrap();
-    c(
+    let s = must(&a, "createTransactionalSession", json!([])).await;
+    must(
         &a,
         "findOneAndUpdate",
         json!(["Acc", {}, {"objectId": "a1"}, {"balance": 100}, s]),
     )
-    .await
-    .unwrap();
-    c(
+    .await;
+    must(
         &a,
         "createObject",
         json!(["_User", {}, {"objectId": "u2", "username": "bob"}, s]),
     )
-    .await
-    .unwrap();
+    .await;
     let e = c(&a, "commitTransactionalSession", json!([s]))
         .await
         .unwrap_err();
     assert_eq!(e.to_json()["userInfo"]["duplicated_field"], "username");
-    let a1 = c(&a, "find", json!(["Acc", {}, {"objectId": "a1"}, {}]))
-        .await
-        .unwrap();
+    let a1 = must(&a, "find", json!(["Acc", {}, {"objectId": "a1"}, {}])).await;
     assert_eq!(a1[0]["balance"], 5);
 
     // A concurrent change outside the session makes the commit fail whole.
-    let s = c(&a, "createTransactionalSession", json!([]))
-        .await
-        .unwrap();
-    c(
+    let s = must(&a, "createTransactionalSession", json!([])).await;
+    must(
         &a,
         "findOneAndUpdate",
         json!(["Acc", {}, {"objectId": "a1"}, {"balance": 0}, s]),
     )
-    .await
-    .unwrap();
-    c(
+    .await;
+    must(
         &a,
         "createObject",
         json!(["Acc", {}, {"objectId": "a3", "balance": 3}, s]),
     )
-    .await
-    .unwrap();
-    c(
+    .await;
+    must(
         &a,
         "findOneAndUpdate",
         json!(["Acc", {}, {"objectId": "a1"}, {"balance": 6}]),
     )
-    .await
-    .unwrap();
+    .await;
     assert!(c(&a, "commitTransactionalSession", json!([s]))
         .await
         .is_err());
     assert_eq!(
-        c(&a, "count", json!(["Acc", {}, {"objectId": "a3"}]))
-            .await
-            .unwrap(),
+        must(&a, "count", json!(["Acc", {}, {"objectId": "a3"}])).await,
         0
     );
 
     // Aborted: nothing written.
-    let s = c(&a, "createTransactionalSession", json!([]))
-        .await
-        .unwrap();
-    c(
+    let s = must(&a, "createTransactionalSession", json!([])).await;
+    must(
         &a,
         "deleteObjectsByQuery",
         json!(["Acc", {}, {"objectId": "a1"}, s]),
     )
-    .await
-    .unwrap();
-    c(&a, "abortTransactionalSession", json!([s]))
-        .await
-        .unwrap();
+    .await;
+    must(&a, "abortTransactionalSession", json!([s])).await;
     assert_eq!(
-        c(&a, "count", json!(["Acc", {}, {"objectId": "a1"}]))
-            .await
-            .unwrap(),
+        must(&a, "count", json!(["Acc", {}, {"objectId": "a1"}])).await,
         1
     );
 
     // More than 100 items: a clear error, nothing written.
-    let s = c(&a, "createTransactionalSession", json!([]))
-        .await
-        .unwrap();
+    let s = must(&a, "createTransactionalSession", json!([])).await;
     for i in 0..101 {
-        c(
+        must(
             &a,
             "createObject",
             json!(["Many", {}, {"objectId": format!("m{i}")}, s]),
         )
-        .await
-        .unwrap();
+        .await;
     }
     let e = c(&a, "commitTransactionalSession", json!([s]))
         .await
         .unwrap_err();
     assert_eq!(e.code(), code::COMMAND_UNAVAILABLE);
-    assert_eq!(c(&a, "count", json!(["Many", {}, {}])).await.unwrap(), 0);
+    assert_eq!(must(&a, "count", json!(["Many", {}, {}])).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn equality_on_a_unique_field_reads_two_items_not_the_class() {
     let a = common::adapter().await;
-    c(&a, "ensureUniqueness", json!(["_User", {}, ["username"]]))
-        .await
-        .unwrap();
+    must(&a, "ensureUniqueness", json!(["_User", {}, ["username"]])).await;
     for i in 0..30 {
-        c(&a, "createObject", json!(["_User", {}, {"objectId": format!("u{i}"), "username": format!("name{i}"), "n": i}])).await.unwrap();
+        must(&a, "createObject", json!(["_User", {}, {"objectId": format!("u{i}"), "username": format!("name{i}"), "n": i}])).await;
     }
-    let plan = c(
+    let plan = must(
         &a,
         "explain",
         json!(["_User", {}, {"username": "name7"}, {"explain": "queryPlanner"}]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         plan["queryPlanner"]["access"]["via"],
         "unique value of username"
     );
-    let found = c(
+    let found = must(
         &a,
         "find",
         json!(["_User", {}, {"username": "name7", "n": 7}, {}]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(found.as_array().unwrap().len(), 1);
     assert_eq!(found[0]["objectId"], "u7");
     // The rest of the query still applies, and a renamed user is found by the new name only.
     assert_eq!(
-        c(
+        must(
             &a,
             "count",
             json!(["_User", {}, {"username": "name7", "n": 8}])
         )
-        .await
-        .unwrap(),
+        .await,
         0
     );
-    c(
+    must(
         &a,
         "findOneAndUpdate",
         json!(["_User", {}, {"objectId": "u7"}, {"username": "renamed"}]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
-        c(&a, "count", json!(["_User", {}, {"username": "name7"}]))
-            .await
-            .unwrap(),
+        must(&a, "count", json!(["_User", {}, {"username": "name7"}])).await,
         0
     );
     assert_eq!(
-        c(&a, "count", json!(["_User", {}, {"username": "renamed"}]))
-            .await
-            .unwrap(),
+        must(&a, "count", json!(["_User", {}, {"username": "renamed"}])).await,
         1
     );
     assert_eq!(
-        c(&a, "count", json!(["_User", {}, {"username": "nobody"}]))
-            .await
-            .unwrap(),
+        must(&a, "count", json!(["_User", {}, {"username": "nobody"}])).await,
         0
     );
 }
@@ -880,24 +770,19 @@ async fn equality_on_a_unique_field_reads_two_items_not_the_class() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumed_capacity_is_counted_per_operation() {
     let a = common::adapter().await;
-    c(&a, "ensureUniqueness", json!(["_User", {}, ["username"]]))
-        .await
-        .unwrap();
+    must(&a, "ensureUniqueness", json!(["_User", {}, ["username"]])).await;
     for i in 0..50 {
-        c(
+        must(
             &a,
             "createObject",
             json!(["_User", {}, {"objectId": format!("u{i}"), "username": format!("n{i}")}]),
         )
-        .await
-        .unwrap();
+        .await;
     }
-    let before = c(&a, "consumedCapacity", json!([])).await.unwrap();
-    let found = c(&a, "find", json!(["_User", {}, {"username": "n7"}, {}]))
-        .await
-        .unwrap();
+    let before = must(&a, "consumedCapacity", json!([])).await;
+    let found = must(&a, "find", json!(["_User", {}, {"username": "n7"}, {}])).await;
     assert_eq!(found.as_array().unwrap().len(), 1);
-    let after = c(&a, "consumedCapacity", json!([])).await.unwrap();
+    let after = must(&a, "consumedCapacity", json!([])).await;
     let gets = |v: &Value| v["operations"]["GetItem"]["requests"].as_u64().unwrap_or(0);
     let queries = |v: &Value| v["operations"]["Query"]["requests"].as_u64().unwrap_or(0);
     assert_eq!(
@@ -918,24 +803,22 @@ async fn aggregate_with_mongo_style_names() {
     let a = common::adapter().await;
     for (id, day) in [("x1", "2020-05-01"), ("x2", "2021-06-02")] {
         let created = json!({"__type": "Date", "iso": format!("{day}T00:00:00.000Z")});
-        c(
+        must(
             &a,
             "createObject",
             json!(["Agg", {}, {"objectId": id, "createdAt": created, "score": 2}]),
         )
-        .await
-        .unwrap();
+        .await;
     }
-    let one = c(
+    let one = must(
         &a,
         "aggregate",
         json!(["Agg", {}, [{"$match": {"_id": "x2"}}]]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(one.as_array().unwrap().len(), 1);
     assert_eq!(one[0]["objectId"], "x2");
-    let years = c(
+    let years = must(
         &a,
         "aggregate",
         json!(["Agg", {}, [
@@ -943,19 +826,17 @@ async fn aggregate_with_mongo_style_names() {
             {"$sort": {"_id.year": 1}}
         ]]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         years,
         json!([{"objectId": {"year": 2020}, "n": 1}, {"objectId": {"year": 2021}, "n": 1}])
     );
-    let empty = c(
+    let empty = must(
         &a,
         "aggregate",
         json!(["Agg", {}, [{"$group": {"_id": []}}]]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(empty, json!([{"objectId": null}]));
 }
 
@@ -970,9 +851,7 @@ async fn relation_rows_are_read_by_key_ranges_both_ways() {
         ("roleC", "u3"),
     ] {
         let row = json!({"owningId": o, "relatedId": r});
-        c(&a, "upsertOneObject", json!([class, {}, row, row]))
-            .await
-            .unwrap();
+        must(&a, "upsertOneObject", json!([class, {}, row, row])).await;
     }
     let ids = |v: Value, f: &str| {
         let mut x: Vec<String> = v
@@ -984,43 +863,34 @@ async fn relation_rows_are_read_by_key_ranges_both_ways() {
         x.sort();
         x
     };
-    let roles_of_u1 = c(&a, "find", json!([class, {}, {"relatedId": "u1"}, {}]))
-        .await
-        .unwrap();
+    let roles_of_u1 = must(&a, "find", json!([class, {}, {"relatedId": "u1"}, {}])).await;
     assert_eq!(ids(roles_of_u1, "owningId"), vec!["roleA", "roleB"]);
-    let users_of_a = c(&a, "find", json!([class, {}, {"owningId": "roleA"}, {}]))
-        .await
-        .unwrap();
+    let users_of_a = must(&a, "find", json!([class, {}, {"owningId": "roleA"}, {}])).await;
     assert_eq!(ids(users_of_a, "relatedId"), vec!["u1", "u2"]);
-    let either = c(
+    let either = must(
         &a,
         "find",
         json!([class, {}, {"relatedId": {"$in": ["u2", "u3"]}}, {}]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(ids(either, "owningId"), vec!["roleA", "roleC"]);
-    let plan = c(
+    let plan = must(
         &a,
         "explain",
         json!([class, {}, {"relatedId": "u1"}, {"explain": "queryPlanner"}]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(plan["queryPlanner"]["access"]["then"], "BatchGetItem");
     // Removing a relation removes its mirror too.
-    c(
+    must(
         &a,
         "deleteObjectsByQuery",
         json!([class, {}, {"owningId": "roleA", "relatedId": "u1"}]),
     )
-    .await
-    .unwrap();
-    let roles_of_u1 = c(&a, "find", json!([class, {}, {"relatedId": "u1"}, {}]))
-        .await
-        .unwrap();
+    .await;
+    let roles_of_u1 = must(&a, "find", json!([class, {}, {"relatedId": "u1"}, {}])).await;
     assert_eq!(ids(roles_of_u1, "owningId"), vec!["roleB"]);
-    assert_eq!(c(&a, "count", json!([class, {}, {}])).await.unwrap(), 3);
+    assert_eq!(must(&a, "count", json!([class, {}, {}])).await, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1029,9 +899,7 @@ async fn indexes_serve_equality_in_and_case_insensitive_lookups() {
     for i in 0..40 {
         let obj = json!({"objectId": format!("o{i}"), "name": format!("Name{}", i % 10), "n": i % 4, "tags": [format!("t{}", i % 3)],
             "owner": {"__type": "Pointer", "className": "_User", "objectId": format!("u{}", i % 5)}});
-        c(&a, "createObject", json!(["Thing", {}, obj]))
-            .await
-            .unwrap();
+        must(&a, "createObject", json!(["Thing", {}, obj])).await;
     }
     // Indexed after the data exists: the first registration indexes what is stored.
     for (f, ci) in [
@@ -1040,13 +908,11 @@ async fn indexes_serve_equality_in_and_case_insensitive_lookups() {
         ("owner", false),
         ("tags", false),
     ] {
-        c(&a, "ensureIndex", json!(["Thing", {}, [f], null, ci]))
-            .await
-            .unwrap();
+        must(&a, "ensureIndex", json!(["Thing", {}, [f], null, ci])).await;
     }
     let count = |q: Value| {
         let a = &a;
-        async move { c(a, "count", json!(["Thing", {}, q])).await.unwrap() }
+        async move { must(a, "count", json!(["Thing", {}, q])).await }
     };
     assert_eq!(count(json!({"n": 2})).await, 10);
     assert_eq!(count(json!({"n": 2.0})).await, 10, "numbers by value");
@@ -1066,45 +932,36 @@ async fn indexes_serve_equality_in_and_case_insensitive_lookups() {
         8,
         "pointer by objectId"
     );
-    let ci = c(
+    let ci = must(
         &a,
         "find",
         json!(["Thing", {}, {"name": "NAME7"}, {"caseInsensitive": true}]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(ci.as_array().unwrap().len(), 4);
-    let plan = c(
+    let plan = must(
         &a,
         "explain",
         json!(["Thing", {}, {"n": 2}, {"explain": "queryPlanner"}]),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(plan["queryPlanner"]["access"]["via"], "index n");
     // Entries follow updates and deletes.
-    c(&a, "findOneAndUpdate", json!(["Thing", {}, {"objectId": "o2"}, {"n": 3, "tags": {"__op": "Add", "objects": ["t9"]}}])).await.unwrap();
+    must(&a, "findOneAndUpdate", json!(["Thing", {}, {"objectId": "o2"}, {"n": 3, "tags": {"__op": "Add", "objects": ["t9"]}}])).await;
     assert_eq!(count(json!({"n": 2})).await, 9);
     assert_eq!(count(json!({"tags": "t9"})).await, 1);
-    c(&a, "deleteObjectsByQuery", json!(["Thing", {}, {"n": 3}]))
-        .await
-        .unwrap();
+    must(&a, "deleteObjectsByQuery", json!(["Thing", {}, {"n": 3}])).await;
     assert_eq!(count(json!({"n": 3})).await, 0);
     assert_eq!(count(json!({"tags": "t9"})).await, 0);
     // New objects are indexed as they are written, also in transactions.
-    let s = c(&a, "createTransactionalSession", json!([]))
-        .await
-        .unwrap();
-    c(
+    let s = must(&a, "createTransactionalSession", json!([])).await;
+    must(
         &a,
         "createObject",
         json!(["Thing", {}, {"objectId": "new", "n": 3, "name": "Fresh"}, s]),
     )
-    .await
-    .unwrap();
-    c(&a, "commitTransactionalSession", json!([s]))
-        .await
-        .unwrap();
+    .await;
+    must(&a, "commitTransactionalSession", json!([s])).await;
     assert_eq!(count(json!({"n": 3})).await, 1);
 }
 
@@ -1124,9 +981,7 @@ async fn indexes_serve_ranges_prefixes_and_sorted_pages() {
         }
     }
     for f in ["score", "name", "at"] {
-        c(&a, "ensureIndex", json!(["Score", {}, [f], null, false]))
-            .await
-            .unwrap();
+        must(&a, "ensureIndex", json!(["Score", {}, [f], null, false])).await;
     }
     let logs = a.log().drain();
     assert!(
@@ -1138,7 +993,7 @@ async fn indexes_serve_ranges_prefixes_and_sorted_pages() {
     let find = |q: Value, o: Value| {
         let a = &a;
         async move {
-            let rows = c(a, "find", json!(["Score", {}, q, o])).await.unwrap();
+            let rows = must(a, "find", json!(["Score", {}, q, o])).await;
             rows.as_array()
                 .unwrap()
                 .iter()
@@ -1190,13 +1045,10 @@ async fn indexes_serve_ranges_prefixes_and_sorted_pages() {
         .await,
         vec![100, 101, 102, 103]
     );
-    let plan = c(
-        &a,
+    let plan = must(&a,
         "explain",
         json!(["Score", {}, {"score": {"$gt": 590}}, {"sort": {"score": -1}, "limit": 3, "explain": "queryPlanner"}]),
-    )
-    .await
-    .unwrap();
+    ).await;
     assert_eq!(
         plan["queryPlanner"]["access"]["partition"],
         "~i:Score:score"
@@ -1205,7 +1057,7 @@ async fn indexes_serve_ranges_prefixes_and_sorted_pages() {
     // Unsorted ranges and prefixes are index range reads too.
     let count = |q: Value| {
         let a = &a;
-        async move { c(a, "count", json!(["Score", {}, q])).await.unwrap() }
+        async move { must(a, "count", json!(["Score", {}, q])).await }
     };
     let before = reads(&a);
     assert_eq!(count(json!({"score": {"$lt": 10}})).await, 10);
@@ -1222,7 +1074,7 @@ async fn indexes_serve_ranges_prefixes_and_sorted_pages() {
     );
     // Dropping the index deletes its entries; queries still answer, from the partition.
     assert_eq!(
-        c(&a, "dropIndex", json!(["Score", "score"])).await.unwrap(),
+        must(&a, "dropIndex", json!(["Score", "score"])).await,
         json!(true)
     );
     assert!(!a.store().any("~i:Score:score").await.unwrap());
@@ -1230,9 +1082,8 @@ async fn indexes_serve_ranges_prefixes_and_sorted_pages() {
         find(json!({}), json!({"sort": {"score": -1}, "limit": 2})).await,
         vec![599, 598]
     );
-    let names: Vec<Value> = c(&a, "getIndexes", json!(["Score"]))
+    let names: Vec<Value> = must(&a, "getIndexes", json!(["Score"]))
         .await
-        .unwrap()
         .as_array()
         .unwrap()
         .iter()

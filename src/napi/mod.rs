@@ -52,19 +52,18 @@ impl Core {
             .map_err(to_napi)
     }
 
-    /// The core's log records since the last call, as a JSON array of `{level, message}`
-    /// (the shim forwards them to the logger).
+    /// The core's log records since the last call, as a JSON array of `{level, message}`, or
+    /// an empty string when there are none (the shim forwards them to the logger after every
+    /// call, so the common case costs no JSON).
     #[napi]
     pub fn take_logs(&self) -> String {
-        let records = match self.adapter.get() {
-            Some(a) => a.log().drain(),
-            None => return "[]".into(),
-        };
-        let out: Vec<Value> = records
-            .into_iter()
-            .map(|r| serde_json::json!({"level": r.level, "message": r.message}))
-            .collect();
-        Value::Array(out).to_string()
+        match self.adapter.get() {
+            Some(a) => match a.log().drain_json() {
+                Value::Array(v) if v.is_empty() => String::new(),
+                records => records.to_string(),
+            },
+            None => String::new(),
+        }
     }
 
     /// Calls adapter method `method` with the JSON array `args_json`; resolves to JSON text.
