@@ -310,13 +310,16 @@ fn reconcile_ops(
         .collect()
 }
 
+/// An object's key, revision (None: absent), the index entries it calls for and those it has.
+type ObjectEntries = (String, Option<i64>, Vec<index::Entry>, Vec<index::Entry>);
+
 /// Writes a group of objects' index changes in one transaction, or object by object when it
 /// fails; answers how many objects changed.
 async fn flush_group(
     store: &Store,
     class: &str,
     spec: &str,
-    group: &mut Vec<(String, Option<i64>, Vec<index::Entry>, Vec<index::Entry>)>,
+    group: &mut Vec<ObjectEntries>,
     ops: &mut Vec<TxOp>,
 ) -> Result<usize> {
     if group.is_empty() {
@@ -434,11 +437,10 @@ async fn reconcile_index(
     let mut changed = 0usize;
     let work = rows
         .into_iter()
-        .map(|(k, rev, want)| (k, rev, want))
         .chain(gone.into_iter().map(|(k, _)| (k, None, Vec::new())));
     // Objects whose changes fit one transaction are grouped, up to 100 items per request; a
     // group that fails is done object by object.
-    let mut group: Vec<(String, Option<i64>, Vec<index::Entry>, Vec<index::Entry>)> = Vec::new();
+    let mut group: Vec<ObjectEntries> = Vec::new();
     let mut group_ops: Vec<TxOp> = Vec::new();
     for (i, (key, rev, want)) in work.enumerate() {
         let current = have.remove(&key).unwrap_or_default();
@@ -1759,12 +1761,10 @@ impl Adapter {
             let mut obj = Map::new();
             if let Some(q) = query.as_object() {
                 for (k, v) in q {
-                    if !k.starts_with('$')
-                        && !k.contains('.')
-                        && !(v.is_object()
-                            && v.as_object()
-                                .is_some_and(|m| m.keys().any(|x| x.starts_with('$'))))
-                    {
+                    let operator = v
+                        .as_object()
+                        .is_some_and(|m| m.keys().any(|x| x.starts_with('$')));
+                    if !(k.starts_with('$') || k.contains('.') || operator) {
                         obj.insert(k.clone(), canonical_field(k, v)?);
                     }
                 }

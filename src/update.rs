@@ -40,7 +40,7 @@ fn objects(op: &Value) -> Result<Vec<Value>> {
         .get("objects")
         .and_then(Value::as_array)
         .ok_or_else(|| Error::json("objects to add must be an array"))?;
-    arr.iter().map(|v| crate::codec::canonical(v)).collect()
+    arr.iter().map(crate::codec::canonical).collect()
 }
 
 fn apply_one(obj: &mut Map<String, Value>, path: &[&str], op: &Value) -> Result<()> {

@@ -90,7 +90,7 @@ fn field_matches(cond: &Cond, vals: &[&Value]) -> bool {
         Cond::Nin(list) => !list
             .iter()
             .any(|q| field_matches(&Cond::Eq(q.clone()), vals)),
-        Cond::Exists(b) => !vals.is_empty() == *b,
+        Cond::Exists(b) => vals.is_empty() != *b,
         Cond::All(conds) => {
             if conds.is_empty() {
                 return false;

@@ -533,7 +533,7 @@ pub fn relative_time(
     } else {
         parts.pop();
     }
-    if parts.len() % 2 != 0 {
+    if !parts.len().is_multiple_of(2) {
         return Err("Invalid time string. Dangling unit or number.".into());
     }
     let mut seconds: i64 = 0;

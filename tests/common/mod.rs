@@ -23,6 +23,8 @@ fn dynoxide_binary() -> PathBuf {
     "dynoxide".into()
 }
 
+// The server runs for the whole test process (its watchdog ends it), so it is never waited on.
+#[allow(clippy::zombie_processes)]
 pub fn endpoint() -> String {
     static EP: OnceLock<String> = OnceLock::new();
     EP.get_or_init(|| {
