@@ -1,8 +1,11 @@
-//! parse-server-dynamodb: the core of a DynamoDB storage adapter for Parse Server. `adapter`
-//! implements what Parse Server's storage-adapter interface asks for, on top of `store` (the
-//! DynamoDB client), `schema` (class schemas), `query` (parse, plan, evaluate, sort), `update`
-//! and `codec`. `api` dispatches JSON calls to it; the optional `napi` module is the thin
-//! Node binding. Everything but `napi` builds and tests without Node.
+//! parse-server-dynamodb: the core of a DynamoDB storage adapter for Parse Server. A call flows
+//! down through the rooms: `api` (JSON dispatch) → `adapter` (what each Parse method means) →
+//! `query::plan` (what to read, as data) → `exec` (runs the plan, evaluates, sorts) and
+//! `write` (objects with their sentinels, index entries and mirrors; sessions) → `store` (the
+//! only room that speaks DynamoDB). Beside them: `indexes` (registries, back-fill, reconcile),
+//! `schema` (class schemas), `layout` (keys of everything in the table), `index` (entry
+//! encoding), `codec`, `update`. The optional `napi` module is the thin Node binding; every
+//! other room builds and tests without Node.
 
 pub mod adapter;
 pub mod admin;
@@ -10,13 +13,17 @@ pub mod api;
 pub mod codec;
 pub mod embedded;
 pub mod error;
+pub mod exec;
 pub mod index;
+pub mod indexes;
+pub mod layout;
 pub mod log;
 pub mod query;
 pub mod schema;
 pub mod store;
 pub mod transaction;
 pub mod update;
+pub mod write;
 
 #[cfg(feature = "node")]
 mod napi;

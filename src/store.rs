@@ -6,7 +6,6 @@
 
 use crate::codec::{Item, PK, SK};
 use crate::error::{Error, Result};
-use crate::query::plan::Filter;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
@@ -82,6 +81,15 @@ impl Usage {
             "operations": ops,
         })
     }
+}
+
+/// A filter expression of a Query, with its parameterised names and values (the planner builds
+/// them; see `query::plan`).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub expression: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
 }
 
 /// The outcome of a conditional write.
@@ -603,6 +611,19 @@ impl Store {
                 _ => return Ok(keys),
             }
         }
+    }
+
+    /// The keys of every item of partition `pk` (to delete them).
+    pub async fn partition_keys(&self, pk: &str) -> Result<Vec<(String, String)>> {
+        let mut keys = Vec::new();
+        self.query(pk, None, |item| {
+            if let Some(AttributeValue::S(sk)) = item.get(SK) {
+                keys.push((pk.to_string(), sk.clone()));
+            }
+            Ok(true)
+        })
+        .await?;
+        Ok(keys)
     }
 
     /// Deletes any number of keys (chunks of 25, unprocessed items retried).

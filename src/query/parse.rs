@@ -658,6 +658,15 @@ fn strip_extended(p: &str) -> String {
     out
 }
 
+/// The conjuncts of `expr` (nested `$and`s flattened; none for an empty query).
+pub fn conjuncts(expr: &Expr) -> Vec<&Expr> {
+    match expr {
+        Expr::And(v) => v.iter().flat_map(conjuncts).collect(),
+        Expr::True => vec![],
+        e => vec![e],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

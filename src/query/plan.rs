@@ -1,21 +1,18 @@
-//! What DynamoDB does for a query. `plan` picks the access path (GetItem for one objectId,
-//! BatchGetItem for an objectId `$in`, otherwise a Query on the class partition) and builds a
-//! filter expression from the conditions DynamoDB can check. The filter only has to select a
-//! *superset* of the matching rows, because the evaluator always re-checks every row: so any
-//! conjunct may be left out, a disjunction is pushed only whole, negations are never pushed,
-//! and each pushed comparison also lets through values DynamoDB compares differently from
-//! Mongo (e.g. `contains` for arrays). Names and values are always parameterised.
+//! What to read for a query, as data: `plan_read` picks the access path (GetItem for one
+//! objectId, BatchGetItem for an objectId `$in`, sentinel and index lookups, relation key
+//! ranges, an index read in sort order, otherwise a Query on the class partition) and adds the
+//! filter expression `filter` builds for a partition Query. It reads nothing itself: `exec`
+//! runs the plan, and the evaluator re-checks every row it reads, so the access path only has
+//! to find a superset of the matches.
 
-use super::parse::{Cond, Expr};
-use crate::codec::{parse_type, to_attr};
+use super::filter::{filter, literal_prefix};
+use super::parse::{conjuncts, Cond, Expr};
+use crate::codec::parse_type;
 use crate::index::{self, lookup_text, prefix_range, range_for, sortable, Kind, SkRange};
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::layout::{sentinel_key, Kept};
+pub use crate::store::Filter;
 use serde_json::Value;
-use std::collections::HashMap;
 
-/// DynamoDB caps expressions at 4 KB; stay well below and leave the rest to the evaluator.
-const MAX_FILTER_CHARS: usize = 3000;
-const MAX_IN_OPERANDS: usize = 100;
 /// Most index Queries one `$in` is answered with before the planner reads the partition instead.
 const MAX_INDEX_LOOKUPS: usize = 32;
 
@@ -31,6 +28,14 @@ pub enum Access {
     JoinOwning(Vec<String>),
     /// Relation rows of these related objects, read from their mirror partition.
     JoinRelated(Vec<String>),
+    /// Read index `spec` in order (forwards when `ascending`) over `ranges`, one after the
+    /// other, fetching the objects its entries name, until the rows a sorted, limited find
+    /// answers are known (see `exec`).
+    InOrder {
+        spec: String,
+        ranges: Vec<SkRange>,
+        ascending: bool,
+    },
     /// Query the class partition.
     Partition,
 }
@@ -47,13 +52,6 @@ pub enum Lookup {
         spec: String,
         range: SkRange,
     },
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub expression: String,
-    pub names: HashMap<String, String>,
-    pub values: HashMap<String, AttributeValue>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,10 +87,69 @@ pub fn plan_indexed(expr: &Expr, unique_fields: &[String], indexes: &[String]) -
     }
 }
 
+/// A find sorted by one top-level field, with a limit: it may be read in order from that
+/// field's index. `may_be_array`: the schema does not rule out Array values for the field.
+#[derive(Debug, Clone)]
+pub struct SortHint {
+    pub field: String,
+    pub ascending: bool,
+    pub may_be_array: bool,
+}
+
+/// The plan of a read of `expr` from a class (`join`: a relation class) that keeps `kept`,
+/// sorted as `sort` says when that is one indexed field. Key reads win; then, for relation
+/// classes, key ranges of their rows; then an index read in sort order when no lookup reads
+/// fewer rows; then lookups; then the partition.
+pub fn plan_read(expr: &Expr, kept: &Kept, join: bool, sort: Option<&SortHint>) -> Plan {
+    if let Some(p) = key_plan(expr) {
+        return p;
+    }
+    let mut p = plan_indexed(expr, &kept.unique, &kept.indexes);
+    if join {
+        if p.access == Access::Partition {
+            p.access = join_access(expr).unwrap_or(Access::Partition);
+        }
+    } else if let Some(access) = sort.and_then(|h| in_order(expr, &p.access, &kept.indexes, h)) {
+        p.access = access;
+    }
+    p
+}
+
+/// The in-order index read for a sort on `h.field`, when the index can serve it and no key,
+/// unique-value or other lookup answers the query (those read fewer rows).
+fn in_order(expr: &Expr, access: &Access, indexes: &[String], h: &SortHint) -> Option<Access> {
+    let range = sort_range(expr, indexes, &h.field)?;
+    let served = match access {
+        Access::Partition => true,
+        Access::Lookups(l) => {
+            matches!(l.as_slice(), [Lookup::Index { spec, range: r }] if *spec == h.field && *r == range)
+        }
+        _ => false,
+    };
+    if !served {
+        return None;
+    }
+    // A bounded range holds no array's order entry, yet an array can match through an
+    // element; when arrays sort before the range, their group is read first (not needed
+    // when the schema says the field holds no arrays).
+    let mut ranges = vec![range.clone()];
+    if range != SkRange::all() && h.may_be_array {
+        let tag = range.from.chars().next().unwrap_or('0');
+        if (h.ascending && tag > '4') || (!h.ascending && tag < '4') {
+            ranges.insert(0, SkRange::exact("4"));
+        }
+    }
+    Some(Access::InOrder {
+        spec: h.field.clone(),
+        ranges,
+        ascending: h.ascending,
+    })
+}
+
 /// For relation rows: an equality or `$in` on `owningId` or `relatedId` (the rest of the query
 /// is checked by the evaluator). Only meaningful for `_Join` classes, whose keys are
 /// `<owningId>:<relatedId>`; the caller uses it only there.
-pub fn join_access(expr: &Expr) -> Option<Access> {
+fn join_access(expr: &Expr) -> Option<Access> {
     let ids = |c: &Cond| -> Option<Vec<String>> {
         match c {
             Cond::Eq(Value::String(s)) => Some(vec![s.clone()]),
@@ -270,7 +327,7 @@ fn range_lookup(field: &str, conds: &[&Cond], known: &Known) -> Option<Vec<Looku
 
 /// The range of `field`'s index to read in order for a query sorted by that field alone: the
 /// query's own bounds on it, or the whole index. None when the index cannot serve the sort.
-pub fn sort_range(expr: &Expr, indexes: &[String], field: &str) -> Option<SkRange> {
+fn sort_range(expr: &Expr, indexes: &[String], field: &str) -> Option<SkRange> {
     if !sortable(field) || !indexes.iter().any(|s| s == field) {
         return None;
     }
@@ -283,28 +340,15 @@ pub fn sort_range(expr: &Expr, indexes: &[String], field: &str) -> Option<SkRang
     Some(range_key(&conds).unwrap_or_else(SkRange::all))
 }
 
-/// The sort key of the sentinel item of a unique value (`=` + its text; None if too long).
-pub fn sentinel_key(v: &Value) -> Option<String> {
-    let text = match v {
-        Value::String(s) => s.clone(),
-        other => serde_json::to_string(other).ok()?,
-    };
-    (text.len() <= 1000).then(|| format!("={text}"))
-}
-
-fn conjuncts(expr: &Expr) -> Vec<&Expr> {
-    match expr {
-        Expr::And(v) => v.iter().flat_map(conjuncts).collect(),
-        Expr::True => vec![],
-        e => vec![e],
-    }
-}
-
-/// The access path when it is key reads alone (`objectId` equality or `$in` in a conjunct):
-/// then neither the class's indexes nor a filter expression matter.
-pub fn key_access(expr: &Expr) -> Option<Vec<String>> {
+/// The plan when it is key reads alone (`objectId` equality or `$in` in a conjunct): then
+/// neither the class's registries nor a filter expression matter, so callers can plan it
+/// before reading them.
+pub fn key_plan(expr: &Expr) -> Option<Plan> {
     match access(expr) {
-        Access::Keys(k) => Some(k),
+        access @ Access::Keys(_) => Some(Plan {
+            access,
+            filter: None,
+        }),
         _ => None,
     }
 }
@@ -343,322 +387,6 @@ fn is_object_id(p: &[String]) -> bool {
     p.len() == 1 && p[0] == "objectId"
 }
 
-struct Builder {
-    names: HashMap<String, String>,
-    name_ids: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-impl Builder {
-    fn name(&mut self, n: &str) -> String {
-        if let Some(id) = self.name_ids.get(n) {
-            return id.clone();
-        }
-        let id = format!("#n{}", self.names.len());
-        self.names.insert(id.clone(), n.to_string());
-        self.name_ids.insert(n.to_string(), id.clone());
-        id
-    }
-    fn path(&mut self, p: &[String]) -> String {
-        p.iter().map(|s| self.name(s)).collect::<Vec<_>>().join(".")
-    }
-    fn value(&mut self, v: &Value) -> Option<String> {
-        let a = to_attr(v).ok()?;
-        let id = format!(":v{}", self.values.len());
-        self.values.insert(id.clone(), a);
-        Some(id)
-    }
-    /// Alternatives that let arrays on the path through to the evaluator.
-    fn array_escapes(&mut self, p: &[String]) -> Vec<String> {
-        if p.len() == 1 {
-            return vec![];
-        }
-        let l = self.value(&Value::String("L".into())).unwrap_or_default();
-        (1..p.len())
-            .map(|i| format!("attribute_type({}, {l})", self.path(&p[..i])))
-            .collect()
-    }
-}
-
-/// A filter expression tree, rendered with only the parentheses DynamoDB needs (it rejects
-/// redundant ones). AND binds tighter than OR.
-#[derive(Debug, Clone)]
-enum F {
-    Atom(String),
-    And(Vec<F>),
-    Or(Vec<F>),
-}
-
-impl F {
-    fn and(parts: Vec<F>) -> F {
-        let mut flat = Vec::new();
-        for p in parts {
-            match p {
-                F::And(v) => flat.extend(v),
-                other => flat.push(other),
-            }
-        }
-        if flat.len() == 1 {
-            flat.pop().unwrap_or(F::Or(vec![]))
-        } else {
-            F::And(flat)
-        }
-    }
-    fn or(parts: Vec<F>) -> F {
-        let mut flat = Vec::new();
-        for p in parts {
-            match p {
-                F::Or(v) => flat.extend(v),
-                other => flat.push(other),
-            }
-        }
-        if flat.len() == 1 {
-            flat.pop().unwrap_or(F::Or(vec![]))
-        } else {
-            F::Or(flat)
-        }
-    }
-    fn render(&self) -> String {
-        match self {
-            F::Atom(s) => s.clone(),
-            F::Or(v) => v.iter().map(F::render).collect::<Vec<_>>().join(" OR "),
-            F::And(v) => v
-                .iter()
-                .map(|c| match c {
-                    F::Or(_) => format!("({})", c.render()),
-                    _ => c.render(),
-                })
-                .collect::<Vec<_>>()
-                .join(" AND "),
-        }
-    }
-}
-
-fn filter(expr: &Expr) -> Option<Filter> {
-    let mut b = Builder {
-        names: HashMap::new(),
-        name_ids: HashMap::new(),
-        values: HashMap::new(),
-    };
-    let mut parts: Vec<F> = Vec::new();
-    let mut len = 0;
-    for c in conjuncts(expr) {
-        let snapshot = (b.names.clone(), b.name_ids.clone(), b.values.clone());
-        match push(&mut b, c) {
-            Some(f) if len + f.render().len() + 7 <= MAX_FILTER_CHARS => {
-                len += f.render().len() + 7;
-                parts.push(f);
-            }
-            _ => {
-                // Left to the evaluator: forget the names/values this conjunct registered.
-                (b.names, b.name_ids, b.values) = snapshot;
-            }
-        }
-    }
-    if parts.is_empty() {
-        return None;
-    }
-    Some(Filter {
-        expression: F::and(parts).render(),
-        names: b.names,
-        values: b.values,
-    })
-}
-
-fn scalar(v: &Value) -> bool {
-    matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_))
-}
-
-/// A superset condition for `e`, or None when DynamoDB cannot help.
-fn push(b: &mut Builder, e: &Expr) -> Option<F> {
-    match e {
-        Expr::And(v) => {
-            // A conjunct left out must not leave its names and values behind.
-            let parts: Vec<F> = v
-                .iter()
-                .filter_map(|c| {
-                    let snapshot = (b.names.clone(), b.name_ids.clone(), b.values.clone());
-                    let f = push(b, c);
-                    if f.is_none() {
-                        (b.names, b.name_ids, b.values) = snapshot;
-                    }
-                    f
-                })
-                .collect();
-            if parts.is_empty() {
-                None
-            } else {
-                Some(F::and(parts))
-            }
-        }
-        Expr::Or(v) => {
-            let parts = v.iter().map(|c| push(b, c)).collect::<Option<Vec<F>>>()?;
-            if parts.is_empty() {
-                return None;
-            }
-            Some(F::or(parts))
-        }
-        Expr::Field(p, cond) => push_field(b, p, cond),
-        Expr::True | Expr::Nor(_) => None,
-    }
-}
-
-fn push_field(b: &mut Builder, p: &[String], cond: &Cond) -> Option<F> {
-    if p.len() == 1 && p[0] == "objectId" {
-        // objectId lives in the sort key, which DynamoDB filter expressions may not name.
-        return None;
-    }
-    let mut alts: Vec<String> = match cond {
-        Cond::Eq(v) => eq_alternatives(b, p, v)?,
-        Cond::In(list) if !list.is_empty() => {
-            let mut alts = Vec::new();
-            let plain: Vec<&Value> = list.iter().filter(|v| scalar(v)).collect();
-            for v in list.iter().filter(|v| !scalar(v)) {
-                alts.extend(eq_alternatives(b, p, v)?);
-            }
-            let path = b.path(p);
-            for chunk in plain.chunks(MAX_IN_OPERANDS) {
-                let ids: Vec<String> = chunk.iter().map(|v| b.value(v)).collect::<Option<_>>()?;
-                alts.push(format!("{path} IN ({})", ids.join(", ")));
-                for id in ids {
-                    alts.push(format!("contains({path}, {id})"));
-                }
-            }
-            if plain.iter().any(|v| v.is_string()) {
-                // Pointers (or arrays of them) queried by plain objectIds.
-                let m = b.value(&Value::String("M".into()))?;
-                let l = b.value(&Value::String("L".into()))?;
-                alts.push(format!("attribute_type({path}, {m})"));
-                alts.push(format!("attribute_type({path}, {l})"));
-            }
-            alts
-        }
-        Cond::Lt(v) | Cond::Lte(v) | Cond::Gt(v) | Cond::Gte(v) => {
-            let op = match cond {
-                Cond::Lt(_) => "<",
-                Cond::Lte(_) => "<=",
-                Cond::Gt(_) => ">",
-                _ => ">=",
-            };
-            let (path, val) = if let (Some("Date"), Some(iso)) = (parse_type(v), v.get("iso")) {
-                let mut dp = p.to_vec();
-                dp.push("iso".into());
-                (b.path(&dp), iso.clone())
-            } else if matches!(v, Value::String(_) | Value::Number(_)) {
-                (b.path(p), v.clone())
-            } else {
-                return None;
-            };
-            let id = b.value(&val)?;
-            let l = b.value(&Value::String("L".into()))?;
-            let mut alts = vec![
-                format!("{path} {op} {id}"),
-                format!("attribute_type({}, {l})", b.path(p)),
-            ];
-            // An ISO string also compares with stored dates (the evaluator allows it).
-            if let Some(iso) = v.as_str().and_then(|s| crate::codec::normalize_iso(s).ok()) {
-                let mut dp = p.to_vec();
-                dp.push("iso".into());
-                let iso_id = b.value(&Value::String(iso))?;
-                alts.push(format!("{} {op} {iso_id}", b.path(&dp)));
-            }
-            alts
-        }
-        Cond::Exists(true) => vec![format!("attribute_exists({})", b.path(p))],
-        Cond::Exists(false) if p.len() == 1 => vec![format!("attribute_not_exists({})", b.path(p))],
-        Cond::Regex(pat) => {
-            let prefix = literal_prefix(&pat.source, &pat.flags)?;
-            let id = b.value(&Value::String(prefix))?;
-            let path = b.path(p);
-            let l = b.value(&Value::String("L".into()))?;
-            vec![
-                format!("begins_with({path}, {id})"),
-                format!("attribute_type({path}, {l})"),
-            ]
-        }
-        _ => return None,
-    };
-    alts.extend(b.array_escapes(p));
-    Some(F::or(alts.into_iter().map(F::Atom).collect()))
-}
-
-fn eq_alternatives(b: &mut Builder, p: &[String], v: &Value) -> Option<Vec<String>> {
-    if v.is_null() {
-        // Mongo: null matches a missing field, a null, or an array holding null.
-        let path = b.path(p);
-        let null = b.value(&Value::String("NULL".into()))?;
-        let l = b.value(&Value::String("L".into()))?;
-        return Some(vec![
-            format!("attribute_not_exists({path})"),
-            format!("attribute_type({path}, {null})"),
-            format!("attribute_type({path}, {l})"),
-        ]);
-    }
-    if scalar(v) {
-        let path = b.path(p);
-        let id = b.value(v)?;
-        let mut alts = vec![format!("{path} = {id}"), format!("contains({path}, {id})")];
-        if v.is_string() {
-            // A Pointer (or an array of them) queried by its plain objectId.
-            let mut pp = p.to_vec();
-            pp.push("objectId".into());
-            alts.push(format!("{} = {id}", b.path(&pp)));
-            let l = b.value(&Value::String("L".into()))?;
-            alts.push(format!("attribute_type({path}, {l})"));
-        }
-        return Some(alts);
-    }
-    let (sub, key) = match parse_type(v) {
-        Some("Pointer") => ("objectId", v.get("objectId")?),
-        Some("Date") => ("iso", v.get("iso")?),
-        _ => return None,
-    };
-    let mut dp = p.to_vec();
-    dp.push(sub.into());
-    let sub_path = b.path(&dp);
-    let id = b.value(key)?;
-    let l = b.value(&Value::String("L".into()))?;
-    Some(vec![
-        format!("{sub_path} = {id}"),
-        format!("attribute_type({}, {l})", b.path(p)),
-    ])
-}
-
-/// The literal text every match must start with (`^abc…`), when the regex guarantees one.
-fn literal_prefix(src: &str, flags: &str) -> Option<String> {
-    if flags.contains('i') || flags.contains('m') {
-        return None;
-    }
-    let body = src.strip_prefix('^')?;
-    let mut out = String::new();
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some(n) if "\\^$.|?*+()[]{}/-".contains(n) => out.push(n),
-                _ => break,
-            },
-            '.' | '[' | '(' | '|' | '$' => break,
-            '?' | '*' | '{' => {
-                // The previous char was optional.
-                out.pop();
-                break;
-            }
-            '+' => break,
-            c => out.push(c),
-        }
-        if let Some('?' | '*' | '{') = chars.peek() {
-            out.pop();
-            break;
-        }
-    }
-    if body.contains('|') || out.is_empty() {
-        None
-    } else {
-        Some(out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -680,18 +408,6 @@ mod tests {
             Access::Keys(vec!["a".into(), "b".into()])
         );
         assert_eq!(p(json!({"x": 1})).access, Access::Partition);
-    }
-
-    #[test]
-    fn key_attributes_never_appear_in_filters() {
-        let plan = p(json!({"$or": [{"objectId": {"$in": ["a"]}}, {"x": 1}], "y": 2}));
-        let f = plan.filter.unwrap();
-        assert!(
-            !f.names
-                .values()
-                .any(|n| n == crate::codec::SK || n == "objectId"),
-            "{f:?}"
-        );
     }
 
     #[test]
@@ -724,40 +440,68 @@ mod tests {
     }
 
     #[test]
-    fn negations_and_nor_are_not_pushed() {
-        assert!(p(json!({"a": {"$ne": 1}})).filter.is_none());
-        assert!(p(json!({"$nor": [{"a": 1}]})).filter.is_none());
-        assert!(p(json!({"$or": [{"a": 1}, {"b": {"$ne": 2}}]}))
-            .filter
-            .is_none());
-    }
-
-    #[test]
-    fn huge_in_is_left_to_the_evaluator() {
-        let vals: Vec<Value> = (0..2000).map(|i| json!(format!("v{i}"))).collect();
-        let f = p(json!({"a": {"$in": vals}, "b": 1})).filter.unwrap();
-        assert!(f.expression.len() < 4096);
-        assert!(f.values.len() < 10);
-    }
-
-    #[test]
-    fn no_redundant_parentheses() {
-        let f = p(json!({"$or": [{"a": 1}, {"b": {"$gt": 2}, "c": 3}], "d": "x"}))
-            .filter
-            .unwrap();
-        assert!(!f.expression.contains("(("), "{}", f.expression);
-        assert!(f.expression.starts_with('('), "{}", f.expression);
-        let f = p(json!({"a": {"$exists": true}})).filter.unwrap();
-        assert_eq!(f.expression, "attribute_exists(#n0)");
-    }
-
-    #[test]
-    fn literal_prefixes() {
-        assert_eq!(literal_prefix("^abc", ""), Some("abc".into()));
-        assert_eq!(literal_prefix("^ab?c", ""), Some("a".into()));
-        assert_eq!(literal_prefix("^a\\.b.*", ""), Some("a.b".into()));
-        assert_eq!(literal_prefix("abc", ""), None);
-        assert_eq!(literal_prefix("^abc", "i"), None);
-        assert_eq!(literal_prefix("^a|b", ""), None);
+    fn plan_read_orders_its_access_paths() {
+        let kept = Kept {
+            unique: vec![],
+            indexes: vec!["score".into()],
+        };
+        let q = |v: Value| parse_query(&v, false).unwrap();
+        let hint = |ascending| SortHint {
+            field: "score".into(),
+            ascending,
+            may_be_array: true,
+        };
+        // Key reads win, also over a sort an index could serve.
+        let p = plan_read(
+            &q(json!({"objectId": "a"})),
+            &kept,
+            false,
+            Some(&hint(true)),
+        );
+        assert_eq!(p.access, Access::Keys(vec!["a".into()]));
+        // A sort on an indexed field reads its index in order; a bound above the array group
+        // reads that group first when arrays are possible.
+        let p = plan_read(
+            &q(json!({"score": {"$gt": 5}})),
+            &kept,
+            false,
+            Some(&hint(false)),
+        );
+        match p.access {
+            Access::InOrder {
+                spec,
+                ranges,
+                ascending,
+            } => {
+                assert_eq!((spec.as_str(), ascending), ("score", false));
+                assert_eq!(ranges.len(), 2, "{ranges:?}");
+                assert_eq!(ranges[0], SkRange::exact("4"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let no_arrays = SortHint {
+            may_be_array: false,
+            ..hint(false)
+        };
+        let p = plan_read(
+            &q(json!({"score": {"$gt": 5}})),
+            &kept,
+            false,
+            Some(&no_arrays),
+        );
+        assert!(matches!(p.access, Access::InOrder { ranges, .. } if ranges.len() == 1));
+        // Without a sort the same bound is an index lookup; unindexed, a partition read.
+        let p = plan_read(&q(json!({"score": {"$gt": 5}})), &kept, false, None);
+        assert!(matches!(p.access, Access::Lookups(_)));
+        let p = plan_read(&q(json!({"n": 1})), &kept, false, None);
+        assert_eq!(p.access, Access::Partition);
+        // Relation classes read their rows by key prefix, never in index order.
+        let p = plan_read(
+            &q(json!({"relatedId": "u1"})),
+            &kept,
+            true,
+            Some(&hint(true)),
+        );
+        assert_eq!(p.access, Access::JoinRelated(vec!["u1".into()]));
     }
 }

@@ -1,0 +1,335 @@
+//! Class and schema operations of the storage-adapter interface: classes exist, are created,
+//! changed (fields, CLPs, schema indexes) and deleted with everything kept beside their
+//! objects; `getIndexes` reports schema, unique and kept indexes as Parse expects them; and
+//! `performInitialization` registers what every app needs (`_Session` token and user).
+
+use super::Adapter;
+use crate::error::{Error, Result};
+use crate::index;
+use crate::layout::{index_pk, is_join, join_mirror_pk, unique_pk, META_PARTITION};
+use crate::query::{parse_query, Expr};
+use crate::schema::{fields_mut, Schemas};
+use serde_json::{json, Map, Value};
+
+pub fn validate_class_name(class: &str) -> Result<()> {
+    let ok = !class.is_empty()
+        && !class.starts_with('~')
+        && class
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidQuery(format!("invalid class name: {class}")))
+    }
+}
+
+/// A field type as Parse names it in messages (`Pointer<_User>`, `String`).
+fn type_name(t: &Value) -> String {
+    let base = t.get("type").and_then(Value::as_str).unwrap_or("?");
+    match t.get("targetClass").and_then(Value::as_str) {
+        Some(target) => format!("{base}<{target}>"),
+        None => base.to_string(),
+    }
+}
+
+/// The fields a schema index (`{field: 1, _p_other: -1}`) names; Mongo-style pointer keys
+/// (`_p_field`) name the field `field`, and text indexes (`"text"`) none.
+fn index_fields(ix: &Value) -> Vec<String> {
+    ix.as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, dir)| dir.is_number())
+        .map(|(k, _)| k.strip_prefix("_p_").unwrap_or(k).to_string())
+        .collect()
+}
+
+impl Adapter {
+    fn schemas(&self) -> Schemas<'_> {
+        Schemas { store: &self.store }
+    }
+
+    /// A class exists when it has a schema, or (relation and volatile classes, which have none)
+    /// when it holds objects.
+    pub async fn class_exists(&self, class: &str) -> Result<bool> {
+        self.ready().await?;
+        Ok(self.schemas().exists(class).await? || self.store.any(class).await?)
+    }
+
+    pub async fn get_class(&self, class: &str) -> Result<Option<Value>> {
+        self.ready().await?;
+        self.schemas().get(class).await
+    }
+
+    pub async fn get_all_classes(&self) -> Result<Vec<Value>> {
+        self.ready().await?;
+        self.schemas().all().await
+    }
+
+    pub async fn create_class(&self, class: &str, schema: &Value) -> Result<Value> {
+        self.ready().await?;
+        validate_class_name(class)?;
+        self.schemas().create(class, schema).await
+    }
+
+    pub async fn add_field(&self, class: &str, field: &str, typ: &Value) -> Result<()> {
+        self.ready().await?;
+        self.schemas()
+            .modify(class, true, |s| {
+                let f = fields_mut(s);
+                match f.get(field) {
+                    None => {
+                        f.insert(field.to_string(), typ.clone());
+                    }
+                    // Another server added it first: fine if it is the same type.
+                    Some(existing) => {
+                        let same = |k: &str| existing.get(k) == typ.get(k);
+                        if !(same("type") && same("targetClass")) {
+                            return Err(Error::IncorrectType(format!(
+                                "schema mismatch for {class}.{field}; expected {} but got {}",
+                                type_name(existing),
+                                type_name(typ)
+                            )));
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    pub async fn update_field_options(&self, class: &str, field: &str, typ: &Value) -> Result<()> {
+        self.ready().await?;
+        self.schemas()
+            .modify(class, false, |s| {
+                fields_mut(s).insert(field.to_string(), typ.clone());
+                Ok(())
+            })
+            .await
+    }
+
+    pub async fn set_clps(&self, class: &str, clps: &Value) -> Result<()> {
+        self.ready().await?;
+        self.schemas()
+            .modify(class, false, |s| {
+                s.insert("classLevelPermissions".into(), clps.clone());
+                Ok(())
+            })
+            .await
+    }
+
+    /// Parse's `setIndexesWithSchemaFormat`: adds and deletes schema indexes (refusing what
+    /// MongoDB refuses), and keeps adapter entries for the fields they name.
+    pub async fn set_indexes(
+        &self,
+        class: &str,
+        submitted: &Value,
+        existing: &Value,
+        fields: &Value,
+    ) -> Result<()> {
+        self.ready().await?;
+        let Some(sub) = submitted.as_object() else {
+            return Ok(());
+        };
+        let mut existing = existing.as_object().cloned().unwrap_or_default();
+        let mut dropped: Vec<String> = Vec::new();
+        if existing.is_empty() {
+            existing.insert("_id_".into(), json!({"_id": 1}));
+        }
+        for (name, idx) in sub {
+            let deleting = idx.get("__op").and_then(Value::as_str) == Some("Delete");
+            if existing.contains_key(name) && !deleting {
+                return Err(Error::query(format!("Index {name} exists, cannot update.")));
+            }
+            if !existing.contains_key(name) && deleting {
+                return Err(Error::query(format!(
+                    "Index {name} does not exist, cannot delete."
+                )));
+            }
+            if deleting {
+                if let Some(old) = existing.remove(name) {
+                    dropped.extend(
+                        old.as_object()
+                            .into_iter()
+                            .flatten()
+                            .map(|(k, _)| k.strip_prefix("_p_").unwrap_or(k).to_string()),
+                    );
+                }
+            } else {
+                if let Some(keys) = idx.as_object() {
+                    for k in keys.keys() {
+                        let name = k.strip_prefix("_p_").unwrap_or(k);
+                        if fields.get(k).is_none() && fields.get(name).is_none() {
+                            return Err(Error::query(format!(
+                                "Field {k} does not exist, cannot add index."
+                            )));
+                        }
+                    }
+                }
+                existing.insert(name.clone(), idx.clone());
+            }
+        }
+        self.schemas()
+            .modify(class, false, |s| {
+                s.insert("indexes".into(), Value::Object(existing.clone()));
+                Ok(())
+            })
+            .await?;
+        // The fields of schema indexes get adapter-kept entries; a deleted index's fields stop
+        // being kept unless a remaining schema index names them.
+        let remaining: Vec<String> = existing.values().flat_map(index_fields).collect();
+        for field in &dropped {
+            if !remaining.contains(field) {
+                self.indexes.drop(class, field).await?;
+            }
+        }
+        for (name, idx) in sub {
+            if idx.get("__op").is_none() && name != "_id_" {
+                for field in index_fields(idx) {
+                    self.ensure_index(class, &field, false).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every class's `indexes` lists the key index `_id_` (Parse reads it from the schema, as
+    /// Mongo reports its primary index).
+    pub async fn update_schema_with_indexes(&self) -> Result<()> {
+        self.ready().await?;
+        for class in self.schemas().all().await? {
+            let Some(name) = class.get("className").and_then(Value::as_str) else {
+                continue;
+            };
+            if class.get("indexes").and_then(|i| i.get("_id_")).is_some() {
+                continue;
+            }
+            self.schemas()
+                .modify(name, false, |s| {
+                    let ix = s.entry("indexes").or_insert_with(|| json!({}));
+                    if let Value::Object(m) = ix {
+                        m.entry("_id_").or_insert_with(|| json!({"_id": 1}));
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn get_indexes(&self, class: &str) -> Result<Vec<Value>> {
+        let s = self.get_class(class).await?;
+        let kept = self.kept(class).await?;
+        let mut out = vec![json!({"name": "_id_", "key": {"_id": 1}})];
+        if let Some(ix) = s
+            .as_ref()
+            .and_then(|s| s.get("indexes"))
+            .and_then(Value::as_object)
+        {
+            for (name, key) in ix {
+                if name != "_id_" {
+                    out.push(json!({"name": name, "key": key}));
+                }
+            }
+        }
+        for f in &kept.unique {
+            out.push(json!({"name": format!("{f}_1"), "key": {f.clone(): 1}, "unique": true}));
+        }
+        // Entries kept for a schema index are that index, not another one.
+        let declared: Vec<String> = out
+            .iter()
+            .filter_map(|ix| ix.get("key").and_then(Value::as_object))
+            .flat_map(|k| {
+                k.keys()
+                    .map(|f| f.strip_prefix("_p_").unwrap_or(f).to_string())
+            })
+            .collect();
+        for spec in &kept.indexes {
+            let (field, kind) = index::parse_spec(spec);
+            if kind == index::Kind::Ordered && declared.iter().any(|d| d == field) {
+                continue;
+            }
+            let ci = kind == index::Kind::CaseInsensitive;
+            let mut ix =
+                json!({"name": format!("{spec}_kept"), "key": {field: 1}, "caseInsensitive": ci});
+            if kind == index::Kind::Lookup {
+                ix["lookupOnly"] = json!(true);
+            }
+            out.push(ix);
+        }
+        Ok(out)
+    }
+
+    /// Deletes a class's objects, schema and everything kept beside them (its registries stay,
+    /// as Mongo keeps a dropped collection's unique indexes declared by Parse at start).
+    pub async fn delete_class(&self, class: &str) -> Result<bool> {
+        self.ready().await?;
+        let kept = self.kept(class).await?;
+        let mut partitions = vec![class.to_string()];
+        partitions.extend(kept.unique.iter().map(|f| unique_pk(class, f)));
+        if is_join(class) {
+            partitions.push(join_mirror_pk(class));
+        }
+        partitions.extend(kept.indexes.iter().map(|s| index_pk(class, s)));
+        let mut keys = Vec::new();
+        for pk in &partitions {
+            keys.extend(self.store.partition_keys(pk).await?);
+        }
+        self.store.batch_delete(&keys).await?;
+        self.schemas().delete(class).await?;
+        Ok(!is_join(class))
+    }
+
+    /// Deletes every object and schema. `fast` keeps the uniqueness registry (like Mongo keeps
+    /// indexes when it only empties collections).
+    pub async fn delete_all_classes(&self, fast: bool) -> Result<()> {
+        self.ready().await?;
+        let keys: Vec<(String, String)> = self
+            .store
+            .scan_keys()
+            .await?
+            .into_iter()
+            .filter(|(pk, _)| !(fast && pk == META_PARTITION))
+            .collect();
+        self.store.batch_delete(&keys).await?;
+        if !fast {
+            self.indexes.forget().await;
+        }
+        Ok(())
+    }
+
+    pub async fn delete_fields(&self, class: &str, names: &[String]) -> Result<()> {
+        self.ready().await?;
+        self.schemas()
+            .modify(class, false, |s| {
+                let f = fields_mut(s);
+                for n in names {
+                    f.remove(n);
+                }
+                Ok(())
+            })
+            .await?;
+        let mut upd = Map::new();
+        for n in names {
+            upd.insert(n.clone(), json!({"__op": "Delete"}));
+        }
+        let ors: Vec<Value> = names
+            .iter()
+            .map(|n| json!({ n.clone(): {"$exists": true} }))
+            .collect();
+        let expr = parse_query(&json!({ "$or": ors }), false)?;
+        for st in self.matching(class, &expr, None).await? {
+            self.update_row(class, &Expr::True, st, &upd, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates the table if needed, and registers `_Session.sessionToken` as unique (tokens are
+    /// unique by construction) so the session lookup on every request is two GetItems.
+    pub async fn perform_initialization(&self) -> Result<()> {
+        self.ensure_unique("_Session", "sessionToken").await?;
+        // Parse looks sessions up by user (log-in clean-up, "my sessions"); never sorted by it.
+        self.ensure_index_of("_Session", "user", index::Kind::Lookup)
+            .await
+    }
+}

@@ -1,0 +1,515 @@
+//! What Parse Server's storage-adapter interface means, on DynamoDB: each method turns Parse's
+//! arguments into a query (`query::parse`), a plan (`query::plan`), rows (`exec`) and writes
+//! (`write`), and answers in Parse's forms (`transform`). It decides *what* a call means
+//! (which rows, which options, which errors) and delegates *how*: a find flows down as
+//! query JSON → `Expr` → `Plan` → `exec` (items → decode → evaluate → sort → page) → Parse
+//! JSON, and nothing below calls back up. Class and schema operations are in `classes`.
+
+mod classes;
+mod transform;
+
+pub use classes::validate_class_name;
+pub use transform::to_parse;
+
+use crate::codec::Stored;
+use crate::error::{Error, Result};
+use crate::exec::{self, Page};
+use crate::index;
+use crate::indexes::Indexes;
+use crate::layout::{is_join, key_for, Kept};
+use crate::log::Log;
+use crate::query::aggregate;
+use crate::query::eval;
+use crate::query::parse::parse_query_for;
+use crate::query::plan::{self, Plan, SortHint};
+use crate::query::sort::{project, Order};
+use crate::query::{parse_query, Expr};
+use crate::store::{backoff, Store, StoreConfig};
+use crate::write::Writer;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+use transform::{prepare_new, upsert_base};
+
+pub use crate::layout::new_object_id;
+
+pub struct Adapter {
+    store: Store,
+    create_table: bool,
+    ready: OnceCell<()>,
+    indexes: Indexes,
+    writer: Writer,
+    log: Arc<Log>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct FindOptions {
+    pub skip: usize,
+    pub limit: Option<usize>,
+    pub sort: Option<Value>,
+    pub keys: Option<Vec<String>>,
+    pub case_insensitive: bool,
+}
+
+impl FindOptions {
+    pub fn from_json(v: &Value) -> FindOptions {
+        FindOptions {
+            skip: v.get("skip").and_then(Value::as_u64).unwrap_or(0) as usize,
+            limit: v.get("limit").and_then(Value::as_u64).map(|l| l as usize),
+            sort: v.get("sort").cloned().filter(|s| s.is_object()),
+            keys: v.get("keys").and_then(Value::as_array).map(|a| {
+                a.iter()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .filter(|k| !k.is_empty())
+                    .collect()
+            }),
+            case_insensitive: v
+                .get("caseInsensitive")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        }
+    }
+
+    fn page(&self) -> Page {
+        Page {
+            skip: self.skip,
+            limit: self.limit,
+        }
+    }
+
+    /// `$text` relevance is wanted (as `score`) when the find selects or sorts by `$score`.
+    fn wants_score(&self) -> bool {
+        self.keys
+            .as_ref()
+            .is_some_and(|k| k.iter().any(|k| k == "$score"))
+            || self
+                .sort
+                .as_ref()
+                .and_then(Value::as_object)
+                .is_some_and(|s| {
+                    s.contains_key("$score") || s.values().any(|d| d.get("$meta").is_some())
+                })
+    }
+}
+
+/// The order of a find's answer: its `sort`, after the distance to a `$nearSphere` point.
+fn order_of(expr: &Expr, opts: &FindOptions) -> Order {
+    let mut order = Order::from_sort(opts.sort.as_ref());
+    order.near = eval::near_point(expr);
+    order
+}
+
+/// A sorted, limited find by one top-level field may be read in that field's index order;
+/// arrays need a look first unless the schema's type of the field rules them out.
+fn sort_hint(order: &Order, opts: &FindOptions, schema: &Value) -> Option<SortHint> {
+    let [(path, ascending)] = order.keys.as_slice() else {
+        return None;
+    };
+    if order.near.is_some() || opts.limit.is_none() || path.len() != 1 {
+        return None;
+    }
+    let field = &path[0];
+    let typ = schema
+        .get("fields")
+        .and_then(|f| f.get(field))
+        .and_then(|t| t.get("type"))
+        .and_then(Value::as_str);
+    Some(SortHint {
+        field: field.clone(),
+        ascending: *ascending,
+        may_be_array: typ.is_none_or(|t| t == "Array"),
+    })
+}
+
+fn update_map(update: &Value) -> Result<&Map<String, Value>> {
+    update
+        .as_object()
+        .ok_or_else(|| Error::json("update must be an object"))
+}
+
+impl Adapter {
+    pub async fn connect(cfg: StoreConfig) -> Result<Adapter> {
+        let store = Store::connect(&cfg).await?;
+        let log = Arc::new(Log::default());
+        if let Some(path) = store.embedded() {
+            log.info(format!(
+                "table {} is served by the embedded store ({path}); pass `region` or `endpoint` for DynamoDB",
+                store.table()
+            ));
+        }
+        Ok(Adapter {
+            indexes: Indexes::new(store.clone(), log.clone()),
+            writer: Writer::new(store.clone()),
+            store,
+            create_table: cfg.create_table,
+            ready: OnceCell::new(),
+            log,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    async fn ready(&self) -> Result<()> {
+        self.ready
+            .get_or_try_init(|| async { self.store.ensure_table(self.create_table).await })
+            .await
+            .map(|_| ())
+    }
+
+    async fn kept(&self, class: &str) -> Result<Kept> {
+        self.indexes.kept(class).await
+    }
+
+    // ---------- unique values and indexes ----------
+
+    /// Registers `field` of `class` as unique (see `Indexes::ensure_unique`).
+    pub async fn ensure_unique(&self, class: &str, field: &str) -> Result<()> {
+        self.ready().await?;
+        self.indexes.ensure_unique(class, field).await
+    }
+
+    /// Keeps an index on `field` (`case_insensitive`: on its lower-cased text), so equality,
+    /// `$in`, ranges, prefixes and sorts on it are key-range reads.
+    pub async fn ensure_index(
+        &self,
+        class: &str,
+        field: &str,
+        case_insensitive: bool,
+    ) -> Result<()> {
+        let kind = if case_insensitive {
+            index::Kind::CaseInsensitive
+        } else {
+            index::Kind::Ordered
+        };
+        self.ensure_index_of(class, field, kind).await
+    }
+
+    /// `ensure_index` for any kind of index (see `index::Kind`).
+    pub async fn ensure_index_of(&self, class: &str, field: &str, kind: index::Kind) -> Result<()> {
+        self.ready().await?;
+        self.indexes.ensure(class, field, kind).await
+    }
+
+    /// Stops keeping index `spec` (`field` or `field:ci`) of `class` and deletes its entries.
+    /// Answers whether there was such an index.
+    pub async fn drop_index(&self, class: &str, spec: &str) -> Result<bool> {
+        self.ready().await?;
+        self.indexes.drop(class, spec).await
+    }
+
+    // ---------- reads ----------
+
+    /// The plan of a read of `expr` from `class`. Reads by objectId need no registry.
+    async fn plan(&self, class: &str, expr: &Expr, sort: Option<&SortHint>) -> Result<Plan> {
+        self.ready().await?;
+        if let Some(p) = plan::key_plan(expr) {
+            return Ok(p);
+        }
+        let kept = self.kept(class).await?;
+        Ok(plan::plan_read(expr, &kept, is_join(class), sort))
+    }
+
+    /// Stored rows of `class` matching `expr`; stops after `cap` matches when given.
+    async fn matching(&self, class: &str, expr: &Expr, cap: Option<usize>) -> Result<Vec<Stored>> {
+        let plan = self.plan(class, expr, None).await?;
+        exec::rows(&self.store, class, &plan, expr, cap).await
+    }
+
+    pub async fn find(
+        &self,
+        class: &str,
+        schema: &Value,
+        query: &Value,
+        opts: &FindOptions,
+    ) -> Result<Vec<Value>> {
+        let expr = parse_query(query, opts.case_insensitive)?;
+        if opts.limit == Some(0) {
+            return Ok(vec![]);
+        }
+        let order = order_of(&expr, opts);
+        let hint = sort_hint(&order, opts, schema);
+        let plan = self.plan(class, &expr, hint.as_ref()).await?;
+        let rows = exec::find(
+            &self.store,
+            class,
+            &plan,
+            &expr,
+            &order,
+            opts.page(),
+            opts.wants_score(),
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|mut o| {
+                if let Some(keys) = &opts.keys {
+                    project(&mut o, keys);
+                }
+                to_parse(o, schema)
+            })
+            .collect())
+    }
+
+    /// Runs an aggregation pipeline. A leading `$match` selects the rows through the planner (so
+    /// DynamoDB filters them); every other stage runs in Rust.
+    pub async fn aggregate(
+        &self,
+        class: &str,
+        schema: &Value,
+        pipeline: &Value,
+    ) -> Result<Vec<Value>> {
+        let stages: Vec<Value> = match pipeline {
+            Value::Array(a) => a.iter().filter(|s| !s.is_null()).cloned().collect(),
+            _ => return Err(Error::query("the pipeline must be an array of stages")),
+        };
+        // A leading `$match` is done by the planner; a leading `$geoNear` keeps its stage (it
+        // orders and measures) but its query selects the rows the same way.
+        let geo_first = stages.first().is_some_and(|s| s.get("$geoNear").is_some());
+        let (query, rest) = match aggregate::leading_match(&stages) {
+            Some(m) if geo_first => (m, &stages[..]),
+            Some(m) => (m, &stages[1..]),
+            None => (json!({}), &stages[..]),
+        };
+        let expr = parse_query_for(&query, false, schema)?;
+        let rows: Vec<Map<String, Value>> = self
+            .matching(class, &expr, None)
+            .await?
+            .into_iter()
+            .map(|s| s.obj)
+            .collect();
+        Ok(aggregate::run(rest, rows)?
+            .into_iter()
+            .map(|r| to_parse(r, &json!({})))
+            .collect())
+    }
+
+    /// What a find does in DynamoDB (Parse's `explain`): the access path, the filter expression
+    /// and, for `executionStats`/`allPlansExecution`, what it returned.
+    pub async fn explain(
+        &self,
+        class: &str,
+        schema: &Value,
+        query: &Value,
+        opts: &FindOptions,
+        mode: &Value,
+    ) -> Result<Value> {
+        let stats = match mode {
+            Value::String(m) if m == "queryPlanner" => false,
+            Value::Bool(true) => true,
+            Value::String(m) if m == "executionStats" || m == "allPlansExecution" => true,
+            _ => return Err(Error::query("Invalid value for explain")),
+        };
+        let expr = parse_query_for(query, opts.case_insensitive, schema)?;
+        let order = order_of(&expr, opts);
+        let plan = self
+            .plan(class, &expr, sort_hint(&order, opts, schema).as_ref())
+            .await?;
+        let mut out = json!({
+            "ok": 1,
+            "queryPlanner": {
+                "table": self.store.table(),
+                "access": exec::describe(class, &plan, opts.page()),
+                "filterExpression": plan.filter.as_ref().map(|f| f.expression.clone()),
+                "filterNames": plan.filter.as_ref().map(|f| json!(f.names)),
+                "evaluator": "every returned item is re-checked in Rust; sort, skip, limit and keys run after it",
+            }
+        });
+        if stats {
+            let rows = self.find(class, schema, query, opts).await?;
+            out["executionStats"] = json!({ "nReturned": rows.len() });
+        }
+        Ok(out)
+    }
+
+    pub async fn count(&self, class: &str, schema: &Value, query: &Value) -> Result<usize> {
+        let expr = parse_query_for(query, false, schema)?;
+        Ok(self.matching(class, &expr, None).await?.len())
+    }
+
+    pub async fn distinct(
+        &self,
+        class: &str,
+        schema: &Value,
+        query: &Value,
+        field: &str,
+    ) -> Result<Vec<Value>> {
+        let expr = parse_query_for(query, false, schema)?;
+        let rows = self.matching(class, &expr, None).await?;
+        let path: Vec<String> = field.split('.').map(str::to_string).collect();
+        let mut out: Vec<Value> = Vec::new();
+        for st in &rows {
+            let mut vals = Vec::new();
+            eval::collect_path(&st.obj, &path, &mut vals);
+            for v in vals {
+                let items: Vec<&Value> = match v {
+                    Value::Array(a) => a.iter().collect(),
+                    other => vec![other],
+                };
+                for it in items {
+                    if !it.is_null() && !out.iter().any(|o| eval::value_eq(o, it)) {
+                        out.push(it.clone());
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    // ---------- writes ----------
+
+    async fn insert_row(
+        &self,
+        class: &str,
+        key: &str,
+        obj: &Map<String, Value>,
+        session: Option<u64>,
+    ) -> Result<()> {
+        let kept = self.kept(class).await?;
+        self.writer.insert(class, key, obj, &kept, session).await
+    }
+
+    /// Applies `upd` to the row `st` (None: it stopped matching `expr` meanwhile).
+    async fn update_row(
+        &self,
+        class: &str,
+        expr: &Expr,
+        st: Stored,
+        upd: &Map<String, Value>,
+        session: Option<u64>,
+    ) -> Result<Option<Map<String, Value>>> {
+        let kept = self.kept(class).await?;
+        self.writer
+            .update(class, expr, st, upd, &kept, session)
+            .await
+    }
+
+    pub async fn create_object(
+        &self,
+        class: &str,
+        object: &Value,
+        session: Option<u64>,
+    ) -> Result<Value> {
+        self.ready().await?;
+        let obj = prepare_new(class, object)?;
+        let key = key_for(class, &obj);
+        self.insert_row(class, &key, &obj, session).await?;
+        Ok(json!({ "ops": [object] }))
+    }
+
+    pub async fn find_one_and_update(
+        &self,
+        class: &str,
+        schema: &Value,
+        query: &Value,
+        update: &Value,
+        session: Option<u64>,
+    ) -> Result<Value> {
+        let expr = parse_query(query, false)?;
+        let upd = update_map(update)?;
+        for st in self.matching(class, &expr, Some(1)).await? {
+            if let Some(new) = self.update_row(class, &expr, st, upd, session).await? {
+                return Ok(to_parse(new, schema));
+            }
+        }
+        Ok(Value::Null)
+    }
+
+    pub async fn update_many(
+        &self,
+        class: &str,
+        query: &Value,
+        update: &Value,
+        session: Option<u64>,
+    ) -> Result<Value> {
+        let expr = parse_query(query, false)?;
+        let upd = update_map(update)?;
+        let rows = self.matching(class, &expr, None).await?;
+        let matched = rows.len();
+        let mut modified = 0;
+        for st in rows {
+            if self
+                .update_row(class, &expr, st, upd, session)
+                .await?
+                .is_some()
+            {
+                modified += 1;
+            }
+        }
+        Ok(json!({ "matchedCount": matched, "modifiedCount": modified }))
+    }
+
+    /// Updates the first match or inserts; answers the object as it is now (Parse format).
+    pub async fn upsert_one(
+        &self,
+        class: &str,
+        schema: &Value,
+        query: &Value,
+        update: &Value,
+        session: Option<u64>,
+    ) -> Result<Value> {
+        let expr = parse_query(query, false)?;
+        let upd = update_map(update)?;
+        for attempt in 0..200 {
+            if let Some(st) = self.matching(class, &expr, Some(1)).await?.pop() {
+                if let Some(new) = self.update_row(class, &expr, st, upd, session).await? {
+                    return Ok(to_parse(new, schema));
+                }
+                continue;
+            }
+            // Insert: the query's equalities, then the update.
+            let mut obj = upsert_base(query, upd)?;
+            let key = key_for(class, &obj);
+            match self.insert_row(class, &key, &obj, session).await {
+                Ok(()) => {
+                    if !is_join(class) {
+                        obj.insert("objectId".into(), Value::String(key));
+                    }
+                    return Ok(to_parse(obj, schema));
+                }
+                // Someone inserted the same key meanwhile: update it instead.
+                Err(Error::Duplicate { field: None }) => backoff(attempt.min(4)).await,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Conflict("upsert kept conflicting; try again".into()))
+    }
+
+    pub async fn delete_by_query(
+        &self,
+        class: &str,
+        query: &Value,
+        session: Option<u64>,
+    ) -> Result<usize> {
+        let expr = parse_query(query, false)?;
+        let rows = self.matching(class, &expr, None).await?;
+        let mut n = 0;
+        for st in rows {
+            let kept = self.kept(class).await?;
+            if self.writer.delete(class, &expr, st, &kept, session).await? {
+                n += 1;
+            }
+        }
+        if n == 0 {
+            return Err(Error::ObjectNotFound);
+        }
+        Ok(n)
+    }
+
+    pub fn start_session(&self) -> u64 {
+        self.writer.start_session()
+    }
+
+    pub async fn commit_session(&self, session: u64) -> Result<()> {
+        self.writer.commit_session(session).await
+    }
+
+    pub fn abort_session(&self, session: u64) {
+        self.writer.abort_session(session)
+    }
+}

@@ -1,0 +1,388 @@
+//! Runs a `Plan` against the store and answers rows: key reads (GetItem, BatchGetItem), sentinel
+//! and index lookups, relation key ranges, partition Queries with the plan's filter, and index
+//! reads in sort order that stop once the page is known. Every item read is decoded and checked
+//! by the evaluator (the plan's filter is only a superset), then `find` scores, sorts, skips and
+//! limits. It decides nothing about Parse; it calls only down (`query::eval`/`sort`, `store`).
+
+use crate::codec::{item_to_stored, Stored};
+use crate::error::Result;
+use crate::index::{self, Exactness, SkRange};
+use crate::layout::{entry_of, index_pk, join_mirror_pk, pointed_key, sentinel_owner, unique_pk};
+use crate::query::eval::{self, matches};
+use crate::query::plan::{Access, Lookup, Plan};
+use crate::query::sort::Order;
+use crate::query::Expr;
+use crate::store::Store;
+use serde_json::{json, Map, Value};
+use std::collections::HashSet;
+
+/// Which rows of the sorted answer a find returns.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Page {
+    pub skip: usize,
+    pub limit: Option<usize>,
+}
+
+impl Page {
+    /// How many rows of the sorted answer must be known: `skip + limit` (None: all).
+    fn need(self) -> Option<usize> {
+        self.limit.map(|l| l.saturating_add(self.skip))
+    }
+}
+
+/// The rows of a find: those `expr` matches among what `plan` reads, with `$text` relevance as
+/// `score` when `with_score`, ordered by `order`, then `page` of them.
+pub async fn find(
+    store: &Store,
+    class: &str,
+    plan: &Plan,
+    expr: &Expr,
+    order: &Order,
+    page: Page,
+    with_score: bool,
+) -> Result<Vec<Map<String, Value>>> {
+    let (skipped, rows) = match &plan.access {
+        Access::InOrder {
+            spec,
+            ranges,
+            ascending,
+        } => scan_in_order(store, class, expr, spec, ranges, *ascending, page).await?,
+        // Without an order the key order is the result order, so stop after skip + limit.
+        _ => {
+            let cap = if order.is_empty() { page.need() } else { None };
+            (0, rows(store, class, plan, expr, cap).await?)
+        }
+    };
+    let mut objs: Vec<Map<String, Value>> = rows.into_iter().map(|s| s.obj).collect();
+    if with_score {
+        for o in &mut objs {
+            if let Some(score) = eval::query_text_score(expr, o) {
+                o.insert("score".into(), json!(score));
+            }
+        }
+    }
+    order.sort(&mut objs);
+    Ok(objs
+        .into_iter()
+        .skip(page.skip - skipped)
+        .take(page.limit.unwrap_or(usize::MAX))
+        .collect())
+}
+
+/// The stored rows `plan` reads that match `expr`, in key order; stops after `cap` matches
+/// when given.
+pub async fn rows(
+    store: &Store,
+    class: &str,
+    plan: &Plan,
+    expr: &Expr,
+    cap: Option<usize>,
+) -> Result<Vec<Stored>> {
+    let mut out = Vec::new();
+    match &plan.access {
+        Access::Keys(keys) => return read_keys(store, class, expr, keys, cap).await,
+        Access::JoinOwning(ids) => {
+            for id in ids {
+                let prefix = format!("{id}:");
+                store
+                    .query_prefix(class, Some(&prefix), plan.filter.as_ref(), |item| {
+                        let st = item_to_stored(&item)?;
+                        if matches(expr, &st.obj) {
+                            out.push(st);
+                        }
+                        Ok(cap.is_none_or(|c| out.len() < c))
+                    })
+                    .await?;
+            }
+        }
+        Access::JoinRelated(ids) => {
+            let mut keys = Vec::new();
+            for id in ids {
+                let prefix = format!("{id}:");
+                store
+                    .query_prefix(&join_mirror_pk(class), Some(&prefix), None, |item| {
+                        keys.extend(pointed_key(&item).cloned());
+                        Ok(true)
+                    })
+                    .await?;
+            }
+            out = read_keys(store, class, expr, &keys, cap).await?;
+        }
+        Access::Lookups(lookups) => {
+            let keys = lookup_keys(store, class, lookups).await?;
+            out = read_keys(store, class, expr, &keys, cap).await?;
+        }
+        Access::InOrder {
+            spec,
+            ranges,
+            ascending,
+        } => {
+            let page = Page {
+                skip: 0,
+                limit: cap,
+            };
+            out = scan_in_order(store, class, expr, spec, ranges, *ascending, page)
+                .await?
+                .1;
+        }
+        Access::Partition => {
+            store
+                .query(class, plan.filter.as_ref(), |item| {
+                    let st = item_to_stored(&item)?;
+                    if matches(expr, &st.obj) {
+                        out.push(st);
+                    }
+                    Ok(cap.is_none_or(|c| out.len() < c))
+                })
+                .await?;
+        }
+    }
+    Ok(out)
+}
+
+/// The object keys the lookups find (each once, in the order found): objectIds as they are,
+/// unique values through their sentinels' owners, index ranges through their entries.
+async fn lookup_keys(store: &Store, class: &str, lookups: &[Lookup]) -> Result<Vec<String>> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut found: HashSet<String> = HashSet::new();
+    for l in lookups {
+        let key = match l {
+            Lookup::Index { spec, range } => {
+                let pk = index_pk(class, spec);
+                let mut start = None;
+                loop {
+                    let (items, next) = store
+                        .query_page(&pk, (&range.from, &range.to), true, 1000, start)
+                        .await?;
+                    for k in items.iter().filter_map(pointed_key) {
+                        if found.insert(k.clone()) {
+                            keys.push(k.clone());
+                        }
+                    }
+                    match next {
+                        Some(n) => start = Some(n),
+                        None => break,
+                    }
+                }
+                None
+            }
+            Lookup::Key(k) => Some(k.clone()),
+            Lookup::Unique { field, sk } => store
+                .get(&unique_pk(class, field), sk)
+                .await?
+                .and_then(|item| sentinel_owner(&item).cloned()),
+        };
+        if let Some(k) = key.filter(|k| !k.is_empty() && !found.contains(k)) {
+            found.insert(k.clone());
+            keys.push(k);
+        }
+    }
+    Ok(keys)
+}
+
+/// The rows with these keys that match `expr`, in key order (GetItem or BatchGetItem).
+async fn read_keys(
+    store: &Store,
+    class: &str,
+    expr: &Expr,
+    keys: &[String],
+    cap: Option<usize>,
+) -> Result<Vec<Stored>> {
+    let items = match keys {
+        [] => vec![],
+        [one] => store.get(class, one).await?.into_iter().collect(),
+        many => store.batch_get(class, many).await?,
+    };
+    let mut rows: Vec<Stored> = items.iter().map(item_to_stored).collect::<Result<_>>()?;
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut out = Vec::new();
+    for st in rows {
+        if matches(expr, &st.obj) {
+            out.push(st);
+            if cap.is_some_and(|c| out.len() >= c) {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The rows matching `expr` that come first when sorted by `field` (`ascending` or not),
+/// read in that order from the field's index within `ranges`: pages of entries, each page's
+/// new objects fetched with BatchGetItem and checked by the evaluator, until `skip + limit`
+/// rows are known to precede everything unread. Answers how many leading rows were skipped
+/// without being read (only when `expr` has no condition: each object's order entry is
+/// then one row) and the rows read, to be sorted by the caller. Correct because every
+/// object has an order entry at the text it sorts by (see `index`), so when the scan has
+/// passed group G, every row sorting before G has been seen.
+async fn scan_in_order(
+    store: &Store,
+    class: &str,
+    expr: &Expr,
+    field: &str,
+    ranges: &[SkRange],
+    ascending: bool,
+    page: Page,
+) -> Result<(usize, Vec<Stored>)> {
+    let skip = page.skip;
+    let need = page.need();
+    let pk = index_pk(class, field);
+    let before = |a: &str, b: &str| if ascending { a < b } else { a > b };
+    let mut skipping = matches!(expr, Expr::True) && skip > 0;
+    let mut skipped = 0usize;
+    // The exact group being skipped: its text and its objects' keys.
+    let mut group: Option<(String, Vec<String>)> = None;
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut rows: Vec<(String, Stored)> = Vec::new();
+    let mut start;
+    let mut page_size = need.map_or(1000, |n| (n * 2 + 10).min(1000)) as i32;
+    let mut finished = false;
+    for (i, range) in ranges.iter().enumerate() {
+        let last_range = i + 1 == ranges.len();
+        start = None;
+        loop {
+            let (items, next) = store
+                .query_page(&pk, (&range.from, &range.to), ascending, page_size, start)
+                .await?;
+            page_size = (page_size * 2).min(1000);
+            // Keys to read, each with the group of the entry that named it.
+            let mut fetch: Vec<(String, String)> = Vec::new();
+            for item in &items {
+                let Some((key, index::Entry { sk, ord })) = entry_of(item) else {
+                    continue;
+                };
+                let key = &key;
+                let g = index::group_of(&sk).to_string();
+                if skipping {
+                    match ord {
+                        // Without conditions each object is found at its order entry alone.
+                        None => continue,
+                        Some(Exactness::Exact) => {
+                            if group.as_ref().is_some_and(|(t, _)| *t != g) {
+                                let (t, keys) = group.take().unwrap_or_default();
+                                if skip - skipped >= keys.len() {
+                                    skipped += keys.len();
+                                } else {
+                                    skipping = false;
+                                    fetch.extend(keys.into_iter().map(|k| (k, t.clone())));
+                                }
+                            }
+                            if skipping {
+                                seen.insert(key.clone());
+                                group
+                                    .get_or_insert_with(|| (g, Vec::new()))
+                                    .1
+                                    .push(key.clone());
+                                continue;
+                            }
+                        }
+                        Some(Exactness::Inexact) => {
+                            skipping = false;
+                            if let Some((t, keys)) = group.take() {
+                                if skip - skipped >= keys.len() {
+                                    skipped += keys.len();
+                                } else {
+                                    fetch.extend(keys.into_iter().map(|k| (k, t.clone())));
+                                }
+                            }
+                        }
+                    }
+                }
+                if seen.insert(key.clone()) {
+                    fetch.push((key.clone(), g));
+                }
+            }
+            if next.is_none() && last_range {
+                if let Some((t, keys)) = group.take() {
+                    if skip - skipped >= keys.len() {
+                        skipped += keys.len();
+                    } else {
+                        fetch.extend(keys.into_iter().map(|k| (k, t.clone())));
+                    }
+                }
+            }
+            fetch.retain(|(k, _)| !k.is_empty());
+            // Read in chunks of what is still missing, so a page is not read past the answer.
+            let mut at = 0;
+            while at < fetch.len() {
+                let missing = need.map_or(100, |n| {
+                    let done = rows
+                        .iter()
+                        .filter(|(ok, _)| before(ok, &fetch[at].1))
+                        .count();
+                    n.saturating_sub(skipped + done).clamp(1, 100)
+                });
+                let chunk = &fetch[at..(at + missing).min(fetch.len())];
+                at += chunk.len();
+                let keys: Vec<String> = chunk.iter().map(|(k, _)| k.clone()).collect();
+                for st in read_keys(store, class, expr, &keys, None).await? {
+                    let (text, _) = index::order_text(index::sort_value(&st.obj, field));
+                    let ok = index::group_of(&text).to_string();
+                    rows.push((ok, st));
+                }
+                if let (Some(need), false) = (need, skipping) {
+                    let last = &chunk[chunk.len() - 1].1;
+                    let done = rows.iter().filter(|(ok, _)| before(ok, last)).count();
+                    if skipped + done >= need {
+                        rows.retain(|(ok, _)| before(ok, last));
+                        finished = true;
+                        break;
+                    }
+                }
+            }
+            if finished {
+                break;
+            }
+            match next {
+                Some(n) => start = Some(n),
+                None => break,
+            }
+        }
+        if finished {
+            break;
+        }
+    }
+    let mut out: Vec<Stored> = rows.into_iter().map(|(_, st)| st).collect();
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok((skipped, out))
+}
+
+/// What running `plan` on `class` asks of DynamoDB, for Parse's `explain`.
+pub fn describe(class: &str, plan: &Plan, page: Page) -> Value {
+    match &plan.access {
+        Access::InOrder {
+            spec, ascending, ..
+        } => json!({
+            "operation": "Query",
+            "partition": index_pk(class, spec),
+            "scanIndexForward": ascending,
+            "then": "BatchGetItem",
+            "stopsAfter": page.need(),
+        }),
+        Access::Keys(k) if k.len() == 1 => json!({"operation": "GetItem", "keys": k}),
+        Access::Keys(k) => json!({"operation": "BatchGetItem", "keys": k.len()}),
+        Access::Lookups(l) => {
+            let via: Vec<String> = l
+                .iter()
+                .map(|x| match x {
+                    Lookup::Key(_) => "objectId".to_string(),
+                    Lookup::Unique { field, .. } => format!("unique value of {field}"),
+                    Lookup::Index { spec, .. } => format!("index {spec}"),
+                })
+                .collect();
+            let op = if l.iter().any(|x| matches!(x, Lookup::Index { .. })) {
+                "Query"
+            } else {
+                "GetItem"
+            };
+            json!({"operation": op, "via": via.join(", "), "lookups": l.len(), "then": "BatchGetItem"})
+        }
+        Access::JoinOwning(ids) => {
+            json!({"operation": "Query", "partition": class, "sortKeyPrefixes": ids.len()})
+        }
+        Access::JoinRelated(ids) => {
+            json!({"operation": "Query", "partition": join_mirror_pk(class), "sortKeyPrefixes": ids.len(), "then": "BatchGetItem"})
+        }
+        Access::Partition => json!({"operation": "Query", "partition": class}),
+    }
+}

@@ -1,0 +1,390 @@
+//! Writes of one object with everything kept beside it: inserts conditioned on absence, updates
+//! as read-modify-writes conditioned on the object's revision (re-read and re-checked against
+//! the query on conflict), deletes; each in one transaction with the object's unique-value
+//! sentinels, index entries and relation mirror, so those never disagree with the object.
+//! Inside a transactional session the same operations are buffered in `transaction::Sessions`
+//! and sent together at commit.
+
+use crate::codec::{item_size, item_to_stored, object_to_item, Item, Stored, MAX_ITEM_BYTES};
+use crate::error::{Error, Result};
+use crate::index;
+use crate::layout::{
+    duplicate, entry_changes, join_mirror, join_mirror_key, sentinel_item, unique_pk, unique_sk,
+    Kept,
+};
+use crate::query::eval::matches;
+use crate::query::Expr;
+use crate::store::{backoff, Condition, Store, TxOp, Written};
+use crate::transaction::{Pending, Sessions};
+use crate::update;
+use serde_json::{Map, Value};
+
+const WRITE_ATTEMPTS: u32 = 200;
+
+fn check_size(item: &Item) -> Result<()> {
+    let size = item_size(item);
+    if size > MAX_ITEM_BYTES {
+        return Err(Error::TooLarge(format!(
+            "the object is {size} bytes; DynamoDB stores at most {MAX_ITEM_BYTES} bytes per object"
+        )));
+    }
+    Ok(())
+}
+
+/// Index entry writes turning `old`'s entries into `new`'s (either may be absent).
+fn index_ops(
+    class: &str,
+    specs: &[String],
+    key: &str,
+    old: Option<&Map<String, Value>>,
+    new: Option<&Map<String, Value>>,
+) -> Vec<TxOp> {
+    let entries = |o: Option<&Map<String, Value>>, spec: &str| {
+        o.map(|o| index::entries(o, spec, key)).unwrap_or_default()
+    };
+    specs
+        .iter()
+        .flat_map(|spec| entry_changes(class, spec, key, &entries(old, spec), &entries(new, spec)))
+        .collect()
+}
+
+/// The sentinel changes of unique `field` when an object goes from `old` to `new`: claim the
+/// new value, release the old one (each only if this object owns it or nobody does).
+fn sentinel_ops(
+    class: &str,
+    field: &str,
+    key: &str,
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+) -> Result<Vec<TxOp>> {
+    let (old_sk, new_sk) = (unique_sk(old, field)?, unique_sk(new, field)?);
+    let mut ops = Vec::new();
+    if old_sk == new_sk {
+        return Ok(ops);
+    }
+    if let Some(sk) = new_sk {
+        ops.push(TxOp::Put(
+            sentinel_item(class, field, &sk, key),
+            Some(Condition::absent_or_owned(key)),
+        ));
+    }
+    if let Some(sk) = old_sk {
+        ops.push(TxOp::Delete(
+            unique_pk(class, field),
+            sk,
+            Some(Condition::absent_or_owned(key)),
+        ));
+    }
+    Ok(ops)
+}
+
+/// The sentinel deletes of a deleted object's unique values, each with its field.
+fn release_ops(
+    class: &str,
+    kept: &Kept,
+    key: &str,
+    obj: &Map<String, Value>,
+) -> Result<Vec<(String, TxOp)>> {
+    let mut ops = Vec::new();
+    for f in &kept.unique {
+        if let Some(sk) = unique_sk(obj, f)? {
+            let op = TxOp::Delete(
+                unique_pk(class, f),
+                sk,
+                Some(Condition::absent_or_owned(key)),
+            );
+            ops.push((f.clone(), op));
+        }
+    }
+    Ok(ops)
+}
+
+fn kept_item(what: &str) -> Error {
+    Error::Internal(what.into())
+}
+
+pub struct Writer {
+    store: Store,
+    sessions: Sessions,
+}
+
+impl Writer {
+    pub fn new(store: Store) -> Writer {
+        Writer {
+            store,
+            sessions: Sessions::default(),
+        }
+    }
+
+    pub fn start_session(&self) -> u64 {
+        self.sessions.start()
+    }
+
+    pub async fn commit_session(&self, session: u64) -> Result<()> {
+        self.sessions.commit(&self.store, session).await
+    }
+
+    pub fn abort_session(&self, session: u64) {
+        self.sessions.abort(session)
+    }
+
+    /// Writes a new object at `key`; fails with a duplicate error when the key or one of its
+    /// unique values is taken.
+    pub async fn insert(
+        &self,
+        class: &str,
+        key: &str,
+        obj: &Map<String, Value>,
+        kept: &Kept,
+        session: Option<u64>,
+    ) -> Result<()> {
+        let item = object_to_item(class, key, 1, obj)?;
+        check_size(&item)?;
+        let mut sentinels = Vec::new();
+        for f in &kept.unique {
+            if let Some(sk) = unique_sk(obj, f)? {
+                sentinels.push((f.clone(), sk));
+            }
+        }
+        let mirror = join_mirror(class, key, obj);
+        let indexed = index_ops(class, &kept.indexes, key, None, Some(obj));
+        if let Some(s) = session {
+            if let Pending::Written(_) = self.sessions.pending(s, class, key)? {
+                return Err(Error::Duplicate { field: None });
+            }
+            let put = TxOp::Put(item, Some(Condition::absent()));
+            self.sessions
+                .add(s, put, Some(obj.clone()), Error::Duplicate { field: None })?;
+            for (f, sk) in &sentinels {
+                let op = TxOp::Put(sentinel_item(class, f, sk, key), Some(Condition::absent()));
+                self.sessions.add(s, op, None, duplicate(f))?;
+            }
+            if let Some(m) = mirror {
+                let op = TxOp::Put(m, None);
+                self.sessions
+                    .add(s, op, None, kept_item("relation mirror"))?;
+            }
+            for op in indexed {
+                self.sessions.add(s, op, None, kept_item("index entry"))?;
+            }
+            return Ok(());
+        }
+        if sentinels.is_empty() && mirror.is_none() && indexed.is_empty() {
+            return match self.store.put(item, Some(Condition::absent())).await? {
+                Written::Ok => Ok(()),
+                _ => Err(Error::Duplicate { field: None }),
+            };
+        }
+        for attempt in 0..WRITE_ATTEMPTS {
+            let mut ops = vec![TxOp::Put(item.clone(), Some(Condition::absent()))];
+            for (f, sk) in &sentinels {
+                ops.push(TxOp::Put(
+                    sentinel_item(class, f, sk, key),
+                    Some(Condition::absent()),
+                ));
+            }
+            if let Some(m) = &mirror {
+                ops.push(TxOp::Put(m.clone(), None));
+            }
+            ops.extend(indexed.iter().cloned());
+            match self.store.transact(ops).await? {
+                Written::Ok => return Ok(()),
+                Written::ConditionFailed(0) => return Err(Error::Duplicate { field: None }),
+                Written::ConditionFailed(i) => return Err(duplicate(&sentinels[i - 1].0)),
+                Written::Conflict => backoff(attempt.min(6)).await,
+            }
+        }
+        Err(Error::Conflict(
+            "too many conflicting writes; try again".into(),
+        ))
+    }
+
+    /// Applies `upd` to one stored row with a revision-conditioned write; re-reads and
+    /// re-checks `expr` on conflict. Returns the new object, or None if it stopped matching.
+    pub async fn update(
+        &self,
+        class: &str,
+        expr: &Expr,
+        mut st: Stored,
+        upd: &Map<String, Value>,
+        kept: &Kept,
+        session: Option<u64>,
+    ) -> Result<Option<Map<String, Value>>> {
+        if let Some(s) = session {
+            return self.update_in_session(s, class, st, upd, kept);
+        }
+        for attempt in 0..WRITE_ATTEMPTS {
+            let mut new = st.obj.clone();
+            update::apply(&mut new, upd)?;
+            let item = object_to_item(class, &st.key, st.rev + 1, &new)?;
+            check_size(&item)?;
+            let mut extra = Vec::new();
+            let mut fields = Vec::new();
+            for f in &kept.unique {
+                for op in sentinel_ops(class, f, &st.key, &st.obj, &new)? {
+                    extra.push(op);
+                    fields.push(f.clone());
+                }
+            }
+            // Index entries come after the sentinels (their positions map failures to fields).
+            extra.extend(index_ops(
+                class,
+                &kept.indexes,
+                &st.key,
+                Some(&st.obj),
+                Some(&new),
+            ));
+            let written = if extra.is_empty() {
+                self.store
+                    .put(item, Some(Condition::revision(st.rev)))
+                    .await?
+            } else {
+                let mut ops = vec![TxOp::Put(item, Some(Condition::revision(st.rev)))];
+                ops.extend(extra);
+                self.store.transact(ops).await?
+            };
+            match written {
+                Written::Ok => return Ok(Some(new)),
+                Written::ConditionFailed(i) if i > 0 => return Err(duplicate(&fields[i - 1])),
+                _ => {
+                    backoff(attempt.min(6)).await;
+                    match self.reread(class, expr, &st.key).await? {
+                        Some(now) => st = now,
+                        None => return Ok(None),
+                    }
+                }
+            }
+        }
+        Err(Error::Conflict(
+            "too many concurrent updates of one object; try again".into(),
+        ))
+    }
+
+    /// The object at `key` as it is now, if it still matches `expr`.
+    async fn reread(&self, class: &str, expr: &Expr, key: &str) -> Result<Option<Stored>> {
+        let Some(item) = self.store.get(class, key).await? else {
+            return Ok(None);
+        };
+        let st = item_to_stored(&item)?;
+        Ok(matches(expr, &st.obj).then_some(st))
+    }
+
+    /// What session `s` already holds for the object `st` (None: deleted in the session).
+    fn session_base(&self, s: u64, class: &str, st: &Stored) -> Result<Option<Map<String, Value>>> {
+        Ok(match self.sessions.pending(s, class, &st.key)? {
+            Pending::Written(o) => Some(o),
+            Pending::Deleted => None,
+            Pending::None => Some(st.obj.clone()),
+        })
+    }
+
+    fn changed_in_session(class: &str, key: &str) -> Error {
+        Error::Conflict(format!(
+            "{class} {key} changed during the transaction; nothing was written"
+        ))
+    }
+
+    /// An update inside a transactional session: computed from what the session already wrote
+    /// (else the stored object), buffered with a condition on the stored revision.
+    fn update_in_session(
+        &self,
+        s: u64,
+        class: &str,
+        st: Stored,
+        upd: &Map<String, Value>,
+        kept: &Kept,
+    ) -> Result<Option<Map<String, Value>>> {
+        let Some(base) = self.session_base(s, class, &st)? else {
+            return Ok(None);
+        };
+        let mut new = base.clone();
+        update::apply(&mut new, upd)?;
+        let item = object_to_item(class, &st.key, st.rev + 1, &new)?;
+        check_size(&item)?;
+        self.sessions.add(
+            s,
+            TxOp::Put(item, Some(Condition::revision(st.rev))),
+            Some(new.clone()),
+            Self::changed_in_session(class, &st.key),
+        )?;
+        for f in &kept.unique {
+            for op in sentinel_ops(class, f, &st.key, &base, &new)? {
+                self.sessions.add(s, op, None, duplicate(f))?;
+            }
+        }
+        for op in index_ops(class, &kept.indexes, &st.key, Some(&base), Some(&new)) {
+            self.sessions.add(s, op, None, kept_item("index entry"))?;
+        }
+        Ok(Some(new))
+    }
+
+    /// Deletes one stored row with its kept items, conditioned on its revision; re-reads and
+    /// re-checks `expr` on conflict. Answers whether it was deleted.
+    pub async fn delete(
+        &self,
+        class: &str,
+        expr: &Expr,
+        mut st: Stored,
+        kept: &Kept,
+        session: Option<u64>,
+    ) -> Result<bool> {
+        if let Some(s) = session {
+            let Some(base) = self.session_base(s, class, &st)? else {
+                return Ok(false);
+            };
+            let op = TxOp::Delete(
+                class.to_string(),
+                st.key.clone(),
+                Some(Condition::revision(st.rev)),
+            );
+            let changed = Self::changed_in_session(class, &st.key);
+            self.sessions.add(s, op, None, changed)?;
+            for (f, op) in release_ops(class, kept, &st.key, &base)? {
+                self.sessions.add(s, op, None, duplicate(&f))?;
+            }
+            if let Some((pk, sk)) = join_mirror_key(class, &base) {
+                let op = TxOp::Delete(pk, sk, None);
+                self.sessions
+                    .add(s, op, None, kept_item("relation mirror"))?;
+            }
+            for op in index_ops(class, &kept.indexes, &st.key, Some(&base), None) {
+                self.sessions.add(s, op, None, kept_item("index entry"))?;
+            }
+            return Ok(true);
+        }
+        for attempt in 0..WRITE_ATTEMPTS {
+            let mut ops: Vec<TxOp> = release_ops(class, kept, &st.key, &st.obj)?
+                .into_iter()
+                .map(|(_, op)| op)
+                .collect();
+            if let Some((pk, sk)) = join_mirror_key(class, &st.obj) {
+                ops.push(TxOp::Delete(pk, sk, None));
+            }
+            ops.extend(index_ops(
+                class,
+                &kept.indexes,
+                &st.key,
+                Some(&st.obj),
+                None,
+            ));
+            let own = Some(Condition::revision(st.rev));
+            let written = if ops.is_empty() {
+                self.store.delete(class, &st.key, own).await?
+            } else {
+                ops.insert(0, TxOp::Delete(class.to_string(), st.key.clone(), own));
+                self.store.transact(ops).await?
+            };
+            if written == Written::Ok {
+                return Ok(true);
+            }
+            backoff(attempt.min(6)).await;
+            match self.reread(class, expr, &st.key).await? {
+                Some(now) => st = now,
+                None => return Ok(false),
+            }
+        }
+        Err(Error::Conflict(
+            "too many concurrent updates of one object; try again".into(),
+        ))
+    }
+}
