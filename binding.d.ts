@@ -12,6 +12,17 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class Core {
   /** `config_json`: `{"table", "region"?, "endpoint"?, "accessKeyId"?, "secretAccessKey"?, …}`. */
   constructor(configJson: string)
+  /**
+   * Checks a query synchronously (malformed queries throw at once, as with Parse's Mongo
+   * adapter, instead of failing later inside the promise).
+   */
+  checkQuery(queryJson: string, schemaJson: string, caseInsensitive: boolean): void
+  /**
+   * The core's log records since the last call, as a JSON array of `{level, message}`, or
+   * an empty string when there are none (the shim forwards them to the logger after every
+   * call, so the common case costs no JSON).
+   */
+  takeLogs(): string
   /** Calls adapter method `method` with the JSON array `args_json`; resolves to JSON text. */
   call(method: string, argsJson: string): Promise<string>
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (`npm test`, and `.ci/run`): installs what is missing, builds the
 # addon, starts a local DynamoDB-compatible server (dynoxide) and runs every test:
+#   0. the files napi-rs generates (binding.js, binding.d.ts) must be the committed ones;
 #   1. cargo tests of the Rust core (unit tests, tests against a dynoxide server, and the
 #      embedded in-process store), no Node involved;
 #   2. node:test integration tests: a real Parse Server on this adapter, driven by the Parse JS SDK.
@@ -10,6 +11,13 @@ export AWS_EC2_METADATA_DISABLED=true
 export CARGO_TERM_COLOR=never
 
 bash scripts/setup.sh
+
+if [ -d .git ]; then
+  # setup.sh built the addon with `napi build`, which writes them anew.
+  echo "== generated files: binding.js and binding.d.ts are what the build writes =="
+  git diff --exit-code --stat -- binding.js binding.d.ts ||
+    { echo "binding.js/binding.d.ts differ from what 'npm run build' writes: run it and commit them" >&2; exit 1; }
+fi
 
 echo "== cargo tests (core) =="
 # dynoxide for the Rust side; stopped when this script exits.
