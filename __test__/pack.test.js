@@ -83,3 +83,25 @@ const express = require('express');
   assert.equal(got.ok, true);
   assert.match(binding, /node_modules\/parse-server-dynamodb-linux-x64-gnu\//);
 });
+
+test('without a prebuilt binary and without cargo, install says so in one line', () => {
+  // The main package alone, as npm unpacks it where no per-platform package fits.
+  const pkg = path.join(dir, 'bare');
+  fs.mkdirSync(path.join(pkg, 'scripts'), { recursive: true });
+  for (const f of ['package.json', 'binding.js', 'scripts/install.js']) fs.copyFileSync(path.join(root, f), path.join(pkg, f));
+  const env = { ...process.env, PATH: [path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter) };
+  assert.throws(() => execFileSync('cargo', ['--version'], { env, stdio: 'ignore' }));
+  let failed;
+  try {
+    execFileSync(process.execPath, [path.join(pkg, 'scripts', 'install.js')], { cwd: pkg, env, stdio: 'pipe', encoding: 'utf8' });
+  } catch (e) {
+    failed = e;
+  }
+  assert.ok(failed, 'the install hook must fail');
+  assert.equal(failed.status, 1);
+  const lines = failed.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, failed.stderr);
+  assert.match(lines[0], /no prebuilt binary for linux-x64 and no cargo/);
+  assert.match(lines[0], /install Rust/);
+  assert.doesNotMatch(failed.stderr, /ENOENT|\n\s+at /);
+});
