@@ -6,7 +6,7 @@
 
 use crate::codec::{item_to_stored, Stored};
 use crate::error::Result;
-use crate::index::{self, Exactness, SkRange};
+use crate::index::{self, Exactness};
 use crate::layout::{entry_of, index_pk, join_mirror_pk, pointed_key, sentinel_owner, unique_pk};
 use crate::query::eval::{self, matches};
 use crate::query::plan::{Access, Lookup, Plan};
@@ -42,11 +42,7 @@ pub async fn find(
     with_score: bool,
 ) -> Result<Vec<Map<String, Value>>> {
     let (skipped, rows) = match &plan.access {
-        Access::InOrder {
-            spec,
-            ranges,
-            ascending,
-        } => scan_in_order(store, class, expr, spec, ranges, *ascending, page).await?,
+        Access::InOrder { .. } => scan_in_order(store, class, expr, &plan.access, page).await?,
         // Without an order the key order is the result order, so stop after skip + limit.
         _ => {
             let cap = if order.is_empty() { page.need() } else { None };
@@ -112,16 +108,12 @@ pub async fn rows(
             let keys = lookup_keys(store, class, lookups).await?;
             out = read_keys(store, class, expr, &keys, cap).await?;
         }
-        Access::InOrder {
-            spec,
-            ranges,
-            ascending,
-        } => {
+        Access::InOrder { .. } => {
             let page = Page {
                 skip: 0,
                 limit: cap,
             };
-            out = scan_in_order(store, class, expr, spec, ranges, *ascending, page)
+            out = scan_in_order(store, class, expr, &plan.access, page)
                 .await?
                 .1;
         }
@@ -208,25 +200,34 @@ async fn read_keys(
 }
 
 /// The rows matching `expr` that come first when sorted by `field` (`ascending` or not),
-/// read in that order from the field's index within `ranges`: pages of entries, each page's
-/// new objects fetched with BatchGetItem and checked by the evaluator, until `skip + limit`
-/// rows are known to precede everything unread. Answers how many leading rows were skipped
-/// without being read (only when `expr` has no condition: each object's order entry is
-/// then one row) and the rows read, to be sorted by the caller. Correct because every
-/// object has an order entry at the text it sorts by (see `index`), so when the scan has
-/// passed group G, every row sorting before G has been seen.
+/// read in that order from index `spec` within `ranges` (an `Access::InOrder`): pages of
+/// entries, each page's new objects fetched with BatchGetItem and checked by the evaluator,
+/// until `skip + limit` rows are known to precede everything unread. Answers how many leading
+/// rows were skipped without being read (only when `expr` has no condition: each object's
+/// order entry is then one row) and the rows read, to be sorted by the caller. Correct
+/// because every object has an order entry at the text it sorts by (see `index`), so when
+/// the scan has passed group G, every row sorting before G has been seen.
 async fn scan_in_order(
     store: &Store,
     class: &str,
     expr: &Expr,
-    field: &str,
-    ranges: &[SkRange],
-    ascending: bool,
+    access: &Access,
     page: Page,
 ) -> Result<(usize, Vec<Stored>)> {
+    let Access::InOrder {
+        spec,
+        field,
+        prefix,
+        ranges,
+        ascending,
+    } = access
+    else {
+        return Ok((0, Vec::new()));
+    };
+    let ascending = *ascending;
     let skip = page.skip;
     let need = page.need();
-    let pk = index_pk(class, field);
+    let pk = index_pk(class, spec);
     let before = |a: &str, b: &str| if ascending { a < b } else { a > b };
     let mut skipping = matches!(expr, Expr::True) && skip > 0;
     let mut skipped = 0usize;
@@ -252,7 +253,7 @@ async fn scan_in_order(
                     continue;
                 };
                 let key = &key;
-                let g = index::group_of(&sk).to_string();
+                let g = index::group_of(sk.get(prefix.len()..).unwrap_or_default()).to_string();
                 if skipping {
                     match ord {
                         // Without conditions each object is found at its order entry alone.

@@ -41,6 +41,16 @@ pub fn spec(field: &str, kind: Kind) -> String {
     }
 }
 
+/// The registry name of a compound index: equality on `lead`, then order on `next`.
+pub fn compound_spec(lead: &str, next: &str) -> String {
+    format!("{lead},{next}")
+}
+
+/// The two fields of a compound index's registry name (None: not a compound index).
+pub fn compound(spec: &str) -> Option<(&str, &str)> {
+    spec.split_once(',')
+}
+
 /// The field and kind a registry name stands for.
 pub fn parse_spec(spec: &str) -> (&str, Kind) {
     if let Some(f) = spec.strip_suffix(":ci") {
@@ -190,8 +200,8 @@ pub fn order_text(v: Option<&Value>) -> (String, Exactness) {
     }
 }
 
-/// The group an entry's sort key belongs to when scanning in order: its text, except that
-/// inexact texts of one tag (objects, arrays) are one group.
+/// The group an entry's sort key (after the compound prefix, if any) belongs to when scanning
+/// in order: its text, except that inexact texts of one tag (objects, arrays) are one group.
 pub fn group_of(sk: &str) -> &str {
     let text = sk.split(SEP).next().unwrap_or("");
     match text.chars().next() {
@@ -222,8 +232,18 @@ pub struct Entry {
     pub ord: Option<Exactness>,
 }
 
+/// The text an entry of compound index `lead,next` starts with for the objects whose `lead`
+/// equals the value of lookup text `lead_text`: what a read of those objects in `next`'s
+/// order stays within.
+pub fn compound_prefix(lead_text: &str) -> String {
+    format!("{lead_text}{SEP}")
+}
+
 /// The entries of `obj` (stored under `key`) in index `spec`.
 pub fn entries(obj: &Map<String, Value>, spec: &str, key: &str) -> Vec<Entry> {
+    if let Some((lead, next)) = compound(spec) {
+        return compound_entries(obj, lead, next, key);
+    }
     let (field, kind) = parse_spec(spec);
     let ci = kind == Kind::CaseInsensitive;
     let path: Vec<String> = field.split('.').map(str::to_string).collect();
@@ -249,6 +269,34 @@ pub fn entries(obj: &Map<String, Value>, spec: &str, key: &str) -> Vec<Entry> {
         for it in items {
             if let Some(t) = lookup_text(it, ci) {
                 add(t, None);
+            }
+        }
+    }
+    out
+}
+
+/// The entries of `obj` in compound index `lead,next`: one per lookup text of `lead` (as a
+/// single-field index has them: the value, each array element, a Pointer's objectId), each
+/// followed by the order text of `next`, so the objects with one `lead` value are a key range
+/// in `next`'s order. Every entry is an order entry within its range; objects whose `lead` has
+/// no lookup text have none (equality on `lead` cannot match them).
+fn compound_entries(obj: &Map<String, Value>, lead: &str, next: &str, key: &str) -> Vec<Entry> {
+    let path: Vec<String> = lead.split('.').map(str::to_string).collect();
+    let mut vals = Vec::new();
+    collect_path(obj, &path, &mut vals);
+    let (next_text, ord) = order_text(sort_value(obj, next));
+    let mut out: Vec<Entry> = Vec::new();
+    for v in vals {
+        let items: Vec<&Value> = match v {
+            Value::Array(a) => a.iter().collect(),
+            other => vec![other],
+        };
+        for it in items {
+            if let Some(t) = lookup_text(it, false) {
+                let sk = format!("{}{next_text}{SEP}{key}", compound_prefix(&t));
+                if !out.iter().any(|e| e.sk == sk) {
+                    out.push(Entry { sk, ord: Some(ord) });
+                }
             }
         }
     }
@@ -345,6 +393,36 @@ mod tests {
         assert_eq!(lookup.len(), 3);
         assert!(lookup.iter().all(|e| e.ord.is_none()));
         assert!(entries(&Map::new(), "tags:eq", "k1").is_empty());
+    }
+
+    #[test]
+    fn compound_entries_are_lead_value_then_order_of_next() {
+        let author = json!({"__type": "Pointer", "className": "_User", "objectId": "u1"});
+        let at = |iso: &str| json!({"__type": "Date", "iso": iso});
+        let spec = compound_spec("author", "createdAt");
+        let a = json!({"author": author, "createdAt": at("2026-01-02T00:00:00.000Z")});
+        let b = json!({"author": author, "createdAt": at("2026-01-01T00:00:00.000Z")});
+        let ea = entries(a.as_object().unwrap(), &spec, "ka");
+        let eb = entries(b.as_object().unwrap(), &spec, "kb");
+        assert_eq!((ea.len(), eb.len()), (1, 1));
+        // Both lie in the author's range, in createdAt order, and every entry orders.
+        let prefix = compound_prefix(&lookup_text(&author, false).unwrap());
+        let range = SkRange::prefix(&prefix);
+        for e in ea.iter().chain(&eb) {
+            assert!(e.sk >= range.from && e.sk <= range.to, "{e:?}");
+            assert_eq!(e.ord, Some(Exactness::Exact));
+        }
+        assert!(eb[0].sk < ea[0].sk);
+        assert_eq!(
+            group_of(&ea[0].sk[prefix.len()..]),
+            "62026-01-02T00:00:00.000Z"
+        );
+        // Arrays in the lead give one entry per element; no lead value, no entry.
+        let tags = json!({"author": ["x", "y", "x"], "createdAt": at("2026-01-01T00:00:00.000Z")});
+        assert_eq!(entries(tags.as_object().unwrap(), &spec, "k").len(), 2);
+        assert!(entries(&Map::new(), &spec, "k").is_empty());
+        assert_eq!(compound(&spec), Some(("author", "createdAt")));
+        assert_eq!(compound("author"), None);
     }
 
     #[test]

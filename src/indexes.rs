@@ -6,7 +6,7 @@
 
 use crate::codec::{item_to_stored, object_to_item, Stored};
 use crate::error::{Error, Result};
-use crate::index::{self, Kind};
+use crate::index;
 use crate::layout::{
     duplicate, entry_changes, entry_of, index_pk, sentinel_item, unique_sk, Kept, META_PARTITION,
 };
@@ -231,16 +231,16 @@ impl Indexes {
         Ok(())
     }
 
-    /// Keeps an index of `kind` on `field` of `class`. The first registration indexes the
-    /// objects already stored, now and once more after twice `registry_ttl()` (see there).
-    pub async fn ensure(&self, class: &str, field: &str, kind: Kind) -> Result<()> {
-        let spec = index::spec(field, kind);
-        if !self.register("index", class, &spec, || Ok(())).await? {
+    /// Keeps index `spec` (see `index::spec`, `index::compound_spec`) of `class`. The first
+    /// registration indexes the objects already stored, now and once more after twice
+    /// `registry_ttl()` (see there).
+    pub async fn ensure(&self, class: &str, spec: &str) -> Result<()> {
+        if !self.register("index", class, spec, || Ok(())).await? {
             return Ok(());
         }
-        reconcile_index(&self.store, &self.log, class, &spec, "indexing").await?;
+        reconcile_index(&self.store, &self.log, class, spec, "indexing").await?;
         let (store, log) = (self.store.clone(), self.log.clone());
-        let class = class.to_string();
+        let (class, spec) = (class.to_string(), spec.to_string());
         tokio::spawn(async move {
             tokio::time::sleep(registry_ttl() * 2).await;
             if let Err(e) = reconcile_index(&store, &log, &class, &spec, "re-indexing").await {

@@ -3,6 +3,7 @@
 //! Changes are read-modify-writes conditioned on the item's revision, so two servers adding
 //! fields at once both land. `to_parse_schema` gives classes back in the form Parse expects
 //! (default CLPs filled in, internal `_rperm`/`_wperm`/`_hashed_password` fields hidden).
+//! Index keys are stored as `[key, direction]` pairs, so a compound index keeps its order.
 
 use crate::codec::{item_to_stored, object_to_item};
 use crate::error::{Error, Result};
@@ -13,6 +14,46 @@ pub const SCHEMA_PARTITION: &str = "~schema";
 
 pub struct Schemas<'a> {
     pub store: &'a Store,
+}
+
+/// Schema indexes as stored: each index's keys as a list of `[key, direction]` pairs, since a
+/// DynamoDB map does not keep the order of its keys and a compound index's order matters.
+fn indexes_to_stored(indexes: &Value) -> Value {
+    let Some(m) = indexes.as_object() else {
+        return indexes.clone();
+    };
+    let pairs = |ix: &Value| match ix.as_object() {
+        Some(keys) => Value::Array(keys.iter().map(|(k, d)| json!([k, d])).collect()),
+        None => ix.clone(),
+    };
+    Value::Object(m.iter().map(|(n, ix)| (n.clone(), pairs(ix))).collect())
+}
+
+/// Schema indexes as Parse reads them (`{name: {key: direction, …}}`, keys in order), from
+/// the stored pairs or, as older versions stored them, maps.
+fn indexes_from_stored(indexes: &Value) -> Value {
+    let Some(m) = indexes.as_object() else {
+        return json!({});
+    };
+    let keys = |ix: &Value| match ix.as_array() {
+        Some(pairs) => Value::Object(
+            pairs
+                .iter()
+                .filter_map(|p| Some((p.get(0)?.as_str()?.to_string(), p.get(1)?.clone())))
+                .collect(),
+        ),
+        None => ix.clone(),
+    };
+    Value::Object(m.iter().map(|(n, ix)| (n.clone(), keys(ix))).collect())
+}
+
+/// A schema object ready to store (its indexes as pairs).
+fn to_stored(mut obj: Map<String, Value>) -> Map<String, Value> {
+    if let Some(ix) = obj.get("indexes") {
+        let stored = indexes_to_stored(ix);
+        obj.insert("indexes".into(), stored);
+    }
+    obj
 }
 
 pub fn to_parse_schema(class: &str, stored: &Map<String, Value>) -> Value {
@@ -50,7 +91,7 @@ pub fn to_parse_schema(class: &str, stored: &Map<String, Value>) -> Value {
         "className": class,
         "fields": fields,
         "classLevelPermissions": clps,
-        "indexes": stored.get("indexes").cloned().unwrap_or(json!({})),
+        "indexes": stored.get("indexes").map(indexes_from_stored).unwrap_or(json!({})),
     })
 }
 
@@ -61,6 +102,10 @@ impl<'a> Schemas<'a> {
                 let st = item_to_stored(&item)?;
                 let mut obj = st.obj;
                 obj.remove("objectId");
+                if let Some(ix) = obj.get("indexes") {
+                    let parse_form = indexes_from_stored(ix);
+                    obj.insert("indexes".into(), parse_form);
+                }
                 Ok(Some((st.rev, obj)))
             }
             None => Ok(None),
@@ -104,9 +149,10 @@ impl<'a> Schemas<'a> {
             "indexes".into(),
             schema.get("indexes").cloned().unwrap_or(json!({})),
         );
-        let item = object_to_item(SCHEMA_PARTITION, class, 1, &obj)?;
+        let stored = to_stored(obj);
+        let item = object_to_item(SCHEMA_PARTITION, class, 1, &stored)?;
         match self.store.put(item, Some(Condition::absent())).await? {
-            Written::Ok => Ok(to_parse_schema(class, &obj)),
+            Written::Ok => Ok(to_parse_schema(class, &stored)),
             _ => Err(Error::ClassExists(class.into())),
         }
     }
@@ -131,7 +177,7 @@ impl<'a> Schemas<'a> {
                 None => return Ok(()),
             };
             f(&mut obj)?;
-            let item = object_to_item(SCHEMA_PARTITION, class, rev + 1, &obj)?;
+            let item = object_to_item(SCHEMA_PARTITION, class, rev + 1, &to_stored(obj))?;
             if self.store.put(item, Some(cond)).await? == Written::Ok {
                 return Ok(());
             }

@@ -33,15 +33,71 @@ fn type_name(t: &Value) -> String {
     }
 }
 
-/// The fields a schema index (`{field: 1, _p_other: -1}`) names; Mongo-style pointer keys
-/// (`_p_field`) name the field `field`, and text indexes (`"text"`) none.
-fn index_fields(ix: &Value) -> Vec<String> {
-    ix.as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(_, dir)| dir.is_number())
-        .map(|(k, _)| k.strip_prefix("_p_").unwrap_or(k).to_string())
-        .collect()
+/// The field a schema index key names: Mongo-style pointer keys (`_p_field`) name `field`,
+/// and `_created_at`/`_updated_at` the dates Parse calls `createdAt`/`updatedAt`.
+fn index_key_field(key: &str) -> &str {
+    match key {
+        "_created_at" => "createdAt",
+        "_updated_at" => "updatedAt",
+        k => k.strip_prefix("_p_").unwrap_or(k),
+    }
+}
+
+/// What a schema index is kept as: one key (`{field: 1}`) is a single-field index; two or more
+/// (`{author: 1, createdAt: -1}`) a compound index (equality on the first key, range or order
+/// on the second; either direction reads both ways). None for text and geo indexes
+/// (`{field: "text"}`): `$text` and geo queries are evaluated in Rust.
+fn schema_index_spec(ix: &Value) -> Option<String> {
+    let keys = ix.as_object()?;
+    if keys.is_empty() || keys.values().any(|dir| !dir.is_number()) {
+        return None;
+    }
+    let mut fields = keys.keys().map(|k| index_key_field(k));
+    let lead = fields.next()?;
+    match fields.next().filter(|next| index::sortable(next)) {
+        Some(next) => Some(index::compound_spec(lead, next)),
+        None => Some(lead.to_string()),
+    }
+}
+
+/// Parse's `setIndexesWithSchemaFormat` rules on the `submitted` changes to the `existing`
+/// schema indexes (as MongoDB's adapter applies them): an index is added once, deleted only
+/// if there, on fields the class has. Answers the indexes after them and those deleted.
+fn merge_schema_indexes(
+    submitted: &Map<String, Value>,
+    existing: &Value,
+    fields: &Value,
+) -> Result<(Map<String, Value>, Vec<Value>)> {
+    let mut existing = existing.as_object().cloned().unwrap_or_default();
+    let mut dropped = Vec::new();
+    if existing.is_empty() {
+        existing.insert("_id_".into(), json!({"_id": 1}));
+    }
+    for (name, idx) in submitted {
+        let deleting = idx.get("__op").and_then(Value::as_str) == Some("Delete");
+        if existing.contains_key(name) && !deleting {
+            return Err(Error::query(format!("Index {name} exists, cannot update.")));
+        }
+        if !existing.contains_key(name) && deleting {
+            return Err(Error::query(format!(
+                "Index {name} does not exist, cannot delete."
+            )));
+        }
+        if deleting {
+            dropped.extend(existing.remove(name));
+            continue;
+        }
+        for k in idx.as_object().into_iter().flatten().map(|(k, _)| k) {
+            let known = |f: &str| fields.get(f).is_some();
+            if !(known(k) || known(index_key_field(k))) {
+                return Err(Error::query(format!(
+                    "Field {k} does not exist, cannot add index."
+                )));
+            }
+        }
+        existing.insert(name.clone(), idx.clone());
+    }
+    Ok((existing, dropped))
 }
 
 impl Adapter {
@@ -66,10 +122,22 @@ impl Adapter {
         self.schemas().all().await
     }
 
+    /// Creates a class; the indexes it declares (`Parse.Schema#addIndex` before the first save,
+    /// Parse Server's `schema.definitions`) are checked first and kept at once, as MongoDB's
+    /// adapter creates them.
     pub async fn create_class(&self, class: &str, schema: &Value) -> Result<Value> {
         self.ready().await?;
         validate_class_name(class)?;
-        self.schemas().create(class, schema).await
+        let indexes = schema.get("indexes").and_then(Value::as_object);
+        if let Some(ix) = indexes {
+            let fields = schema.get("fields").cloned().unwrap_or_else(|| json!({}));
+            merge_schema_indexes(ix, &json!({}), &fields)?;
+        }
+        let created = self.schemas().create(class, schema).await?;
+        if let Some(ix) = indexes {
+            self.keep_schema_indexes(class, ix.iter()).await?;
+        }
+        Ok(created)
     }
 
     pub async fn add_field(&self, class: &str, field: &str, typ: &Value) -> Result<()> {
@@ -119,7 +187,7 @@ impl Adapter {
     }
 
     /// Parse's `setIndexesWithSchemaFormat`: adds and deletes schema indexes (refusing what
-    /// MongoDB refuses), and keeps adapter entries for the fields they name.
+    /// MongoDB refuses), and keeps adapter entries for them.
     pub async fn set_indexes(
         &self,
         class: &str,
@@ -131,76 +199,58 @@ impl Adapter {
         let Some(sub) = submitted.as_object() else {
             return Ok(());
         };
-        let mut existing = existing.as_object().cloned().unwrap_or_default();
-        let mut dropped: Vec<String> = Vec::new();
-        if existing.is_empty() {
-            existing.insert("_id_".into(), json!({"_id": 1}));
-        }
-        for (name, idx) in sub {
-            let deleting = idx.get("__op").and_then(Value::as_str) == Some("Delete");
-            if existing.contains_key(name) && !deleting {
-                return Err(Error::query(format!("Index {name} exists, cannot update.")));
-            }
-            if !existing.contains_key(name) && deleting {
-                return Err(Error::query(format!(
-                    "Index {name} does not exist, cannot delete."
-                )));
-            }
-            if deleting {
-                if let Some(old) = existing.remove(name) {
-                    dropped.extend(
-                        old.as_object()
-                            .into_iter()
-                            .flatten()
-                            .map(|(k, _)| k.strip_prefix("_p_").unwrap_or(k).to_string()),
-                    );
-                }
-            } else {
-                if let Some(keys) = idx.as_object() {
-                    for k in keys.keys() {
-                        let name = k.strip_prefix("_p_").unwrap_or(k);
-                        if fields.get(k).is_none() && fields.get(name).is_none() {
-                            return Err(Error::query(format!(
-                                "Field {k} does not exist, cannot add index."
-                            )));
-                        }
-                    }
-                }
-                existing.insert(name.clone(), idx.clone());
-            }
-        }
+        let (merged, dropped) = merge_schema_indexes(sub, existing, fields)?;
         self.schemas()
             .modify(class, false, |s| {
-                s.insert("indexes".into(), Value::Object(existing.clone()));
+                s.insert("indexes".into(), Value::Object(merged.clone()));
                 Ok(())
             })
             .await?;
-        // The fields of schema indexes get adapter-kept entries; a deleted index's fields stop
-        // being kept unless a remaining schema index names them.
-        let remaining: Vec<String> = existing.values().flat_map(index_fields).collect();
-        for field in &dropped {
-            if !remaining.contains(field) {
-                self.indexes.drop(class, field).await?;
+        // A deleted index's entries go, unless a remaining schema index is kept the same way.
+        let remaining: Vec<String> = merged.values().filter_map(schema_index_spec).collect();
+        for spec in dropped.iter().filter_map(schema_index_spec) {
+            if !remaining.contains(&spec) {
+                self.indexes.drop(class, &spec).await?;
             }
         }
-        for (name, idx) in sub {
-            if idx.get("__op").is_none() && name != "_id_" {
-                for field in index_fields(idx) {
-                    self.ensure_index(class, &field, false).await?;
-                }
+        let added = sub.iter().filter(|(_, ix)| ix.get("__op").is_none());
+        self.keep_schema_indexes(class, added).await
+    }
+
+    /// Keeps entries for these schema indexes (registering and back-filling those not kept
+    /// yet); says in the log which ones it does not keep, and why.
+    async fn keep_schema_indexes<'a>(
+        &self,
+        class: &str,
+        indexes: impl Iterator<Item = (&'a String, &'a Value)>,
+    ) -> Result<()> {
+        for (name, ix) in indexes.filter(|(name, _)| *name != "_id_") {
+            match schema_index_spec(ix) {
+                Some(spec) => self.indexes.ensure(class, &spec).await?,
+                None => self.log.info(format!(
+                    "index {name} of {class} ({ix}) is not kept: text and geo queries are evaluated in Rust"
+                )),
             }
         }
         Ok(())
     }
 
     /// Every class's `indexes` lists the key index `_id_` (Parse reads it from the schema, as
-    /// Mongo reports its primary index).
+    /// Mongo reports its primary index), and every schema index is kept (classes created
+    /// before their indexes were kept at creation get them now; a kept one costs nothing).
     pub async fn update_schema_with_indexes(&self) -> Result<()> {
         self.ready().await?;
         for class in self.schemas().all().await? {
             let Some(name) = class.get("className").and_then(Value::as_str) else {
                 continue;
             };
+            if let Some(ix) = class.get("indexes").and_then(Value::as_object) {
+                let kept = self.kept(name).await?;
+                let missing = ix.iter().filter(|(_, ix)| {
+                    schema_index_spec(ix).is_some_and(|s| !kept.indexes.contains(&s))
+                });
+                self.keep_schema_indexes(name, missing).await?;
+            }
             if class.get("indexes").and_then(|i| i.get("_id_")).is_some() {
                 continue;
             }
@@ -235,20 +285,20 @@ impl Adapter {
         for f in &kept.unique {
             out.push(json!({"name": format!("{f}_1"), "key": {f.clone(): 1}, "unique": true}));
         }
-        // Entries kept for a schema index are that index, not another one.
+        // Entries kept for a schema (or unique) index are that index, not another one.
         let declared: Vec<String> = out
             .iter()
-            .filter_map(|ix| ix.get("key").and_then(Value::as_object))
-            .flat_map(|k| {
-                k.keys()
-                    .map(|f| f.strip_prefix("_p_").unwrap_or(f).to_string())
-            })
+            .filter_map(|ix| ix.get("key").and_then(schema_index_spec))
             .collect();
         for spec in &kept.indexes {
-            let (field, kind) = index::parse_spec(spec);
-            if kind == index::Kind::Ordered && declared.iter().any(|d| d == field) {
+            if declared.contains(spec) {
                 continue;
             }
+            if let Some((lead, next)) = index::compound(spec) {
+                out.push(json!({"name": format!("{spec}_kept"), "key": {lead: 1, next: 1}}));
+                continue;
+            }
+            let (field, kind) = index::parse_spec(spec);
             let ci = kind == index::Kind::CaseInsensitive;
             let mut ix =
                 json!({"name": format!("{spec}_kept"), "key": {field: 1}, "caseInsensitive": ci});

@@ -193,7 +193,7 @@ impl Adapter {
     /// `ensure_index` for any kind of index (see `index::Kind`).
     pub async fn ensure_index_of(&self, class: &str, field: &str, kind: index::Kind) -> Result<()> {
         self.ready().await?;
-        self.indexes.ensure(class, field, kind).await
+        self.indexes.ensure(class, &index::spec(field, kind)).await
     }
 
     /// Stops keeping index `spec` (`field` or `field:ci`) of `class` and deletes its entries.

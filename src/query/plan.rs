@@ -28,11 +28,15 @@ pub enum Access {
     JoinOwning(Vec<String>),
     /// Relation rows of these related objects, read from their mirror partition.
     JoinRelated(Vec<String>),
-    /// Read index `spec` in order (forwards when `ascending`) over `ranges`, one after the
-    /// other, fetching the objects its entries name, until the rows a sorted, limited find
-    /// answers are known (see `exec`).
+    /// Read index `spec` in the order of `field` (forwards when `ascending`) over `ranges`,
+    /// one after the other, fetching the objects its entries name, until the rows a sorted,
+    /// limited find answers are known (see `exec`). Every sort key read starts with `prefix`
+    /// (a compound index's lead value; empty for a single-field index), and orders by what
+    /// follows it.
     InOrder {
         spec: String,
+        field: String,
+        prefix: String,
         ranges: Vec<SkRange>,
         ascending: bool,
     },
@@ -115,34 +119,97 @@ pub fn plan_read(expr: &Expr, kept: &Kept, join: bool, sort: Option<&SortHint>) 
     p
 }
 
-/// The in-order index read for a sort on `h.field`, when the index can serve it and no key,
-/// unique-value or other lookup answers the query (those read fewer rows).
+/// The in-order index read for a sort on `h.field`, when an index can serve it and no key,
+/// unique-value or other lookup answers the query (those read fewer rows): a compound index
+/// led by a field the query fixes by equality, else the field's own index.
 fn in_order(expr: &Expr, access: &Access, indexes: &[String], h: &SortHint) -> Option<Access> {
-    let range = sort_range(expr, indexes, &h.field)?;
-    let served = match access {
-        Access::Partition => true,
-        Access::Lookups(l) => {
-            matches!(l.as_slice(), [Lookup::Index { spec, range: r }] if *spec == h.field && *r == range)
-        }
-        _ => false,
-    };
-    if !served {
-        return None;
+    // A compound index reads only the fixed value's entries: fewer than the field's own index.
+    if let Some(compound) = compound_in_order(expr, access, indexes, h) {
+        return Some(compound);
     }
-    // A bounded range holds no array's order entry, yet an array can match through an
-    // element; when arrays sort before the range, their group is read first (not needed
-    // when the schema says the field holds no arrays).
-    let mut ranges = vec![range.clone()];
+    if let Some(range) = sort_range(expr, indexes, &h.field) {
+        let served = match access {
+            Access::Partition => true,
+            Access::Lookups(l) => {
+                matches!(l.as_slice(), [Lookup::Index { spec, range: r }] if *spec == h.field && *r == range)
+            }
+            _ => false,
+        };
+        return served.then(|| Access::InOrder {
+            spec: h.field.clone(),
+            field: h.field.clone(),
+            prefix: String::new(),
+            ranges: with_arrays(range, "", h),
+            ascending: h.ascending,
+        });
+    }
+    None
+}
+
+/// `range` of a field's order texts, after `prefix`, preceded by the arrays' group when arrays
+/// sort before it: a bounded range holds no array's order entry, yet an array can match
+/// through an element (not needed when the schema says the field holds no arrays).
+fn with_arrays(range: SkRange, prefix: &str, h: &SortHint) -> Vec<SkRange> {
+    let after = |r: SkRange| SkRange {
+        from: format!("{prefix}{}", r.from),
+        to: format!("{prefix}{}", r.to),
+    };
+    let mut ranges = Vec::new();
     if range != SkRange::all() && h.may_be_array {
         let tag = range.from.chars().next().unwrap_or('0');
         if (h.ascending && tag > '4') || (!h.ascending && tag < '4') {
-            ranges.insert(0, SkRange::exact("4"));
+            ranges.push(after(SkRange::exact("4")));
         }
     }
-    Some(Access::InOrder {
-        spec: h.field.clone(),
-        ranges,
-        ascending: h.ascending,
+    ranges.push(after(range));
+    ranges
+}
+
+/// An in-order read of compound index `lead,<h.field>` within the entries of the `lead` value
+/// the query fixes by equality (the feed query: `equalTo(author).descending(createdAt)`),
+/// when no other lookup answers the query.
+fn compound_in_order(
+    expr: &Expr,
+    access: &Access,
+    indexes: &[String],
+    h: &SortHint,
+) -> Option<Access> {
+    if !sortable(&h.field) {
+        return None;
+    }
+    let cs = conjuncts(expr);
+    indexes.iter().find_map(|spec| {
+        let (lead, next) = index::compound(spec).filter(|(_, n)| *n == h.field)?;
+        let text = cs.iter().find_map(|c| match c {
+            Expr::Field(p, Cond::Eq(v)) if p.join(".") == lead => lookup_text(v, false),
+            _ => None,
+        })?;
+        // Served: nothing else is planned, or only the lookup of that same lead value.
+        let served = match access {
+            Access::Partition => true,
+            Access::Lookups(l) => matches!(l.as_slice(),
+                [Lookup::Index { spec: s, range }]
+                    if (s == spec || index::parse_spec(s).0 == lead) && *range == SkRange::exact(&text)),
+            _ => false,
+        };
+        if !served {
+            return None;
+        }
+        let conds: Vec<&Cond> = cs
+            .iter()
+            .filter_map(|c| range_cond(c))
+            .filter(|(f, _)| f == next)
+            .map(|(_, c)| c)
+            .collect();
+        let range = range_key(&conds).unwrap_or_else(SkRange::all);
+        let prefix = index::compound_prefix(&text);
+        Some(Access::InOrder {
+            spec: spec.clone(),
+            field: next.to_string(),
+            ranges: with_arrays(range, &prefix, h),
+            prefix,
+            ascending: h.ascending,
+        })
     })
 }
 
@@ -182,12 +249,21 @@ struct Known<'a> {
 }
 
 impl Known<'_> {
-    /// The registered index on `field` of the first of `kinds` there is.
+    /// The registered index on `field` of the first of `kinds` there is; where lookup entries
+    /// do (`Kind::Lookup`), also a compound index led by `field`, whose entries start with
+    /// the same lookup texts.
     fn index_of(&self, field: &str, kinds: &[Kind]) -> Option<String> {
         kinds
             .iter()
             .map(|k| index::spec(field, *k))
             .find(|s| self.indexes.contains(s))
+            .or_else(|| {
+                let led = |s: &&String| index::compound(s).is_some_and(|(lead, _)| lead == field);
+                kinds
+                    .contains(&Kind::Lookup)
+                    .then(|| self.indexes.iter().find(led).cloned())
+                    .flatten()
+            })
     }
 }
 
@@ -472,6 +548,7 @@ mod tests {
                 spec,
                 ranges,
                 ascending,
+                ..
             } => {
                 assert_eq!((spec.as_str(), ascending), ("score", false));
                 assert_eq!(ranges.len(), 2, "{ranges:?}");
@@ -503,5 +580,43 @@ mod tests {
             Some(&hint(true)),
         );
         assert_eq!(p.access, Access::JoinRelated(vec!["u1".into()]));
+    }
+
+    #[test]
+    fn compound_indexes_serve_equality_then_order() {
+        let kept = Kept {
+            unique: vec![],
+            indexes: vec!["score".into(), index::compound_spec("author", "score")],
+        };
+        let q = |v: Value| parse_query(&v, false).unwrap();
+        let hint = SortHint {
+            field: "score".into(),
+            ascending: false,
+            may_be_array: false,
+        };
+        // Equality on the lead with a sort on the next key: that author's entries, in order
+        // (not the whole score index).
+        let p = plan_read(&q(json!({"author": "u1"})), &kept, false, Some(&hint));
+        match p.access {
+            Access::InOrder {
+                spec,
+                field,
+                prefix,
+                ranges,
+                ..
+            } => {
+                assert_eq!((spec.as_str(), field.as_str()), ("author,score", "score"));
+                assert!(!prefix.is_empty() && ranges.iter().all(|r| r.from.starts_with(&prefix)));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without the sort, equality on the lead is a lookup in the compound index.
+        let p = plan_read(&q(json!({"author": "u1"})), &kept, false, None);
+        assert!(
+            matches!(&p.access, Access::Lookups(l) if matches!(l.as_slice(), [Lookup::Index { spec, .. }] if spec == "author,score"))
+        );
+        // Without equality on the lead, the sort reads the field's own index.
+        let p = plan_read(&q(json!({"n": 1})), &kept, false, Some(&hint));
+        assert!(matches!(p.access, Access::InOrder { spec, .. } if spec == "score"));
     }
 }
