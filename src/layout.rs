@@ -2,7 +2,8 @@
 //! README's "Table and item format"). Unique-value sentinels are `~u:<class>:<field>` /
 //! `=<value>` owned by an object; index entries are `~i:<class>:<spec>` / order-preserving text +
 //! objectId (see `index` for the text); relation mirrors are `~jr:<class>` /
-//! `<relatedId>:<owningId>`; the registries of unique fields and indexes are items of `~meta`.
+//! `<relatedId>:<owningId>`; object counts are shards of `~c:<class>`; the registries of
+//! unique fields and indexes are items of `~meta`.
 //! Every room that reads or writes these items takes their keys and shapes from here.
 
 use crate::codec::{self, Item};
@@ -140,6 +141,19 @@ pub fn entry_changes(
         ops.push(TxOp::Put(index_item(class, spec, e, key), None));
     }
     ops
+}
+
+// ---------- object counts ----------
+
+/// The partition of a class's object count: shards `s00`… with the changes of the writes that
+/// landed on them (attribute `n`), and `base`, the count before the first of them.
+pub fn count_pk(class: &str) -> String {
+    format!("~c:{class}")
+}
+
+/// Whether a partition holds a class's objects (not items kept beside them).
+pub fn is_object_partition(pk: &str) -> bool {
+    !pk.starts_with('~')
 }
 
 // ---------- relation mirrors ----------

@@ -3,14 +3,15 @@
 //! `query::plan` (what to read, as data) → `exec` (runs the plan, evaluates, sorts) and
 //! `write` (objects with their sentinels, index entries and mirrors; sessions) → `store` (the
 //! only room that speaks DynamoDB). Beside them: `indexes` (registries, back-fill, reconcile),
-//! `schema` (class schemas), `layout` (keys of everything in the table), `index` (entry
-//! encoding), `codec`, `update`. The optional `napi` module is the thin Node binding; every
-//! other room builds and tests without Node.
+//! `counts` (object counts per class), `schema` (class schemas), `layout` (keys of everything
+//! in the table), `index` (entry encoding), `codec`, `update`. The optional `napi` module is
+//! the thin Node binding; every other room builds and tests without Node.
 
 pub mod adapter;
 pub mod admin;
 pub mod api;
 pub mod codec;
+pub mod counts;
 pub mod embedded;
 pub mod error;
 pub mod exec;

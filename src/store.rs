@@ -732,6 +732,25 @@ impl Store {
         }
     }
 
+    /// Adds `delta` to number attribute `attr` of item (`pk`, `sk`), creating both if needed
+    /// (UpdateItem `ADD`: atomic, never conflicting with other adders).
+    pub async fn add_number(&self, pk: &str, sk: &str, attr: &str, delta: i64) -> Result<()> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .update_expression("ADD #a :d")
+            .expression_attribute_names("#a", attr)
+            .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(dynamo_err)?;
+        self.record("UpdateItem", out.consumed_capacity());
+        Ok(())
+    }
+
     /// All-or-nothing writes (TransactWriteItems, at most 100).
     pub async fn transact(&self, ops: Vec<TxOp>) -> Result<Written> {
         if ops.len() > 100 {
@@ -836,6 +855,10 @@ impl Condition {
             names: HashMap::from([("#rev".to_string(), crate::codec::REV.to_string())]),
             values: HashMap::from([(":rev".to_string(), AttributeValue::N(rev.to_string()))]),
         }
+    }
+    /// Whether this is `absent()`: a write under it creates its item.
+    pub fn is_absent(&self) -> bool {
+        self.expression == Condition::absent().expression
     }
     /// The (sentinel) item must be absent or belong to `owner`.
     pub fn absent_or_owned(owner: &str) -> Condition {

@@ -2,9 +2,11 @@
 //! not sent: each becomes DynamoDB operations (the object, its unique-value sentinels) kept in
 //! the session's buffer, one per item, so a later write to the same item replaces the earlier
 //! one while keeping the earlier condition (the one that describes the committed state). Commit
-//! sends them all in one TransactWriteItems (at most 100), so either all land or none.
+//! sends them all in one TransactWriteItems (at most 100), so either all land or none, and
+//! says how many objects of each class it created and deleted (for `counts`).
 
 use crate::error::{Error, Result};
+use crate::layout::is_object_partition;
 use crate::store::{Store, TxOp, Written};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -89,7 +91,9 @@ impl Sessions {
         self.lock().remove(&session);
     }
 
-    pub async fn commit(&self, store: &Store, session: u64) -> Result<()> {
+    /// Sends the session's writes in one transaction; answers, per class, how many objects
+    /// they created less those they deleted.
+    pub async fn commit(&self, store: &Store, session: u64) -> Result<Vec<(String, i64)>> {
         let mut buf = self.lock().remove(&session).ok_or_else(unknown)?;
         let mut ops = Vec::with_capacity(buf.order.len());
         let mut errors = Vec::with_capacity(buf.order.len());
@@ -100,7 +104,7 @@ impl Sessions {
             }
         }
         if ops.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         if ops.len() > 100 {
             return Err(Error::Unsupported(format!(
@@ -108,14 +112,38 @@ impl Sessions {
                 ops.len()
             )));
         }
+        let counted = count_changes(&ops);
         match store.transact(ops).await? {
-            Written::Ok => Ok(()),
+            Written::Ok => Ok(counted),
             Written::ConditionFailed(i) => Err(errors.swap_remove(i)),
             Written::Conflict => Err(Error::Conflict(
                 "the transaction conflicted with another one; nothing was written".into(),
             )),
         }
     }
+}
+
+/// Objects created (a put that requires the item absent) less objects deleted (a delete of an
+/// item the session did not create), per class.
+fn count_changes(ops: &[TxOp]) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = Vec::new();
+    for op in ops {
+        let (pk, _) = op.key();
+        let creates = op.condition().is_some_and(|c| c.is_absent());
+        let delta = match op {
+            TxOp::Put(..) if creates => 1,
+            TxOp::Delete(..) if !creates => -1,
+            _ => 0,
+        };
+        if delta == 0 || !is_object_partition(&pk) {
+            continue;
+        }
+        match out.iter_mut().find(|(c, _)| *c == pk) {
+            Some((_, d)) => *d += delta,
+            None => out.push((pk, delta)),
+        }
+    }
+    out
 }
 
 fn unknown() -> Error {

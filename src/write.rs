@@ -3,9 +3,10 @@
 //! the query on conflict), deletes; each in one transaction with the object's unique-value
 //! sentinels, index entries and relation mirror, so those never disagree with the object.
 //! Inside a transactional session the same operations are buffered in `transaction::Sessions`
-//! and sent together at commit.
+//! and sent together at commit. Objects created and deleted are counted in `counts`.
 
 use crate::codec::{item_size, item_to_stored, object_to_item, Item, Stored, MAX_ITEM_BYTES};
+use crate::counts::Counts;
 use crate::error::{Error, Result};
 use crate::index;
 use crate::layout::{
@@ -18,6 +19,7 @@ use crate::store::{backoff, Condition, Store, TxOp, Written};
 use crate::transaction::{Pending, Sessions};
 use crate::update;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 const WRITE_ATTEMPTS: u32 = 200;
 
@@ -106,13 +108,15 @@ fn kept_item(what: &str) -> Error {
 pub struct Writer {
     store: Store,
     sessions: Sessions,
+    counts: Arc<Counts>,
 }
 
 impl Writer {
-    pub fn new(store: Store) -> Writer {
+    pub fn new(store: Store, counts: Arc<Counts>) -> Writer {
         Writer {
             store,
             sessions: Sessions::default(),
+            counts,
         }
     }
 
@@ -121,7 +125,42 @@ impl Writer {
     }
 
     pub async fn commit_session(&self, session: u64) -> Result<()> {
-        self.sessions.commit(&self.store, session).await
+        for (class, delta) in self.sessions.commit(&self.store, session).await? {
+            self.counts.changed(&class, delta).await;
+        }
+        Ok(())
+    }
+
+    /// Writes a new object (see `insert_object`) and counts it.
+    pub async fn insert(
+        &self,
+        class: &str,
+        key: &str,
+        obj: &Map<String, Value>,
+        kept: &Kept,
+        session: Option<u64>,
+    ) -> Result<()> {
+        self.insert_object(class, key, obj, kept, session).await?;
+        if session.is_none() {
+            self.counts.changed(class, 1).await;
+        }
+        Ok(())
+    }
+
+    /// Deletes a stored row (see `delete_object`) and counts it.
+    pub async fn delete(
+        &self,
+        class: &str,
+        expr: &Expr,
+        st: Stored,
+        kept: &Kept,
+        session: Option<u64>,
+    ) -> Result<bool> {
+        let deleted = self.delete_object(class, expr, st, kept, session).await?;
+        if deleted && session.is_none() {
+            self.counts.changed(class, -1).await;
+        }
+        Ok(deleted)
     }
 
     pub fn abort_session(&self, session: u64) {
@@ -130,7 +169,7 @@ impl Writer {
 
     /// Writes a new object at `key`; fails with a duplicate error when the key or one of its
     /// unique values is taken.
-    pub async fn insert(
+    async fn insert_object(
         &self,
         class: &str,
         key: &str,
@@ -320,7 +359,7 @@ impl Writer {
 
     /// Deletes one stored row with its kept items, conditioned on its revision; re-reads and
     /// re-checks `expr` on conflict. Answers whether it was deleted.
-    pub async fn delete(
+    async fn delete_object(
         &self,
         class: &str,
         expr: &Expr,

@@ -6,7 +6,7 @@
 use super::Adapter;
 use crate::error::{Error, Result};
 use crate::index;
-use crate::layout::{index_pk, is_join, join_mirror_pk, unique_pk, META_PARTITION};
+use crate::layout::{count_pk, index_pk, is_join, join_mirror_pk, unique_pk, META_PARTITION};
 use crate::query::{parse_query, Expr};
 use crate::schema::{fields_mut, Schemas};
 use serde_json::{json, Map, Value};
@@ -320,6 +320,7 @@ impl Adapter {
         if is_join(class) {
             partitions.push(join_mirror_pk(class));
         }
+        partitions.push(count_pk(class));
         partitions.extend(kept.indexes.iter().map(|s| index_pk(class, s)));
         let mut keys = Vec::new();
         for pk in &partitions {

@@ -1,0 +1,194 @@
+//! Object counts against dynoxide: `count` with an empty query is one small Query at any class
+//! size and stays exact through creates, deletes, upserts, transactional sessions, parallel
+//! writers, a class whose objects predate its counters, and deleting the class.
+
+mod common;
+
+use parse_server_dynamodb::adapter::Adapter;
+use parse_server_dynamodb::api::call;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+async fn must(a: &Adapter, method: &str, args: Value) -> Value {
+    call(a, method, args.as_array().expect("args array"))
+        .await
+        .unwrap_or_else(|e| panic!("{method}: {e}"))
+}
+
+/// The empty count of `class`, and the read units it cost.
+async fn count(a: &Adapter, class: &str) -> (u64, f64) {
+    let before = a.store().usage().read_units;
+    let n = must(a, "count", json!([class, {}, {}])).await;
+    (
+        n.as_u64().expect("a count"),
+        a.store().usage().read_units - before,
+    )
+}
+
+/// The count by reading every object (what the counters must agree with).
+async fn real(a: &Adapter, class: &str) -> u64 {
+    must(
+        a,
+        "count",
+        json!([class, {}, {"objectId": {"$exists": true}}]),
+    )
+    .await
+    .as_u64()
+    .expect("a count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_counts_are_one_small_query_and_exact() {
+    let a = Arc::new(common::adapter().await);
+    assert_eq!(count(&a, "Thing").await.0, 0);
+    // 50 parallel creates.
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let a = a.clone();
+        tasks.push(tokio::spawn(async move {
+            must(
+                &a,
+                "createObject",
+                json!(["Thing", {}, {"objectId": format!("t{i:03}"), "n": i, "pad": "x".repeat(250)}]),
+            )
+            .await;
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let (n, units) = count(&a, "Thing").await;
+    assert_eq!(n, 50);
+    assert!(units <= 2.0, "an empty count read {units} units");
+    // A duplicate create counts nothing; deletes, upserts and updates count as they change.
+    assert!(call(
+        &a,
+        "createObject",
+        json!(["Thing", {}, {"objectId": "t001"}])
+            .as_array()
+            .unwrap()
+    )
+    .await
+    .is_err());
+    must(
+        &a,
+        "deleteObjectsByQuery",
+        json!(["Thing", {}, {"n": {"$lt": 10}}]),
+    )
+    .await;
+    must(
+        &a,
+        "upsertOneObject",
+        json!(["Thing", {}, {"objectId": "new1"}, {"n": 100}]),
+    )
+    .await;
+    must(
+        &a,
+        "upsertOneObject",
+        json!(["Thing", {}, {"objectId": "new1"}, {"n": 101}]),
+    )
+    .await;
+    must(
+        &a,
+        "updateObjectsByQuery",
+        json!(["Thing", {}, {"n": {"$gte": 40}}, {"n": 0}]),
+    )
+    .await;
+    assert_eq!(count(&a, "Thing").await.0, 41);
+    assert_eq!(real(&a, "Thing").await, 41);
+    // A transactional session counts what it commits, and nothing when it fails.
+    let s = must(&a, "createTransactionalSession", json!([])).await;
+    must(
+        &a,
+        "createObject",
+        json!(["Thing", {}, {"objectId": "s1"}, s]),
+    )
+    .await;
+    must(
+        &a,
+        "createObject",
+        json!(["Thing", {}, {"objectId": "s2"}, s]),
+    )
+    .await;
+    must(
+        &a,
+        "updateObjectsByQuery",
+        json!(["Thing", {}, {"objectId": "t021"}, {"n": 7}, s]),
+    )
+    .await;
+    must(
+        &a,
+        "deleteObjectsByQuery",
+        json!(["Thing", {}, {"objectId": "t020"}, s]),
+    )
+    .await;
+    must(&a, "commitTransactionalSession", json!([s])).await;
+    assert_eq!(count(&a, "Thing").await.0, 42);
+    let s = must(&a, "createTransactionalSession", json!([])).await;
+    must(
+        &a,
+        "createObject",
+        json!(["Thing", {}, {"objectId": "s3"}, s]),
+    )
+    .await;
+    must(
+        &a,
+        "createObject",
+        json!(["Thing", {}, {"objectId": "t030"}, s]),
+    )
+    .await;
+    let failed = call(
+        &a,
+        "commitTransactionalSession",
+        json!([s]).as_array().unwrap(),
+    )
+    .await;
+    assert!(failed.is_err(), "t030 exists: the transaction fails");
+    assert_eq!(count(&a, "Thing").await.0, 42);
+    assert_eq!(real(&a, "Thing").await, 42);
+    // Deleting the class resets its count.
+    must(&a, "deleteClass", json!(["Thing"])).await;
+    assert_eq!(count(&a, "Thing").await.0, 0);
+    must(
+        &a,
+        "createObject",
+        json!(["Thing", {}, {"objectId": "again"}]),
+    )
+    .await;
+    assert_eq!(count(&a, "Thing").await.0, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_older_than_the_counters_are_counted_once() {
+    let a = common::adapter().await;
+    for i in 0..120 {
+        must(
+            &a,
+            "createObject",
+            json!(["Old", {}, {"objectId": format!("o{i:03}"), "pad": "x".repeat(300)}]),
+        )
+        .await;
+    }
+    // As a table written before counters existed: no counter items.
+    let keys = a.store().partition_keys("~c:Old").await.unwrap();
+    assert!(!keys.is_empty());
+    a.store().batch_delete(&keys).await.unwrap();
+    // The first count reads the class once and sets the base…
+    let (n, first) = count(&a, "Old").await;
+    assert_eq!(n, 120);
+    // …later ones read the counters only, and follow the writes.
+    must(
+        &a,
+        "deleteObjectsByQuery",
+        json!(["Old", {}, {"objectId": "o007"}]),
+    )
+    .await;
+    must(&a, "createObject", json!(["Old", {}, {"objectId": "p1"}])).await;
+    must(&a, "createObject", json!(["Old", {}, {"objectId": "p2"}])).await;
+    let (n, later) = count(&a, "Old").await;
+    assert_eq!(n, 121);
+    assert!(
+        later <= 2.0 && first > 5.0,
+        "first count {first} units, later {later}"
+    );
+}
