@@ -27,6 +27,12 @@ export interface DynamoDBOptions {
   maxRetries?: number
   /** Timeout of one DynamoDB operation, retries included, in ms. Default 30000. */
   timeoutMs?: number
+  /** Read preference of finds and counts on the app's own classes that name none (a query's
+   * own `readPreference` always wins). `'SECONDARY'`, `'SECONDARY_PREFERRED'` or `'NEAREST'`
+   * read eventually consistent: half the read units, but a read may miss a write of the last
+   * second. Parse's own classes (`_User`, `_Session`, `_Role`, …), logins, uniqueness checks
+   * and writes stay strongly consistent. Default `'PRIMARY'` (strongly consistent). */
+  readPreference?: 'PRIMARY' | 'PRIMARY_PREFERRED' | 'SECONDARY' | 'SECONDARY_PREFERRED' | 'NEAREST'
   /** Passed to Parse Server as the adapter's `enableSchemaHooks`. */
   enableSchemaHooks?: boolean
   /** Passed to Parse Server as the adapter's `schemaCacheTtl` (ms). */

@@ -129,6 +129,7 @@ function coreConfig(table, options = {}) {
     maxAttempts: options.maxAttempts ?? (options.maxRetries != null ? options.maxRetries + 1 : undefined),
     timeoutMs: options.timeoutMs,
     embedded: options.embedded,
+    readPreference: options.readPreference,
   };
   if (config.endpoint && typeof config.endpoint !== 'string') config.endpoint = String(config.endpoint.href || config.endpoint);
   return JSON.stringify(config);
@@ -239,16 +240,16 @@ class DynamoStorageAdapter {
   }
 
   find(className, schema, query, options = {}) {
-    const { skip, limit, sort, keys, caseInsensitive } = options;
+    const { skip, limit, sort, keys, caseInsensitive, readPreference } = options;
     this._check(query, schema, caseInsensitive);
     if (options.explain) {
       return this._call('explain', className, schema, query, { skip, limit, sort, keys, caseInsensitive, explain: options.explain });
     }
-    return this._call('find', className, schema, query, { skip, limit, sort, keys, caseInsensitive });
+    return this._call('find', className, schema, query, { skip, limit, sort, keys, caseInsensitive, readPreference });
   }
-  count(className, schema, query) {
+  count(className, schema, query, readPreference) {
     this._check(query, schema);
-    return this._call('count', className, schema, query);
+    return this._call('count', className, schema, query, readPreference || null);
   }
   distinct(className, schema, query, fieldName) {
     this._check(query, schema);
@@ -256,7 +257,7 @@ class DynamoStorageAdapter {
   }
   aggregate(className, schema, pipeline, readPreference, hint, explain) {
     if (explain) return unsupported('explain of an aggregation');
-    return this._call('aggregate', className, schema, pipeline);
+    return this._call('aggregate', className, schema, pipeline, readPreference || null);
   }
   findOneAndUpdate(className, schema, query, update, transactionalSession) {
     return this._call('findOneAndUpdate', className, schema, query, update, transactionalSession || null);

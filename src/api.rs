@@ -46,6 +46,15 @@ pub fn config_from_json(v: &Value) -> Result<StoreConfig> {
             .unwrap_or(true),
         max_attempts: v.get("maxAttempts").and_then(Value::as_u64).unwrap_or(5) as u32,
         operation_timeout_ms: v.get("timeoutMs").and_then(Value::as_u64).unwrap_or(30_000),
+        eventual_reads: match s("readPreference").map(|p| p.to_uppercase()).as_deref() {
+            None | Some("" | "PRIMARY" | "PRIMARY_PREFERRED") => false,
+            Some("SECONDARY" | "SECONDARY_PREFERRED" | "NEAREST") => true,
+            Some(other) => {
+                return Err(Error::json(format!(
+                    "readPreference {other:?}: one of PRIMARY, PRIMARY_PREFERRED, SECONDARY, SECONDARY_PREFERRED, NEAREST"
+                )))
+            }
+        },
         // `embedded: true | "<data file>" | ":memory:"`, or `endpoint: "embedded"`.
         embedded: match v.get("embedded") {
             Some(Value::Bool(true)) => Some(embedded::DEFAULT_PATH.to_string()),
@@ -202,8 +211,13 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             ))
         }
         "aggregate" => Ok(Value::Array(
-            a.aggregate(&str_arg(args, 0, "className")?, schema(1), arg(args, 2))
-                .await?,
+            a.aggregate(
+                &str_arg(args, 0, "className")?,
+                schema(1),
+                arg(args, 2),
+                arg(args, 3).as_str(),
+            )
+            .await?,
         )),
         "explain" => {
             let opts = FindOptions::from_json(arg(args, 3));
@@ -221,8 +235,13 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             .await
         }
         "count" => Ok(json!(
-            a.count(&str_arg(args, 0, "className")?, schema(1), arg(args, 2))
-                .await?
+            a.count(
+                &str_arg(args, 0, "className")?,
+                schema(1),
+                arg(args, 2),
+                arg(args, 3).as_str()
+            )
+            .await?
         )),
         "distinct" => Ok(Value::Array(
             a.distinct(
@@ -473,7 +492,7 @@ async fn partition(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             let rows = a.find(&class, &empty, &q, &opts).await?;
             Ok(Value::Array(rows.into_iter().map(mongo_object).collect()))
         }
-        "count" => Ok(json!(a.count(&class, &empty, &q).await?)),
+        "count" => Ok(json!(a.count(&class, &empty, &q, None).await?)),
         "updateOne" | "upsertOne" => {
             let u = mongo_update(arg(args, 2))?;
             if method == "upsertOne" {

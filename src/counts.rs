@@ -2,8 +2,9 @@
 //! object adds +1/-1 to one of `SHARDS` counter items of `~c:<class>` chosen at random
 //! (UpdateItem `ADD`, outside the object's transaction: one more write unit, never a conflict,
 //! and no single item every write touches), and `base` holds the count before the first of
-//! them. `base` is set by the first count of the class: a full count, taken between two equal
-//! sums of the shards so no write landed meanwhile. A crash between an object's write and its
+//! them. `base` is 0 for a class created empty; for a class whose objects predate the counters
+//! it is set by its first count: a full count, taken between two equal sums of the shards so
+//! no write landed meanwhile. A crash between an object's write and its
 //! `ADD` leaves the count off by one (the README says so).
 
 use crate::error::Result;
@@ -55,12 +56,12 @@ impl Counts {
         }
     }
 
-    async fn read(&self, class: &str) -> Result<Read> {
+    async fn read(&self, reader: &Store, class: &str) -> Result<Read> {
         let mut out = Read {
             base: None,
             shards: 0,
         };
-        self.store
+        reader
             .query(&count_pk(class), None, |item| {
                 let n = match item.get(N) {
                     Some(AttributeValue::N(n)) => n.parse::<i64>().unwrap_or(0),
@@ -76,17 +77,18 @@ impl Counts {
         Ok(out)
     }
 
-    /// The number of objects of `class`: one Query of its counters once they have a base;
-    /// the first time, a full count that sets the base.
-    pub async fn size(&self, class: &str) -> Result<u64> {
-        let first = self.read(class).await?;
+    /// The number of objects of `class`: one Query of its counters through `reader` (strongly
+    /// or eventually consistent) once they have a base; the first time, a full count that
+    /// sets the base (strongly consistent).
+    pub async fn size(&self, reader: &Store, class: &str) -> Result<u64> {
+        let first = self.read(reader, class).await?;
         if let Some(base) = first.base {
             return Ok((base + first.shards).max(0) as u64);
         }
-        let mut before = first.shards;
+        let mut before = self.read(&self.store, class).await?.shards;
         for _ in 0..3 {
             let counted = self.store.count(class).await? as i64;
-            let after = self.read(class).await?;
+            let after = self.read(&self.store, class).await?;
             if let Some(base) = after.base {
                 // Another server set it meanwhile.
                 return Ok((base + after.shards).max(0) as u64);
@@ -99,6 +101,15 @@ impl Counts {
         }
         // Writes kept landing: answer the last full count, set no base.
         Ok(self.store.count(class).await?)
+    }
+
+    /// A new class starts counted: when it holds no objects, its base is 0 (every object
+    /// written from now on is in the shards).
+    pub async fn start(&self, class: &str) -> Result<()> {
+        if !self.store.any(class).await? {
+            self.set_base(class, 0).await?;
+        }
+        Ok(())
     }
 
     async fn set_base(&self, class: &str, base: i64) -> Result<()> {

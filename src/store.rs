@@ -2,7 +2,8 @@
 //! table creation on demand, and the item operations the adapter needs, each complete: queries
 //! page to the end, BatchGetItem/BatchWriteItem are chunked (100 reads / 25 writes) and their
 //! unprocessed keys retried with backoff, transactions report which item's condition failed.
-//! All reads are strongly consistent, since Parse reads its own writes.
+//! Reads are strongly consistent, since Parse reads its own writes, except through a store
+//! made `reading(false)` for queries that ask for eventual consistency.
 
 use crate::codec::{Item, PK, SK};
 use crate::error::{Error, Result};
@@ -37,6 +38,9 @@ pub struct StoreConfig {
     pub operation_timeout_ms: u64,
     /// Serve from the in-process store with this data file (`embedded::MEMORY`: in memory).
     pub embedded: Option<String>,
+    /// Finds and counts on the app's own classes that name no read preference read eventually
+    /// consistent (the `readPreference: 'SECONDARY'` option).
+    pub eventual_reads: bool,
 }
 
 #[derive(Clone)]
@@ -45,6 +49,8 @@ pub struct Store {
     table: String,
     usage: Arc<Mutex<Usage>>,
     embedded: Option<String>,
+    /// Reads are strongly consistent (else eventually consistent: half the read units).
+    strong: bool,
 }
 
 /// What the adapter asked of DynamoDB since it started: requests and consumed capacity units
@@ -201,7 +207,16 @@ impl Store {
             table: cfg.table.clone(),
             usage: Arc::default(),
             embedded,
+            strong: true,
         })
+    }
+
+    /// The same store, reading strongly consistent or not (`strong`); writes are the same.
+    pub fn reading(&self, strong: bool) -> Store {
+        Store {
+            strong,
+            ..self.clone()
+        }
     }
 
     /// Requests and capacity consumed so far.
@@ -359,7 +374,7 @@ impl Store {
             .get_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(pk, sk)))
-            .consistent_read(true)
+            .consistent_read(self.strong)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
@@ -378,7 +393,7 @@ impl Store {
             while !keys.is_empty() {
                 let ka = KeysAndAttributes::builder()
                     .set_keys(Some(keys))
-                    .consistent_read(true)
+                    .consistent_read(self.strong)
                     .build()
                     .map_err(build_err)?;
                 let out = self
@@ -533,7 +548,8 @@ impl Store {
         Ok(())
     }
 
-    /// A consistent Query of partition `pk` that reports its consumed capacity.
+    /// A Query of partition `pk` (consistent as the store reads) that reports its consumed
+    /// capacity.
     fn partition_query(
         &self,
         pk: &str,
@@ -541,7 +557,7 @@ impl Store {
         self.client
             .query()
             .table_name(&self.table)
-            .consistent_read(true)
+            .consistent_read(self.strong)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_values(":pk", AttributeValue::S(pk.into()))

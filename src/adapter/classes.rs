@@ -134,6 +134,7 @@ impl Adapter {
             merge_schema_indexes(ix, &json!({}), &fields)?;
         }
         let created = self.schemas().create(class, schema).await?;
+        self.counts.start(class).await?;
         if let Some(ix) = indexes {
             self.keep_schema_indexes(class, ix.iter()).await?;
         }

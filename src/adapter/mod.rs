@@ -41,6 +41,8 @@ pub struct Adapter {
     indexes: Indexes,
     writer: Writer,
     counts: Arc<Counts>,
+    /// Finds and counts of the app's classes that name no read preference read eventually.
+    eventual_reads: bool,
     log: Arc<Log>,
 }
 
@@ -51,6 +53,8 @@ pub struct FindOptions {
     pub sort: Option<Value>,
     pub keys: Option<Vec<String>>,
     pub case_insensitive: bool,
+    /// Parse's `readPreference` (`PRIMARY`, `SECONDARY`, …), when the query names one.
+    pub read_preference: Option<String>,
 }
 
 impl FindOptions {
@@ -69,6 +73,10 @@ impl FindOptions {
                 .get("caseInsensitive")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            read_preference: v
+                .get("readPreference")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         }
     }
 
@@ -146,6 +154,7 @@ impl Adapter {
             counts,
             store,
             create_table: cfg.create_table,
+            eventual_reads: cfg.eventual_reads,
             ready: OnceCell::new(),
             log,
         })
@@ -219,10 +228,35 @@ impl Adapter {
         Ok(plan::plan_read(expr, &kept, is_join(class), sort))
     }
 
-    /// Stored rows of `class` matching `expr`; stops after `cap` matches when given.
+    /// Stored rows of `class` matching `expr`; stops after `cap` matches when given. Strongly
+    /// consistent: what writes and Parse's own checks read.
     async fn matching(&self, class: &str, expr: &Expr, cap: Option<usize>) -> Result<Vec<Stored>> {
+        self.matching_from(&self.store, class, expr, cap).await
+    }
+
+    async fn matching_from(
+        &self,
+        reader: &Store,
+        class: &str,
+        expr: &Expr,
+        cap: Option<usize>,
+    ) -> Result<Vec<Stored>> {
         let plan = self.plan(class, expr, None).await?;
-        exec::rows(&self.store, class, &plan, expr, cap).await
+        exec::rows(reader, class, &plan, expr, cap).await
+    }
+
+    /// The store a find or count reads through: eventually consistent (half the read units)
+    /// when the query's read preference allows reading a secondary, or names none and the
+    /// adapter's `readPreference` option does, on the app's own classes; strongly consistent
+    /// otherwise (Parse's own classes — logins, sessions, roles — unless the query asks).
+    fn reader(&self, class: &str, preference: Option<&str>) -> Result<Store> {
+        let eventual = match preference.map(str::to_uppercase).as_deref() {
+            None | Some("") => self.eventual_reads && !class.starts_with('_'),
+            Some("PRIMARY" | "PRIMARY_PREFERRED") => false,
+            Some("SECONDARY" | "SECONDARY_PREFERRED" | "NEAREST") => true,
+            Some(_) => return Err(Error::query("Not supported read preference.")),
+        };
+        Ok(self.store.reading(!eventual))
     }
 
     pub async fn find(
@@ -233,6 +267,7 @@ impl Adapter {
         opts: &FindOptions,
     ) -> Result<Vec<Value>> {
         let expr = parse_query(query, opts.case_insensitive)?;
+        let reader = self.reader(class, opts.read_preference.as_deref())?;
         if opts.limit == Some(0) {
             return Ok(vec![]);
         }
@@ -240,7 +275,7 @@ impl Adapter {
         let hint = sort_hint(&order, opts, schema);
         let plan = self.plan(class, &expr, hint.as_ref()).await?;
         let rows = exec::find(
-            &self.store,
+            &reader,
             class,
             &plan,
             &expr,
@@ -267,7 +302,9 @@ impl Adapter {
         class: &str,
         schema: &Value,
         pipeline: &Value,
+        read_preference: Option<&str>,
     ) -> Result<Vec<Value>> {
+        let reader = self.reader(class, read_preference)?;
         let stages: Vec<Value> = match pipeline {
             Value::Array(a) => a.iter().filter(|s| !s.is_null()).cloned().collect(),
             _ => return Err(Error::query("the pipeline must be an array of stages")),
@@ -282,7 +319,7 @@ impl Adapter {
         };
         let expr = parse_query_for(&query, false, schema)?;
         let rows: Vec<Map<String, Value>> = self
-            .matching(class, &expr, None)
+            .matching_from(&reader, class, &expr, None)
             .await?
             .into_iter()
             .map(|s| s.obj)
@@ -333,13 +370,20 @@ impl Adapter {
 
     /// How many objects match: for an empty query (Parse Dashboard asks it of every class on
     /// every page) the class's object count, one small Query at any size.
-    pub async fn count(&self, class: &str, schema: &Value, query: &Value) -> Result<usize> {
+    pub async fn count(
+        &self,
+        class: &str,
+        schema: &Value,
+        query: &Value,
+        read_preference: Option<&str>,
+    ) -> Result<usize> {
         let expr = parse_query_for(query, false, schema)?;
+        let reader = self.reader(class, read_preference)?;
         if matches!(expr, Expr::True) {
             self.ready().await?;
-            return Ok(self.counts.size(class).await? as usize);
+            return Ok(self.counts.size(&reader, class).await? as usize);
         }
-        Ok(self.matching(class, &expr, None).await?.len())
+        Ok(self.matching_from(&reader, class, &expr, None).await?.len())
     }
 
     pub async fn distinct(

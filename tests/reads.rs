@@ -1,0 +1,115 @@
+//! Read consistency against dynoxide: a query whose read preference allows a secondary reads
+//! eventually consistent (half the read units), as does the adapter's `readPreference` option
+//! for the app's own classes; Parse's own classes and unknown preferences are not.
+
+mod common;
+
+use parse_server_dynamodb::adapter::Adapter;
+use parse_server_dynamodb::api::{call, config_from_json};
+use serde_json::{json, Value};
+
+async fn must(a: &Adapter, method: &str, args: Value) -> Value {
+    call(a, method, args.as_array().expect("args array"))
+        .await
+        .unwrap_or_else(|e| panic!("{method}: {e}"))
+}
+
+/// The read units `method` costs with these arguments, and its answer.
+async fn units(a: &Adapter, method: &str, args: Value) -> (f64, Value) {
+    let before = a.store().usage().read_units;
+    let out = must(a, method, args).await;
+    (a.store().usage().read_units - before, out)
+}
+
+async fn fill(a: &Adapter, class: &str) {
+    for i in 0..40 {
+        let obj = json!({"objectId": format!("o{i:02}"), "n": i, "pad": "x".repeat(900)});
+        must(a, "createObject", json!([class, {}, obj])).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secondary_reads_cost_half() {
+    let a = common::adapter().await;
+    fill(&a, "Item").await;
+    let q = json!({"n": {"$gte": 0}});
+    let (strong, rows) = units(&a, "find", json!(["Item", {}, q, {}])).await;
+    let (eventual, same) = units(
+        &a,
+        "find",
+        json!(["Item", {}, q, {"readPreference": "SECONDARY"}]),
+    )
+    .await;
+    assert_eq!(rows, same);
+    assert_eq!(rows.as_array().unwrap().len(), 40);
+    assert!(strong >= 8.0, "a 40 KB partition read {strong} units");
+    assert!(
+        (eventual - strong / 2.0).abs() <= 1.0,
+        "{eventual} vs {strong}"
+    );
+    let (primary, _) = units(
+        &a,
+        "find",
+        json!(["Item", {}, q, {"readPreference": "primary"}]),
+    )
+    .await;
+    assert_eq!(primary, strong);
+    // Counts and aggregations take the preference too.
+    let (c_strong, n) = units(&a, "count", json!(["Item", {}, q])).await;
+    let (c_eventual, m) = units(&a, "count", json!(["Item", {}, q, "NEAREST"])).await;
+    assert_eq!((n, m), (json!(40), json!(40)));
+    assert!(c_eventual < c_strong);
+    let pipeline = json!([{"$match": {"n": {"$lt": 100}}}, {"$count": "total"}]);
+    let (g_strong, _) = units(&a, "aggregate", json!(["Item", {}, pipeline])).await;
+    let (g_eventual, _) = units(
+        &a,
+        "aggregate",
+        json!(["Item", {}, pipeline, "SECONDARY_PREFERRED"]),
+    )
+    .await;
+    assert!(g_eventual < g_strong);
+    // An unknown preference is Parse's INVALID_QUERY, as on MongoDB.
+    let bad = call(
+        &a,
+        "find",
+        json!(["Item", {}, q, {"readPreference": "FASTEST"}])
+            .as_array()
+            .unwrap(),
+    )
+    .await
+    .expect_err("an unknown read preference is refused");
+    assert_eq!(
+        bad.code(),
+        parse_server_dynamodb::error::code::INVALID_QUERY
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adapter_option_sets_the_default_for_the_apps_classes() {
+    let table = format!("t{}", common::rand_suffix());
+    let cfg = config_from_json(&json!({
+        "table": table, "endpoint": common::endpoint(), "region": "us-east-1",
+        "readPreference": "SECONDARY"
+    }))
+    .expect("config");
+    let a = Adapter::connect(cfg).await.expect("connect");
+    fill(&a, "Item").await;
+    fill(&a, "_User").await;
+    let q = json!({"n": {"$gte": 0}});
+    let (app_default, _) = units(&a, "find", json!(["Item", {}, q, {}])).await;
+    let (app_primary, _) = units(
+        &a,
+        "find",
+        json!(["Item", {}, q, {"readPreference": "PRIMARY"}]),
+    )
+    .await;
+    assert!(
+        (app_default - app_primary / 2.0).abs() <= 1.0,
+        "{app_default} vs {app_primary}"
+    );
+    // Parse's own classes stay strongly consistent unless the query asks.
+    let (users, _) = units(&a, "find", json!(["_User", {}, q, {}])).await;
+    assert_eq!(users, app_primary);
+    let bad = config_from_json(&json!({"table": "tbl", "readPreference": "SOMETIMES"}));
+    assert!(bad.is_err());
+}
