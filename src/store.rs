@@ -486,6 +486,10 @@ impl Store {
         limit: i32,
         start: Option<HashMap<String, AttributeValue>>,
     ) -> Result<(Vec<Item>, Option<HashMap<String, AttributeValue>>)> {
+        if from > to {
+            // An empty range (DynamoDB refuses a BETWEEN whose bounds are reversed).
+            return Ok((Vec::new(), None));
+        }
         let out = self
             .partition_query(pk)
             .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")

@@ -22,7 +22,7 @@ use crate::log::Log;
 use crate::query::aggregate;
 use crate::query::eval;
 use crate::query::parse::parse_query_for;
-use crate::query::plan::{self, Plan, SortHint};
+use crate::query::plan::{self, ClassFacts, Plan, SortHint};
 use crate::query::sort::{project, Order};
 use crate::query::{parse_query, Expr};
 use crate::store::{backoff, Store, StoreConfig};
@@ -109,26 +109,39 @@ fn order_of(expr: &Expr, opts: &FindOptions) -> Order {
     order
 }
 
-/// A sorted, limited find by one top-level field may be read in that field's index order;
-/// arrays need a look first unless the schema's type of the field rules them out.
-fn sort_hint(order: &Order, opts: &FindOptions, schema: &Value) -> Option<SortHint> {
+/// A sorted, limited find by one top-level field may be read in that field's index order.
+fn sort_hint(order: &Order, opts: &FindOptions) -> Option<SortHint> {
     let [(path, ascending)] = order.keys.as_slice() else {
         return None;
     };
     if order.near.is_some() || opts.limit.is_none() || path.len() != 1 {
         return None;
     }
-    let field = &path[0];
-    let typ = schema
-        .get("fields")
-        .and_then(|f| f.get(field))
-        .and_then(|t| t.get("type"))
-        .and_then(Value::as_str);
     Some(SortHint {
-        field: field.clone(),
+        field: path[0].clone(),
         ascending: *ascending,
-        may_be_array: typ.is_none_or(|t| t == "Array"),
     })
+}
+
+/// What the planner may take from the class's name and schema: relation classes, and fields
+/// whose declared type is not Array (Parse keeps arrays out of them).
+fn facts(class: &str, schema: &Value) -> ClassFacts {
+    let scalars = schema
+        .get("fields")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, t)| {
+            t.get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t != "Array")
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    ClassFacts {
+        join: is_join(class),
+        scalars,
+    }
 }
 
 fn update_map(update: &Value) -> Result<&Map<String, Value>> {
@@ -219,29 +232,37 @@ impl Adapter {
     // ---------- reads ----------
 
     /// The plan of a read of `expr` from `class`. Reads by objectId need no registry.
-    async fn plan(&self, class: &str, expr: &Expr, sort: Option<&SortHint>) -> Result<Plan> {
+    async fn plan(
+        &self,
+        class: &str,
+        schema: &Value,
+        expr: &Expr,
+        sort: Option<&SortHint>,
+    ) -> Result<Plan> {
         self.ready().await?;
         if let Some(p) = plan::key_plan(expr) {
             return Ok(p);
         }
         let kept = self.kept(class).await?;
-        Ok(plan::plan_read(expr, &kept, is_join(class), sort))
+        Ok(plan::plan_read(expr, &kept, &facts(class, schema), sort))
     }
 
     /// Stored rows of `class` matching `expr`; stops after `cap` matches when given. Strongly
     /// consistent: what writes and Parse's own checks read.
     async fn matching(&self, class: &str, expr: &Expr, cap: Option<usize>) -> Result<Vec<Stored>> {
-        self.matching_from(&self.store, class, expr, cap).await
+        self.matching_from(&self.store, class, &json!({}), expr, cap)
+            .await
     }
 
     async fn matching_from(
         &self,
         reader: &Store,
         class: &str,
+        schema: &Value,
         expr: &Expr,
         cap: Option<usize>,
     ) -> Result<Vec<Stored>> {
-        let plan = self.plan(class, expr, None).await?;
+        let plan = self.plan(class, schema, expr, None).await?;
         exec::rows(reader, class, &plan, expr, cap).await
     }
 
@@ -272,8 +293,8 @@ impl Adapter {
             return Ok(vec![]);
         }
         let order = order_of(&expr, opts);
-        let hint = sort_hint(&order, opts, schema);
-        let plan = self.plan(class, &expr, hint.as_ref()).await?;
+        let hint = sort_hint(&order, opts);
+        let plan = self.plan(class, schema, &expr, hint.as_ref()).await?;
         let rows = exec::find(
             &reader,
             class,
@@ -319,7 +340,7 @@ impl Adapter {
         };
         let expr = parse_query_for(&query, false, schema)?;
         let rows: Vec<Map<String, Value>> = self
-            .matching_from(&reader, class, &expr, None)
+            .matching_from(&reader, class, schema, &expr, None)
             .await?
             .into_iter()
             .map(|s| s.obj)
@@ -349,7 +370,7 @@ impl Adapter {
         let expr = parse_query_for(query, opts.case_insensitive, schema)?;
         let order = order_of(&expr, opts);
         let plan = self
-            .plan(class, &expr, sort_hint(&order, opts, schema).as_ref())
+            .plan(class, schema, &expr, sort_hint(&order, opts).as_ref())
             .await?;
         let mut out = json!({
             "ok": 1,
@@ -383,7 +404,10 @@ impl Adapter {
             self.ready().await?;
             return Ok(self.counts.size(&reader, class).await? as usize);
         }
-        Ok(self.matching_from(&reader, class, &expr, None).await?.len())
+        Ok(self
+            .matching_from(&reader, class, schema, &expr, None)
+            .await?
+            .len())
     }
 
     pub async fn distinct(
@@ -394,7 +418,9 @@ impl Adapter {
         field: &str,
     ) -> Result<Vec<Value>> {
         let expr = parse_query_for(query, false, schema)?;
-        let rows = self.matching(class, &expr, None).await?;
+        let rows = self
+            .matching_from(&self.store, class, schema, &expr, None)
+            .await?;
         let path: Vec<String> = field.split('.').map(str::to_string).collect();
         let mut out: Vec<Value> = Vec::new();
         for st in &rows {

@@ -75,12 +75,19 @@ pub fn plan_with(expr: &Expr, unique_fields: &[String]) -> Plan {
 
 /// Plans with the class's unique fields and indexes (`field` / `field:ci`) known.
 pub fn plan_indexed(expr: &Expr, unique_fields: &[String], indexes: &[String]) -> Plan {
-    let known = Known {
-        unique_fields,
-        indexes,
-    };
+    plan_known(
+        expr,
+        &Known {
+            unique_fields,
+            indexes,
+            scalars: &[],
+        },
+    )
+}
+
+fn plan_known(expr: &Expr, known: &Known) -> Plan {
     let access = match access(expr) {
-        Access::Partition => lookups(expr, &known)
+        Access::Partition => lookups(expr, known)
             .map(Access::Lookups)
             .unwrap_or(Access::Partition),
         a => a,
@@ -92,28 +99,42 @@ pub fn plan_indexed(expr: &Expr, unique_fields: &[String], indexes: &[String]) -
 }
 
 /// A find sorted by one top-level field, with a limit: it may be read in order from that
-/// field's index. `may_be_array`: the schema does not rule out Array values for the field.
+/// field's index.
 #[derive(Debug, Clone)]
 pub struct SortHint {
     pub field: String,
     pub ascending: bool,
-    pub may_be_array: bool,
 }
 
-/// The plan of a read of `expr` from a class (`join`: a relation class) that keeps `kept`,
-/// sorted as `sort` says when that is one indexed field. Key reads win; then, for relation
-/// classes, key ranges of their rows; then an index read in sort order when no lookup reads
-/// fewer rows; then lookups; then the partition.
-pub fn plan_read(expr: &Expr, kept: &Kept, join: bool, sort: Option<&SortHint>) -> Plan {
+/// What is known of a class beyond its registries.
+#[derive(Debug, Clone, Default)]
+pub struct ClassFacts {
+    /// A relation class (`_Join:…`), whose rows are keyed `<owningId>:<relatedId>`.
+    pub join: bool,
+    /// Fields the schema says hold one ordered value, never an array (String, Number, Date,
+    /// Boolean): both bounds of a range on them bound their index entries.
+    pub scalars: Vec<String>,
+}
+
+/// The plan of a read of `expr` from a class that keeps `kept`, sorted as `sort` says when
+/// that is one indexed field. Key reads win; then, for relation classes, key ranges of their
+/// rows; then an index read in sort order when no lookup reads fewer rows; then lookups; then
+/// the partition.
+pub fn plan_read(expr: &Expr, kept: &Kept, facts: &ClassFacts, sort: Option<&SortHint>) -> Plan {
     if let Some(p) = key_plan(expr) {
         return p;
     }
-    let mut p = plan_indexed(expr, &kept.unique, &kept.indexes);
-    if join {
+    let known = Known {
+        unique_fields: &kept.unique,
+        indexes: &kept.indexes,
+        scalars: &facts.scalars,
+    };
+    let mut p = plan_known(expr, &known);
+    if facts.join {
         if p.access == Access::Partition {
             p.access = join_access(expr).unwrap_or(Access::Partition);
         }
-    } else if let Some(access) = sort.and_then(|h| in_order(expr, &p.access, &kept.indexes, h)) {
+    } else if let Some(access) = sort.and_then(|h| in_order(expr, &p.access, &known, h)) {
         p.access = access;
     }
     p
@@ -122,12 +143,12 @@ pub fn plan_read(expr: &Expr, kept: &Kept, join: bool, sort: Option<&SortHint>) 
 /// The in-order index read for a sort on `h.field`, when an index can serve it and no key,
 /// unique-value or other lookup answers the query (those read fewer rows): a compound index
 /// led by a field the query fixes by equality, else the field's own index.
-fn in_order(expr: &Expr, access: &Access, indexes: &[String], h: &SortHint) -> Option<Access> {
+fn in_order(expr: &Expr, access: &Access, known: &Known, h: &SortHint) -> Option<Access> {
     // A compound index reads only the fixed value's entries: fewer than the field's own index.
-    if let Some(compound) = compound_in_order(expr, access, indexes, h) {
+    if let Some(compound) = compound_in_order(expr, access, known, h) {
         return Some(compound);
     }
-    if let Some(range) = sort_range(expr, indexes, &h.field) {
+    if let Some(range) = sort_range(expr, known, &h.field) {
         let served = match access {
             Access::Partition => true,
             Access::Lookups(l) => {
@@ -139,7 +160,7 @@ fn in_order(expr: &Expr, access: &Access, indexes: &[String], h: &SortHint) -> O
             spec: h.field.clone(),
             field: h.field.clone(),
             prefix: String::new(),
-            ranges: with_arrays(range, "", h),
+            ranges: with_arrays(range, "", known, h),
             ascending: h.ascending,
         });
     }
@@ -149,13 +170,13 @@ fn in_order(expr: &Expr, access: &Access, indexes: &[String], h: &SortHint) -> O
 /// `range` of a field's order texts, after `prefix`, preceded by the arrays' group when arrays
 /// sort before it: a bounded range holds no array's order entry, yet an array can match
 /// through an element (not needed when the schema says the field holds no arrays).
-fn with_arrays(range: SkRange, prefix: &str, h: &SortHint) -> Vec<SkRange> {
+fn with_arrays(range: SkRange, prefix: &str, known: &Known, h: &SortHint) -> Vec<SkRange> {
     let after = |r: SkRange| SkRange {
         from: format!("{prefix}{}", r.from),
         to: format!("{prefix}{}", r.to),
     };
     let mut ranges = Vec::new();
-    if range != SkRange::all() && h.may_be_array {
+    if range != SkRange::all() && !known.scalar(&h.field) {
         let tag = range.from.chars().next().unwrap_or('0');
         if (h.ascending && tag > '4') || (!h.ascending && tag < '4') {
             ranges.push(after(SkRange::exact("4")));
@@ -168,17 +189,12 @@ fn with_arrays(range: SkRange, prefix: &str, h: &SortHint) -> Vec<SkRange> {
 /// An in-order read of compound index `lead,<h.field>` within the entries of the `lead` value
 /// the query fixes by equality (the feed query: `equalTo(author).descending(createdAt)`),
 /// when no other lookup answers the query.
-fn compound_in_order(
-    expr: &Expr,
-    access: &Access,
-    indexes: &[String],
-    h: &SortHint,
-) -> Option<Access> {
+fn compound_in_order(expr: &Expr, access: &Access, known: &Known, h: &SortHint) -> Option<Access> {
     if !sortable(&h.field) {
         return None;
     }
     let cs = conjuncts(expr);
-    indexes.iter().find_map(|spec| {
+    known.indexes.iter().find_map(|spec| {
         let (lead, next) = index::compound(spec).filter(|(_, n)| *n == h.field)?;
         let text = cs.iter().find_map(|c| match c {
             Expr::Field(p, Cond::Eq(v)) if p.join(".") == lead => lookup_text(v, false),
@@ -201,12 +217,12 @@ fn compound_in_order(
             .filter(|(f, _)| f == next)
             .map(|(_, c)| c)
             .collect();
-        let range = range_key(&conds).unwrap_or_else(SkRange::all);
+        let range = range_key(&conds, known.scalar(next)).unwrap_or_else(SkRange::all);
         let prefix = index::compound_prefix(&text);
         Some(Access::InOrder {
             spec: spec.clone(),
             field: next.to_string(),
-            ranges: with_arrays(range, &prefix, h),
+            ranges: with_arrays(range, &prefix, known, h),
             prefix,
             ascending: h.ascending,
         })
@@ -246,9 +262,15 @@ fn join_access(expr: &Expr) -> Option<Access> {
 struct Known<'a> {
     unique_fields: &'a [String],
     indexes: &'a [String],
+    scalars: &'a [String],
 }
 
 impl Known<'_> {
+    /// Whether `field` never holds an array (see `ClassFacts::scalars`).
+    fn scalar(&self, field: &str) -> bool {
+        self.scalars.iter().any(|s| s == field)
+    }
+
     /// The registered index on `field` of the first of `kinds` there is; where lookup entries
     /// do (`Kind::Lookup`), also a compound index led by `field`, whose entries start with
     /// the same lookup texts.
@@ -367,10 +389,11 @@ fn range_cond(e: &Expr) -> Option<(String, &Cond)> {
 }
 
 /// An index range holding every value that meets all of `conds` (bounds and `^literal`
-/// regexes on one field), when the field is indexed and the bound is of an ordered type. Only
-/// one bound is used: an array can meet `$gt` with one element and `$lt` with another, so
-/// the two bounds together do not bound its entries.
-fn range_key(conds: &[&Cond]) -> Option<SkRange> {
+/// regexes on one field), when the field is indexed and the bound is of an ordered type.
+/// Both bounds are used only for a field that holds no arrays (`both`): an array can meet
+/// `$gt` with one element and `$lt` with another, so the two bounds together do not bound
+/// its entries; otherwise one bound is.
+fn range_key(conds: &[&Cond], both: bool) -> Option<SkRange> {
     let mut lo = None;
     let mut hi = None;
     for c in conds {
@@ -386,6 +409,9 @@ fn range_key(conds: &[&Cond]) -> Option<SkRange> {
         }
     }
     match (lo, hi) {
+        (Some(l), Some(h)) if both => {
+            range_for(Some(l), Some(h)).or_else(|| range_for(Some(l), None))
+        }
         (Some(l), _) => range_for(Some(l), None),
         (None, Some(h)) => range_for(None, Some(h)),
         _ => None,
@@ -397,14 +423,14 @@ fn range_lookup(field: &str, conds: &[&Cond], known: &Known) -> Option<Vec<Looku
     let spec = known.index_of(field, &[Kind::Ordered, Kind::Lookup])?;
     Some(vec![Lookup::Index {
         spec,
-        range: range_key(conds)?,
+        range: range_key(conds, known.scalar(field))?,
     }])
 }
 
 /// The range of `field`'s index to read in order for a query sorted by that field alone: the
 /// query's own bounds on it, or the whole index. None when the index cannot serve the sort.
-fn sort_range(expr: &Expr, indexes: &[String], field: &str) -> Option<SkRange> {
-    if !sortable(field) || !indexes.iter().any(|s| s == field) {
+fn sort_range(expr: &Expr, known: &Known, field: &str) -> Option<SkRange> {
+    if !sortable(field) || !known.indexes.iter().any(|s| s == field) {
         return None;
     }
     let conds: Vec<&Cond> = conjuncts(expr)
@@ -413,7 +439,7 @@ fn sort_range(expr: &Expr, indexes: &[String], field: &str) -> Option<SkRange> {
         .filter(|(f, _)| f == field)
         .map(|(_, c)| c)
         .collect();
-    Some(range_key(&conds).unwrap_or_else(SkRange::all))
+    Some(range_key(&conds, known.scalar(field)).unwrap_or_else(SkRange::all))
 }
 
 /// The plan when it is key reads alone (`objectId` equality or `$in` in a conjunct): then
@@ -525,13 +551,21 @@ mod tests {
         let hint = |ascending| SortHint {
             field: "score".into(),
             ascending,
-            may_be_array: true,
+        };
+        let facts = ClassFacts::default();
+        let scalar = ClassFacts {
+            join: false,
+            scalars: vec!["score".into()],
+        };
+        let join = ClassFacts {
+            join: true,
+            scalars: vec![],
         };
         // Key reads win, also over a sort an index could serve.
         let p = plan_read(
             &q(json!({"objectId": "a"})),
             &kept,
-            false,
+            &facts,
             Some(&hint(true)),
         );
         assert_eq!(p.access, Access::Keys(vec!["a".into()]));
@@ -540,7 +574,7 @@ mod tests {
         let p = plan_read(
             &q(json!({"score": {"$gt": 5}})),
             &kept,
-            false,
+            &facts,
             Some(&hint(false)),
         );
         match p.access {
@@ -556,27 +590,44 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let no_arrays = SortHint {
-            may_be_array: false,
-            ..hint(false)
-        };
+        // A field the schema says holds no arrays: no array group, and both bounds are used.
         let p = plan_read(
-            &q(json!({"score": {"$gt": 5}})),
+            &q(json!({"score": {"$gt": 5, "$lt": 9}})),
             &kept,
-            false,
-            Some(&no_arrays),
+            &scalar,
+            Some(&hint(false)),
         );
-        assert!(matches!(p.access, Access::InOrder { ranges, .. } if ranges.len() == 1));
+        assert!(
+            matches!(&p.access, Access::InOrder { ranges, .. } if ranges.len() == 1 && ranges[0].to < SkRange::prefix("1").to)
+        );
+        let both = |facts: &ClassFacts| match plan_read(
+            &q(json!({"score": {"$gt": 5, "$lt": 9}})),
+            &kept,
+            facts,
+            None,
+        )
+        .access
+        {
+            Access::Lookups(l) => match l.as_slice() {
+                [Lookup::Index { range, .. }] => range.clone(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            both(&scalar).to < both(&facts).to,
+            "the upper bound ends the range"
+        );
         // Without a sort the same bound is an index lookup; unindexed, a partition read.
-        let p = plan_read(&q(json!({"score": {"$gt": 5}})), &kept, false, None);
+        let p = plan_read(&q(json!({"score": {"$gt": 5}})), &kept, &facts, None);
         assert!(matches!(p.access, Access::Lookups(_)));
-        let p = plan_read(&q(json!({"n": 1})), &kept, false, None);
+        let p = plan_read(&q(json!({"n": 1})), &kept, &facts, None);
         assert_eq!(p.access, Access::Partition);
         // Relation classes read their rows by key prefix, never in index order.
         let p = plan_read(
             &q(json!({"relatedId": "u1"})),
             &kept,
-            true,
+            &join,
             Some(&hint(true)),
         );
         assert_eq!(p.access, Access::JoinRelated(vec!["u1".into()]));
@@ -592,11 +643,11 @@ mod tests {
         let hint = SortHint {
             field: "score".into(),
             ascending: false,
-            may_be_array: false,
         };
+        let facts = ClassFacts::default();
         // Equality on the lead with a sort on the next key: that author's entries, in order
         // (not the whole score index).
-        let p = plan_read(&q(json!({"author": "u1"})), &kept, false, Some(&hint));
+        let p = plan_read(&q(json!({"author": "u1"})), &kept, &facts, Some(&hint));
         match p.access {
             Access::InOrder {
                 spec,
@@ -611,12 +662,12 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // Without the sort, equality on the lead is a lookup in the compound index.
-        let p = plan_read(&q(json!({"author": "u1"})), &kept, false, None);
+        let p = plan_read(&q(json!({"author": "u1"})), &kept, &facts, None);
         assert!(
             matches!(&p.access, Access::Lookups(l) if matches!(l.as_slice(), [Lookup::Index { spec, .. }] if spec == "author,score"))
         );
         // Without equality on the lead, the sort reads the field's own index.
-        let p = plan_read(&q(json!({"n": 1})), &kept, false, Some(&hint));
+        let p = plan_read(&q(json!({"n": 1})), &kept, &facts, Some(&hint));
         assert!(matches!(p.access, Access::InOrder { spec, .. } if spec == "score"));
     }
 }
