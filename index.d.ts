@@ -33,6 +33,13 @@ export interface DynamoDBOptions {
    * second. Parse's own classes (`_User`, `_Session`, `_Role`, …), logins, uniqueness checks
    * and writes stay strongly consistent. Default `'PRIMARY'` (strongly consistent). */
   readPreference?: 'PRIMARY' | 'PRIMARY_PREFERRED' | 'SECONDARY' | 'SECONDARY_PREFERRED' | 'NEAREST'
+  /** Automatic indexes: when a query has to read a class's whole partition, costing at least
+   * `minUnits` read units and `ratio` times what the index would read, the adapter builds that
+   * index itself (equality, `$in`, range or prefix field; sort field; or equality + sort
+   * compound), in the background, and queries use it once it is back-filled. At most
+   * `maxPerClass` per class. `false` turns it off. Default
+   * `{ minUnits: 100, ratio: 4, maxPerClass: 5 }`. */
+  autoIndex?: boolean | { minUnits?: number; ratio?: number; maxPerClass?: number }
   /** Passed to Parse Server as the adapter's `enableSchemaHooks`. */
   enableSchemaHooks?: boolean
   /** Passed to Parse Server as the adapter's `schemaCacheTtl` (ms). */

@@ -130,6 +130,7 @@ function coreConfig(table, options = {}) {
     timeoutMs: options.timeoutMs,
     embedded: options.embedded,
     readPreference: options.readPreference,
+    autoIndex: options.autoIndex,
   };
   if (config.endpoint && typeof config.endpoint !== 'string') config.endpoint = String(config.endpoint.href || config.endpoint);
   return JSON.stringify(config);

@@ -90,6 +90,25 @@ test('export and import round-trip a class as JSON lines, with counts', async ()
   assert.match((await run('import', 'target', 'Score', file)).stdout, /imported 0 objects .*1200 already there/);
 });
 
+test('indexes lists declared, unique and kept indexes; drop-index removes one', async () => {
+  const adapter = new DynamoDB('idx', { endpoint: dynamo.endpoint, region: 'us-east-1' }).getAdapter();
+  const schema = { className: 'Ranked', fields: { n: { type: 'Number' }, tag: { type: 'String' } }, indexes: { by_n: { n: 1 } } };
+  await adapter.createClass('Ranked', schema);
+  await adapter.ensureIndex('Ranked', schema, ['tag']);
+  await adapter.ensureUniqueness('Ranked', schema, ['code']);
+  const listed = await run('indexes', 'idx', 'Ranked');
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /^_id_\t\{"_id":1\}$/m);
+  assert.match(listed.stdout, /^by_n\t\{"n":1\}$/m);
+  assert.match(listed.stdout, /^tag_kept\t\{"tag":1\}$/m);
+  assert.match(listed.stdout, /^code_1\t\{"code":1\}\tunique$/m);
+  const dropped = await run('drop-index', 'idx', 'Ranked', 'tag');
+  assert.equal(dropped.code, 0, dropped.stderr);
+  assert.match(dropped.stdout, /dropped the index on Ranked\.tag/);
+  assert.doesNotMatch((await run('indexes', 'idx', 'Ranked')).stdout, /tag_kept/);
+  assert.match((await run('drop-index', 'idx', 'Ranked', 'tag')).stdout, /Ranked keeps no index on tag/);
+});
+
 test('migrate a table written by the old JS adapter', async () => {
   const { items } = require('../tests/fixtures/legacy-table.json');
   const old = new DynamoDB('legacy', { endpoint: dynamo.endpoint, region: 'us-east-1' }).getAdapter();

@@ -2,7 +2,7 @@
 // The command-line tool (`npx parse-server-dynamodb <command>`): table administration, class
 // counts, JSON-lines export/import, and migration of a table written by the old JS adapter.
 // Every command is one or more calls into the Rust core through the same binding the adapter
-// uses; this file only parses arguments, reads/writes files and draws progress on stderr.
+// uses (`indexes`, `drop-index`: the adapter's getIndexes/dropIndex); this file only parses arguments, reads/writes files and draws progress on stderr.
 'use strict';
 const fs = require('node:fs');
 const readline = require('node:readline');
@@ -14,6 +14,8 @@ const USAGE = `usage: parse-server-dynamodb <command> [arguments] [--endpoint UR
   describe-table <table>                           status, key schema, billing, item count
   delete-table <table> --yes                       delete the table and everything in it
   classes <table>                                  each class with its number of objects
+  indexes <table> <className>                      the class's indexes (declared, unique, kept, automatic)
+  drop-index <table> <className> <field>           stop keeping the index on field and delete its entries
   export <table> <className> [--out FILE]          the class's objects as JSON lines (stdout by default)
   import <table> <className> <FILE>                create the objects of a JSON-lines file
   migrate <oldTable> <newTable>                    copy a table written by parse-server-dynamodb-adapter
@@ -184,6 +186,18 @@ async function main(argv) {
       need(rest, 1, '<table>');
       const rows = await open(rest[0], opts, { createTable: false })._call('admin.classes');
       return print(rows.map(r => `${r.className}\t${r.count}`).join('\n'));
+    }
+    case 'indexes': {
+      need(rest, 2, '<table> <className>');
+      const list = await open(rest[0], opts, { createTable: false }).getIndexes(rest[1]);
+      const flags = ix =>
+        ['unique', 'automatic', 'building', 'caseInsensitive', 'lookupOnly'].filter(f => ix[f]).join(',');
+      return print(list.map(ix => `${ix.name}\t${JSON.stringify(ix.key)}\t${flags(ix)}`.trimEnd()).join('\n'));
+    }
+    case 'drop-index': {
+      need(rest, 3, '<table> <className> <field>');
+      const dropped = await open(rest[0], opts, { createTable: false }).dropIndex(rest[1], rest[2]);
+      return print(dropped ? `dropped the index on ${rest[1]}.${rest[2]}` : `${rest[1]} keeps no index on ${rest[2]}`);
     }
     case 'export': {
       need(rest, 2, '<table> <className>');

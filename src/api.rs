@@ -4,13 +4,62 @@
 //! holds the seed's `Partition` API (Mongo-style `_id`, `$set`/`$inc`/… updates), translated
 //! here into the Parse forms the adapter takes.
 
-use crate::adapter::{to_parse, Adapter, FindOptions};
+use crate::adapter::{to_parse, Adapter, FindOptions, Options};
 use crate::admin;
 use crate::embedded;
 use crate::error::{Error, Result};
 use crate::index::{self, Kind};
+use crate::indexes::AutoIndexPolicy;
 use crate::store::StoreConfig;
 use serde_json::{json, Map, Value};
+
+/// The adapter's own options (beside the store's): `readPreference` and `autoIndex`
+/// (`false`, `true`, or `{minUnits, ratio, maxPerClass}`).
+pub fn options_from_json(v: &Value) -> Result<Options> {
+    let eventual_reads = match v
+        .get("readPreference")
+        .and_then(Value::as_str)
+        .map(str::to_uppercase)
+        .as_deref()
+    {
+        None | Some("" | "PRIMARY" | "PRIMARY_PREFERRED") => false,
+        Some("SECONDARY" | "SECONDARY_PREFERRED" | "NEAREST") => true,
+        Some(other) => {
+            return Err(Error::json(format!(
+                "readPreference {other:?}: one of PRIMARY, PRIMARY_PREFERRED, SECONDARY, SECONDARY_PREFERRED, NEAREST"
+            )))
+        }
+    };
+    let mut auto_index = AutoIndexPolicy::default();
+    match v.get("autoIndex") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(on)) => auto_index.enabled = *on,
+        Some(Value::Object(m)) => {
+            let n = |k: &str, d: f64| -> Result<f64> {
+                match m.get(k) {
+                    None => Ok(d),
+                    Some(v) => v
+                        .as_f64()
+                        .filter(|n| *n >= 0.0)
+                        .ok_or_else(|| Error::json(format!("autoIndex.{k} must be a number"))),
+                }
+            };
+            auto_index.enabled = m.get("enabled").and_then(Value::as_bool).unwrap_or(true);
+            auto_index.min_units = n("minUnits", auto_index.min_units)?;
+            auto_index.ratio = n("ratio", auto_index.ratio)?;
+            auto_index.max_per_class = n("maxPerClass", auto_index.max_per_class as f64)? as usize;
+        }
+        Some(other) => {
+            return Err(Error::json(format!(
+                "autoIndex must be true, false or {{minUnits, ratio, maxPerClass}}, not {other}"
+            )))
+        }
+    }
+    Ok(Options {
+        eventual_reads,
+        auto_index,
+    })
+}
 
 pub fn config_from_json(v: &Value) -> Result<StoreConfig> {
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
@@ -46,15 +95,6 @@ pub fn config_from_json(v: &Value) -> Result<StoreConfig> {
             .unwrap_or(true),
         max_attempts: v.get("maxAttempts").and_then(Value::as_u64).unwrap_or(5) as u32,
         operation_timeout_ms: v.get("timeoutMs").and_then(Value::as_u64).unwrap_or(30_000),
-        eventual_reads: match s("readPreference").map(|p| p.to_uppercase()).as_deref() {
-            None | Some("" | "PRIMARY" | "PRIMARY_PREFERRED") => false,
-            Some("SECONDARY" | "SECONDARY_PREFERRED" | "NEAREST") => true,
-            Some(other) => {
-                return Err(Error::json(format!(
-                    "readPreference {other:?}: one of PRIMARY, PRIMARY_PREFERRED, SECONDARY, SECONDARY_PREFERRED, NEAREST"
-                )))
-            }
-        },
         // `embedded: true | "<data file>" | ":memory:"`, or `endpoint: "embedded"`.
         embedded: match v.get("embedded") {
             Some(Value::Bool(true)) => Some(embedded::DEFAULT_PATH.to_string()),
@@ -313,7 +353,7 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             let mut out = Vec::new();
             for s in a.get_all_classes().await? {
                 let name = s["className"].as_str().unwrap_or_default().to_string();
-                let count = a.store().count(&name).await?;
+                let count = a.count(&name, &json!({}), &json!({}), None).await?;
                 out.push(json!({"className": name, "count": count}));
             }
             Ok(Value::Array(out))

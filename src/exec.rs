@@ -16,6 +16,16 @@ use crate::store::Store;
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 
+/// The rows a plan answered; the read units a Query of the class partition cost for them (0
+/// when the plan read keys or index entries only), and how many rows matched before paging:
+/// what an index would have saved.
+#[derive(Debug, Default)]
+pub struct Answer<T> {
+    pub rows: T,
+    pub scanned: f64,
+    pub matched: usize,
+}
+
 /// Which rows of the sorted answer a find returns.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Page {
@@ -40,9 +50,17 @@ pub async fn find(
     order: &Order,
     page: Page,
     with_score: bool,
-) -> Result<Vec<Map<String, Value>>> {
-    let (skipped, rows) = match &plan.access {
-        Access::InOrder { .. } => scan_in_order(store, class, expr, &plan.access, page).await?,
+) -> Result<Answer<Vec<Map<String, Value>>>> {
+    let (skipped, Answer { rows, scanned, .. }) = match &plan.access {
+        Access::InOrder { .. } => {
+            let (skipped, rows) = scan_in_order(store, class, expr, &plan.access, page).await?;
+            let answer = Answer {
+                matched: rows.len(),
+                rows,
+                scanned: 0.0,
+            };
+            (skipped, answer)
+        }
         // Without an order the key order is the result order, so stop after skip + limit.
         _ => {
             let cap = if order.is_empty() { page.need() } else { None };
@@ -58,11 +76,17 @@ pub async fn find(
         }
     }
     order.sort(&mut objs);
-    Ok(objs
+    let matched = skipped + objs.len();
+    let rows = objs
         .into_iter()
         .skip(page.skip - skipped)
         .take(page.limit.unwrap_or(usize::MAX))
-        .collect())
+        .collect();
+    Ok(Answer {
+        rows,
+        scanned,
+        matched,
+    })
 }
 
 /// The stored rows `plan` reads that match `expr`, in key order; stops after `cap` matches
@@ -73,10 +97,11 @@ pub async fn rows(
     plan: &Plan,
     expr: &Expr,
     cap: Option<usize>,
-) -> Result<Vec<Stored>> {
+) -> Result<Answer<Vec<Stored>>> {
     let mut out = Vec::new();
+    let mut scanned = 0.0;
     match &plan.access {
-        Access::Keys(keys) => return read_keys(store, class, expr, keys, cap).await,
+        Access::Keys(keys) => out = read_keys(store, class, expr, keys, cap).await?,
         Access::JoinOwning(ids) => {
             for id in ids {
                 let prefix = format!("{id}:");
@@ -118,7 +143,7 @@ pub async fn rows(
                 .1;
         }
         Access::Partition => {
-            store
+            scanned = store
                 .query(class, plan.filter.as_ref(), |item| {
                     let st = item_to_stored(&item)?;
                     if matches(expr, &st.obj) {
@@ -129,7 +154,11 @@ pub async fn rows(
                 .await?;
         }
     }
-    Ok(out)
+    Ok(Answer {
+        matched: out.len(),
+        rows: out,
+        scanned,
+    })
 }
 
 /// The object keys the lookups find (each once, in the order found): objectIds as they are,

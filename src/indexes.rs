@@ -1,28 +1,21 @@
 //! The items kept for lookups, as a whole: the registries of unique fields and indexes in
 //! `~meta` (cached per process, re-read after `registry_ttl()`), registering a unique field
-//! (claiming the values already stored) or an index (back-filling its entries), dropping an
-//! index, and reconciling an index with the stored objects. Per-object upkeep of sentinels and
+//! (claiming the values already stored) or an index (back-filling its entries, see
+//! `reconcile`), dropping an index, and the automatic-index policy. An index is *kept* (writes
+//! maintain its entries) from its registration, and *ready* (queries read it) only once its
+//! back-fill is done: until then it is listed as `building`. Per-object upkeep of sentinels and
 //! entries is `write`'s; the entry encoding is `index`'s; the keys are `layout`'s.
 
-use crate::codec::{item_to_stored, object_to_item, Stored};
+use crate::codec::{item_to_stored, object_to_item, Item, Stored};
 use crate::error::{Error, Result};
-use crate::index;
-use crate::layout::{
-    duplicate, entry_changes, entry_of, index_pk, sentinel_item, unique_sk, Kept, META_PARTITION,
-};
+use crate::layout::{duplicate, index_pk, sentinel_item, unique_sk, Kept, META_PARTITION};
 use crate::log::Log;
-use crate::store::{backoff, Condition, Store, TxOp, Written};
+use crate::reconcile::reconcile_index;
+use crate::store::{backoff, Condition, Store, Written};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::RwLock;
-
-/// The unique-value and index registries of every class (`unique_<class>`/`index_<class>` →
-/// fields), as read from `~meta` at `read_at`.
-struct Registry {
-    fields: HashMap<String, Vec<String>>,
-    read_at: std::time::Instant,
-}
 
 /// How long a process trusts its copy of the registries before reading them again, so an index
 /// another server registers is kept by this one within that time (`PSD_REGISTRY_TTL_MS`
@@ -36,45 +29,105 @@ fn registry_ttl() -> std::time::Duration {
     std::time::Duration::from_millis(ms)
 }
 
-fn registry_fields(st: &Stored) -> Vec<String> {
-    st.obj
-        .get("fields")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+/// One registry item (`unique_<class>` or `index_<class>`): the fields or index specs kept,
+/// those of them still being back-filled, and those the adapter created by itself.
+#[derive(Debug, Clone, Default)]
+struct Lists {
+    fields: Vec<String>,
+    building: Vec<String>,
+    auto: Vec<String>,
 }
 
-/// The registry item `key` of `~meta` holding `fields`, at revision `rev`.
-fn registry_item(key: &str, rev: i64, fields: &[String]) -> Result<crate::codec::Item> {
-    let mut obj = Map::new();
-    obj.insert("fields".into(), json!(fields));
-    object_to_item(META_PARTITION, key, rev, &obj)
+impl Lists {
+    fn of(st: &Stored) -> Lists {
+        let list = |name: &str| -> Vec<String> {
+            st.obj
+                .get(name)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Lists {
+            fields: list("fields"),
+            building: list("building"),
+            auto: list("auto"),
+        }
+    }
+
+    fn item(&self, key: &str, rev: i64) -> Result<Item> {
+        let mut obj = Map::new();
+        obj.insert("fields".into(), json!(self.fields));
+        if !self.building.is_empty() {
+            obj.insert("building".into(), json!(self.building));
+        }
+        if !self.auto.is_empty() {
+            obj.insert("auto".into(), json!(self.auto));
+        }
+        object_to_item(META_PARTITION, key, rev, &obj)
+    }
+}
+
+/// The registries of every class, as read from `~meta` at `read_at`.
+struct Registry {
+    items: HashMap<String, Lists>,
+    read_at: std::time::Instant,
+}
+
+/// When the adapter creates an index by itself: a query had to read the class partition, that
+/// cost at least `min_units` read units, and at least `ratio` times what reading through the
+/// index would (one unit per row read, and one for the index range); the class has fewer
+/// than `max_per_class` automatic indexes.
+#[derive(Debug, Clone)]
+pub struct AutoIndexPolicy {
+    pub enabled: bool,
+    pub min_units: f64,
+    pub ratio: f64,
+    pub max_per_class: usize,
+}
+
+impl Default for AutoIndexPolicy {
+    fn default() -> Self {
+        AutoIndexPolicy {
+            enabled: true,
+            min_units: 100.0,
+            ratio: 4.0,
+            max_per_class: 5,
+        }
+    }
 }
 
 pub struct Indexes {
     store: Store,
     log: Arc<Log>,
     cache: RwLock<Option<Registry>>,
+    policy: AutoIndexPolicy,
+    /// Automatic indexes this process is building (class, spec).
+    building_here: Mutex<HashSet<(String, String)>>,
 }
 
 impl Indexes {
-    pub fn new(store: Store, log: Arc<Log>) -> Indexes {
+    pub fn new(store: Store, log: Arc<Log>, policy: AutoIndexPolicy) -> Indexes {
         Indexes {
             store,
             log,
             cache: RwLock::new(None),
+            policy,
+            building_here: Mutex::new(HashSet::new()),
         }
     }
 
     /// What `class` keeps beside its objects (unique fields and index specs).
     pub async fn kept(&self, class: &str) -> Result<Kept> {
+        let index = self.registered("index", class).await?;
         Ok(Kept {
-            unique: self.registered("unique", class).await?,
-            indexes: self.registered("index", class).await?,
+            unique: self.registered("unique", class).await?.fields,
+            indexes: index.fields,
+            building: index.building,
+            auto: index.auto,
         })
     }
 
@@ -83,15 +136,14 @@ impl Indexes {
         *self.cache.write().await = None;
     }
 
-    /// Fields registered under `kind` ("unique" or "index") for `class`, from `~meta` (read
-    /// again when older than `registry_ttl()`, and kept current by this process's
-    /// registrations).
-    async fn registered(&self, kind: &str, class: &str) -> Result<Vec<String>> {
+    /// The `kind` registry ("unique" or "index") of `class`, from `~meta` (read again when
+    /// older than `registry_ttl()`, and kept current by this process's registrations).
+    async fn registered(&self, kind: &str, class: &str) -> Result<Lists> {
         let key = format!("{kind}_{class}");
         let fresh = |r: &Option<Registry>| {
             r.as_ref()
                 .filter(|m| m.read_at.elapsed() < registry_ttl())
-                .map(|m| m.fields.get(&key).cloned().unwrap_or_default())
+                .map(|m| m.items.get(&key).cloned().unwrap_or_default())
         };
         if let Some(out) = fresh(&*self.cache.read().await) {
             return Ok(out);
@@ -102,92 +154,74 @@ impl Indexes {
             return Ok(out);
         }
         let read_at = std::time::Instant::now();
-        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        let mut items: HashMap<String, Lists> = HashMap::new();
         self.store
             .query(META_PARTITION, None, |item| {
                 let st = item_to_stored(&item)?;
-                map.insert(st.key.clone(), registry_fields(&st));
+                items.insert(st.key.clone(), Lists::of(&st));
                 Ok(true)
             })
             .await?;
-        let out = map.get(&key).cloned().unwrap_or_default();
-        *guard = Some(Registry {
-            fields: map,
-            read_at,
-        });
+        let out = items.get(&key).cloned().unwrap_or_default();
+        *guard = Some(Registry { items, read_at });
         Ok(out)
     }
 
-    /// Keeps this process's copy of registry `key` at `fields` (just written).
-    async fn remember(&self, key: String, fields: Vec<String>) {
-        if let Some(r) = self.cache.write().await.as_mut() {
-            r.fields.insert(key, fields);
-        }
-    }
-
-    /// Adds `field` to the `kind` registry of `class` (a conditional read-modify-write, so
-    /// servers registering at once all land). `before` runs once, only when the field is new,
-    /// and may refuse. Answers whether the field was new.
-    async fn register(
+    /// Changes registry `key` with `change` (a conditional read-modify-write, so servers
+    /// changing it at once all land; `change` answers false to leave it as it is). Answers
+    /// whether it changed.
+    async fn update(
         &self,
-        kind: &str,
-        class: &str,
-        field: &str,
-        mut before: impl FnMut() -> Result<()>,
+        key: &str,
+        mut change: impl FnMut(&mut Lists) -> Result<bool>,
     ) -> Result<bool> {
-        let key = format!("{kind}_{class}");
-        let mut checked = false;
         for attempt in 0..50 {
-            let (rev, mut fields) = match self.store.get(META_PARTITION, &key).await? {
+            let (rev, mut lists) = match self.store.get(META_PARTITION, key).await? {
                 Some(item) => {
                     let st = item_to_stored(&item)?;
-                    (st.rev, registry_fields(&st))
+                    (st.rev, Lists::of(&st))
                 }
-                None => (0, Vec::new()),
+                None => (0, Lists::default()),
             };
-            let known = fields.iter().any(|f| f == field);
-            if !known {
-                if !checked {
-                    before()?;
-                    checked = true;
-                }
-                fields.push(field.to_string());
-                let item = registry_item(&key, rev + 1, &fields)?;
+            let changed = change(&mut lists)?;
+            if changed {
                 let cond = if rev == 0 {
                     Condition::absent()
                 } else {
                     Condition::revision(rev)
                 };
-                if self.store.put(item, Some(cond)).await? != Written::Ok {
+                if self
+                    .store
+                    .put(lists.item(key, rev + 1)?, Some(cond))
+                    .await?
+                    != Written::Ok
+                {
                     backoff(attempt.min(6)).await;
                     continue;
                 }
             }
-            self.remember(key, fields).await;
-            return Ok(!known);
+            if let Some(r) = self.cache.write().await.as_mut() {
+                r.items.insert(key.to_string(), lists);
+            }
+            return Ok(changed);
         }
-        Err(Error::Conflict(format!(
-            "the {kind} registry of {class} kept changing"
-        )))
+        Err(Error::Conflict(format!("the registry {key} kept changing")))
     }
 
     /// Registers `field` of `class` as unique and, the first time, claims the values already
     /// stored (a full read of the class). Parse calls this at every start; a field that is
     /// registered already costs one GetItem.
     pub async fn ensure_unique(&self, class: &str, field: &str) -> Result<()> {
+        let key = format!("unique_{class}");
         if self
             .registered("unique", class)
             .await?
+            .fields
             .iter()
             .any(|f| f == field)
         {
             // Known here; still confirm with the table (another server may have reset it).
-            if self
-                .store
-                .get(META_PARTITION, &format!("unique_{class}"))
-                .await?
-                .is_some()
-            {
+            if self.store.get(META_PARTITION, &key).await?.is_some() {
                 return Ok(());
             }
         }
@@ -199,18 +233,28 @@ impl Indexes {
             })
             .await?;
         // Refuse (and register nothing) when stored values already repeat.
-        let check = || {
-            let mut seen = HashSet::new();
-            for st in &rows {
-                if let Some(sk) = unique_sk(&st.obj, field)? {
-                    if !seen.insert(sk) {
-                        return Err(duplicate(field));
-                    }
+        let mut checked = false;
+        let added = self
+            .update(&key, |lists| {
+                if lists.fields.iter().any(|f| f == field) {
+                    return Ok(false);
                 }
-            }
-            Ok(())
-        };
-        if !self.register("unique", class, field, check).await? {
+                if !checked {
+                    let mut seen = HashSet::new();
+                    for st in &rows {
+                        if let Some(sk) = unique_sk(&st.obj, field)? {
+                            if !seen.insert(sk) {
+                                return Err(duplicate(field));
+                            }
+                        }
+                    }
+                    checked = true;
+                }
+                lists.fields.push(field.to_string());
+                Ok(true)
+            })
+            .await?;
+        if !added {
             return Ok(());
         }
         // Claim the values already stored.
@@ -231,14 +275,47 @@ impl Indexes {
         Ok(())
     }
 
+    /// Registers index `spec` of `class` as kept but not ready (`auto`: created by the
+    /// adapter). Answers whether it needs building: new, or still building.
+    async fn register_index(&self, class: &str, spec: &str, auto: bool) -> Result<bool> {
+        let mut building = false;
+        self.update(&format!("index_{class}"), |lists| {
+            building = lists.building.iter().any(|s| s == spec);
+            if lists.fields.iter().any(|s| s == spec) {
+                return Ok(false);
+            }
+            building = true;
+            lists.fields.push(spec.to_string());
+            lists.building.push(spec.to_string());
+            if auto {
+                lists.auto.push(spec.to_string());
+            }
+            Ok(true)
+        })
+        .await?;
+        Ok(building)
+    }
+
+    /// Index `spec` of `class` is back-filled: queries may read it.
+    async fn mark_ready(&self, class: &str, spec: &str) -> Result<()> {
+        self.update(&format!("index_{class}"), |lists| {
+            let before = lists.building.len();
+            lists.building.retain(|s| s != spec);
+            Ok(lists.building.len() != before)
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Keeps index `spec` (see `index::spec`, `index::compound_spec`) of `class`. The first
-    /// registration indexes the objects already stored, now and once more after twice
-    /// `registry_ttl()` (see there).
+    /// registration back-fills the objects already stored, then marks the index ready, and
+    /// reconciles it once more after twice `registry_ttl()` (see there).
     pub async fn ensure(&self, class: &str, spec: &str) -> Result<()> {
-        if !self.register("index", class, spec, || Ok(())).await? {
+        if !self.register_index(class, spec, false).await? {
             return Ok(());
         }
         reconcile_index(&self.store, &self.log, class, spec, "indexing").await?;
+        self.mark_ready(class, spec).await?;
         let (store, log) = (self.store.clone(), self.log.clone());
         let (class, spec) = (class.to_string(), spec.to_string());
         tokio::spawn(async move {
@@ -250,234 +327,87 @@ impl Indexes {
         Ok(())
     }
 
+    /// The automatic-index policy: a read of `class` cost `scanned` read units of its partition
+    /// where index `spec` would read about `would_read` rows. When the policy says so,
+    /// the index is registered and built in the background; queries use it only once it is
+    /// ready everywhere (after the second back-fill), so answers stay exact meanwhile.
+    pub fn consider(
+        self: &Arc<Self>,
+        class: &str,
+        spec: &str,
+        kept: &Kept,
+        scanned: f64,
+        would_read: usize,
+    ) {
+        let p = &self.policy;
+        let through_index = (would_read + 1) as f64;
+        let worth = scanned >= p.min_units && scanned >= p.ratio * through_index;
+        let known = kept.indexes.iter().any(|s| s == spec);
+        let resume = kept.building.iter().any(|s| s == spec);
+        if !p.enabled || !worth || (known && !resume) {
+            return;
+        }
+        if !known && kept.auto.len() >= p.max_per_class {
+            return;
+        }
+        let job = (class.to_string(), spec.to_string());
+        {
+            let mut here = self.building_here.lock().unwrap_or_else(|e| e.into_inner());
+            if !here.insert(job.clone()) {
+                return;
+            }
+        }
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let (class, spec) = (&job.0, &job.1);
+            this.log.info(format!(
+                "automatic index {class}.{spec}: a query read {scanned} units of the class for {would_read} rows; building it"
+            ));
+            if let Err(e) = this.build_auto(class, spec).await {
+                this.log
+                    .warn(format!("automatic index {class}.{spec} failed: {e}"));
+            }
+            this.building_here
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&job);
+        });
+    }
+
+    async fn build_auto(&self, class: &str, spec: &str) -> Result<()> {
+        self.register_index(class, spec, true).await?;
+        // Every server keeps the index's entries within `registry_ttl()`; back-fill now, and
+        // again after that for what servers that did not know it yet wrote meanwhile.
+        reconcile_index(&self.store, &self.log, class, spec, "indexing").await?;
+        tokio::time::sleep(registry_ttl() * 2).await;
+        reconcile_index(&self.store, &self.log, class, spec, "re-indexing").await?;
+        self.mark_ready(class, spec).await?;
+        self.log
+            .info(format!("automatic index {class}.{spec} is ready"));
+        Ok(())
+    }
+
     /// Stops keeping index `spec` (`field` or `field:ci`) of `class` and deletes its entries.
     /// Answers whether there was such an index.
-    pub async fn drop(&self, class: &str, spec: &str) -> Result<bool> {
-        let key = format!("index_{class}");
-        for attempt in 0..50 {
-            let Some(item) = self.store.get(META_PARTITION, &key).await? else {
-                return Ok(false);
-            };
-            let st = item_to_stored(&item)?;
-            let mut fields = registry_fields(&st);
-            if !fields.iter().any(|f| f == spec) {
-                self.remember(key, fields).await;
-                return Ok(false);
-            }
-            fields.retain(|f| f != spec);
-            let item = registry_item(&key, st.rev + 1, &fields)?;
-            if self
-                .store
-                .put(item, Some(Condition::revision(st.rev)))
-                .await?
-                != Written::Ok
-            {
-                backoff(attempt.min(6)).await;
-                continue;
-            }
-            self.remember(key, fields).await;
-            let keys = self.store.partition_keys(&index_pk(class, spec)).await?;
-            self.store.batch_delete(&keys).await?;
-            self.log.info(format!(
-                "dropped index {class}.{spec} ({} entries)",
-                keys.len()
-            ));
-            return Ok(true);
-        }
-        Err(Error::Conflict(format!(
-            "the index registry of {class} kept changing"
-        )))
-    }
-}
-
-// ---------- reconcile: an index made to match the stored objects ----------
-
-/// Writes turning `have` into `want` for the object at `key`, each transaction checking that
-/// the object is still at revision `rev` (None: still absent), at most 100 items each.
-fn reconcile_ops(
-    class: &str,
-    spec: &str,
-    key: &str,
-    rev: Option<i64>,
-    have: &[index::Entry],
-    want: &[index::Entry],
-) -> Vec<Vec<TxOp>> {
-    let changes = entry_changes(class, spec, key, have, want);
-    let check = match rev {
-        Some(r) => Condition::revision(r),
-        None => Condition::absent(),
-    };
-    changes
-        .chunks(99)
-        .map(|c| {
-            let mut tx = vec![TxOp::Check(
-                class.to_string(),
-                key.to_string(),
-                check.clone(),
-            )];
-            tx.extend(c.iter().cloned());
-            tx
-        })
-        .collect()
-}
-
-/// An object's key, revision (None: absent), the index entries it calls for and those it has.
-type ObjectEntries = (String, Option<i64>, Vec<index::Entry>, Vec<index::Entry>);
-
-/// Writes a group of objects' index changes in one transaction, or object by object when it
-/// fails; answers how many objects changed.
-async fn flush_group(
-    store: &Store,
-    class: &str,
-    spec: &str,
-    group: &mut Vec<ObjectEntries>,
-    ops: &mut Vec<TxOp>,
-) -> Result<usize> {
-    if group.is_empty() {
-        return Ok(0);
-    }
-    let members = std::mem::take(group);
-    if store.transact(std::mem::take(ops)).await? == Written::Ok {
-        return Ok(members.len());
-    }
-    let mut changed = 0;
-    for (key, rev, want, current) in members {
-        changed += usize::from(reconcile_one(store, class, spec, &key, rev, want, current).await?);
-    }
-    Ok(changed)
-}
-
-/// Brings one object's entries in line, reading the object (and its entries) again whenever it
-/// changed meanwhile; answers whether anything was written.
-async fn reconcile_one(
-    store: &Store,
-    class: &str,
-    spec: &str,
-    key: &str,
-    mut rev: Option<i64>,
-    mut want: Vec<index::Entry>,
-    mut current: Vec<index::Entry>,
-) -> Result<bool> {
-    for attempt in 0..20 {
-        let txs = reconcile_ops(class, spec, key, rev, &current, &want);
-        if txs.is_empty() {
-            return Ok(attempt > 0);
-        }
-        let mut ok = true;
-        for tx in txs {
-            if store.transact(tx).await? != Written::Ok {
-                ok = false;
-                break;
-            }
-        }
-        if ok {
-            return Ok(true);
-        }
-        backoff(attempt.min(6)).await;
-        match store.get(class, key).await? {
-            Some(item) => {
-                let st = item_to_stored(&item)?;
-                rev = Some(st.rev);
-                want = index::entries(&st.obj, spec, &st.key);
-            }
-            None => {
-                rev = None;
-                want = Vec::new();
-            }
-        }
-        current.clear();
-        store
-            .query(&index_pk(class, spec), None, |item| {
-                if let Some((k, e)) = entry_of(&item) {
-                    if k == key {
-                        current.push(e);
-                    }
-                }
-                Ok(true)
+    pub async fn remove(&self, class: &str, spec: &str) -> Result<bool> {
+        let dropped = self
+            .update(&format!("index_{class}"), |lists| {
+                let before = lists.fields.len();
+                lists.fields.retain(|s| s != spec);
+                lists.building.retain(|s| s != spec);
+                lists.auto.retain(|s| s != spec);
+                Ok(lists.fields.len() != before)
             })
             .await?;
-    }
-    Err(Error::Conflict(format!(
-        "the index entries of {class}/{key} kept changing"
-    )))
-}
-
-/// Makes index `spec` of `class` hold exactly the entries its stored objects call for: writes
-/// the missing ones and deletes those of values no longer held (left by servers that did not
-/// know the index yet) or of objects gone. Each change is a transaction that also checks the
-/// object's revision, so a write racing with this one is never undone; an object that changed
-/// meanwhile is read again. Progress goes to the log as `what`.
-async fn reconcile_index(
-    store: &Store,
-    log: &Log,
-    class: &str,
-    spec: &str,
-    what: &str,
-) -> Result<()> {
-    let mut have: HashMap<String, Vec<index::Entry>> = HashMap::new();
-    store
-        .query(&index_pk(class, spec), None, |item| {
-            if let Some((key, e)) = entry_of(&item) {
-                have.entry(key).or_default().push(e);
-            }
-            Ok(true)
-        })
-        .await?;
-    let mut rows: Vec<(String, Option<i64>, Vec<index::Entry>)> = Vec::new();
-    store
-        .query(class, None, |item| {
-            let st = item_to_stored(&item)?;
-            let want = index::entries(&st.obj, spec, &st.key);
-            rows.push((st.key, Some(st.rev), want));
-            Ok(true)
-        })
-        .await?;
-    // Entries of objects that are gone: delete them if the object is still absent.
-    let gone: Vec<(String, Vec<index::Entry>)> = {
-        let present: HashSet<&String> = rows.iter().map(|(k, _, _)| k).collect();
-        have.iter()
-            .filter(|(k, _)| !present.contains(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    };
-    let total = rows.len();
-    if total > 0 {
-        log.info(format!("{what} {class}.{spec}: {total} objects"));
-    }
-    let step = (total / 10).max(1000);
-    let mut changed = 0usize;
-    let work = rows
-        .into_iter()
-        .chain(gone.into_iter().map(|(k, _)| (k, None, Vec::new())));
-    // Objects whose changes fit one transaction are grouped, up to 100 items per request; a
-    // group that fails is done object by object.
-    let mut group: Vec<ObjectEntries> = Vec::new();
-    let mut group_ops: Vec<TxOp> = Vec::new();
-    for (i, (key, rev, want)) in work.enumerate() {
-        let current = have.remove(&key).unwrap_or_default();
-        let txs = reconcile_ops(class, spec, &key, rev, &current, &want);
-        if txs.len() == 1 && group_ops.len() + txs[0].len() <= 100 {
-            group_ops.extend(txs.into_iter().flatten());
-            group.push((key, rev, want, current));
-        } else if !txs.is_empty() {
-            changed += flush_group(store, class, spec, &mut group, &mut group_ops).await?;
-            if txs.len() == 1 {
-                group_ops.extend(txs.into_iter().flatten());
-                group.push((key, rev, want, current));
-            } else {
-                changed +=
-                    usize::from(reconcile_one(store, class, spec, &key, rev, want, current).await?);
-            }
+        if !dropped {
+            return Ok(false);
         }
-        if (i + 1) % step == 0 && i + 1 < total {
-            log.info(format!("{what} {class}.{spec}: {}/{total}", i + 1));
-        }
-    }
-    changed += flush_group(store, class, spec, &mut group, &mut group_ops).await?;
-    if total > 0 || changed > 0 {
-        log.info(format!(
-            "{what} {class}.{spec}: done, {total} objects, {changed} changed"
+        let keys = self.store.partition_keys(&index_pk(class, spec)).await?;
+        self.store.batch_delete(&keys).await?;
+        self.log.info(format!(
+            "dropped index {class}.{spec} ({} entries)",
+            keys.len()
         ));
+        Ok(true)
     }
-    Ok(())
 }

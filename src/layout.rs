@@ -19,17 +19,25 @@ use std::collections::HashMap;
 pub const META_PARTITION: &str = "~meta";
 
 /// What a class keeps beside its objects, as its registries say: unique fields (each value
-/// owns a sentinel) and index specs (`field`, `field:ci`, `field:eq`; each object has entries).
+/// owns a sentinel) and index specs (`field`, `field:ci`, `field:eq`, `lead,next`; each object
+/// has entries). Writes keep every index in `indexes`; queries read only those not `building`
+/// (still being back-filled). `auto`: the indexes the adapter created by itself.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Kept {
     pub unique: Vec<String>,
     pub indexes: Vec<String>,
+    pub building: Vec<String>,
+    pub auto: Vec<String>,
 }
 
 impl Kept {
-    /// Nothing is kept beside objects of the class: a write is one item.
-    pub fn is_empty(&self) -> bool {
-        self.unique.is_empty() && self.indexes.is_empty()
+    /// The indexes queries may read: kept and back-filled.
+    pub fn ready(&self) -> Vec<String> {
+        self.indexes
+            .iter()
+            .filter(|s| !self.building.contains(s))
+            .cloned()
+            .collect()
     }
 }
 

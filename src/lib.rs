@@ -2,7 +2,8 @@
 //! down through the rooms: `api` (JSON dispatch) → `adapter` (what each Parse method means) →
 //! `query::plan` (what to read, as data) → `exec` (runs the plan, evaluates, sorts) and
 //! `write` (objects with their sentinels, index entries and mirrors; sessions) → `store` (the
-//! only room that speaks DynamoDB). Beside them: `indexes` (registries, back-fill, reconcile),
+//! only room that speaks DynamoDB). Beside them: `indexes` (registries, automatic indexes),
+//! `reconcile` (an index's entries made to match the objects),
 //! `counts` (object counts per class), `schema` (class schemas), `layout` (keys of everything
 //! in the table), `index` (entry encoding), `codec`, `update`. The optional `napi` module is
 //! the thin Node binding; every other room builds and tests without Node.
@@ -20,6 +21,7 @@ pub mod indexes;
 pub mod layout;
 pub mod log;
 pub mod query;
+pub mod reconcile;
 pub mod schema;
 pub mod store;
 pub mod transaction;

@@ -38,9 +38,6 @@ pub struct StoreConfig {
     pub operation_timeout_ms: u64,
     /// Serve from the in-process store with this data file (`embedded::MEMORY`: in memory).
     pub embedded: Option<String>,
-    /// Finds and counts on the app's own classes that name no read preference read eventually
-    /// consistent (the `readPreference: 'SECONDARY'` option).
-    pub eventual_reads: bool,
 }
 
 #[derive(Clone)]
@@ -224,7 +221,12 @@ impl Store {
         self.usage.lock().map(|u| u.clone()).unwrap_or_default()
     }
 
-    fn record<'a>(&self, op: &str, capacity: impl IntoIterator<Item = &'a ConsumedCapacity>) {
+    /// Adds a request's consumed capacity to the usage; answers its read units.
+    fn record<'a>(
+        &self,
+        op: &str,
+        capacity: impl IntoIterator<Item = &'a ConsumedCapacity>,
+    ) -> f64 {
         let (mut r, mut w) = (0.0, 0.0);
         for c in capacity {
             let total = c.capacity_units().unwrap_or(0.0);
@@ -256,6 +258,7 @@ impl Store {
             e.read_units += r;
             e.write_units += w;
         }
+        r
     }
 
     /// The data file of the embedded store this store talks to, if it does.
@@ -422,25 +425,28 @@ impl Store {
         Ok(found)
     }
 
-    /// Queries a whole partition page by page; `each` returns false to stop early.
+    /// Queries a whole partition page by page; `each` returns false to stop early. Answers the
+    /// read units it consumed (billed on what DynamoDB read, before the filter).
     pub async fn query(
         &self,
         pk: &str,
         filter: Option<&Filter>,
         each: impl FnMut(Item) -> Result<bool>,
-    ) -> Result<()> {
+    ) -> Result<f64> {
         self.query_prefix(pk, None, filter, each).await
     }
 
-    /// Queries a partition, or only its sort keys that start with `prefix`, page by page.
+    /// Queries a partition, or only its sort keys that start with `prefix`, page by page;
+    /// answers the read units it consumed.
     pub async fn query_prefix(
         &self,
         pk: &str,
         prefix: Option<&str>,
         filter: Option<&Filter>,
         mut each: impl FnMut(Item) -> Result<bool>,
-    ) -> Result<()> {
+    ) -> Result<f64> {
         let mut start: Option<HashMap<String, AttributeValue>> = None;
+        let mut units = 0.0;
         loop {
             let mut req = self
                 .partition_query(pk)
@@ -462,15 +468,15 @@ impl Store {
                 }
             }
             let out = req.send().await.map_err(dynamo_err)?;
-            self.record("Query", out.consumed_capacity());
+            units += self.record("Query", out.consumed_capacity());
             for item in out.items.unwrap_or_default() {
                 if !each(item)? {
-                    return Ok(());
+                    return Ok(units);
                 }
             }
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(()),
+                _ => return Ok(units),
             }
         }
     }

@@ -5,7 +5,7 @@
 mod common;
 
 use parse_server_dynamodb::adapter::Adapter;
-use parse_server_dynamodb::api::{call, config_from_json};
+use parse_server_dynamodb::api::{call, config_from_json, options_from_json};
 use serde_json::{json, Value};
 
 async fn must(a: &Adapter, method: &str, args: Value) -> Value {
@@ -87,12 +87,13 @@ async fn secondary_reads_cost_half() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_adapter_option_sets_the_default_for_the_apps_classes() {
     let table = format!("t{}", common::rand_suffix());
-    let cfg = config_from_json(&json!({
+    let json = json!({
         "table": table, "endpoint": common::endpoint(), "region": "us-east-1",
         "readPreference": "SECONDARY"
-    }))
-    .expect("config");
-    let a = Adapter::connect(cfg).await.expect("connect");
+    });
+    let cfg = config_from_json(&json).expect("config");
+    let options = options_from_json(&json).expect("options");
+    let a = Adapter::connect_with(cfg, options).await.expect("connect");
     fill(&a, "Item").await;
     fill(&a, "_User").await;
     let q = json!({"n": {"$gte": 0}});
@@ -110,6 +111,8 @@ async fn the_adapter_option_sets_the_default_for_the_apps_classes() {
     // Parse's own classes stay strongly consistent unless the query asks.
     let (users, _) = units(&a, "find", json!(["_User", {}, q, {}])).await;
     assert_eq!(users, app_primary);
-    let bad = config_from_json(&json!({"table": "tbl", "readPreference": "SOMETIMES"}));
+    let bad = options_from_json(&json!({"table": "tbl", "readPreference": "SOMETIMES"}));
+    assert!(bad.is_err());
+    let bad = options_from_json(&json!({"table": "tbl", "autoIndex": "sometimes"}));
     assert!(bad.is_err());
 }

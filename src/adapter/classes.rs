@@ -211,7 +211,7 @@ impl Adapter {
         let remaining: Vec<String> = merged.values().filter_map(schema_index_spec).collect();
         for spec in dropped.iter().filter_map(schema_index_spec) {
             if !remaining.contains(&spec) {
-                self.indexes.drop(class, &spec).await?;
+                self.indexes.remove(class, &spec).await?;
             }
         }
         let added = sub.iter().filter(|(_, ix)| ix.get("__op").is_none());
@@ -295,16 +295,26 @@ impl Adapter {
             if declared.contains(spec) {
                 continue;
             }
-            if let Some((lead, next)) = index::compound(spec) {
-                out.push(json!({"name": format!("{spec}_kept"), "key": {lead: 1, next: 1}}));
-                continue;
+            let mut ix = match index::compound(spec) {
+                Some((lead, next)) => {
+                    json!({"name": format!("{spec}_kept"), "key": {lead: 1, next: 1}})
+                }
+                None => {
+                    let (field, kind) = index::parse_spec(spec);
+                    let ci = kind == index::Kind::CaseInsensitive;
+                    let mut ix = json!({"name": format!("{spec}_kept"), "key": {field: 1}, "caseInsensitive": ci});
+                    if kind == index::Kind::Lookup {
+                        ix["lookupOnly"] = json!(true);
+                    }
+                    ix
+                }
+            };
+            // Made by the adapter for queries that read the class; not read until back-filled.
+            if kept.auto.contains(spec) {
+                ix["automatic"] = json!(true);
             }
-            let (field, kind) = index::parse_spec(spec);
-            let ci = kind == index::Kind::CaseInsensitive;
-            let mut ix =
-                json!({"name": format!("{spec}_kept"), "key": {field: 1}, "caseInsensitive": ci});
-            if kind == index::Kind::Lookup {
-                ix["lookupOnly"] = json!(true);
+            if kept.building.contains(spec) {
+                ix["building"] = json!(true);
             }
             out.push(ix);
         }

@@ -16,7 +16,7 @@ use crate::counts::Counts;
 use crate::error::{Error, Result};
 use crate::exec::{self, Page};
 use crate::index;
-use crate::indexes::Indexes;
+use crate::indexes::{AutoIndexPolicy, Indexes};
 use crate::layout::{is_join, key_for, Kept};
 use crate::log::Log;
 use crate::query::aggregate;
@@ -34,11 +34,21 @@ use transform::{prepare_new, upsert_base};
 
 pub use crate::layout::new_object_id;
 
+/// The adapter's own options (the store's are `StoreConfig`).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Finds and counts of the app's classes that name no read preference read eventually
+    /// consistent (the `readPreference: 'SECONDARY'` option).
+    pub eventual_reads: bool,
+    /// When the adapter creates indexes by itself.
+    pub auto_index: AutoIndexPolicy,
+}
+
 pub struct Adapter {
     store: Store,
     create_table: bool,
     ready: OnceCell<()>,
-    indexes: Indexes,
+    indexes: Arc<Indexes>,
     writer: Writer,
     counts: Arc<Counts>,
     /// Finds and counts of the app's classes that name no read preference read eventually.
@@ -152,6 +162,10 @@ fn update_map(update: &Value) -> Result<&Map<String, Value>> {
 
 impl Adapter {
     pub async fn connect(cfg: StoreConfig) -> Result<Adapter> {
+        Adapter::connect_with(cfg, Options::default()).await
+    }
+
+    pub async fn connect_with(cfg: StoreConfig, options: Options) -> Result<Adapter> {
         let store = Store::connect(&cfg).await?;
         let log = Arc::new(Log::default());
         if let Some(path) = store.embedded() {
@@ -162,12 +176,12 @@ impl Adapter {
         }
         let counts = Arc::new(Counts::new(store.clone(), log.clone()));
         Ok(Adapter {
-            indexes: Indexes::new(store.clone(), log.clone()),
+            indexes: Arc::new(Indexes::new(store.clone(), log.clone(), options.auto_index)),
             writer: Writer::new(store.clone(), counts.clone()),
             counts,
             store,
             create_table: cfg.create_table,
-            eventual_reads: cfg.eventual_reads,
+            eventual_reads: options.eventual_reads,
             ready: OnceCell::new(),
             log,
         })
@@ -226,25 +240,47 @@ impl Adapter {
     /// Answers whether there was such an index.
     pub async fn drop_index(&self, class: &str, spec: &str) -> Result<bool> {
         self.ready().await?;
-        self.indexes.drop(class, spec).await
+        self.indexes.remove(class, spec).await
     }
 
     // ---------- reads ----------
 
-    /// The plan of a read of `expr` from `class`. Reads by objectId need no registry.
+    /// The plan of a read of `expr` from `class`, and the registries it was made with. Reads
+    /// by objectId need no registry.
     async fn plan(
         &self,
         class: &str,
         schema: &Value,
         expr: &Expr,
         sort: Option<&SortHint>,
-    ) -> Result<Plan> {
+    ) -> Result<(Plan, Kept)> {
         self.ready().await?;
         if let Some(p) = plan::key_plan(expr) {
-            return Ok(p);
+            return Ok((p, Kept::default()));
         }
         let kept = self.kept(class).await?;
-        Ok(plan::plan_read(expr, &kept, &facts(class, schema), sort))
+        let plan = plan::plan_read(expr, &kept, &facts(class, schema), sort);
+        Ok((plan, kept))
+    }
+
+    /// After a read that had to scan the class partition (`scanned` items, where an index
+    /// would read about `would_read`): the automatic-index policy may build that index.
+    fn after_read<T>(
+        &self,
+        class: &str,
+        expr: &Expr,
+        sort: Option<&SortHint>,
+        kept: &Kept,
+        answer: &exec::Answer<T>,
+        would_read: usize,
+    ) {
+        if answer.scanned == 0.0 || is_join(class) {
+            return;
+        }
+        if let Some(spec) = plan::wanted_index(expr, sort) {
+            self.indexes
+                .consider(class, &spec, kept, answer.scanned, would_read);
+        }
     }
 
     /// Stored rows of `class` matching `expr`; stops after `cap` matches when given. Strongly
@@ -262,8 +298,10 @@ impl Adapter {
         expr: &Expr,
         cap: Option<usize>,
     ) -> Result<Vec<Stored>> {
-        let plan = self.plan(class, schema, expr, None).await?;
-        exec::rows(reader, class, &plan, expr, cap).await
+        let (plan, kept) = self.plan(class, schema, expr, None).await?;
+        let answer = exec::rows(reader, class, &plan, expr, cap).await?;
+        self.after_read(class, expr, None, &kept, &answer, answer.matched);
+        Ok(answer.rows)
     }
 
     /// The store a find or count reads through: eventually consistent (half the read units)
@@ -294,8 +332,8 @@ impl Adapter {
         }
         let order = order_of(&expr, opts);
         let hint = sort_hint(&order, opts);
-        let plan = self.plan(class, schema, &expr, hint.as_ref()).await?;
-        let rows = exec::find(
+        let (plan, kept) = self.plan(class, schema, &expr, hint.as_ref()).await?;
+        let answer = exec::find(
             &reader,
             class,
             &plan,
@@ -305,7 +343,14 @@ impl Adapter {
             opts.wants_score(),
         )
         .await?;
-        Ok(rows
+        // A sorted page read in index order reads about the page; a lookup reads the matches.
+        let would_read = match hint {
+            Some(_) => answer.rows.len(),
+            None => answer.matched,
+        };
+        self.after_read(class, &expr, hint.as_ref(), &kept, &answer, would_read);
+        Ok(answer
+            .rows
             .into_iter()
             .map(|mut o| {
                 if let Some(keys) = &opts.keys {
@@ -369,7 +414,7 @@ impl Adapter {
         };
         let expr = parse_query_for(query, opts.case_insensitive, schema)?;
         let order = order_of(&expr, opts);
-        let plan = self
+        let (plan, _) = self
             .plan(class, schema, &expr, sort_hint(&order, opts).as_ref())
             .await?;
         let mut out = json!({

@@ -75,7 +75,8 @@ impl Core {
             let adapter = cell
                 .get_or_try_init(|| async {
                     let cfg = crate::api::config_from_json(&config)?;
-                    Adapter::connect(cfg).await.map(Arc::new)
+                    let options = crate::api::options_from_json(&config)?;
+                    Adapter::connect_with(cfg, options).await.map(Arc::new)
                 })
                 .await?
                 .clone();

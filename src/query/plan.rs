@@ -124,9 +124,10 @@ pub fn plan_read(expr: &Expr, kept: &Kept, facts: &ClassFacts, sort: Option<&Sor
     if let Some(p) = key_plan(expr) {
         return p;
     }
+    let ready = kept.ready();
     let known = Known {
         unique_fields: &kept.unique,
-        indexes: &kept.indexes,
+        indexes: &ready,
         scalars: &facts.scalars,
     };
     let mut p = plan_known(expr, &known);
@@ -138,6 +139,48 @@ pub fn plan_read(expr: &Expr, kept: &Kept, facts: &ClassFacts, sort: Option<&Sor
         p.access = access;
     }
     p
+}
+
+/// The index that would serve a read of `expr` (sorted as `sort` says) which had to read the
+/// class partition: with a sort, the compound index of an equality field and the sort field,
+/// or the sort field's own; without, the field of the first conjunct an index serves
+/// (equality or `$in` before a range or `^prefix`). Never the key, the ACL lists or paths
+/// through arrays of objects. None when nothing in the query can use an index.
+pub fn wanted_index(expr: &Expr, sort: Option<&SortHint>) -> Option<String> {
+    let indexable = |p: &[String]| {
+        let f = p.join(".");
+        let internal = matches!(f.as_str(), "objectId" | "_rperm" | "_wperm");
+        (!internal && !f.starts_with('$')).then_some(f)
+    };
+    let cs = conjuncts(expr);
+    let equality = cs.iter().find_map(|c| match c {
+        Expr::Field(p, Cond::Eq(v)) if lookup_text(v, false).is_some() => indexable(p),
+        _ => None,
+    });
+    if let Some(h) = sort.filter(|h| sortable(&h.field) && indexable(&[h.field.clone()]).is_some())
+    {
+        return Some(match equality {
+            Some(e) if e != h.field => index::compound_spec(&e, &h.field),
+            _ => h.field.clone(),
+        });
+    }
+    let lookup = cs.iter().find_map(|c| match c {
+        Expr::Field(p, Cond::In(l))
+            if !l.is_empty()
+                && l.len() <= MAX_INDEX_LOOKUPS
+                && l.iter().all(|v| lookup_text(v, false).is_some()) =>
+        {
+            indexable(p)
+        }
+        _ => None,
+    });
+    equality.or(lookup).or_else(|| {
+        cs.iter().find_map(|c| {
+            let (field, cond) = range_cond(c)?;
+            range_key(&[cond], false)?;
+            indexable(&[field])
+        })
+    })
 }
 
 /// The in-order index read for a sort on `h.field`, when an index can serve it and no key,
@@ -544,8 +587,8 @@ mod tests {
     #[test]
     fn plan_read_orders_its_access_paths() {
         let kept = Kept {
-            unique: vec![],
             indexes: vec!["score".into()],
+            ..Kept::default()
         };
         let q = |v: Value| parse_query(&v, false).unwrap();
         let hint = |ascending| SortHint {
@@ -636,8 +679,8 @@ mod tests {
     #[test]
     fn compound_indexes_serve_equality_then_order() {
         let kept = Kept {
-            unique: vec![],
             indexes: vec!["score".into(), index::compound_spec("author", "score")],
+            ..Kept::default()
         };
         let q = |v: Value| parse_query(&v, false).unwrap();
         let hint = SortHint {

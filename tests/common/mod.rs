@@ -67,7 +67,6 @@ pub fn config(table: &str) -> StoreConfig {
         max_attempts: 5,
         operation_timeout_ms: 30_000,
         embedded: None,
-        eventual_reads: false,
     }
 }
 

@@ -1,0 +1,203 @@
+//! Making an index's entries match the stored objects: writes the missing entries and deletes
+//! those of values no longer held or of objects gone, each change in a transaction that also
+//! checks the object's revision, so a write racing with it is never undone. `indexes` runs it
+//! when an index is registered (back-fill) and once more later (for servers that did not know
+//! the index yet).
+
+use crate::codec::item_to_stored;
+use crate::error::{Error, Result};
+use crate::index;
+use crate::layout::{entry_changes, entry_of, index_pk};
+use crate::log::Log;
+use crate::store::{backoff, Condition, Store, TxOp, Written};
+use std::collections::{HashMap, HashSet};
+
+/// Writes turning `have` into `want` for the object at `key`, each transaction checking that
+/// the object is still at revision `rev` (None: still absent), at most 100 items each.
+fn reconcile_ops(
+    class: &str,
+    spec: &str,
+    key: &str,
+    rev: Option<i64>,
+    have: &[index::Entry],
+    want: &[index::Entry],
+) -> Vec<Vec<TxOp>> {
+    let changes = entry_changes(class, spec, key, have, want);
+    let check = match rev {
+        Some(r) => Condition::revision(r),
+        None => Condition::absent(),
+    };
+    changes
+        .chunks(99)
+        .map(|c| {
+            let mut tx = vec![TxOp::Check(
+                class.to_string(),
+                key.to_string(),
+                check.clone(),
+            )];
+            tx.extend(c.iter().cloned());
+            tx
+        })
+        .collect()
+}
+
+/// An object's key, revision (None: absent), the index entries it calls for and those it has.
+type ObjectEntries = (String, Option<i64>, Vec<index::Entry>, Vec<index::Entry>);
+
+/// Writes a group of objects' index changes in one transaction, or object by object when it
+/// fails; answers how many objects changed.
+async fn flush_group(
+    store: &Store,
+    class: &str,
+    spec: &str,
+    group: &mut Vec<ObjectEntries>,
+    ops: &mut Vec<TxOp>,
+) -> Result<usize> {
+    if group.is_empty() {
+        return Ok(0);
+    }
+    let members = std::mem::take(group);
+    if store.transact(std::mem::take(ops)).await? == Written::Ok {
+        return Ok(members.len());
+    }
+    let mut changed = 0;
+    for (key, rev, want, current) in members {
+        changed += usize::from(reconcile_one(store, class, spec, &key, rev, want, current).await?);
+    }
+    Ok(changed)
+}
+
+/// Brings one object's entries in line, reading the object (and its entries) again whenever it
+/// changed meanwhile; answers whether anything was written.
+async fn reconcile_one(
+    store: &Store,
+    class: &str,
+    spec: &str,
+    key: &str,
+    mut rev: Option<i64>,
+    mut want: Vec<index::Entry>,
+    mut current: Vec<index::Entry>,
+) -> Result<bool> {
+    for attempt in 0..20 {
+        let txs = reconcile_ops(class, spec, key, rev, &current, &want);
+        if txs.is_empty() {
+            return Ok(attempt > 0);
+        }
+        let mut ok = true;
+        for tx in txs {
+            if store.transact(tx).await? != Written::Ok {
+                ok = false;
+                break;
+            }
+        }
+        if ok {
+            return Ok(true);
+        }
+        backoff(attempt.min(6)).await;
+        match store.get(class, key).await? {
+            Some(item) => {
+                let st = item_to_stored(&item)?;
+                rev = Some(st.rev);
+                want = index::entries(&st.obj, spec, &st.key);
+            }
+            None => {
+                rev = None;
+                want = Vec::new();
+            }
+        }
+        current.clear();
+        store
+            .query(&index_pk(class, spec), None, |item| {
+                if let Some((k, e)) = entry_of(&item) {
+                    if k == key {
+                        current.push(e);
+                    }
+                }
+                Ok(true)
+            })
+            .await?;
+    }
+    Err(Error::Conflict(format!(
+        "the index entries of {class}/{key} kept changing"
+    )))
+}
+
+/// Makes index `spec` of `class` hold exactly the entries its stored objects call for: writes
+/// the missing ones and deletes those of values no longer held (left by servers that did not
+/// know the index yet) or of objects gone. Each change is a transaction that also checks the
+/// object's revision, so a write racing with this one is never undone; an object that changed
+/// meanwhile is read again. Progress goes to the log as `what`.
+pub async fn reconcile_index(
+    store: &Store,
+    log: &Log,
+    class: &str,
+    spec: &str,
+    what: &str,
+) -> Result<()> {
+    let mut have: HashMap<String, Vec<index::Entry>> = HashMap::new();
+    store
+        .query(&index_pk(class, spec), None, |item| {
+            if let Some((key, e)) = entry_of(&item) {
+                have.entry(key).or_default().push(e);
+            }
+            Ok(true)
+        })
+        .await?;
+    let mut rows: Vec<(String, Option<i64>, Vec<index::Entry>)> = Vec::new();
+    store
+        .query(class, None, |item| {
+            let st = item_to_stored(&item)?;
+            let want = index::entries(&st.obj, spec, &st.key);
+            rows.push((st.key, Some(st.rev), want));
+            Ok(true)
+        })
+        .await?;
+    // Entries of objects that are gone: delete them if the object is still absent.
+    let gone: Vec<(String, Vec<index::Entry>)> = {
+        let present: HashSet<&String> = rows.iter().map(|(k, _, _)| k).collect();
+        have.iter()
+            .filter(|(k, _)| !present.contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let total = rows.len();
+    if total > 0 {
+        log.info(format!("{what} {class}.{spec}: {total} objects"));
+    }
+    let step = (total / 10).max(1000);
+    let mut changed = 0usize;
+    let work = rows
+        .into_iter()
+        .chain(gone.into_iter().map(|(k, _)| (k, None, Vec::new())));
+    // Objects whose changes fit one transaction are grouped, up to 100 items per request; a
+    // group that fails is done object by object.
+    let mut group: Vec<ObjectEntries> = Vec::new();
+    let mut group_ops: Vec<TxOp> = Vec::new();
+    for (i, (key, rev, want)) in work.enumerate() {
+        let current = have.remove(&key).unwrap_or_default();
+        let txs = reconcile_ops(class, spec, &key, rev, &current, &want);
+        if txs.len() == 1 && group_ops.len() + txs[0].len() <= 100 {
+            group_ops.extend(txs.into_iter().flatten());
+            group.push((key, rev, want, current));
+        } else if !txs.is_empty() {
+            changed += flush_group(store, class, spec, &mut group, &mut group_ops).await?;
+            if txs.len() == 1 {
+                group_ops.extend(txs.into_iter().flatten());
+                group.push((key, rev, want, current));
+            } else {
+                changed +=
+                    usize::from(reconcile_one(store, class, spec, &key, rev, want, current).await?);
+            }
+        }
+        if (i + 1) % step == 0 && i + 1 < total {
+            log.info(format!("{what} {class}.{spec}: {}/{total}", i + 1));
+        }
+    }
+    changed += flush_group(store, class, spec, &mut group, &mut group_ops).await?;
+    if total > 0 || changed > 0 {
+        log.info(format!(
+            "{what} {class}.{spec}: done, {total} objects, {changed} changed"
+        ));
+    }
+    Ok(())
+}

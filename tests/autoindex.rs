@@ -1,0 +1,278 @@
+//! Automatic indexes against dynoxide: a query that reads far more of a class than it answers
+//! makes the adapter build the index that would serve it, in the background, while writes go
+//! on; queries stay exact before, during and after, and use the index once it is ready; a
+//! second server keeps and uses it; the policy's threshold and cap hold.
+
+mod common;
+
+use parse_server_dynamodb::adapter::{Adapter, Options};
+use parse_server_dynamodb::api::call;
+use parse_server_dynamodb::indexes::AutoIndexPolicy;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+async fn must(a: &Adapter, method: &str, args: Value) -> Value {
+    call(a, method, args.as_array().expect("args array"))
+        .await
+        .unwrap_or_else(|e| panic!("{method}: {e}"))
+}
+
+async fn adapter(table: &str, enabled: bool) -> Adapter {
+    let options = Options {
+        auto_index: AutoIndexPolicy {
+            enabled,
+            min_units: 20.0,
+            ratio: 2.0,
+            max_per_class: 2,
+        },
+        ..Options::default()
+    };
+    Adapter::connect_with(common::config(table), options)
+        .await
+        .expect("connect")
+}
+
+fn ids(rows: &Value) -> Vec<String> {
+    let mut out: Vec<String> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["objectId"].as_str().unwrap_or_default().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The objectIds of the objects whose `field` is `value`, from every object (the evaluator's
+/// answer, without any index).
+async fn expected(a: &Adapter, class: &str, field: &str, value: &Value) -> Vec<String> {
+    let all = must(a, "find", json!([class, {}, {}, {}])).await;
+    let mut out: Vec<String> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| &o[field] == value)
+        .map(|o| o["objectId"].as_str().unwrap().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The index `spec` of `class` as `getIndexes` lists it, once it is there and ready.
+async fn wait_ready(a: &Adapter, class: &str, spec: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let listed = must(a, "getIndexes", json!([class])).await;
+        let found = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == format!("{spec}_kept"))
+            .cloned();
+        if let Some(ix) = found.filter(|ix| ix.get("building").is_none()) {
+            return ix;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "index {spec} of {class} not ready: {listed}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_that_scan_build_the_index_they_need() {
+    // Servers re-read the registry every 300 ms here (5 s by default).
+    unsafe { std::env::set_var("PSD_REGISTRY_TTL_MS", "300") };
+    let table = format!("t{}", common::rand_suffix());
+    let a = Arc::new(adapter(&table, true).await);
+    for i in 0..300 {
+        let obj = json!({"objectId": format!("o{i:03}"), "category": format!("c{}", i % 30),
+            "color": format!("k{}", i % 7), "size": i % 11, "score": i, "pad": "x".repeat(1000)});
+        must(&a, "createObject", json!(["Item", {}, obj])).await;
+    }
+    // A small class never gets one.
+    for i in 0..50 {
+        must(
+            &a,
+            "createObject",
+            json!(["Small", {}, {"category": format!("c{}", i % 5)}]),
+        )
+        .await;
+    }
+    must(&a, "find", json!(["Small", {}, {"category": "c1"}, {}])).await;
+
+    // The first equality query reads the class, answers exactly, and starts the build.
+    let c3 = json!("c3");
+    let before = a.store().usage().read_units;
+    let first = must(&a, "find", json!(["Item", {}, {"category": "c3"}, {}])).await;
+    let scan = a.store().usage().read_units - before;
+    assert_eq!(ids(&first), expected(&a, "Item", "category", &c3).await);
+    // Writes go on while it builds: categories move, objects come and go.
+    let writer = {
+        let a = a.clone();
+        tokio::spawn(async move {
+            for i in 0..60 {
+                let id = format!("o{:03}", (i * 7) % 300);
+                let upd = json!({"category": format!("c{}", (i * 3) % 30)});
+                must(
+                    &a,
+                    "updateObjectsByQuery",
+                    json!(["Item", {}, {"objectId": id}, upd]),
+                )
+                .await;
+                if i % 10 == 0 {
+                    let obj = json!({"objectId": format!("n{i:03}"), "category": "c3", "score": 1000 + i});
+                    must(&a, "createObject", json!(["Item", {}, obj])).await;
+                    must(
+                        &a,
+                        "deleteObjectsByQuery",
+                        json!(["Item", {}, {"objectId": format!("o{:03}", 299 - i)}]),
+                    )
+                    .await;
+                }
+                // Answers stay exact while the index is building.
+                let now = must(&a, "find", json!(["Item", {}, {"category": "c3"}, {}])).await;
+                assert_eq!(
+                    ids(&now),
+                    expected(&a, "Item", "category", &json!("c3")).await
+                );
+            }
+        })
+    };
+    writer.await.expect("writer");
+    let listed = wait_ready(&a, "Item", "category").await;
+    assert_eq!(listed["automatic"], true, "{listed}");
+    // Now the query reads the index, and answers as every object says.
+    let plan = must(
+        &a,
+        "explain",
+        json!(["Item", {}, {"category": "c3"}, {"explain": "queryPlanner"}]),
+    )
+    .await;
+    assert_eq!(plan["queryPlanner"]["access"]["via"], "index category");
+    for c in 0..30 {
+        let v = json!(format!("c{c}"));
+        let got = must(&a, "find", json!(["Item", {}, {"category": v}, {}])).await;
+        assert_eq!(
+            ids(&got),
+            expected(&a, "Item", "category", &v).await,
+            "category c{c}"
+        );
+    }
+    let before = a.store().usage().read_units;
+    let rows = must(&a, "find", json!(["Item", {}, {"category": "c3"}, {}])).await;
+    let indexed = a.store().usage().read_units - before;
+    let n = rows.as_array().unwrap().len() as f64;
+    assert!(
+        indexed <= n + 2.0 && indexed * 2.0 < scan,
+        "the indexed query read {indexed} units for {n} rows; the scan {scan}"
+    );
+
+    // A second server keeps the index in its writes and reads it.
+    let b = adapter(&table, true).await;
+    must(
+        &b,
+        "createObject",
+        json!(["Item", {}, {"objectId": "fromb", "category": "c3"}]),
+    )
+    .await;
+    let got = must(&b, "find", json!(["Item", {}, {"category": "c3"}, {}])).await;
+    assert!(ids(&got).contains(&"fromb".to_string()));
+    assert_eq!(ids(&got), expected(&b, "Item", "category", &c3).await);
+    let got = must(&a, "find", json!(["Item", {}, {"category": "c3"}, {}])).await;
+    assert_eq!(ids(&got), expected(&a, "Item", "category", &c3).await);
+
+    // A sorted page with an equality builds the compound index; the cap (2) stops a third.
+    let feed = json!({"color": "k2"});
+    let opts = json!({"sort": {"score": -1}, "limit": 3});
+    let page = must(&a, "find", json!(["Item", {}, feed, opts])).await;
+    let scores: Vec<i64> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["score"].as_i64().unwrap())
+        .collect();
+    let mut want: Vec<i64> = must(&a, "find", json!(["Item", {}, {}, {}]))
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["color"] == "k2")
+        .map(|o| o["score"].as_i64().unwrap())
+        .collect();
+    want.sort_by(|x, y| y.cmp(x));
+    assert_eq!(scores, want[..3].to_vec());
+    wait_ready(&a, "Item", "color,score").await;
+    let plan = must(
+        &a,
+        "explain",
+        json!(["Item", {}, feed, {"sort": {"score": -1}, "limit": 3, "explain": "queryPlanner"}]),
+    )
+    .await;
+    assert_eq!(
+        plan["queryPlanner"]["access"]["partition"],
+        format!("~i:Item:color,score")
+    );
+    assert_eq!(
+        must(&a, "find", json!(["Item", {}, feed, opts])).await,
+        page
+    );
+    must(&a, "find", json!(["Item", {}, {"size": 4}, {}])).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let names: Vec<Value> = must(&a, "getIndexes", json!(["Item"]))
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].clone())
+        .collect();
+    assert!(
+        !names.contains(&json!("size_kept")),
+        "the cap holds: {names:?}"
+    );
+    let small: Vec<Value> = must(&a, "getIndexes", json!(["Small"]))
+        .await
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(small.len(), 1, "a small class gets none: {small:?}");
+    // The log says what it did.
+    let logs = a.log().drain_json().to_string();
+    assert!(logs.contains("automatic index Item.category"), "{logs}");
+    // Dropping an automatic index works as for any index.
+    assert_eq!(
+        must(&a, "dropIndex", json!(["Item", "category"])).await,
+        json!(true)
+    );
+    let got = must(&a, "find", json!(["Item", {}, {"category": "c4"}, {}])).await;
+    assert_eq!(
+        ids(&got),
+        expected(&a, "Item", "category", &json!("c4")).await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn off_means_off() {
+    let table = format!("t{}", common::rand_suffix());
+    let a = adapter(&table, false).await;
+    for i in 0..150 {
+        must(
+            &a,
+            "createObject",
+            json!(["Item", {}, {"category": format!("c{}", i % 30)}]),
+        )
+        .await;
+    }
+    must(&a, "find", json!(["Item", {}, {"category": "c3"}, {}])).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        must(&a, "getIndexes", json!(["Item"]))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
