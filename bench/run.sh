@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# `npm run bench`: the four benchmark tables of docs/performance.md, on a release build.
+# `npm run bench`: the benchmark tables of docs/performance.md, on a release build.
 #   1. the adapter core vs the raw aws-sdk-dynamodb client (Rust, cargo bench);
 #   2. this adapter vs the old JS adapter parse-server-dynamodb-adapter@1.0.1 (installed in
 #      bench/legacy only);
 #   3. Parse Server REST: this adapter on dynoxide vs the PostgreSQL adapter on a local
 #      PostgreSQL (initdb/pg_ctl must be on PATH; the row is skipped otherwise);
-#   4. login cost at 1k / 10k / 100k users (BENCH_USERS to change).
+#   4. login cost at 1k / 10k / 100k users (BENCH_USERS to change);
+#   5. read units per query shape at 1k / 10k / 100k objects, without indexes (automatic
+#      indexes) and with indexes declared at class creation, and write units per object write
+#      with 0, 3 and 10 indexes (BENCH_SIZES to change).
 # Each prints ratios measured side by side in one run. Not part of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,3 +37,5 @@ else
 fi
 echo "== 4. login cost =="
 BENCH_USERS="${BENCH_USERS:-1000,10000,100000}" node bench/login-cost.js 2>/dev/null | grep -v '^warn:'
+echo "== 5. query cost =="
+BENCH_SIZES="${BENCH_SIZES:-1000,10000,100000}" node bench/query-cost.js

@@ -16,9 +16,10 @@ use crate::store::Store;
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 
-/// The rows a plan answered; the read units a Query of the class partition cost for them (0
-/// when the plan read keys or index entries only), and how many rows matched before paging:
-/// what an index would have saved.
+/// The rows a plan answered; the read units spent finding them where a better index could
+/// have spent fewer (a Query of the class partition, as billed; index lookups, about one unit
+/// per object fetched; 0 for key reads, relation ranges and in-order index reads), and how
+/// many rows matched before paging: what an index would have saved.
 #[derive(Debug, Default)]
 pub struct Answer<T> {
     pub rows: T,
@@ -131,6 +132,7 @@ pub async fn rows(
         }
         Access::Lookups(lookups) => {
             let keys = lookup_keys(store, class, lookups).await?;
+            scanned = (lookups.len() + keys.len()) as f64;
             out = read_keys(store, class, expr, &keys, cap).await?;
         }
         Access::InOrder { .. } => {

@@ -93,7 +93,7 @@ impl Default for AutoIndexPolicy {
     fn default() -> Self {
         AutoIndexPolicy {
             enabled: true,
-            min_units: 100.0,
+            min_units: 25.0,
             ratio: 4.0,
             max_per_class: 5,
         }
@@ -327,8 +327,9 @@ impl Indexes {
         Ok(())
     }
 
-    /// The automatic-index policy: a read of `class` cost `scanned` read units of its partition
-    /// where index `spec` would read about `would_read` rows. When the policy says so,
+    /// The automatic-index policy: a read of `class` cost `scanned` read units (of its
+    /// partition, or through a lesser index) where index `spec` would read about `would_read`
+    /// rows. When the policy says so,
     /// the index is registered and built in the background; queries use it only once it is
     /// ready everywhere (after the second back-fill), so answers stay exact meanwhile.
     pub fn consider(

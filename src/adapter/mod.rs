@@ -263,8 +263,10 @@ impl Adapter {
         Ok((plan, kept))
     }
 
-    /// After a read that had to scan the class partition (`scanned` items, where an index
-    /// would read about `would_read`): the automatic-index policy may build that index.
+    /// After a read that spent `answer.scanned` read units on the class partition or on index
+    /// lookups where a better index would read about `would_read` rows: the automatic-index
+    /// policy may build that index (the feed query served by an index on its equality field
+    /// alone reads the author's history; the compound index reads the page).
     fn after_read<T>(
         &self,
         class: &str,
