@@ -157,7 +157,8 @@ pub fn wanted_index(expr: &Expr, sort: Option<&SortHint>) -> Option<String> {
         Expr::Field(p, Cond::Eq(v)) if lookup_text(v, false).is_some() => indexable(p),
         _ => None,
     });
-    if let Some(h) = sort.filter(|h| sortable(&h.field) && indexable(&[h.field.clone()]).is_some())
+    if let Some(h) =
+        sort.filter(|h| sortable(&h.field) && indexable(std::slice::from_ref(&h.field)).is_some())
     {
         return Some(match equality {
             Some(e) if e != h.field => index::compound_spec(&e, &h.field),
