@@ -163,6 +163,20 @@ pub async fn rows(
     })
 }
 
+/// How many objects have an entry in `range` of index `spec` (each object counted once).
+pub async fn count_entries(
+    store: &Store,
+    class: &str,
+    spec: &str,
+    range: &crate::index::SkRange,
+) -> Result<usize> {
+    let lookup = [Lookup::Index {
+        spec: spec.to_string(),
+        range: range.clone(),
+    }];
+    Ok(lookup_keys(store, class, &lookup).await?.len())
+}
+
 /// The object keys the lookups find (each once, in the order found): objectIds as they are,
 /// unique values through their sentinels' owners, index ranges through their entries.
 async fn lookup_keys(store: &Store, class: &str, lookups: &[Lookup]) -> Result<Vec<String>> {

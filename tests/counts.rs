@@ -192,3 +192,51 @@ async fn objects_older_than_the_counters_are_counted_once() {
         "first count {first} units, later {later}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_count_an_index_answers_reads_its_entries_only() {
+    let a = common::adapter().await;
+    let fields =
+        json!({"category": {"type": "String"}, "tags": {"type": "Array"}, "n": {"type": "Number"}});
+    let schema = json!({"fields": fields, "indexes": {"by_category": {"category": 1}, "by_tags": {"tags": 1}}});
+    must(&a, "createClass", json!(["Doc", schema])).await;
+    for i in 0..90 {
+        let obj = json!({"objectId": format!("d{i:02}"), "category": format!("c{}", i % 3),
+            "tags": [format!("t{}", i % 3), "all"], "n": i, "pad": "x".repeat(1500)});
+        must(&a, "createObject", json!(["Doc", {}, obj])).await;
+    }
+    let count = |q: Value| {
+        let a = &a;
+        let schema = json!({"fields": fields.clone()});
+        async move {
+            let before = a.store().usage().read_units;
+            let n = must(a, "count", json!(["Doc", schema, q])).await;
+            (n.as_u64().unwrap(), a.store().usage().read_units - before)
+        }
+    };
+    // One equality on a single-valued indexed field: the index range alone.
+    let (n, units) = count(json!({"category": "c1"})).await;
+    assert_eq!(n, 30);
+    assert!(units <= 2.0, "counting 30 entries read {units} units");
+    // An array field, or more conditions: the objects are read and checked.
+    let (n, units) = count(json!({"tags": "t1"})).await;
+    assert_eq!(n, 30);
+    assert!(units >= 30.0, "{units}");
+    let (n, _) = count(json!({"category": "c1", "n": {"$lt": 45}})).await;
+    assert_eq!(n, 15);
+    // Moved and deleted objects are counted where they are now.
+    must(
+        &a,
+        "updateObjectsByQuery",
+        json!(["Doc", {}, {"objectId": "d01"}, {"category": "c2"}]),
+    )
+    .await;
+    must(
+        &a,
+        "deleteObjectsByQuery",
+        json!(["Doc", {}, {"objectId": "d04"}]),
+    )
+    .await;
+    assert_eq!(count(json!({"category": "c1"})).await.0, 28);
+    assert_eq!(count(json!({"category": "c2"})).await.0, 31);
+}

@@ -451,6 +451,11 @@ impl Adapter {
             self.ready().await?;
             return Ok(self.counts.size(&reader, class).await? as usize);
         }
+        // One equality an index answers exactly: count its entries, not the objects.
+        let (_, kept) = self.plan(class, schema, &expr, None).await?;
+        if let Some((spec, range)) = plan::count_range(&expr, &kept, &facts(class, schema)) {
+            return exec::count_entries(&reader, class, &spec, &range).await;
+        }
         Ok(self
             .matching_from(&reader, class, schema, &expr, None)
             .await?
