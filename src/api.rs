@@ -406,16 +406,11 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             Ok(json!(dropped))
         }
         "createIndexes" => {
-            // Mongo-style `[{key: {field: 1}, name}]`: each field gets an adapter-kept index.
+            // Mongo-style `[{key: {field: 1}, name}]`: kept as a schema index with those keys is.
             let class = str_arg(args, 0, "className")?;
             for ix in arg(args, 1).as_array().into_iter().flatten() {
-                let keys = ix.get("key").unwrap_or(ix);
-                for (field, dir) in keys.as_object().into_iter().flatten() {
-                    if dir.is_number() {
-                        a.ensure_index(&class, field.strip_prefix("_p_").unwrap_or(field), false)
-                            .await?;
-                    }
-                }
+                a.ensure_schema_index(&class, ix.get("key").unwrap_or(ix))
+                    .await?;
             }
             Ok(Value::Null)
         }

@@ -209,3 +209,38 @@ async fn update_schema_with_indexes_keeps_schema_indexes_without_entries() {
     assert!(err.is_err());
     assert_eq!(must(&a, "getClass", json!(["Other"])).await, Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongo_style_create_indexes_keeps_single_and_compound_indexes() {
+    let a = common::adapter().await;
+    must(
+        &a,
+        "createObject",
+        json!(["Log", {}, {"level": "warn", "at": date(1), "msg": "m"}]),
+    )
+    .await;
+    let indexes = json!([{"key": {"level": 1, "at": -1}, "name": "level_at"}, {"key": {"msg": "text"}}, {"key": {"_p_user": 1}}]);
+    must(&a, "createIndexes", json!(["Log", indexes])).await;
+    let names: Vec<Value> = must(&a, "getIndexes", json!(["Log"]))
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        vec![json!("_id_"), json!("level,at_kept"), json!("user_kept")]
+    );
+    let plan = must(
+        &a,
+        "explain",
+        json!(["Log", {}, {"level": "warn"},
+        {"sort": {"at": -1}, "limit": 1, "explain": "queryPlanner"}]),
+    )
+    .await;
+    assert_eq!(
+        plan["queryPlanner"]["access"]["partition"],
+        "~i:Log:level,at"
+    );
+}

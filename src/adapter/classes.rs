@@ -218,6 +218,15 @@ impl Adapter {
         self.keep_schema_indexes(class, added).await
     }
 
+    /// Keeps entries for an index given by its keys (`{field: 1}`, `{a: 1, b: -1}`), as a
+    /// schema index with those keys is kept (Mongo-style `createIndexes`).
+    pub async fn ensure_schema_index(&self, class: &str, keys: &Value) -> Result<()> {
+        self.ready().await?;
+        let name = "createIndexes".to_string();
+        self.keep_schema_indexes(class, std::iter::once((&name, keys)))
+            .await
+    }
+
     /// Keeps entries for these schema indexes (registering and back-filling those not kept
     /// yet); says in the log which ones it does not keep, and why.
     async fn keep_schema_indexes<'a>(
