@@ -91,12 +91,15 @@ async function units(adapter, run) {
 }
 
 async function waitForIndexes(adapter) {
-  for (let i = 0; i < 600; i++) {
+  const started = Date.now();
+  for (let i = 0; Date.now() - started < 45 * 60 * 1000; i++) {
     const list = await adapter.getIndexes('Post');
-    if (!list.some(ix => ix.building)) return list.filter(ix => ix.automatic).map(ix => ix.name);
+    const building = list.filter(ix => ix.building).map(ix => ix.name);
+    if (!building.length) return list.filter(ix => ix.automatic).map(ix => ix.name);
+    if (i % 150 === 0) console.error(`waiting for automatic indexes ${building.join(', ')} (${Math.round((Date.now() - started) / 1000)} s)`);
     await new Promise(r => setTimeout(r, 200));
   }
-  throw new Error('automatic indexes did not become ready');
+  throw new Error('automatic indexes did not become ready in 45 minutes');
 }
 
 async function measure(size, mode) {
@@ -121,7 +124,7 @@ async function measure(size, mode) {
 
 async function writeCost(indexCount) {
   const table = `wc${indexCount}${process.pid}`;
-  const adapter = new DynamoDB(table, { endpoint, region: 'us-east-1', autoIndex: false }).getAdapter();
+  const adapter = new DynamoDB(table, { endpoint, region: 'us-east-1', autoIndex: false, logger: { info() {}, warn() {} } }).getAdapter();
   const many = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f${i}`, { type: 'String' }]));
   const s = { className: 'W', fields: { ...fields, ...many } };
   const indexes = Object.fromEntries(Array.from({ length: indexCount }, (_, i) => [`ix${i}`, { [`f${i}`]: 1 }]));

@@ -348,12 +348,17 @@ impl Indexes {
         if !p.enabled || !worth || (known && !resume) {
             return;
         }
-        if !known && kept.auto.len() >= p.max_per_class {
-            return;
-        }
         let job = (class.to_string(), spec.to_string());
         {
             let mut here = self.building_here.lock().unwrap_or_else(|e| e.into_inner());
+            // The cap counts the builds this process started and has not registered yet too.
+            let starting = here
+                .iter()
+                .filter(|(c, s)| c == class && !kept.auto.contains(s))
+                .count();
+            if !known && kept.auto.len() + starting >= p.max_per_class {
+                return;
+            }
             if !here.insert(job.clone()) {
                 return;
             }
