@@ -47,6 +47,20 @@ function replacer(key, value) {
   return value;
 }
 
+// A query as MongoDB's driver sends it: `undefined` values are null (JSON would drop the key,
+// and with it the condition: `{owningId: undefined}` would match every row). Dates stay Dates
+// for `replacer`.
+function asQuery(value) {
+  if (value === undefined) return null;
+  if (Array.isArray(value)) return value.map(asQuery);
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const out = {};
+    for (const k of Object.keys(value)) out[k] = asQuery(value[k]);
+    return out;
+  }
+  return value;
+}
+
 function rethrow(e) {
   const m = e && typeof e.message === 'string' && /^PARSE:([\s\S]*)$/.exec(e.message);
   if (!m) throw e;
@@ -234,7 +248,7 @@ class DynamoStorageAdapter {
   // on it to answer with the query's own error code).
   _check(query, schema, caseInsensitive) {
     try {
-      this._core.checkQuery(JSON.stringify(query ?? null, replacer), JSON.stringify(schema ?? null), !!caseInsensitive);
+      this._core.checkQuery(JSON.stringify(asQuery(query), replacer), JSON.stringify(schema ?? null), !!caseInsensitive);
     } catch (e) {
       rethrow(e);
     }
@@ -242,6 +256,7 @@ class DynamoStorageAdapter {
 
   find(className, schema, query, options = {}) {
     const { skip, limit, sort, keys, caseInsensitive, readPreference } = options;
+    query = asQuery(query);
     this._check(query, schema, caseInsensitive);
     if (options.explain) {
       return this._call('explain', className, schema, query, { skip, limit, sort, keys, caseInsensitive, explain: options.explain });
@@ -249,28 +264,30 @@ class DynamoStorageAdapter {
     return this._call('find', className, schema, query, { skip, limit, sort, keys, caseInsensitive, readPreference });
   }
   count(className, schema, query, readPreference) {
+    query = asQuery(query);
     this._check(query, schema);
     return this._call('count', className, schema, query, readPreference || null);
   }
   distinct(className, schema, query, fieldName) {
+    query = asQuery(query);
     this._check(query, schema);
     return this._call('distinct', className, schema, query, fieldName);
   }
   aggregate(className, schema, pipeline, readPreference, hint, explain) {
     if (explain) return unsupported('explain of an aggregation');
-    return this._call('aggregate', className, schema, pipeline, readPreference || null);
+    return this._call('aggregate', className, schema, asQuery(pipeline), readPreference || null);
   }
   findOneAndUpdate(className, schema, query, update, transactionalSession) {
-    return this._call('findOneAndUpdate', className, schema, query, update, transactionalSession || null);
+    return this._call('findOneAndUpdate', className, schema, asQuery(query), update, transactionalSession || null);
   }
   updateObjectsByQuery(className, schema, query, update, transactionalSession) {
-    return this._call('updateObjectsByQuery', className, schema, query, update, transactionalSession || null);
+    return this._call('updateObjectsByQuery', className, schema, asQuery(query), update, transactionalSession || null);
   }
   upsertOneObject(className, schema, query, update, transactionalSession) {
-    return this._call('upsertOneObject', className, schema, query, update, transactionalSession || null);
+    return this._call('upsertOneObject', className, schema, asQuery(query), update, transactionalSession || null);
   }
   async deleteObjectsByQuery(className, schema, query, transactionalSession) {
-    await this._call('deleteObjectsByQuery', className, schema, query, transactionalSession || null);
+    await this._call('deleteObjectsByQuery', className, schema, asQuery(query), transactionalSession || null);
   }
 
   // Transactions (Parse `batch` with `transaction: true`): writes are buffered in Rust and

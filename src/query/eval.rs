@@ -373,15 +373,7 @@ fn geo_matches(g: &Geo, v: &Value) -> bool {
                 Geo::Near { lat, lng, max } => {
                     max.is_none_or(|m| distance_radians(p, (*lat, *lng)) <= m)
                 }
-                Geo::Box { sw, ne } => {
-                    p.0 >= sw.0
-                        && p.0 <= ne.0
-                        && if sw.1 <= ne.1 {
-                            p.1 >= sw.1 && p.1 <= ne.1
-                        } else {
-                            p.1 >= sw.1 || p.1 <= ne.1
-                        }
-                }
+                Geo::Box { sw, ne } => p.0 >= sw.0 && p.0 <= ne.0 && p.1 >= sw.1 && p.1 <= ne.1,
                 Geo::Polygon(poly) => point_in_polygon(p, poly),
                 Geo::CenterSphere { lat, lng, radius } => {
                     distance_radians(p, (*lat, *lng)) <= *radius
@@ -524,5 +516,25 @@ mod tests {
             json!({"g": {"$within": {"$box": [{"__type": "GeoPoint", "latitude": 0, "longitude": 0}, {"__type": "GeoPoint", "latitude": 20, "longitude": 20}]}}}),
             json!({"g": p})
         ));
+    }
+
+    #[test]
+    fn a_box_is_the_rectangle_of_its_corners_in_any_order() {
+        let gp =
+            |lat: f64, lng: f64| json!({"__type": "GeoPoint", "latitude": lat, "longitude": lng});
+        let inside = json!({"g": gp(37.77, -122.42)});
+        let outside = json!({"g": gp(37.77, -121.0)});
+        let (sw, ne) = (gp(37.7, -122.5), gp(37.8, -122.3));
+        let nw_se = (gp(37.8, -122.5), gp(37.7, -122.3));
+        for (a, b) in [
+            (&sw, &ne),
+            (&ne, &sw),
+            (&nw_se.0, &nw_se.1),
+            (&nw_se.1, &nw_se.0),
+        ] {
+            let q = json!({"g": {"$within": {"$box": [a, b]}}});
+            assert!(m(q.clone(), inside.clone()), "{q}");
+            assert!(!m(q, outside.clone()));
+        }
     }
 }

@@ -332,8 +332,10 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
                 if b.len() != 2 {
                     return Err(Error::json("$box needs two points"));
                 }
-                let sw = geo_point(&b[0])?;
-                let ne = geo_point(&b[1])?;
+                // MongoDB's `$box` is a flat rectangle: its corners may come in either order.
+                let (a, b) = (geo_point(&b[0])?, geo_point(&b[1])?);
+                let sw = (a.0.min(b.0), a.1.min(b.1));
+                let ne = (a.0.max(b.0), a.1.max(b.1));
                 out.push(Cond::Geo(Geo::Box { sw, ne }));
             }
             "$geoWithin" => {
