@@ -38,7 +38,7 @@ export interface DynamoDBOptions {
    * index itself (equality, `$in`, range or prefix field; sort field; or equality + sort
    * compound), in the background, and queries use it once it is back-filled. At most
    * `maxPerClass` per class. `false` turns it off. Default
-   * `{ minUnits: 25, ratio: 4, maxPerClass: 5 }`. */
+   * `{ minUnits: 25, ratio: 4, maxPerClass: 8 }`. */
   autoIndex?: boolean | { minUnits?: number; ratio?: number; maxPerClass?: number }
   /** Passed to Parse Server as the adapter's `enableSchemaHooks`. */
   enableSchemaHooks?: boolean

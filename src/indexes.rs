@@ -95,7 +95,7 @@ impl Default for AutoIndexPolicy {
             enabled: true,
             min_units: 25.0,
             ratio: 4.0,
-            max_per_class: 5,
+            max_per_class: 8,
         }
     }
 }
