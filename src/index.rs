@@ -261,18 +261,21 @@ pub fn entries(obj: &Map<String, Value>, spec: &str, key: &str) -> Vec<Entry> {
         let (t, o) = order_text(vals.first().copied());
         add(t, Some(o));
     }
-    for v in vals {
-        let items: Vec<&Value> = match v {
-            Value::Array(a) => a.iter().collect(),
-            other => vec![other],
-        };
-        for it in items {
-            if let Some(t) = lookup_text(it, ci) {
-                add(t, None);
-            }
-        }
+    for t in lookup_texts(&vals, ci) {
+        add(t, None);
     }
     out
+}
+
+/// The lookup texts of a field's values: each value, or each element of an array value.
+fn lookup_texts(vals: &[&Value], case_insensitive: bool) -> Vec<String> {
+    vals.iter()
+        .flat_map(|v| match v {
+            Value::Array(a) => a.iter().collect(),
+            other => vec![*other],
+        })
+        .filter_map(|it| lookup_text(it, case_insensitive))
+        .collect()
 }
 
 /// The entries of `obj` in compound index `lead,next`: one per lookup text of `lead` (as a
@@ -286,18 +289,10 @@ fn compound_entries(obj: &Map<String, Value>, lead: &str, next: &str, key: &str)
     collect_path(obj, &path, &mut vals);
     let (next_text, ord) = order_text(sort_value(obj, next));
     let mut out: Vec<Entry> = Vec::new();
-    for v in vals {
-        let items: Vec<&Value> = match v {
-            Value::Array(a) => a.iter().collect(),
-            other => vec![other],
-        };
-        for it in items {
-            if let Some(t) = lookup_text(it, false) {
-                let sk = format!("{}{next_text}{SEP}{key}", compound_prefix(&t));
-                if !out.iter().any(|e| e.sk == sk) {
-                    out.push(Entry { sk, ord: Some(ord) });
-                }
-            }
+    for t in lookup_texts(&vals, false) {
+        let sk = format!("{}{next_text}{SEP}{key}", compound_prefix(&t));
+        if !out.iter().any(|e| e.sk == sk) {
+            out.push(Entry { sk, ord: Some(ord) });
         }
     }
     out

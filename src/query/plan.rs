@@ -125,11 +125,7 @@ pub fn plan_read(expr: &Expr, kept: &Kept, facts: &ClassFacts, sort: Option<&Sor
         return p;
     }
     let ready = kept.ready();
-    let known = Known {
-        unique_fields: &kept.unique,
-        indexes: &ready,
-        scalars: &facts.scalars,
-    };
+    let known = Known::of(kept, facts, &ready);
     let mut p = plan_known(expr, &known);
     if facts.join {
         if p.access == Access::Partition {
@@ -309,7 +305,16 @@ struct Known<'a> {
     scalars: &'a [String],
 }
 
-impl Known<'_> {
+impl<'a> Known<'a> {
+    /// What a class keeps and is known to be, with `ready` (its indexes queries may read).
+    fn of(kept: &'a Kept, facts: &'a ClassFacts, ready: &'a [String]) -> Known<'a> {
+        Known {
+            unique_fields: &kept.unique,
+            indexes: ready,
+            scalars: &facts.scalars,
+        }
+    }
+
     /// Whether `field` never holds an array (see `ClassFacts::scalars`).
     fn scalar(&self, field: &str) -> bool {
         self.scalars.iter().any(|s| s == field)
@@ -509,12 +514,7 @@ pub fn count_range(expr: &Expr, kept: &Kept, facts: &ClassFacts) -> Option<(Stri
         return None;
     }
     let ready = kept.ready();
-    let known = Known {
-        unique_fields: &kept.unique,
-        indexes: &ready,
-        scalars: &facts.scalars,
-    };
-    let spec = known.index_of(&field, &[Kind::Ordered, Kind::Lookup])?;
+    let spec = Known::of(kept, facts, &ready).index_of(&field, &[Kind::Ordered, Kind::Lookup])?;
     Some((spec, SkRange::exact(&lookup_text(v, false)?)))
 }
 
