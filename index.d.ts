@@ -76,8 +76,21 @@ export declare class DynamoStorageAdapter {
    * `$in`, ranges, `^prefix` regexes and sorted pages on it read index entries, not the class.
    * Objects already stored are indexed at once (progress goes to the logger). */
   ensureIndex(className: string, schema: unknown, fieldNames: string[], indexName?: string, caseInsensitive?: boolean): Promise<void>
-  /** MongoDB-style `[{ key: { field: 1 } }]`: each field gets an index as with `ensureIndex`. */
-  createIndexes(className: string, indexes: Array<{ key: Record<string, number>; name?: string }>): Promise<void>
+  /** MongoDB-style `[{ key: { field: 1 } }]`: one key is a single-field index as with
+   * `ensureIndex`; two or more a compound index (equality on the first, order or range on the
+   * second); text indexes are not kept. */
+  createIndexes(className: string, indexes: Array<{ key: Record<string, number | string>; name?: string }>): Promise<void>
+  /** Parse's `_id_`, the schema's indexes, unique fields, and the indexes the adapter keeps
+   * (`<spec>_kept`; `automatic` when it made them for a query, `building` until back-filled). */
+  getIndexes(className: string): Promise<Array<{
+    name: string
+    key: Record<string, unknown>
+    unique?: boolean
+    caseInsensitive?: boolean
+    lookupOnly?: boolean
+    automatic?: boolean
+    building?: boolean
+  }>>
   /** Stops keeping the index on `fieldName` and deletes its entries; resolves whether there was one. */
   dropIndex(className: string, fieldName: string, caseInsensitive?: boolean): Promise<boolean>
   /** A `Partition` on this adapter's table (the old adapter's `_adaptiveCollection`). */
@@ -91,6 +104,8 @@ export interface FindOptions {
   limit?: number
   sort?: Record<string, 1 | -1>
   keys?: string[]
+  /** `'SECONDARY'`, `'SECONDARY_PREFERRED'` or `'NEAREST'`: eventually consistent (half the units). */
+  readPreference?: string
 }
 
 /** One class of the table, with a Mongo-style API: `_id` is the objectId. */
