@@ -55,3 +55,24 @@ test('undefined in a query is null, as MongoDB reads it: the relation of an unsa
   const none = await adapter.find('Member', { fields: {} }, { missing: undefined }, {});
   assert.equal(none.length, 2, 'null matches objects without the field');
 });
+
+test('without a sort, objects come in the order they were created, also paged', async () => {
+  const made = [];
+  for (let i = 0; i < 12; i++) {
+    const o = new Parse.Object('Seq', { i });
+    await o.save();
+    made.push(o.id);
+  }
+  // objectIds are random, so key order is not creation order.
+  assert.notDeepEqual([...made].sort(), made);
+  assert.deepEqual((await new Parse.Query('Seq').find()).map(o => o.id), made);
+  assert.deepEqual((await new Parse.Query('Seq').skip(3).limit(4).find()).map(o => o.id), made.slice(3, 7));
+  assert.deepEqual((await new Parse.Query('Seq').greaterThan('i', 5).limit(3).find()).map(o => o.get('i')), [6, 7, 8]);
+  // A user's sessions, as "my sessions" lists them: oldest first.
+  const { user } = await s.signUp('orderly');
+  for (let k = 0; k < 3; k++) await s.rest('POST', '/login', { username: 'orderly', password: 'pw' }, { 'X-Parse-Installation-Id': `order-${k}` });
+  const sessions = await new Parse.Query('_Session').equalTo('user', user).find({ useMasterKey: true });
+  const created = sessions.map(x => x.createdAt.getTime());
+  assert.equal(sessions.length, 4);
+  assert.deepEqual(created, [...created].sort((a, b) => a - b));
+});

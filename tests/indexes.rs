@@ -244,3 +244,41 @@ async fn mongo_style_create_indexes_keeps_single_and_compound_indexes() {
         "~i:Log:level,at"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsorted_pages_come_in_creation_order_from_a_created_at_index() {
+    let a = common::adapter().await;
+    // objectIds in the reverse of creation order: key order is not creation order.
+    for i in 0..200 {
+        let obj = json!({"objectId": format!("k{:03}", 999 - i), "n": i, "createdAt": date(i), "pad": "x".repeat(500)});
+        must(&a, "createObject", json!(["Seq", {}, obj])).await;
+    }
+    let ns = |rows: Value| -> Vec<i64> {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["n"].as_i64().unwrap())
+            .collect()
+    };
+    let page = json!({"skip": 2, "limit": 3});
+    assert_eq!(
+        ns(must(&a, "find", json!(["Seq", {}, {}, page])).await),
+        vec![2, 3, 4]
+    );
+    must(&a, "ensureIndex", json!(["Seq", {}, ["createdAt"]])).await;
+    let before = a.store().usage().read_units;
+    assert_eq!(
+        ns(must(&a, "find", json!(["Seq", {}, {}, page])).await),
+        vec![2, 3, 4]
+    );
+    let units = a.store().usage().read_units - before;
+    assert!(
+        units < 8.0,
+        "a page of 3 in creation order read {units} units"
+    );
+    let filtered = json!({"n": {"$gte": 100}});
+    assert_eq!(
+        ns(must(&a, "find", json!(["Seq", {}, filtered, {"limit": 3}])).await),
+        vec![100, 101, 102]
+    );
+}

@@ -113,9 +113,15 @@ impl FindOptions {
 }
 
 /// The order of a find's answer: its `sort`, after the distance to a `$nearSphere` point.
-fn order_of(expr: &Expr, opts: &FindOptions) -> Order {
+/// Without a sort, objects come in the order they were created (`createdAt`, then objectId),
+/// as MongoDB and PostgreSQL return them in practice; relation rows, which have no creation
+/// date, in key order.
+fn order_of(class: &str, expr: &Expr, opts: &FindOptions) -> Order {
     let mut order = Order::from_sort(opts.sort.as_ref());
     order.near = eval::near_point(expr);
+    if order.is_empty() && !is_join(class) {
+        order.keys.push((vec!["createdAt".to_string()], true));
+    }
     order
 }
 
@@ -332,7 +338,7 @@ impl Adapter {
         if opts.limit == Some(0) {
             return Ok(vec![]);
         }
-        let order = order_of(&expr, opts);
+        let order = order_of(class, &expr, opts);
         let hint = sort_hint(&order, opts);
         let (plan, kept) = self.plan(class, schema, &expr, hint.as_ref()).await?;
         let answer = exec::find(
@@ -415,7 +421,7 @@ impl Adapter {
             _ => return Err(Error::query("Invalid value for explain")),
         };
         let expr = parse_query_for(query, opts.case_insensitive, schema)?;
-        let order = order_of(&expr, opts);
+        let order = order_of(class, &expr, opts);
         let (plan, _) = self
             .plan(class, schema, &expr, sort_hint(&order, opts).as_ref())
             .await?;
