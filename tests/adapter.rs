@@ -3,22 +3,12 @@
 
 mod common;
 
+use common::{c, must};
+
 use parse_server_dynamodb::adapter::Adapter;
-use parse_server_dynamodb::api::call;
-use parse_server_dynamodb::error::{code, Error};
+use parse_server_dynamodb::error::code;
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-async fn c(a: &Adapter, method: &str, args: Value) -> Result<Value, Error> {
-    call(a, method, args.as_array().expect("args array")).await
-}
-
-/// `c` for calls that must succeed.
-async fn must(a: &Adapter, method: &str, args: Value) -> Value {
-    c(a, method, args)
-        .await
-        .unwrap_or_else(|e| panic!("{method}: {e}"))
-}
 
 fn user_schema() -> Value {
     json!({"fields": {"username": {"type": "String"}, "email": {"type": "String"}}})

@@ -5,18 +5,13 @@
 
 mod common;
 
+use common::must;
+
 use parse_server_dynamodb::adapter::{Adapter, Options};
-use parse_server_dynamodb::api::call;
 use parse_server_dynamodb::indexes::AutoIndexPolicy;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-async fn must(a: &Adapter, method: &str, args: Value) -> Value {
-    call(a, method, args.as_array().expect("args array"))
-        .await
-        .unwrap_or_else(|e| panic!("{method}: {e}"))
-}
 
 async fn adapter(table: &str, enabled: bool) -> Adapter {
     let options = Options {

@@ -4,16 +4,12 @@
 
 mod common;
 
+use common::must;
+
 use parse_server_dynamodb::adapter::Adapter;
 use parse_server_dynamodb::api::call;
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-async fn must(a: &Adapter, method: &str, args: Value) -> Value {
-    call(a, method, args.as_array().expect("args array"))
-        .await
-        .unwrap_or_else(|e| panic!("{method}: {e}"))
-}
 
 /// The empty count of `class`, and the read units it cost.
 async fn count(a: &Adapter, class: &str) -> (u64, f64) {

@@ -5,16 +5,11 @@
 
 mod common;
 
-use parse_server_dynamodb::adapter::Adapter;
+use common::must;
+
 use parse_server_dynamodb::api::call;
 use parse_server_dynamodb::store::Usage;
 use serde_json::{json, Value};
-
-async fn must(a: &Adapter, method: &str, args: Value) -> Value {
-    call(a, method, args.as_array().expect("args array"))
-        .await
-        .unwrap_or_else(|e| panic!("{method}: {e}"))
-}
 
 fn user(i: usize) -> Value {
     json!({"__type": "Pointer", "className": "_User", "objectId": format!("u{i}")})

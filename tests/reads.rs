@@ -4,15 +4,11 @@
 
 mod common;
 
+use common::must;
+
 use parse_server_dynamodb::adapter::Adapter;
 use parse_server_dynamodb::api::{call, config_from_json, options_from_json};
 use serde_json::{json, Value};
-
-async fn must(a: &Adapter, method: &str, args: Value) -> Value {
-    call(a, method, args.as_array().expect("args array"))
-        .await
-        .unwrap_or_else(|e| panic!("{method}: {e}"))
-}
 
 /// The read units `method` costs with these arguments, and its answer.
 async fn units(a: &Adapter, method: &str, args: Value) -> (f64, Value) {

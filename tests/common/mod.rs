@@ -5,7 +5,10 @@
 #![allow(dead_code)]
 
 use parse_server_dynamodb::adapter::Adapter;
+use parse_server_dynamodb::api::call;
+use parse_server_dynamodb::error::Error;
 use parse_server_dynamodb::store::StoreConfig;
+use serde_json::Value;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
@@ -83,4 +86,16 @@ pub fn rand_suffix() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     format!("{n:x}{:04x}", std::process::id() & 0xffff)
+}
+
+/// Calls adapter method `method` through `api::call`, the JSON entry point Node uses.
+pub async fn c(a: &Adapter, method: &str, args: Value) -> Result<Value, Error> {
+    call(a, method, args.as_array().expect("args array")).await
+}
+
+/// `c` for calls that must succeed.
+pub async fn must(a: &Adapter, method: &str, args: Value) -> Value {
+    c(a, method, args)
+        .await
+        .unwrap_or_else(|e| panic!("{method}: {e}"))
 }
