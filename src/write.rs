@@ -101,6 +101,10 @@ fn release_ops(
     Ok(ops)
 }
 
+fn too_many_updates() -> Error {
+    Error::Conflict("too many concurrent updates of one object; try again".into())
+}
+
 fn kept_item(what: &str) -> Error {
     Error::Internal(what.into())
 }
@@ -294,9 +298,7 @@ impl Writer {
                 }
             }
         }
-        Err(Error::Conflict(
-            "too many concurrent updates of one object; try again".into(),
-        ))
+        Err(too_many_updates())
     }
 
     /// The object at `key` as it is now, if it still matches `expr`.
@@ -422,8 +424,6 @@ impl Writer {
                 None => return Ok(false),
             }
         }
-        Err(Error::Conflict(
-            "too many concurrent updates of one object; try again".into(),
-        ))
+        Err(too_many_updates())
     }
 }

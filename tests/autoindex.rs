@@ -216,13 +216,7 @@ async fn queries_that_scan_build_the_index_they_need() {
     );
     must(&a, "find", json!(["Item", {}, {"size": 4}, {}])).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let names: Vec<Value> = must(&a, "getIndexes", json!(["Item"]))
-        .await
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].clone())
-        .collect();
+    let names: Vec<Value> = common::index_names(&a, "Item").await;
     assert!(
         !names.contains(&json!("size_kept")),
         "the cap holds: {names:?}"

@@ -99,3 +99,14 @@ pub async fn must(a: &Adapter, method: &str, args: Value) -> Value {
         .await
         .unwrap_or_else(|e| panic!("{method}: {e}"))
 }
+
+/// The names of the indexes `getIndexes` lists for `class`.
+pub async fn index_names(a: &Adapter, class: &str) -> Vec<Value> {
+    must(a, "getIndexes", serde_json::json!([class]))
+        .await
+        .as_array()
+        .expect("indexes")
+        .iter()
+        .map(|i| i["name"].clone())
+        .collect()
+}
