@@ -61,6 +61,20 @@ function asQuery(value) {
   return value;
 }
 
+// Parse's Mongo transform closes a Polygon's ring in the object it is handed (it pushes the
+// first point), and Parse Server answers a save with those same values (a required field's
+// default among them). The core stores the closed ring; this gives the caller's object the
+// same closing point, so a save answers what a read gives, as on MongoDB.
+function closeRings(object) {
+  if (!object || typeof object !== 'object') return;
+  for (const v of Object.values(object)) {
+    const c = v && v.__type === 'Polygon' && Array.isArray(v.coordinates) ? v.coordinates : null;
+    if (!c || c.length === 0) continue;
+    const [first, last] = [c[0], c[c.length - 1]];
+    if (Array.isArray(first) && Array.isArray(last) && (first[0] !== last[0] || first[1] !== last[1])) c.push(first);
+  }
+}
+
 function rethrow(e) {
   const m = e && typeof e.message === 'string' && /^PARSE:([\s\S]*)$/.exec(e.message);
   if (!m) throw e;
@@ -241,8 +255,10 @@ class DynamoStorageAdapter {
   }
 
   // Objects
-  createObject(className, schema, object, transactionalSession) {
-    return this._call('createObject', className, schema, object, transactionalSession || null);
+  async createObject(className, schema, object, transactionalSession) {
+    const out = await this._call('createObject', className, schema, object, transactionalSession || null);
+    closeRings(object);
+    return out;
   }
   // Malformed queries throw synchronously, as Parse's Mongo adapter does (Parse Server relies
   // on it to answer with the query's own error code).
@@ -277,14 +293,20 @@ class DynamoStorageAdapter {
     if (explain) return unsupported('explain of an aggregation');
     return this._call('aggregate', className, schema, asQuery(pipeline), readPreference || null);
   }
-  findOneAndUpdate(className, schema, query, update, transactionalSession) {
-    return this._call('findOneAndUpdate', className, schema, asQuery(query), update, transactionalSession || null);
+  async findOneAndUpdate(className, schema, query, update, transactionalSession) {
+    const out = await this._call('findOneAndUpdate', className, schema, asQuery(query), update, transactionalSession || null);
+    closeRings(update);
+    return out;
   }
-  updateObjectsByQuery(className, schema, query, update, transactionalSession) {
-    return this._call('updateObjectsByQuery', className, schema, asQuery(query), update, transactionalSession || null);
+  async updateObjectsByQuery(className, schema, query, update, transactionalSession) {
+    const out = await this._call('updateObjectsByQuery', className, schema, asQuery(query), update, transactionalSession || null);
+    closeRings(update);
+    return out;
   }
-  upsertOneObject(className, schema, query, update, transactionalSession) {
-    return this._call('upsertOneObject', className, schema, asQuery(query), update, transactionalSession || null);
+  async upsertOneObject(className, schema, query, update, transactionalSession) {
+    const out = await this._call('upsertOneObject', className, schema, asQuery(query), update, transactionalSession || null);
+    closeRings(update);
+    return out;
   }
   async deleteObjectsByQuery(className, schema, query, transactionalSession) {
     await this._call('deleteObjectsByQuery', className, schema, asQuery(query), transactionalSession || null);

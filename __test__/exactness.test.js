@@ -76,3 +76,75 @@ test('without a sort, objects come in the order they were created, also paged', 
   assert.equal(sessions.length, 4);
   assert.deepEqual(created, [...created].sort((a, b) => a - b));
 });
+
+test('defaults of required fields of every type come back as MongoDB gives them, saved and read', async () => {
+  const date = new Date('2021-02-03T04:05:06.789Z');
+  const schema = new Parse.Schema('Defaults');
+  schema
+    .addString('s', { required: true, defaultValue: 'text' })
+    .addNumber('n', { required: true, defaultValue: 42.5 })
+    .addBoolean('b', { required: true, defaultValue: false })
+    .addDate('d', { required: true, defaultValue: date })
+    .addDate('dIso', { required: true, defaultValue: '2022-05-06T07:08:09.000Z' })
+    .addField('bytes', 'Bytes', { required: true, defaultValue: 'aGVsbG8=' })
+    .addFile('f', { required: true, defaultValue: { __type: 'File', name: 'a.txt', url: 'http://x/a.txt' } })
+    .addGeoPoint('g', { required: true, defaultValue: new Parse.GeoPoint(10, 20) })
+    .addPolygon('p', { required: true, defaultValue: new Parse.Polygon([[0, 0], [0, 1], [1, 1]]) })
+    .addArray('a', { required: true, defaultValue: [1, 'two', { three: 3 }] })
+    .addObject('o', { required: true, defaultValue: { k: 'v', nested: { x: 1 } } });
+  await schema.save(null, { useMasterKey: true });
+  const closedRing = [[0, 0], [0, 1], [1, 1], [0, 0]];
+  const expected = {
+    s: 'text',
+    n: 42.5,
+    b: false,
+    d: { __type: 'Date', iso: date.toISOString() },
+    dIso: { __type: 'Date', iso: '2022-05-06T07:08:09.000Z' },
+    bytes: { __type: 'Bytes', base64: 'aGVsbG8=' },
+    g: { __type: 'GeoPoint', latitude: 10, longitude: 20 },
+    // MongoDB stores a Polygon as a closed GeoJSON ring, and Parse's transform closes the
+    // default in place, so the save response already shows the closing point.
+    p: { __type: 'Polygon', coordinates: closedRing },
+    a: [1, 'two', { three: 3 }],
+    o: { k: 'v', nested: { x: 1 } },
+  };
+  const pick = body => Object.fromEntries(Object.keys(expected).map(k => [k, body[k]]));
+  const created = await s.rest('POST', '/classes/Defaults', {}, { 'X-Parse-Master-Key': s.masterKey });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.deepEqual(pick(created.body), expected, 'save response');
+  assert.equal(created.body.f.name, 'a.txt');
+  const read = await s.rest('GET', `/classes/Defaults/${created.body.objectId}`, undefined, { 'X-Parse-Master-Key': s.masterKey });
+  assert.deepEqual(pick(read.body), expected, 'read');
+  assert.equal(read.body.f.__type, 'File');
+  assert.equal(read.body.f.name, 'a.txt');
+  // Through the SDK: the saved object holds what a read gives.
+  const obj = new Parse.Object('Defaults');
+  await obj.save(null, { useMasterKey: true });
+  assert.deepEqual(obj.get('p').coordinates, closedRing);
+  const again = await new Parse.Query('Defaults').get(obj.id, { useMasterKey: true });
+  assert.deepEqual(again.get('p').coordinates, closedRing);
+  assert.equal(again.get('d').toISOString(), date.toISOString());
+  assert.deepEqual(again.get('o'), expected.o);
+});
+
+test('$text relevance is MongoDB text score: values and order of the documented examples', async () => {
+  // The articles of MongoDB's $text documentation.
+  const subjects = ['coffee', 'Coffee Shopping', 'Baking a cake', 'baking', 'Café Con Leche', 'Сырники', 'coffee and cream', 'Cafe con Leche'];
+  await Parse.Object.saveAll(subjects.map(subject => new Parse.Object('Article', { subject })));
+  const scored = async term => {
+    const q = new Parse.Query('Article').fullText('subject', term).sortByTextScore();
+    q.select('subject');
+    return (await q.find()).map(o => [o.get('subject'), o.get('score')]);
+  };
+  // MongoDB answers {subject: 'Baking a cake', score: 0.75} ("a" is a stop word: 1 of 2 words).
+  assert.deepEqual(await scored('cake'), [['Baking a cake', 0.75]]);
+  // "coffee" alone scores 1; one word of two 0.75 ("and" is a stop word). Ties have no set order.
+  const coffee = await scored('coffee');
+  assert.deepEqual(coffee[0], ['coffee', 1]);
+  assert.deepEqual(coffee.slice(1).sort(), [['Coffee Shopping', 0.75], ['coffee and cream', 0.75]]);
+  // Stemming: "bake" finds "Baking" and "baking"; two terms add up.
+  assert.deepEqual((await scored('bake')).map(([s]) => s).sort(), ['Baking a cake', 'baking']);
+  assert.deepEqual(await scored('bake cake'), [['Baking a cake', 1.5], ['baking', 1]]);
+  // Diacritics fold by default: both Café and Cafe.
+  assert.equal((await scored('café')).length, 2);
+});

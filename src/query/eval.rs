@@ -4,7 +4,7 @@
 //! paths traverse arrays of objects). Everything DynamoDB cannot decide exactly is decided here,
 //! and the planner's filter expressions only ever narrow the rows this module sees.
 
-use super::parse::{Cond, Expr, Geo, TextSearch};
+use super::parse::{Cond, Expr, Geo};
 use crate::codec::parse_type;
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
@@ -111,68 +111,8 @@ fn field_matches(cond: &Cond, vals: &[&Value]) -> bool {
         Cond::Regex(p) => any_scalar(vals, |v| v.as_str().is_some_and(|s| p.re.find(s).is_some())),
         Cond::Geo(g) => vals.iter().any(|v| geo_matches(g, v)),
         Cond::Not(c) => !field_matches(c, vals),
-        Cond::Text(t) => vals
-            .iter()
-            .any(|v| v.as_str().is_some_and(|s| text_score(t, s).is_some())),
+        Cond::Text(t) => t.score(&strings(vals)).is_some(),
     }
-}
-
-/// Lower-cases (unless case-sensitive) and strips common Latin diacritics (unless
-/// diacritic-sensitive), as a text index does.
-pub fn text_normal(s: &str, case_sensitive: bool, diacritic_sensitive: bool) -> String {
-    let s = if case_sensitive {
-        s.to_string()
-    } else {
-        s.to_lowercase()
-    };
-    if diacritic_sensitive {
-        return s;
-    }
-    s.chars()
-        .map(|c| match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
-            'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'A',
-            'ç' => 'c',
-            'Ç' => 'C',
-            'è' | 'é' | 'ê' | 'ë' => 'e',
-            'È' | 'É' | 'Ê' | 'Ë' => 'E',
-            'ì' | 'í' | 'î' | 'ï' => 'i',
-            'Ì' | 'Í' | 'Î' | 'Ï' => 'I',
-            'ñ' => 'n',
-            'Ñ' => 'N',
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
-            'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' => 'O',
-            'ù' | 'ú' | 'û' | 'ü' => 'u',
-            'Ù' | 'Ú' | 'Û' | 'Ü' => 'U',
-            'ý' | 'ÿ' => 'y',
-            'Ý' => 'Y',
-            other => other,
-        })
-        .collect()
-}
-
-/// The relevance of `text` for a `$text` search, or None when it does not match: matched
-/// words per word of the text, plus one per phrase.
-pub fn text_score(t: &TextSearch, text: &str) -> Option<f64> {
-    let norm = text_normal(text, t.case_sensitive, t.diacritic_sensitive);
-    let tokens: Vec<&str> = norm
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    if t.negated.iter().any(|n| tokens.contains(&n.as_str())) {
-        return None;
-    }
-    if !t.phrases.iter().all(|p| norm.contains(p.as_str())) {
-        return None;
-    }
-    let hits = tokens
-        .iter()
-        .filter(|w| t.words.iter().any(|x| x == *w))
-        .count();
-    if hits == 0 && (t.phrases.is_empty() || !t.words.is_empty()) {
-        return None;
-    }
-    Some((hits as f64 + t.phrases.len() as f64) / tokens.len().max(1) as f64)
 }
 
 /// The `$text` relevance of an object for the query's text search, if it has one.
@@ -181,14 +121,24 @@ pub fn query_text_score(expr: &Expr, obj: &Map<String, Value>) -> Option<f64> {
         Expr::Field(path, Cond::Text(t)) => {
             let mut vals = Vec::new();
             collect_path(obj, path, &mut vals);
-            vals.iter()
-                .filter_map(|v| v.as_str())
-                .filter_map(|s| text_score(t, s))
-                .reduce(f64::max)
+            t.score(&strings(&vals))
         }
         Expr::And(v) => v.iter().find_map(|e| query_text_score(e, obj)),
         _ => None,
     }
+}
+
+/// The strings a text index takes from a field: a string, or an array's strings.
+fn strings<'a>(vals: &[&'a Value]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    for v in vals {
+        match v {
+            Value::String(s) => out.push(s.as_str()),
+            Value::Array(a) => out.extend(a.iter().filter_map(Value::as_str)),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// True if `f` holds for a value or, for arrays, any of their elements.

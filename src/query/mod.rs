@@ -1,7 +1,8 @@
 //! Parse queries: `parse` turns Parse/Mongo query JSON into a typed `Expr`, `eval` evaluates an
 //! `Expr` on a decoded object (the reference semantics), `plan` decides what to read for it
 //! (key access, lookups, or a partition Query with the superset filter `filter` builds), and
-//! `sort` orders, skips, limits and projects the evaluated rows.
+//! `sort` orders, skips, limits and projects the evaluated rows; `text` answers `$text` as a
+//! MongoDB text index does.
 
 pub mod aggregate;
 pub mod eval;
@@ -9,5 +10,6 @@ pub mod filter;
 pub mod parse;
 pub mod plan;
 pub mod sort;
+pub mod text;
 
 pub use parse::{parse_query, Cond, Expr, Geo};

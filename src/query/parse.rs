@@ -2,6 +2,7 @@
 //! never meet malformed input: an unknown `$operator` is an INVALID_QUERY error, not a silent
 //! mismatch. Values are put in canonical form (dates normalised, pointers reduced) here.
 
+use super::text::TextSearch;
 use crate::codec::canonical;
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
@@ -35,16 +36,6 @@ pub enum Cond {
     Geo(Geo),
     Not(Box<Cond>),
     Text(TextSearch),
-}
-
-/// `$text` search on one field: any of `words`, all of `phrases`, none of `negated`.
-#[derive(Debug, Clone)]
-pub struct TextSearch {
-    pub words: Vec<String>,
-    pub phrases: Vec<String>,
-    pub negated: Vec<String>,
-    pub case_sensitive: bool,
-    pub diacritic_sensitive: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -410,34 +401,12 @@ fn text_search(arg: &Value) -> Result<TextSearch> {
             Some(_) => Err(Error::json(format!("bad $text: {k}, should be boolean"))),
         }
     };
-    let case_sensitive = flag("$caseSensitive")?;
-    let diacritic_sensitive = flag("$diacriticSensitive")?;
-    let norm = |t: &str| super::eval::text_normal(t, case_sensitive, diacritic_sensitive);
-    let mut t = TextSearch {
-        words: vec![],
-        phrases: vec![],
-        negated: vec![],
-        case_sensitive,
-        diacritic_sensitive,
-    };
-    let mut rest = term.to_string();
-    while let Some(start) = rest.find('"') {
-        let Some(len) = rest[start + 1..].find('"') else {
-            break;
-        };
-        let phrase = rest[start + 1..start + 1 + len].to_string();
-        if !phrase.trim().is_empty() {
-            t.phrases.push(norm(phrase.trim()));
-        }
-        rest.replace_range(start..start + len + 2, " ");
-    }
-    for w in rest.split_whitespace() {
-        match w.strip_prefix('-') {
-            Some(n) if !n.is_empty() => t.negated.push(norm(n)),
-            _ => t.words.push(norm(w)),
-        }
-    }
-    Ok(t)
+    TextSearch::parse(
+        term,
+        search.get("$language").and_then(Value::as_str),
+        flag("$caseSensitive")?,
+        flag("$diacriticSensitive")?,
+    )
 }
 
 fn num(v: &Value) -> Result<f64> {
