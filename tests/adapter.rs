@@ -514,7 +514,19 @@ async fn bad_input_is_a_clear_error_and_writes_nothing() {
     )
     .await
     .unwrap_err();
-    assert_eq!(e.code(), code::COMMAND_UNAVAILABLE);
+    assert_eq!(e.code(), code::INVALID_QUERY, "$lookup without its fields");
+    let e = c(
+        &a,
+        "aggregate",
+        json!(["X", {}, [{"$lookup": {"from": "Y", "pipeline": [], "as": "y"}}]]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        e.code(),
+        code::COMMAND_UNAVAILABLE,
+        "$lookup with a pipeline"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -398,9 +398,45 @@ impl Adapter {
             .into_iter()
             .map(|s| s.obj)
             .collect();
-        Ok(aggregate::run(rest, rows)?
+        // Stages run in Rust up to each `$lookup`, whose other class is read here.
+        let mut rows = aggregate::start(rows);
+        let mut todo = rest;
+        while let Some(at) = todo
+            .iter()
+            .position(|s| aggregate::stage_of(s).is_ok_and(|(n, _)| n == "$lookup"))
+        {
+            rows = aggregate::stages(&todo[..at], rows)?;
+            let lookup = aggregate::Lookup::parse(&todo[at]["$lookup"])?;
+            let foreign = self.lookup_rows(&reader, &lookup, &rows).await?;
+            rows = lookup.join(rows, foreign)?;
+            todo = &todo[at + 1..];
+        }
+        rows = aggregate::stages(todo, rows)?;
+        Ok(aggregate::finish(rows, aggregate::pointer_group(&stages))
             .into_iter()
             .map(|r| to_parse(r, &json!({})))
+            .collect())
+    }
+
+    /// The objects of a `$lookup`'s class whose foreign field holds one of the local values,
+    /// read as a query for them (keys, an index, or the class partition).
+    async fn lookup_rows(
+        &self,
+        reader: &Store,
+        lookup: &aggregate::Lookup,
+        rows: &[Map<String, Value>],
+    ) -> Result<Vec<Map<String, Value>>> {
+        let Some(schema) = self.get_class(&lookup.from).await? else {
+            return Ok(Vec::new());
+        };
+        let values = lookup.local_values(rows);
+        let query = json!({ lookup.foreign_field.clone(): {"$in": values} });
+        let expr = parse_query_for(&query, false, &schema)?;
+        Ok(self
+            .matching_from(reader, &lookup.from, &schema, &expr, None)
+            .await?
+            .into_iter()
+            .map(|s| s.obj)
             .collect())
     }
 

@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod eval;
+pub mod expr;
 pub mod filter;
 pub mod parse;
 pub mod plan;
