@@ -55,7 +55,11 @@ function asQuery(value) {
   if (Array.isArray(value)) return value.map(asQuery);
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out = {};
-    for (const k of Object.keys(value)) out[k] = asQuery(value[k]);
+    for (const k of Object.keys(value)) {
+      // A Pointer's undefined objectId stays undefined (MongoDB's transform writes "Class$undefined").
+      if (k === 'objectId' && value[k] === undefined && value.__type === 'Pointer') continue;
+      out[k] = asQuery(value[k]);
+    }
     return out;
   }
   return value;

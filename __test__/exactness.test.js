@@ -212,3 +212,18 @@ test('aggregate: MongoDB expression operators and stages, $lookup across classes
   // An operator MongoDB has and this adapter does not: a clear error, not a wrong answer.
   await assert.rejects(agg([{ $project: { x: { $zip: { inputs: [] } } } }]), e => e.code === Parse.Error.COMMAND_UNAVAILABLE && /\$zip/.test(e.message));
 });
+
+test('a Pointer without objectId is stored and matched as MongoDB does ("Class$undefined"), not refused', async () => {
+  // Parse Server's own spec does this (its rest.create answer has no objectId at the top level).
+  const bare = { __type: 'Pointer', className: 'Photo' };
+  const saved = await new Parse.Object('Activity', { kind: 'comment', photo: bare }).save();
+  const found = await new Parse.Query('Activity').equalTo('photo', bare).find();
+  assert.deepEqual(found.map(o => o.id), [saved.id]);
+  const raw = await s.rest('GET', `/classes/Activity/${saved.id}`, undefined, { 'X-Parse-Master-Key': s.masterKey });
+  assert.deepEqual(raw.body.photo, { __type: 'Pointer', className: 'Photo', objectId: 'undefined' });
+  // Through the adapter, as Parse Server calls it with an undefined objectId.
+  const adapter = s.db.getAdapter();
+  const schema = { fields: { photo: { type: 'Pointer', targetClass: 'Photo' } } };
+  const rows = await adapter.find('Activity', schema, { photo: { __type: 'Pointer', className: 'Photo', objectId: undefined } }, {});
+  assert.deepEqual(rows.map(o => o.objectId), [saved.id]);
+});

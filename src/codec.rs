@@ -178,10 +178,16 @@ pub fn canonical(v: &Value) -> Result<Value> {
                 let mut out = Map::new();
                 out.insert("__type".into(), "Pointer".into());
                 for k in ["className", "objectId"] {
-                    // A numeric objectId (e.g. `_GlobalConfig`'s 1) is taken as its text.
-                    let s = match m.get(k) {
-                        Some(Value::String(s)) => s.clone(),
-                        Some(Value::Number(n)) if k == "objectId" => n.to_string(),
+                    // A numeric objectId (e.g. `_GlobalConfig`'s 1) is taken as its text. Any
+                    // other objectId is its JavaScript text too, as Parse's Mongo transform
+                    // writes `${className}$${objectId}`: a missing (undefined) one is
+                    // "undefined", null is "null", so such pointers still equal each other.
+                    let s = match (m.get(k), k) {
+                        (Some(Value::String(s)), _) => s.clone(),
+                        (Some(Value::Number(n)), "objectId") => n.to_string(),
+                        (Some(Value::Bool(b)), "objectId") => b.to_string(),
+                        (Some(Value::Null), "objectId") => "null".into(),
+                        (None, "objectId") => "undefined".into(),
                         _ => return Err(Error::json(format!("Pointer without {k}"))),
                     };
                     out.insert(k.into(), Value::String(s));
