@@ -227,3 +227,16 @@ test('a Pointer without objectId is stored and matched as MongoDB does ("Class$u
   const rows = await adapter.find('Activity', schema, { photo: { __type: 'Pointer', className: 'Photo', objectId: undefined } }, {});
   assert.deepEqual(rows.map(o => o.objectId), [saved.id]);
 });
+
+test('objects keep the key order they were saved with, as MongoDB keeps it', async () => {
+  const saved = await new Parse.Object('Ordered', { info: { token: 't', expiry: 5, nested: { z: 1, a: 2 } }, list: [{ b: 1, a: 2 }] }).save();
+  const back = await new Parse.Query('Ordered').get(saved.id);
+  assert.deepEqual(Object.keys(back.get('info')), ['token', 'expiry', 'nested']);
+  assert.deepEqual(Object.keys(back.get('info').nested), ['z', 'a']);
+  assert.deepEqual(Object.keys(back.get('list')[0]), ['b', 'a']);
+  // A key set later through a nested path comes last, as MongoDB appends it.
+  back.set('info.added', true);
+  await back.save();
+  const again = await new Parse.Query('Ordered').get(saved.id);
+  assert.deepEqual(Object.keys(again.get('info')), ['token', 'expiry', 'nested', 'added']);
+});

@@ -29,14 +29,24 @@ pub fn to_attr(v: &Value) -> Result<AttributeValue> {
         Value::String(s) => AttributeValue::S(s.clone()),
         Value::Array(a) => AttributeValue::L(a.iter().map(to_attr).collect::<Result<_>>()?),
         Value::Object(m) => {
-            let mut out = HashMap::with_capacity(m.len());
+            let mut out = HashMap::with_capacity(m.len() + 1);
             for (k, v) in m {
                 out.insert(k.clone(), to_attr(v)?);
+            }
+            // A DynamoDB map keeps no key order; MongoDB keeps an object's. When it is not
+            // the sorted order a read would give, the order is kept beside the keys.
+            if !m.keys().zip(m.keys().skip(1)).all(|(a, b)| a < b) {
+                let order = m.keys().map(|k| AttributeValue::S(k.clone())).collect();
+                out.insert(KEY_ORDER.into(), AttributeValue::L(order));
             }
             AttributeValue::M(out)
         }
     })
 }
+
+/// The map entry that keeps an object's key order: a name no stored object key can have
+/// (nested keys with `$` are refused, as MongoDB refuses them).
+const KEY_ORDER: &str = "$keys";
 
 /// Decodes a DynamoDB attribute value. Sets (written by other tools) decode as arrays.
 pub fn from_attr(a: &AttributeValue) -> Result<Value> {
@@ -48,7 +58,18 @@ pub fn from_attr(a: &AttributeValue) -> Result<Value> {
         AttributeValue::L(l) => Value::Array(l.iter().map(from_attr).collect::<Result<_>>()?),
         AttributeValue::M(m) => {
             let mut out = Map::with_capacity(m.len());
-            let mut keys: Vec<&String> = m.keys().collect();
+            // Keys in their kept order, then (added since by a nested update) the rest sorted.
+            if let Some(AttributeValue::L(order)) = m.get(KEY_ORDER) {
+                for k in order.iter().filter_map(|k| k.as_s().ok()) {
+                    if let Some(v) = m.get(k).filter(|_| k != KEY_ORDER) {
+                        out.insert(k.clone(), from_attr(v)?);
+                    }
+                }
+            }
+            let mut keys: Vec<&String> = m
+                .keys()
+                .filter(|k| *k != KEY_ORDER && !out.contains_key(*k))
+                .collect();
             keys.sort();
             for k in keys {
                 out.insert(k.clone(), from_attr(&m[k])?);
@@ -400,6 +421,33 @@ mod tests {
         let v = json!({"a": 1, "b": [1.5, "x", null, true, {"c": -3}], "d": {}, "e": [], "f": ""});
         let back = from_attr(&to_attr(&v).unwrap()).unwrap();
         assert_eq!(back, v);
+    }
+
+    #[test]
+    fn objects_keep_their_key_order() {
+        let v: Value = serde_json::from_str(
+            r#"{"token": "t", "expiry": 1, "n": {"b": 1, "a": [{"z": 0, "y": 1}]}}"#,
+        )
+        .unwrap();
+        let back = from_attr(&to_attr(&v).unwrap()).unwrap();
+        assert_eq!(
+            serde_json::to_string(&back).unwrap(),
+            serde_json::to_string(&v).unwrap()
+        );
+        // Sorted objects need nothing beside their keys.
+        let sorted = json!({"a": 1, "b": 2});
+        assert!(matches!(to_attr(&sorted).unwrap(), AttributeValue::M(m) if m.len() == 2));
+        // A key added later by a nested update comes after the kept ones; removed ones are skipped.
+        let AttributeValue::M(mut m) = to_attr(&v).unwrap() else {
+            panic!()
+        };
+        m.insert("added".into(), AttributeValue::N("1".into()));
+        m.remove("expiry");
+        let back = from_attr(&AttributeValue::M(m)).unwrap();
+        assert_eq!(
+            back.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["token", "n", "added"]
+        );
     }
 
     #[test]
