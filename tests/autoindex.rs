@@ -265,3 +265,34 @@ async fn off_means_off() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_or_of_two_fields_gets_an_index_for_each() {
+    // Parse's check before each installation is saved: `$or` of installationId and deviceToken.
+    unsafe { std::env::set_var("PSD_REGISTRY_TTL_MS", "300") };
+    let a = adapter(&format!("t{}", common::rand_suffix()), true).await;
+    for i in 0..300 {
+        let obj = json!({"objectId": format!("i{i:04}"), "installationId": format!("inst{i}"),
+            "deviceToken": format!("tok{i}"), "pad": "x".repeat(1200)});
+        must(&a, "createObject", json!(["_Installation", {}, obj])).await;
+    }
+    let q = json!({"$or": [{"installationId": "inst7"}, {"deviceToken": "tok9"}]});
+    async fn read(a: &Adapter, q: &Value) -> (Vec<String>, f64) {
+        let before = a.store().usage().read_units;
+        let rows = must(a, "find", json!(["_Installation", {}, q, {}])).await;
+        (ids(&rows), a.store().usage().read_units - before)
+    }
+    let (first, scan) = read(&a, &q).await;
+    assert_eq!(first, ["i0007", "i0009"]);
+    wait_ready(&a, "_Installation", "installationId").await;
+    // The first index alone does not serve the $or: the next scan asks for the second.
+    let (second, _) = read(&a, &q).await;
+    assert_eq!(second, first);
+    wait_ready(&a, "_Installation", "deviceToken").await;
+    let (third, indexed) = read(&a, &q).await;
+    assert_eq!(third, first);
+    assert!(
+        indexed <= 6.0 && indexed * 10.0 < scan,
+        "with both indexes the $or read {indexed} units; the scan {scan}"
+    );
+}

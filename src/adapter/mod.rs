@@ -285,9 +285,15 @@ impl Adapter {
         if answer.scanned == 0.0 || is_join(class) {
             return;
         }
-        if let Some(spec) = plan::wanted_index(expr, sort) {
+        // The first wanted index not kept yet, else one still building (to resume it).
+        let wanted = plan::wanted_indexes(expr, sort);
+        if let Some(spec) = wanted
+            .iter()
+            .find(|s| !kept.indexes.contains(s))
+            .or_else(|| wanted.iter().find(|s| kept.building.contains(s)))
+        {
             self.indexes
-                .consider(class, &spec, kept, answer.scanned, would_read);
+                .consider(class, spec, kept, answer.scanned, would_read);
         }
     }
 

@@ -180,6 +180,28 @@ pub fn wanted_index(expr: &Expr, sort: Option<&SortHint>) -> Option<String> {
     })
 }
 
+/// The indexes that would serve a read of `expr`, best first: `wanted_index`, else for an
+/// `$or` (served only when every branch has an index) each branch's own, so a class read for
+/// `{$or: [{installationId}, {deviceToken}]}` (Parse's installation check) gets both in turn.
+pub fn wanted_indexes(expr: &Expr, sort: Option<&SortHint>) -> Vec<String> {
+    if let Some(one) = wanted_index(expr, sort) {
+        return vec![one];
+    }
+    let mut out = Vec::new();
+    for c in conjuncts(expr) {
+        if let Expr::Or(branches) = c {
+            for b in branches {
+                for w in wanted_indexes(b, None) {
+                    if !out.contains(&w) {
+                        out.push(w);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The in-order index read for a sort on `h.field`, when an index can serve it and no key,
 /// unique-value or other lookup answers the query (those read fewer rows): a compound index
 /// led by a field the query fixes by equality, else the field's own index.
@@ -602,6 +624,24 @@ mod tests {
         }
         let q = parse_query(&json!({"$or": [{"username": "a"}, {"name": "a"}]}), false).unwrap();
         assert_eq!(plan_with(&q, &uniques).access, Access::Partition);
+    }
+
+    #[test]
+    fn an_or_wants_an_index_for_each_branch() {
+        // Parse's installation check: served once both fields have an index.
+        let q = parse_query(
+            &json!({"$or": [{"installationId": "i"}, {"deviceToken": "d"}]}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(wanted_indexes(&q, None), ["installationId", "deviceToken"]);
+        let both = vec!["installationId".to_string(), "deviceToken".to_string()];
+        match plan_indexed(&q, &[], &both).access {
+            Access::Lookups(l) => assert_eq!(l.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        let plain = parse_query(&json!({"a": 1, "$or": [{"b": 1}]}), false).unwrap();
+        assert_eq!(wanted_indexes(&plain, None), ["a"]);
     }
 
     #[test]
