@@ -17,6 +17,10 @@ use std::collections::HashMap;
 pub const PK: &str = "_pk_className";
 pub const SK: &str = "_sk_id";
 pub const REV: &str = "_rev";
+/// The token of the write that made an object item (random per write): after an answer lost
+/// on the way (the write happened, the client did not hear it), a retry that fails its
+/// condition reads the item and knows the write was its own.
+pub const TOKEN: &str = "_wt";
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -366,6 +370,8 @@ pub struct Stored {
     pub key: String,
     pub rev: i64,
     pub obj: Map<String, Value>,
+    /// The token of the write that made this revision (None for items written before tokens).
+    pub token: Option<String>,
 }
 
 pub fn item_to_stored(item: &Item) -> Result<Stored> {
@@ -386,12 +392,21 @@ pub fn item_to_stored(item: &Item) -> Result<Stored> {
     let mut names: Vec<&String> = item.keys().collect();
     names.sort();
     for k in names {
-        if k == PK || k == SK || k == REV {
+        if k == PK || k == SK || k == REV || k == TOKEN {
             continue;
         }
         obj.insert(k.clone(), from_attr(&item[k])?);
     }
-    Ok(Stored { key, rev, obj })
+    let token = match item.get(TOKEN) {
+        Some(AttributeValue::S(t)) => Some(t.clone()),
+        _ => None,
+    };
+    Ok(Stored {
+        key,
+        rev,
+        obj,
+        token,
+    })
 }
 
 /// Rough DynamoDB item size (attribute names + values), for the 400 KB limit check.

@@ -151,11 +151,16 @@ impl Store {
             cfg.endpoint = Some(crate::embedded::endpoint(&path).await?);
             embedded = Some(path);
         }
+        // Each attempt gets its share of the operation's time, so an attempt that hangs is
+        // retried (the retry is safe: see `write.rs`) instead of spending the whole timeout.
+        let operation = cfg.operation_timeout_ms.max(100);
+        let attempt = (operation / u64::from(cfg.max_attempts.max(1))).max(200);
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::standard().with_max_attempts(cfg.max_attempts.max(1)))
             .timeout_config(
                 TimeoutConfig::builder()
-                    .operation_timeout(Duration::from_millis(cfg.operation_timeout_ms.max(100)))
+                    .operation_timeout(Duration::from_millis(operation))
+                    .operation_attempt_timeout(Duration::from_millis(attempt))
                     .connect_timeout(Duration::from_secs(3))
                     .build(),
             );
@@ -612,6 +617,26 @@ impl Store {
         let mut keys = Vec::new();
         let mut start = None;
         loop {
+            let (page, next) = self.scan_keys_page(start).await?;
+            keys.extend(page);
+            match next {
+                Some(k) => start = Some(k),
+                None => return Ok(keys),
+            }
+        }
+    }
+
+    /// One page of the table's keys (a Scan page, up to 1 MB read), and where the next starts.
+    #[allow(clippy::type_complexity)]
+    pub async fn scan_keys_page(
+        &self,
+        start: Option<HashMap<String, AttributeValue>>,
+    ) -> Result<(
+        Vec<(String, String)>,
+        Option<HashMap<String, AttributeValue>>,
+    )> {
+        let mut keys = Vec::new();
+        {
             let out = self
                 .client
                 .scan()
@@ -619,7 +644,7 @@ impl Store {
                 .projection_expression("#pk, #sk")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
-                .set_exclusive_start_key(start.take())
+                .set_exclusive_start_key(start)
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
@@ -632,10 +657,7 @@ impl Store {
                     keys.push((p.clone(), s.clone()));
                 }
             }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(keys),
-            }
+            Ok((keys, out.last_evaluated_key.filter(|k| !k.is_empty())))
         }
     }
 

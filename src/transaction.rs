@@ -13,6 +13,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+/// Commits tried when DynamoDB cancels a transaction for a conflict with another one.
+const COMMIT_ATTEMPTS: u32 = 20;
+
 /// A buffered write: the operation, the object it leaves (for later writes in the session to
 /// start from; None after a delete), and the error to report if its condition fails.
 struct Buffered {
@@ -113,13 +116,19 @@ impl Sessions {
             )));
         }
         let counted = count_changes(&ops);
-        match store.transact(ops).await? {
-            Written::Ok => Ok(counted),
-            Written::ConditionFailed(i) => Err(errors.swap_remove(i)),
-            Written::Conflict => Err(Error::Conflict(
-                "the transaction conflicted with another one; nothing was written".into(),
-            )),
+        // A conflict with another transaction in flight (DynamoDB's TransactionConflict) is
+        // tried again: every item's condition is checked anew, so a retry never overrides a
+        // write that happened in between.
+        for attempt in 0..COMMIT_ATTEMPTS {
+            match store.transact(ops.clone()).await? {
+                Written::Ok => return Ok(counted),
+                Written::ConditionFailed(i) => return Err(errors.swap_remove(i)),
+                Written::Conflict => crate::store::backoff(attempt.min(6)).await,
+            }
         }
+        Err(Error::Conflict(
+            "the transaction conflicted with others again and again; nothing was written".into(),
+        ))
     }
 }
 

@@ -5,7 +5,9 @@
 //! Inside a transactional session the same operations are buffered in `transaction::Sessions`
 //! and sent together at commit. Objects created and deleted are counted in `counts`.
 
-use crate::codec::{item_size, item_to_stored, object_to_item, Item, Stored, MAX_ITEM_BYTES};
+use crate::codec::{
+    item_size, item_to_stored, object_to_item, Item, Stored, MAX_ITEM_BYTES, TOKEN,
+};
 use crate::counts::Counts;
 use crate::error::{Error, Result};
 use crate::index;
@@ -22,6 +24,16 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 
 const WRITE_ATTEMPTS: u32 = 200;
+
+/// Sets a fresh write token on an object item; answers it.
+fn stamp(item: &mut Item) -> String {
+    let token = format!("{:016x}", rand::random::<u64>());
+    item.insert(
+        TOKEN.into(),
+        aws_sdk_dynamodb::types::AttributeValue::S(token.clone()),
+    );
+    token
+}
 
 fn check_size(item: &Item) -> Result<()> {
     let size = item_size(item);
@@ -181,7 +193,8 @@ impl Writer {
         kept: &Kept,
         session: Option<u64>,
     ) -> Result<()> {
-        let item = object_to_item(class, key, 1, obj)?;
+        let mut item = object_to_item(class, key, 1, obj)?;
+        let token = stamp(&mut item);
         check_size(&item)?;
         let mut sentinels = Vec::new();
         for f in &kept.unique {
@@ -215,6 +228,7 @@ impl Writer {
         if sentinels.is_empty() && mirror.is_none() && indexed.is_empty() {
             return match self.store.put(item, Some(Condition::absent())).await? {
                 Written::Ok => Ok(()),
+                _ if self.landed(class, key, &token).await? => Ok(()),
                 _ => Err(Error::Duplicate { field: None }),
             };
         }
@@ -232,6 +246,7 @@ impl Writer {
             ops.extend(indexed.iter().cloned());
             match self.store.transact(ops).await? {
                 Written::Ok => return Ok(()),
+                _ if self.landed(class, key, &token).await? => return Ok(()),
                 Written::ConditionFailed(0) => return Err(Error::Duplicate { field: None }),
                 Written::ConditionFailed(i) => return Err(duplicate(&sentinels[i - 1].0)),
                 Written::Conflict => backoff(attempt.min(6)).await,
@@ -259,7 +274,8 @@ impl Writer {
         for attempt in 0..WRITE_ATTEMPTS {
             let mut new = st.obj.clone();
             update::apply(&mut new, upd)?;
-            let item = object_to_item(class, &st.key, st.rev + 1, &new)?;
+            let mut item = object_to_item(class, &st.key, st.rev + 1, &new)?;
+            let token = stamp(&mut item);
             check_size(&item)?;
             let mut extra = Vec::new();
             let mut fields = Vec::new();
@@ -289,6 +305,7 @@ impl Writer {
             match written {
                 Written::Ok => return Ok(Some(new)),
                 Written::ConditionFailed(i) if i > 0 => return Err(duplicate(&fields[i - 1])),
+                _ if self.landed(class, &st.key, &token).await? => return Ok(Some(new)),
                 _ => {
                     backoff(attempt.min(6)).await;
                     match self.reread(class, expr, &st.key).await? {
@@ -299,6 +316,16 @@ impl Writer {
             }
         }
         Err(too_many_updates())
+    }
+
+    /// Whether the object item at `key` is the one the write with `token` put: the write's
+    /// answer was lost and the SDK's retry failed the condition the write itself changed.
+    async fn landed(&self, class: &str, key: &str, token: &str) -> Result<bool> {
+        let item = self.store.get(class, key).await?;
+        Ok(matches!(
+            item.as_ref().and_then(|i| i.get(TOKEN)),
+            Some(aws_sdk_dynamodb::types::AttributeValue::S(t)) if t == token
+        ))
     }
 
     /// The object at `key` as it is now, if it still matches `expr`.
@@ -408,13 +435,12 @@ impl Writer {
                 Some(&st.obj),
                 None,
             ));
+            // Always a transaction, even of one item: its retries are idempotent (the SDK sends
+            // one ClientRequestToken), so a delete whose answer was lost is not taken for one
+            // that found the object gone.
             let own = Some(Condition::revision(st.rev));
-            let written = if ops.is_empty() {
-                self.store.delete(class, &st.key, own).await?
-            } else {
-                ops.insert(0, TxOp::Delete(class.to_string(), st.key.clone(), own));
-                self.store.transact(ops).await?
-            };
+            ops.insert(0, TxOp::Delete(class.to_string(), st.key.clone(), own));
+            let written = self.store.transact(ops).await?;
             if written == Written::Ok {
                 return Ok(true);
             }
