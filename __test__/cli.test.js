@@ -22,20 +22,21 @@ function run(...args) {
   });
 }
 
-// Writes items in DynamoDB JSON straight through the DynamoDB HTTP API (as another program would).
-async function putRaw(table, item) {
+// Calls the DynamoDB HTTP API straight (as another program would).
+async function raw(op, body) {
   const res = await fetch(dynamo.endpoint, {
     method: 'POST',
     headers: {
       'Content-Type': 'application/x-amz-json-1.0',
-      'X-Amz-Target': 'DynamoDB_20120810.PutItem',
+      'X-Amz-Target': `DynamoDB_20120810.${op}`,
       'X-Amz-Date': '20260101T000000Z',
       Authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
     },
-    body: JSON.stringify({ TableName: table, Item: item }),
+    body: JSON.stringify(body),
   });
   assert.equal(res.status, 200, await res.text());
 }
+const putRaw = (table, item) => raw('PutItem', { TableName: table, Item: item });
 
 before(async () => {
   dynamo = await startDynamo();
@@ -133,4 +134,31 @@ test('migrate a table written by the old JS adapter', async () => {
   assert.equal(u._hashed_password, '$2a$10$abc');
   const friends = await a.find('_Join:friends:GameScore', { fields: {} }, { owningId: 'g1' }, {});
   assert.deepEqual(friends.map(f => f.relatedId), ['u1']);
+});
+
+test('check finds a username blocked by a lost user object; --fix frees it (fsck exit codes)', async () => {
+  const adapter = new DynamoDB('fsck', { endpoint: dynamo.endpoint, region: 'us-east-1' }).getAdapter();
+  const schema = { className: '_User', fields: { username: { type: 'String' } } };
+  await adapter.createClass('_User', schema);
+  await adapter.ensureUniqueness('_User', schema, ['username']);
+  await adapter.createObject('_User', schema, { objectId: 'u1', username: 'alice' });
+  const clean = await run('check', 'fsck');
+  assert.equal(clean.code, 0, clean.stderr);
+  assert.match(clean.stdout, /0 problems/);
+  // The user's object is deleted by another tool; the name's sentinel stays.
+  await raw('DeleteItem', { TableName: 'fsck', Key: { _pk_className: { S: '_User' }, _sk_id: { S: 'u1' } } });
+  await assert.rejects(adapter.createObject('_User', schema, { objectId: 'u2', username: 'alice' }), e => e.code === 137);
+  const found = await run('check', 'fsck');
+  assert.equal(found.code, 4, `damage left: ${found.stdout}${found.stderr}`);
+  assert.match(found.stdout, /^FOUND\torphaned-sentinel\t_User\tusername\t/m);
+  assert.match(found.stderr, /check: class 1\/1: _User/, 'progress on stderr');
+  const fixed = await run('check', 'fsck', '--fix');
+  assert.equal(fixed.code, 1, `damage found and fixed: ${fixed.stdout}${fixed.stderr}`);
+  assert.match(fixed.stdout, /^fixed\torphaned-sentinel/m);
+  assert.equal((await run('check', 'fsck')).code, 0);
+  await adapter.createObject('_User', schema, { objectId: 'u2', username: 'alice' });
+  const json = JSON.parse((await run('check', 'fsck', '--json')).stdout);
+  assert.deepEqual(json.problems, []);
+  const missing = await run('check', 'no-such-table');
+  assert.equal(missing.code, 8, 'the check could not finish');
 });

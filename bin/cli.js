@@ -20,6 +20,11 @@ const USAGE = `usage: parse-server-dynamodb <command> [arguments] [--endpoint UR
   import <table> <className> <FILE>                create the objects of a JSON-lines file
   migrate <oldTable> <newTable>                    copy a table written by parse-server-dynamodb-adapter
                                                    (the old JS adapter) into this adapter's format
+  check <table> [--fix] [--json]                   the table's consistency check (fsck): sentinels, index
+                                                   entries and relation mirrors against the objects;
+                                                   --fix repairs what it safely can. Exit status as
+                                                   fsck's: 0 clean, 1 damage found and all fixed,
+                                                   4 damage left, 8 the check could not finish
 
 Without --endpoint/--region the AWS default chain applies (AWS_REGION, profiles, roles);
 DYNAMODB_ENDPOINT is read too.`;
@@ -217,6 +222,24 @@ async function main(argv) {
       const report = await migrate(rest[0], rest[1], opts);
       return print(report.map(r => `${r.className}\t${r.copied} copied\t${r.existing} already there`).join('\n'));
     }
+    case 'check': {
+      need(rest, 1, '<table>');
+      const logger = { info: m => process.stderr.write(`${m}\n`), warn: m => process.stderr.write(`${m}\n`), error: m => process.stderr.write(`${m}\n`) };
+      let report;
+      try {
+        report = await open(rest[0], opts, { createTable: false, logger, autoIndex: false })._call('check', !!opts.fix);
+      } catch (e) {
+        process.stderr.write(`parse-server-dynamodb: the check could not finish: ${e.message}\n`);
+        return 8;
+      }
+      if (opts.json) print(report);
+      else {
+        for (const p of report.problems) print(`${p.fixed ? 'fixed' : 'FOUND'}\t${p.kind}\t${p.class}\t${p.what}\t${p.detail}`);
+        print(`${report.items} items, ${report.classes} classes: ${report.problems.length} problems, ${report.unfixed} not fixed`);
+      }
+      if (report.problems.length === 0) return 0;
+      return report.unfixed === 0 ? 1 : 4;
+    }
     case undefined:
     case 'help':
       return print(USAGE);
@@ -227,7 +250,7 @@ async function main(argv) {
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(
-    () => process.exit(0),
+    status => process.exit(typeof status === 'number' ? status : 0),
     e => {
       if (e instanceof UsageError) process.stderr.write(`${e.message}\n\n${USAGE}\n`);
       else process.stderr.write(`parse-server-dynamodb: ${e.message}${e.code ? ` (Parse error ${e.code})` : ''}\n`);

@@ -391,6 +391,10 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             Ok(json!({"objects": objects, "next": next.as_ref().map(admin::start_to_json)}))
         }
         "takeLogs" => Ok(a.log().drain_json()),
+        "check" => Ok(a
+            .check(arg(args, 0).as_bool().unwrap_or(false))
+            .await?
+            .to_json()),
         "dropIndex" => {
             let class = str_arg(args, 0, "className")?;
             let field = str_arg(args, 1, "fieldName")?;

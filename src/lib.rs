@@ -11,6 +11,7 @@
 pub mod adapter;
 pub mod admin;
 pub mod api;
+pub mod check;
 pub mod codec;
 pub mod counts;
 pub mod embedded;

@@ -249,6 +249,20 @@ impl Adapter {
         self.indexes.remove(class, spec).await
     }
 
+    /// The table's consistency check (`check [--fix]`): what disagrees with the objects, and,
+    /// with `fix`, repaired without undoing a racing write.
+    pub async fn check(&self, fix: bool) -> Result<crate::check::Report> {
+        self.ready().await?;
+        crate::check::Checker {
+            store: &self.store,
+            indexes: &self.indexes,
+            log: &self.log,
+            fix,
+        }
+        .run()
+        .await
+    }
+
     // ---------- reads ----------
 
     /// The plan of a read of `expr` from `class`, and the registries it was made with. Reads

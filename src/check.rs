@@ -1,0 +1,568 @@
+//! The consistency check of a table (the `fsck` of this layout): reads every partition page by
+//! page and reports what disagrees with the objects — unique-value sentinels missing or owned by
+//! nobody, objects sharing a registered unique value, index entries missing or stale, relation
+//! mirrors missing or orphaned, items kept for classes that no longer exist, objects of classes
+//! without a schema. With `fix`, each repair is a transaction conditioned on what was read (the
+//! object's revision, the sentinel's owner, the class still without a schema), so it never
+//! undoes a write that raced with the check; index entries are repaired by `reconcile`.
+
+use crate::codec::{item_to_stored, SK};
+use crate::error::Result;
+use crate::index;
+use crate::indexes::Indexes;
+use crate::layout::{
+    entry_of, index_pk, is_join, is_object_partition, join_mirror, join_mirror_key, join_mirror_pk,
+    pointed_key, sentinel_item, sentinel_owner, unique_pk, unique_sk, META_PARTITION,
+};
+use crate::log::Log;
+use crate::reconcile::reconcile_index;
+use crate::schema::SCHEMA_PARTITION;
+use crate::store::{Condition, Store, TxOp, Written};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// One thing found wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// `missing-sentinel`, `orphaned-sentinel`, `duplicate-unique`, `missing-index-entry`,
+    /// `stale-index-entry`, `missing-mirror`, `orphaned-mirror`, `left-over`,
+    /// `objects-without-schema`.
+    pub kind: &'static str,
+    pub class: String,
+    /// The unique field, index spec or partition concerned.
+    pub what: String,
+    /// The object (or item) concerned and what about it.
+    pub detail: String,
+    pub fixed: bool,
+}
+
+impl Problem {
+    fn to_json(&self) -> Value {
+        json!({"kind": self.kind, "class": self.class, "what": self.what, "detail": self.detail, "fixed": self.fixed})
+    }
+}
+
+/// What a check found (and fixed).
+#[derive(Debug, Default)]
+pub struct Report {
+    pub items: usize,
+    pub classes: usize,
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "items": self.items,
+            "classes": self.classes,
+            "problems": self.problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
+            "unfixed": self.problems.iter().filter(|p| !p.fixed).count(),
+        })
+    }
+}
+
+/// The class a kept partition (`~u:`, `~i:`, `~c:`, `~jr:`) belongs to.
+fn class_of_kept(pk: &str) -> Option<&str> {
+    let rest = pk
+        .strip_prefix("~u:")
+        .or_else(|| pk.strip_prefix("~i:"))
+        .map(|r| r.split(':').next().unwrap_or(r))
+        .or_else(|| pk.strip_prefix("~c:"))
+        .or_else(|| pk.strip_prefix("~jr:"))?;
+    Some(rest)
+}
+
+/// Every item of partition `pk`.
+async fn items(store: &Store, pk: &str) -> Result<Vec<crate::codec::Item>> {
+    let mut out = Vec::new();
+    store
+        .query(pk, None, |item| {
+            out.push(item);
+            Ok(true)
+        })
+        .await?;
+    Ok(out)
+}
+
+fn s(item: &crate::codec::Item, name: &str) -> String {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => v.clone(),
+        _ => String::new(),
+    }
+}
+
+/// Runs one repair transaction; answers whether it happened (false: something changed since
+/// the check read it, so it was left alone).
+async fn repair(store: &Store, ops: Vec<TxOp>) -> Result<bool> {
+    Ok(store.transact(ops).await? == Written::Ok)
+}
+
+pub struct Checker<'a> {
+    pub store: &'a Store,
+    pub indexes: &'a Indexes,
+    pub log: &'a Log,
+    pub fix: bool,
+}
+
+impl Checker<'_> {
+    pub async fn run(&self) -> Result<Report> {
+        let mut report = Report::default();
+        let store = self.store;
+        self.log.info("check: listing the table's partitions");
+        let mut partitions: BTreeMap<String, usize> = BTreeMap::new();
+        let mut start = None;
+        let mut pages = 0;
+        loop {
+            let (keys, next) = store.scan_keys_page(start).await?;
+            report.items += keys.len();
+            for (pk, _) in keys {
+                *partitions.entry(pk).or_default() += 1;
+            }
+            pages += 1;
+            if pages % 10 == 0 {
+                self.log
+                    .info(format!("check: {} items listed", report.items));
+            }
+            match next {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        let schemas: BTreeSet<String> = items(store, SCHEMA_PARTITION)
+            .await?
+            .iter()
+            .map(|i| s(i, SK))
+            .collect();
+        // Classes with objects, and classes with a schema (their kept items are checked even
+        // when no object is left).
+        let classes: Vec<String> = partitions
+            .keys()
+            .filter(|pk| is_object_partition(pk))
+            .chain(schemas.iter())
+            .cloned()
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
+        report.classes = classes.len();
+        self.log.info(format!(
+            "check: {} items, {} classes with objects, {} schemas",
+            report.items,
+            classes.len(),
+            schemas.len()
+        ));
+        for (i, class) in classes.iter().enumerate() {
+            let objects = partitions.get(class).copied().unwrap_or(0);
+            self.log.info(format!(
+                "check: class {}/{}: {class} ({objects} objects)",
+                i + 1,
+                classes.len(),
+            ));
+            // Parse's own classes without schema entries (`_PushStatus`, `_JobStatus`,
+            // `_Hooks`, `_GlobalConfig`, `_Idempotency`…) are normal.
+            if !schemas.contains(class) && !class.starts_with('_') {
+                report.problems.push(Problem {
+                    kind: "objects-without-schema",
+                    class: class.clone(),
+                    what: class.clone(),
+                    detail: format!(
+                        "{objects} objects of a class with no schema (Parse does not list it); left as they are"
+                    ),
+                    fixed: false,
+                });
+            }
+            if is_join(class) {
+                self.check_mirrors(class, &mut report).await?;
+            } else {
+                self.check_class(class, &mut report).await?;
+            }
+        }
+        self.check_left_over(&partitions, &schemas, &mut report)
+            .await?;
+        let unfixed = report.problems.iter().filter(|p| !p.fixed).count();
+        self.log.info(format!(
+            "check: done, {} problems ({} fixed, {unfixed} left)",
+            report.problems.len(),
+            report.problems.len() - unfixed
+        ));
+        Ok(report)
+    }
+
+    /// Sentinels and index entries of one class against its objects.
+    async fn check_class(&self, class: &str, report: &mut Report) -> Result<()> {
+        let store = self.store;
+        let kept = self.indexes.kept(class).await?;
+        // What the objects call for.
+        let mut revs: HashMap<String, i64> = HashMap::new();
+        let mut values: HashMap<String, BTreeMap<String, Vec<String>>> = HashMap::new();
+        let mut want: HashMap<String, HashMap<String, Vec<index::Entry>>> = HashMap::new();
+        store
+            .query(class, None, |item| {
+                let st = item_to_stored(&item)?;
+                for f in &kept.unique {
+                    // An object whose value cannot have a sentinel was refused when written.
+                    if let Ok(Some(sk)) = unique_sk(&st.obj, f) {
+                        values
+                            .entry(f.clone())
+                            .or_default()
+                            .entry(sk)
+                            .or_default()
+                            .push(st.key.clone());
+                    }
+                }
+                for spec in &kept.indexes {
+                    let e = index::entries(&st.obj, spec, &st.key);
+                    want.entry(spec.clone())
+                        .or_default()
+                        .insert(st.key.clone(), e);
+                }
+                revs.insert(st.key.clone(), st.rev);
+                Ok(true)
+            })
+            .await?;
+        for f in &kept.unique {
+            let held = values.remove(f).unwrap_or_default();
+            self.check_sentinels(class, f, &held, &revs, report).await?;
+        }
+        for spec in &kept.indexes {
+            let mut want = want.remove(spec).unwrap_or_default();
+            let mut found = 0;
+            for item in items(store, &index_pk(class, spec)).await? {
+                let Some((key, e)) = entry_of(&item) else {
+                    continue;
+                };
+                let wanted = want.get_mut(&key);
+                match wanted.as_ref().and_then(|w| w.iter().position(|x| *x == e)) {
+                    Some(at) => {
+                        if let Some(w) = wanted {
+                            w.swap_remove(at);
+                        }
+                    }
+                    None => {
+                        found += 1;
+                        report.problems.push(Problem {
+                            kind: "stale-index-entry",
+                            class: class.into(),
+                            what: spec.clone(),
+                            detail: format!("an entry of {key} that the object does not call for"),
+                            fixed: false,
+                        });
+                    }
+                }
+            }
+            for (key, rest) in want.iter().filter(|(_, r)| !r.is_empty()) {
+                found += 1;
+                report.problems.push(Problem {
+                    kind: "missing-index-entry",
+                    class: class.into(),
+                    what: spec.clone(),
+                    detail: format!("{} entries of {key} missing", rest.len()),
+                    fixed: false,
+                });
+            }
+            if found > 0 && self.fix {
+                reconcile_index(store, self.log, class, spec, "repairing").await?;
+                let n = report.problems.len();
+                for p in report.problems[n - found..].iter_mut() {
+                    p.fixed = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The sentinels of unique `field` against the objects' values (`held`: value → owners).
+    async fn check_sentinels(
+        &self,
+        class: &str,
+        field: &str,
+        held: &BTreeMap<String, Vec<String>>,
+        revs: &HashMap<String, i64>,
+        report: &mut Report,
+    ) -> Result<()> {
+        let store = self.store;
+        let pk = unique_pk(class, field);
+        let mut owners: HashMap<String, String> = HashMap::new();
+        for item in items(store, &pk).await? {
+            owners.insert(
+                s(&item, SK),
+                sentinel_owner(&item).cloned().unwrap_or_default(),
+            );
+        }
+        for (sk, keys) in held {
+            if keys.len() > 1 {
+                report.problems.push(Problem {
+                    kind: "duplicate-unique",
+                    class: class.into(),
+                    what: field.into(),
+                    detail: format!(
+                        "objects {} share the value {}; choose which keeps it (not fixed)",
+                        keys.join(", "),
+                        &sk[1..]
+                    ),
+                    fixed: false,
+                });
+                continue;
+            }
+            let key = &keys[0];
+            if owners.get(sk) == Some(key) {
+                continue;
+            }
+            // Missing, or held by a sentinel of an object that no longer has the value.
+            let mut p = Problem {
+                kind: "missing-sentinel",
+                class: class.into(),
+                what: field.into(),
+                detail: format!("{key} holds {} without owning it", &sk[1..]),
+                fixed: false,
+            };
+            if self.fix {
+                let rev = revs.get(key).copied().unwrap_or(0);
+                let mut ops = vec![TxOp::Check(
+                    class.into(),
+                    key.clone(),
+                    Condition::revision(rev),
+                )];
+                let claim = match owners.get(sk) {
+                    None => Condition::absent(),
+                    Some(other) => {
+                        // The stale owner must still be as read (not holding the value).
+                        let other_now = match revs.get(other) {
+                            Some(r) => Condition::revision(*r),
+                            None => Condition::absent(),
+                        };
+                        ops.push(TxOp::Check(class.into(), other.clone(), other_now));
+                        Condition::absent_or_owned(other)
+                    }
+                };
+                ops.push(TxOp::Put(sentinel_item(class, field, sk, key), Some(claim)));
+                p.fixed = repair(store, ops).await?;
+            }
+            report.problems.push(p);
+        }
+        for (sk, owner) in &owners {
+            if held
+                .get(sk)
+                .is_some_and(|k| k.contains(owner) || k.len() == 1)
+            {
+                // Owned by the object holding it, or handled above as missing.
+                continue;
+            }
+            let mut p = Problem {
+                kind: "orphaned-sentinel",
+                class: class.into(),
+                what: field.into(),
+                detail: format!(
+                    "the value {} is held for {owner}, which does not have it; nobody else can take it",
+                    &sk[1..]
+                ),
+                fixed: false,
+            };
+            if self.fix {
+                let owner_now = match revs.get(owner) {
+                    Some(r) => Condition::revision(*r),
+                    None => Condition::absent(),
+                };
+                p.fixed = repair(
+                    store,
+                    vec![
+                        TxOp::Delete(
+                            unique_pk(class, field),
+                            sk.clone(),
+                            Some(Condition::absent_or_owned(owner)),
+                        ),
+                        TxOp::Check(class.into(), owner.clone(), owner_now),
+                    ],
+                )
+                .await?;
+            }
+            report.problems.push(p);
+        }
+        Ok(())
+    }
+
+    /// A relation's rows against their mirrors.
+    async fn check_mirrors(&self, class: &str, report: &mut Report) -> Result<()> {
+        let store = self.store;
+        let mut want: HashMap<String, (String, i64)> = HashMap::new();
+        let mut rows: HashMap<String, Value> = HashMap::new();
+        store
+            .query(class, None, |item| {
+                let st = item_to_stored(&item)?;
+                if let Some((_, sk)) = join_mirror_key(class, &st.obj) {
+                    want.insert(sk, (st.key.clone(), st.rev));
+                    rows.insert(st.key.clone(), Value::Object(st.obj));
+                }
+                Ok(true)
+            })
+            .await?;
+        let mpk = join_mirror_pk(class);
+        for item in items(store, &mpk).await? {
+            let sk = s(&item, SK);
+            if want.remove(&sk).is_some() {
+                continue;
+            }
+            let row = pointed_key(&item).cloned().unwrap_or_default();
+            let mut p = Problem {
+                kind: "orphaned-mirror",
+                class: class.into(),
+                what: mpk.clone(),
+                detail: format!("mirror {sk} of row {row}, which is gone"),
+                fixed: false,
+            };
+            if self.fix {
+                p.fixed = repair(
+                    store,
+                    vec![
+                        TxOp::Delete(mpk.clone(), sk.clone(), None),
+                        TxOp::Check(class.into(), row, Condition::absent()),
+                    ],
+                )
+                .await?;
+            }
+            report.problems.push(p);
+        }
+        for (_, (key, rev)) in want {
+            let mut p = Problem {
+                kind: "missing-mirror",
+                class: class.into(),
+                what: mpk.clone(),
+                detail: format!("row {key} has no mirror"),
+                fixed: false,
+            };
+            if self.fix {
+                if let Some(Value::Object(obj)) = rows.get(&key) {
+                    if let Some(m) = join_mirror(class, &key, obj) {
+                        p.fixed = repair(
+                            store,
+                            vec![
+                                TxOp::Put(m, None),
+                                TxOp::Check(class.into(), key.clone(), Condition::revision(rev)),
+                            ],
+                        )
+                        .await?;
+                    }
+                }
+            }
+            report.problems.push(p);
+        }
+        Ok(())
+    }
+
+    /// Kept partitions and registries of classes that have neither a schema nor objects (a
+    /// class deletion cut off), and kept partitions no registry names (an index dropped while
+    /// a server still wrote it).
+    async fn check_left_over(
+        &self,
+        partitions: &BTreeMap<String, usize>,
+        schemas: &BTreeSet<String>,
+        report: &mut Report,
+    ) -> Result<()> {
+        let store = self.store;
+        let live = |c: &str| schemas.contains(c) || partitions.contains_key(c);
+        for (pk, n) in partitions {
+            let Some(class) = class_of_kept(pk) else {
+                continue;
+            };
+            let unnamed = if live(class) {
+                let kept = self.indexes.kept(class).await?;
+                let named = kept.unique.iter().any(|f| unique_pk(class, f) == *pk)
+                    || kept.indexes.iter().any(|s| index_pk(class, s) == *pk)
+                    || pk.starts_with("~c:")
+                    || pk.starts_with("~jr:");
+                !named
+            } else {
+                true
+            };
+            if !unnamed {
+                continue;
+            }
+            let mut p = Problem {
+                kind: "left-over",
+                class: class.into(),
+                what: pk.clone(),
+                detail: if live(class) {
+                    format!("{n} items of an index or unique field the class no longer keeps")
+                } else {
+                    format!("{n} items kept for a class that no longer exists")
+                },
+                fixed: false,
+            };
+            if self.fix {
+                p.fixed = self.delete_partition(pk, class, live(class)).await?;
+            }
+            report.problems.push(p);
+        }
+        for item in items(store, META_PARTITION).await? {
+            let key = s(&item, SK);
+            let class = key
+                .strip_prefix("unique_")
+                .or_else(|| key.strip_prefix("index_"))
+                .unwrap_or_default();
+            if class.is_empty() || live(class) {
+                continue;
+            }
+            let mut p = Problem {
+                kind: "left-over",
+                class: class.into(),
+                what: format!("{META_PARTITION}/{key}"),
+                detail: "the registry of a class that no longer exists".into(),
+                fixed: false,
+            };
+            if self.fix {
+                p.fixed = repair(
+                    store,
+                    vec![
+                        TxOp::Delete(META_PARTITION.into(), key.clone(), None),
+                        TxOp::Check(SCHEMA_PARTITION.into(), class.into(), Condition::absent()),
+                    ],
+                )
+                .await?;
+            }
+            report.problems.push(p);
+        }
+        Ok(())
+    }
+
+    /// Deletes a left-over partition, each batch of deletes conditioned on the class still
+    /// having no schema (unless it has one, and the partition is one it no longer keeps).
+    async fn delete_partition(&self, pk: &str, class: &str, live: bool) -> Result<bool> {
+        let keys = self.store.partition_keys(pk).await?;
+        let mut all = true;
+        for chunk in keys.chunks(99) {
+            let mut ops: Vec<TxOp> = chunk
+                .iter()
+                .map(|(p, s)| TxOp::Delete(p.clone(), s.clone(), None))
+                .collect();
+            if !live {
+                ops.push(TxOp::Check(
+                    SCHEMA_PARTITION.into(),
+                    class.into(),
+                    Condition::absent(),
+                ));
+            }
+            all &= repair(self.store, ops).await?;
+        }
+        Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_partitions_name_their_class() {
+        assert_eq!(class_of_kept("~u:_User:username"), Some("_User"));
+        assert_eq!(class_of_kept("~u:_User:authData.x.id"), Some("_User"));
+        assert_eq!(class_of_kept("~i:Post:author,createdAt"), Some("Post"));
+        assert_eq!(class_of_kept("~i:Post:title:ci"), Some("Post"));
+        assert_eq!(class_of_kept("~c:Post"), Some("Post"));
+        assert_eq!(
+            class_of_kept("~jr:_Join:members:Folder"),
+            Some("_Join:members:Folder")
+        );
+        assert_eq!(class_of_kept("~meta"), None);
+        assert_eq!(class_of_kept("Post"), None);
+    }
+}
