@@ -17,10 +17,12 @@ use std::collections::HashMap;
 pub const PK: &str = "_pk_className";
 pub const SK: &str = "_sk_id";
 pub const REV: &str = "_rev";
-/// The token of the write that made an object item (random per write): after an answer lost
-/// on the way (the write happened, the client did not hear it), a retry that fails its
-/// condition reads the item and knows the write was its own.
+/// The tokens of the last writes of an object item (random per write, newest first, at most
+/// `TOKENS_KEPT`): after an answer lost on the way (the write happened, the client did not
+/// hear it), a retry that fails its condition reads the item and knows whether one of the
+/// revisions since was its own write.
 pub const TOKEN: &str = "_wt";
+pub const TOKENS_KEPT: usize = 8;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -370,8 +372,18 @@ pub struct Stored {
     pub key: String,
     pub rev: i64,
     pub obj: Map<String, Value>,
-    /// The token of the write that made this revision (None for items written before tokens).
-    pub token: Option<String>,
+    /// The tokens of the writes that made the last revisions, newest first (empty for items
+    /// written before tokens).
+    pub tokens: Vec<String>,
+}
+
+/// The write tokens an item carries, newest first.
+pub fn item_tokens(item: &Item) -> Vec<String> {
+    match item.get(TOKEN) {
+        Some(AttributeValue::L(l)) => l.iter().filter_map(|t| t.as_s().ok().cloned()).collect(),
+        Some(AttributeValue::S(t)) => vec![t.clone()],
+        _ => Vec::new(),
+    }
 }
 
 pub fn item_to_stored(item: &Item) -> Result<Stored> {
@@ -397,15 +409,12 @@ pub fn item_to_stored(item: &Item) -> Result<Stored> {
         }
         obj.insert(k.clone(), from_attr(&item[k])?);
     }
-    let token = match item.get(TOKEN) {
-        Some(AttributeValue::S(t)) => Some(t.clone()),
-        _ => None,
-    };
+    let tokens = item_tokens(item);
     Ok(Stored {
         key,
         rev,
         obj,
-        token,
+        tokens,
     })
 }
 

@@ -15,6 +15,7 @@ pub mod code {
     pub const INCORRECT_TYPE: i64 = 111;
     pub const OBJECT_TOO_LARGE: i64 = 116;
     pub const OPERATION_FORBIDDEN: i64 = 119;
+    pub const TIMEOUT: i64 = 124;
     pub const INVALID_NESTED_KEY: i64 = 121;
     pub const DUPLICATE_VALUE: i64 = 137;
 }
@@ -52,11 +53,26 @@ pub enum Error {
     /// DynamoDB (or the network) failed.
     #[error("DynamoDB error: {0}")]
     Dynamo(String),
+    /// A write whose outcome is unknown: its answer was lost (or it timed out) and it may have
+    /// been applied. Parse's TIMEOUT (HTTP 400), not 500: the JS SDK sends a request again after
+    /// a 500, which would apply an applied increment twice.
+    #[error("{0}")]
+    Unknown(String),
     #[error("{0}")]
     Internal(String),
 }
 
 impl Error {
+    /// A failure of a write that may have been applied becomes `Unknown`.
+    pub fn of_write(self) -> Error {
+        match self {
+            Error::Dynamo(m) => Error::Unknown(format!(
+                "DynamoDB error: {m} (the write may or may not have been applied)"
+            )),
+            other => other,
+        }
+    }
+
     pub fn code(&self) -> i64 {
         use code::*;
         match self {
@@ -70,6 +86,7 @@ impl Error {
             Error::TooLarge(_) => OBJECT_TOO_LARGE,
             Error::Unsupported(_) => COMMAND_UNAVAILABLE,
             Error::Conflict(_) | Error::Dynamo(_) | Error::Internal(_) => INTERNAL_SERVER_ERROR,
+            Error::Unknown(_) => TIMEOUT,
         }
     }
 

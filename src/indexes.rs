@@ -100,6 +100,34 @@ impl Default for AutoIndexPolicy {
     }
 }
 
+/// Whether the registry of `class` lists index `spec` as stored now (not as cached).
+async fn kept_now(store: &Store, class: &str, spec: &str) -> Result<bool> {
+    Ok(
+        match store.get(META_PARTITION, &format!("index_{class}")).await? {
+            Some(item) => Lists::of(&item_to_stored(&item)?)
+                .fields
+                .iter()
+                .any(|s| s == spec),
+            None => false,
+        },
+    )
+}
+
+/// Back-fills index `spec` of `class` (see `reconcile_index`); when the index was dropped
+/// meanwhile, deletes what the back-fill wrote. Answers whether the index is still kept.
+async fn fill(store: &Store, log: &Log, class: &str, spec: &str, what: &str) -> Result<bool> {
+    if !kept_now(store, class, spec).await? {
+        return Ok(false);
+    }
+    reconcile_index(store, log, class, spec, what).await?;
+    if kept_now(store, class, spec).await? {
+        return Ok(true);
+    }
+    let keys = store.partition_keys(&index_pk(class, spec)).await?;
+    store.batch_delete(&keys).await?;
+    Ok(false)
+}
+
 pub struct Indexes {
     store: Store,
     log: Arc<Log>,
@@ -190,12 +218,8 @@ impl Indexes {
                 } else {
                     Condition::revision(rev)
                 };
-                if self
-                    .store
-                    .put(lists.item(key, rev + 1)?, Some(cond))
-                    .await?
-                    != Written::Ok
-                {
+                let item = lists.item(key, rev + 1)?;
+                if self.store.put_checked(item, Some(cond)).await? != Written::Ok {
                     backoff(attempt.min(6)).await;
                     continue;
                 }
@@ -314,13 +338,15 @@ impl Indexes {
         if !self.register_index(class, spec, false).await? {
             return Ok(());
         }
-        reconcile_index(&self.store, &self.log, class, spec, "indexing").await?;
+        if !fill(&self.store, &self.log, class, spec, "indexing").await? {
+            return Ok(());
+        }
         self.mark_ready(class, spec).await?;
         let (store, log) = (self.store.clone(), self.log.clone());
         let (class, spec) = (class.to_string(), spec.to_string());
         tokio::spawn(async move {
             tokio::time::sleep(registry_ttl() * 2).await;
-            if let Err(e) = reconcile_index(&store, &log, &class, &spec, "re-indexing").await {
+            if let Err(e) = fill(&store, &log, &class, &spec, "re-indexing").await {
                 log.warn(format!("re-indexing {class}.{spec} failed: {e}"));
             }
         });
@@ -384,9 +410,13 @@ impl Indexes {
         self.register_index(class, spec, true).await?;
         // Every server keeps the index's entries within `registry_ttl()`; back-fill now, and
         // again after that for what servers that did not know it yet wrote meanwhile.
-        reconcile_index(&self.store, &self.log, class, spec, "indexing").await?;
+        if !fill(&self.store, &self.log, class, spec, "indexing").await? {
+            return Ok(());
+        }
         tokio::time::sleep(registry_ttl() * 2).await;
-        reconcile_index(&self.store, &self.log, class, spec, "re-indexing").await?;
+        if !fill(&self.store, &self.log, class, spec, "re-indexing").await? {
+            return Ok(());
+        }
         self.mark_ready(class, spec).await?;
         self.log
             .info(format!("automatic index {class}.{spec} is ready"));
@@ -405,15 +435,36 @@ impl Indexes {
                 Ok(lists.fields.len() != before)
             })
             .await?;
-        if !dropped {
+        // The registry no longer lists the index. Its entries go even when this call found it
+        // gone already: a drop whose answer was lost, retried after another registry change,
+        // finds its own removal done.
+        let keys = self.store.partition_keys(&index_pk(class, spec)).await?;
+        if !dropped && keys.is_empty() {
             return Ok(false);
         }
-        let keys = self.store.partition_keys(&index_pk(class, spec)).await?;
         self.store.batch_delete(&keys).await?;
         self.log.info(format!(
             "dropped index {class}.{spec} ({} entries)",
             keys.len()
         ));
+        // Servers that have not re-read the registry yet still write entries for a while.
+        let (store, log) = (self.store.clone(), self.log.clone());
+        let (class, spec) = (class.to_string(), spec.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep(registry_ttl() * 2).await;
+            let sweep = async {
+                if !kept_now(&store, &class, &spec).await? {
+                    let keys = store.partition_keys(&index_pk(&class, &spec)).await?;
+                    store.batch_delete(&keys).await?;
+                }
+                Ok::<(), crate::error::Error>(())
+            };
+            if let Err(e) = sweep.await {
+                log.warn(format!(
+                    "sweeping the dropped index {class}.{spec} failed: {e}"
+                ));
+            }
+        });
         Ok(true)
     }
 }

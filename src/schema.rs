@@ -151,7 +151,11 @@ impl<'a> Schemas<'a> {
         );
         let stored = to_stored(obj);
         let item = object_to_item(SCHEMA_PARTITION, class, 1, &stored)?;
-        match self.store.put(item, Some(Condition::absent())).await? {
+        match self
+            .store
+            .put_checked(item, Some(Condition::absent()))
+            .await?
+        {
             Written::Ok => Ok(to_parse_schema(class, &stored)),
             _ => Err(Error::ClassExists(class.into())),
         }
@@ -178,7 +182,7 @@ impl<'a> Schemas<'a> {
             };
             f(&mut obj)?;
             let item = object_to_item(SCHEMA_PARTITION, class, rev + 1, &to_stored(obj))?;
-            if self.store.put(item, Some(cond)).await? == Written::Ok {
+            if self.store.put_checked(item, Some(cond)).await? == Written::Ok {
                 return Ok(());
             }
             backoff(attempt).await;

@@ -19,6 +19,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -733,6 +734,41 @@ impl Store {
 
     /// One write that may carry a condition.
     pub async fn put(&self, item: Item, cond: Option<Condition>) -> Result<Written> {
+        Ok(self.put_counted(item, cond).await?.0)
+    }
+
+    /// `put` of an item that carries a fresh write token: when the condition fails, the item is
+    /// read and, if it holds the token, the write is taken as done (its answer was lost and
+    /// the SDK's retry failed the condition the write itself changed). For items written
+    /// rarely (schemas, registries), so nothing overwrites them in between.
+    pub async fn put_checked(&self, mut item: Item, cond: Option<Condition>) -> Result<Written> {
+        let token = format!("{:016x}", rand::random::<u64>());
+        item.insert(
+            crate::codec::TOKEN.into(),
+            AttributeValue::L(vec![AttributeValue::S(token.clone())]),
+        );
+        let (pk, sk) = match (item.get(PK), item.get(SK)) {
+            (Some(AttributeValue::S(p)), Some(AttributeValue::S(s))) => (p.clone(), s.clone()),
+            _ => return Err(Error::Internal("item without key".into())),
+        };
+        let (written, retried) = self.put_counted(item, cond).await?;
+        if written != Written::Ok && retried {
+            let now = self.get(&pk, &sk).await?;
+            if now.is_some_and(|i| crate::codec::item_tokens(&i).contains(&token)) {
+                return Ok(Written::Ok);
+            }
+        }
+        Ok(written)
+    }
+
+    /// `put`, also answering whether an attempt the SDK retried may have been applied (it got
+    /// no answer, or a 5xx): then a failed condition may be this write's own earlier attempt.
+    pub async fn put_counted(
+        &self,
+        item: Item,
+        cond: Option<Condition>,
+    ) -> Result<(Written, bool)> {
+        let attempts = Arc::new(AtomicU32::new(0));
         let req = self
             .client
             .put_item()
@@ -740,15 +776,21 @@ impl Store {
             .set_item(Some(item))
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         let req = with_condition!(req, cond);
-        match req.send().await {
+        let retried = || attempts.load(Ordering::Relaxed) > 0;
+        match req
+            .customize()
+            .interceptor(CountAttempts(attempts.clone()))
+            .send()
+            .await
+        {
             Ok(out) => {
                 self.record("PutItem", out.consumed_capacity());
-                Ok(Written::Ok)
+                Ok((Written::Ok, retried()))
             }
             Err(e) => {
                 let se = e.into_service_error();
                 if se.is_conditional_check_failed_exception() {
-                    Ok(Written::ConditionFailed(0))
+                    Ok((Written::ConditionFailed(0), retried()))
                 } else {
                     Err(dynamo_err(se))
                 }
@@ -837,9 +879,13 @@ impl Store {
                 }
             });
         }
+        // One token for every attempt of this call: DynamoDB applies a retried transaction once
+        // (a retry after a lost answer succeeds instead of failing its own conditions).
+        let token = format!("{:032x}", rand::random::<u128>());
         match self
             .client
             .transact_write_items()
+            .client_request_token(token)
             .set_transact_items(Some(items))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
@@ -959,6 +1005,32 @@ impl TxOp {
 }
 
 /// Jittered exponential backoff: ~5 ms doubling, capped at ~500 ms.
+/// Counts the attempts of one request that may have been applied without the client knowing:
+/// those that got no answer (a timeout, a dropped connection) or a 5xx. An attempt answered
+/// 4xx (a throttle, a failed condition) was not applied.
+#[derive(Debug)]
+struct CountAttempts(Arc<AtomicU32>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for CountAttempts {
+    fn name(&self) -> &'static str {
+        "CountAttempts"
+    }
+    fn read_after_attempt(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> std::result::Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let answered = context
+            .response()
+            .is_some_and(|r| r.status().as_u16() < 500);
+        if !answered {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
 pub async fn backoff(attempt: u32) {
     let base = 5u64 << attempt.min(7);
     let jitter = rand::random::<u64>() % (base + 1);

@@ -120,7 +120,7 @@ impl Sessions {
         // tried again: every item's condition is checked anew, so a retry never overrides a
         // write that happened in between.
         for attempt in 0..COMMIT_ATTEMPTS {
-            match store.transact(ops.clone()).await? {
+            match store.transact(ops.clone()).await.map_err(Error::of_write)? {
                 Written::Ok => return Ok(counted),
                 Written::ConditionFailed(i) => return Err(errors.swap_remove(i)),
                 Written::Conflict => crate::store::backoff(attempt.min(6)).await,

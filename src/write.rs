@@ -6,7 +6,8 @@
 //! and sent together at commit. Objects created and deleted are counted in `counts`.
 
 use crate::codec::{
-    item_size, item_to_stored, object_to_item, Item, Stored, MAX_ITEM_BYTES, TOKEN,
+    item_size, item_to_stored, item_tokens, object_to_item, Item, Stored, MAX_ITEM_BYTES, TOKEN,
+    TOKENS_KEPT,
 };
 use crate::counts::Counts;
 use crate::error::{Error, Result};
@@ -25,14 +26,33 @@ use std::sync::Arc;
 
 const WRITE_ATTEMPTS: u32 = 200;
 
-/// Sets a fresh write token on an object item; answers it.
-fn stamp(item: &mut Item) -> String {
-    let token = format!("{:016x}", rand::random::<u64>());
-    item.insert(
-        TOKEN.into(),
-        aws_sdk_dynamodb::types::AttributeValue::S(token.clone()),
-    );
+/// Sets a fresh write token on an object item, before the tokens of the revisions it follows
+/// (`before`, newest first); answers it.
+fn stamp(item: &mut Item, before: &[String]) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let token = format!("{:012x}", rand::random::<u64>() >> 16);
+    let list = std::iter::once(&token)
+        .chain(before.iter())
+        .take(TOKENS_KEPT)
+        .map(|t| AttributeValue::S(t.clone()))
+        .collect();
+    item.insert(TOKEN.into(), AttributeValue::L(list));
     token
+}
+
+/// Whether a write whose answer may have been lost was applied.
+#[derive(Debug, PartialEq)]
+enum Landed {
+    Yes,
+    No,
+    /// More writes followed than the item remembers.
+    Unknown,
+}
+
+fn unknown_outcome(class: &str, key: &str) -> Error {
+    Error::Unknown(format!(
+        "the answer to an update of {class} {key} was lost and the object changed since: the update may or may not have been applied"
+    ))
 }
 
 fn check_size(item: &Item) -> Result<()> {
@@ -194,7 +214,7 @@ impl Writer {
         session: Option<u64>,
     ) -> Result<()> {
         let mut item = object_to_item(class, key, 1, obj)?;
-        let token = stamp(&mut item);
+        let token = stamp(&mut item, &[]);
         check_size(&item)?;
         let mut sentinels = Vec::new();
         for f in &kept.unique {
@@ -226,9 +246,10 @@ impl Writer {
             return Ok(());
         }
         if sentinels.is_empty() && mirror.is_none() && indexed.is_empty() {
-            return match self.store.put(item, Some(Condition::absent())).await? {
+            let put = self.store.put(item, Some(Condition::absent()));
+            return match put.await.map_err(Error::of_write)? {
                 Written::Ok => Ok(()),
-                _ if self.landed(class, key, &token).await? => Ok(()),
+                _ if self.landed(class, key, 0, &token).await? == Landed::Yes => Ok(()),
                 _ => Err(Error::Duplicate { field: None }),
             };
         }
@@ -244,9 +265,9 @@ impl Writer {
                 ops.push(TxOp::Put(m.clone(), None));
             }
             ops.extend(indexed.iter().cloned());
-            match self.store.transact(ops).await? {
+            match self.store.transact(ops).await.map_err(Error::of_write)? {
                 Written::Ok => return Ok(()),
-                _ if self.landed(class, key, &token).await? => return Ok(()),
+                _ if self.landed(class, key, 0, &token).await? == Landed::Yes => return Ok(()),
                 Written::ConditionFailed(0) => return Err(Error::Duplicate { field: None }),
                 Written::ConditionFailed(i) => return Err(duplicate(&sentinels[i - 1].0)),
                 Written::Conflict => backoff(attempt.min(6)).await,
@@ -275,7 +296,7 @@ impl Writer {
             let mut new = st.obj.clone();
             update::apply(&mut new, upd)?;
             let mut item = object_to_item(class, &st.key, st.rev + 1, &new)?;
-            let token = stamp(&mut item);
+            let token = stamp(&mut item, &st.tokens);
             check_size(&item)?;
             let mut extra = Vec::new();
             let mut fields = Vec::new();
@@ -293,19 +314,33 @@ impl Writer {
                 Some(&st.obj),
                 Some(&new),
             ));
-            let written = if extra.is_empty() {
+            // A transaction's retries are idempotent (one ClientRequestToken); a PutItem's are
+            // not, so the SDK's retries of it are counted.
+            let (written, retried) = if extra.is_empty() {
                 self.store
-                    .put(item, Some(Condition::revision(st.rev)))
-                    .await?
+                    .put_counted(item, Some(Condition::revision(st.rev)))
+                    .await
+                    .map_err(Error::of_write)?
             } else {
                 let mut ops = vec![TxOp::Put(item, Some(Condition::revision(st.rev)))];
                 ops.extend(extra);
-                self.store.transact(ops).await?
+                (
+                    self.store.transact(ops).await.map_err(Error::of_write)?,
+                    false,
+                )
             };
             match written {
                 Written::Ok => return Ok(Some(new)),
                 Written::ConditionFailed(i) if i > 0 => return Err(duplicate(&fields[i - 1])),
-                _ if self.landed(class, &st.key, &token).await? => return Ok(Some(new)),
+                // An attempt whose answer was lost may have landed and been overwritten since:
+                // the tokens of the revisions that followed tell; when more writes followed than
+                // the item remembers, applying the update again could apply it twice (an
+                // increment counted twice), so the outcome is reported unknown instead.
+                _ if retried => match self.landed(class, &st.key, st.rev, &token).await? {
+                    Landed::Yes => return Ok(Some(new)),
+                    Landed::Unknown => return Err(unknown_outcome(class, &st.key)),
+                    Landed::No => {}
+                },
                 _ => {
                     backoff(attempt.min(6)).await;
                     match self.reread(class, expr, &st.key).await? {
@@ -318,14 +353,24 @@ impl Writer {
         Err(too_many_updates())
     }
 
-    /// Whether the object item at `key` is the one the write with `token` put: the write's
-    /// answer was lost and the SDK's retry failed the condition the write itself changed.
-    async fn landed(&self, class: &str, key: &str, token: &str) -> Result<bool> {
-        let item = self.store.get(class, key).await?;
-        Ok(matches!(
-            item.as_ref().and_then(|i| i.get(TOKEN)),
-            Some(aws_sdk_dynamodb::types::AttributeValue::S(t)) if t == token
-        ))
+    /// Whether the write with `token`, made on revision `base` of the object at `key`, is among
+    /// the revisions since (its answer was lost and the SDK's retry failed the condition the
+    /// write itself changed).
+    async fn landed(&self, class: &str, key: &str, base: i64, token: &str) -> Result<Landed> {
+        let Some(item) = self.store.get(class, key).await? else {
+            return Ok(Landed::No);
+        };
+        let tokens = item_tokens(&item);
+        if tokens.iter().any(|t| t == token) {
+            return Ok(Landed::Yes);
+        }
+        let rev = item_to_stored(&item)?.rev;
+        // The item remembers the tokens of revisions rev, rev-1, …: does that reach base+1?
+        Ok(if rev - base <= tokens.len() as i64 {
+            Landed::No
+        } else {
+            Landed::Unknown
+        })
     }
 
     /// The object at `key` as it is now, if it still matches `expr`.
@@ -367,7 +412,8 @@ impl Writer {
         };
         let mut new = base.clone();
         update::apply(&mut new, upd)?;
-        let item = object_to_item(class, &st.key, st.rev + 1, &new)?;
+        let mut item = object_to_item(class, &st.key, st.rev + 1, &new)?;
+        stamp(&mut item, &st.tokens);
         check_size(&item)?;
         self.sessions.add(
             s,
@@ -440,7 +486,7 @@ impl Writer {
             // that found the object gone.
             let own = Some(Condition::revision(st.rev));
             ops.insert(0, TxOp::Delete(class.to_string(), st.key.clone(), own));
-            let written = self.store.transact(ops).await?;
+            let written = self.store.transact(ops).await.map_err(Error::of_write)?;
             if written == Written::Ok {
                 return Ok(true);
             }

@@ -1,0 +1,213 @@
+// A DynamoDB proxy that makes the faults real DynamoDB makes and the emulator never does. It
+// sits between the adapter and dynoxide on loopback, speaks DynamoDB's JSON protocol, and by a
+// seeded random choice per request (a `rate` of them) answers with one fault that fits the
+// operation (batch requests, rare in a workload, three times as often):
+//   throttle      400 ThrottlingException (nothing done)
+//   provisioned   400 ProvisionedThroughputExceededException (nothing done)
+//   http500       500 InternalServerError (nothing done)
+//   conflict      TransactWriteItems: 400 TransactionCanceledException, TransactionConflict
+//   partialGet    BatchGetItem: half the keys read, the rest in UnprocessedKeys
+//   partialWrite  BatchWriteItem: half the writes done, the rest in UnprocessedItems
+//   shortPage     Query/Scan: a page of 1-3 items with a LastEvaluatedKey
+//   slow          answered after `slowMs` (past the adapter's timeoutMs): done, answer late
+//   lostAnswer    a write forwarded and done, then the connection dropped (no answer)
+// `counts` tells how many of each were made, so a test can show each one happened.
+'use strict';
+const http = require('node:http');
+
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'BatchWriteItem']);
+const KINDS = ['throttle', 'provisioned', 'http500', 'conflict', 'partialGet', 'partialWrite', 'shortPage', 'slow', 'lostAnswer'];
+
+/** mulberry32: a small seeded generator, so a failing seed can be replayed. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The faults that fit an operation. */
+function fitting(op) {
+  const kinds = ['throttle', 'provisioned', 'http500', 'slow'];
+  if (op === 'TransactWriteItems') kinds.push('conflict');
+  if (op === 'BatchGetItem') kinds.push('partialGet');
+  if (op === 'BatchWriteItem') kinds.push('partialWrite');
+  if (op === 'Query' || op === 'Scan') kinds.push('shortPage');
+  if (WRITES.has(op)) kinds.push('lostAnswer');
+  return kinds;
+}
+
+class FaultProxy {
+  /**
+   * @param {{target: string, seed?: number, rate?: number, slowMs?: number, kinds?: string[]}} o
+   * `target` is dynoxide's endpoint; `kinds` limits the faults made (all by default).
+   */
+  constructor({ target, seed = 1, rate = 0.1, slowMs = 1500, kinds = KINDS }) {
+    this.target = new URL(target);
+    this.random = rng(seed);
+    this.rate = rate;
+    this.slowMs = slowMs;
+    this.kinds = new Set(kinds);
+    this.enabled = true;
+    this.counts = Object.fromEntries(KINDS.map(k => [k, 0]));
+    this.requests = 0;
+    this.ops = {};
+  }
+
+  async start() {
+    this.server = http.createServer((req, res) => this._handle(req, res));
+    this.server.keepAliveTimeout = 1000;
+    await new Promise(resolve => this.server.listen(0, '127.0.0.1', resolve));
+    this.endpoint = `http://127.0.0.1:${this.server.address().port}`;
+    return this;
+  }
+
+  async stop() {
+    this.server.closeAllConnections();
+    await new Promise(resolve => this.server.close(resolve));
+  }
+
+  /** Forwards a request body to dynoxide; answers {status, headers, body}. */
+  _forward(req, body) {
+    return new Promise((resolve, reject) => {
+      const headers = { ...req.headers, host: this.target.host, 'content-length': Buffer.byteLength(body) };
+      const out = http.request(
+        { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers },
+        res => {
+          const chunks = [];
+          res.on('data', c => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        }
+      );
+      out.on('error', reject);
+      out.end(body);
+    });
+  }
+
+  _reply(res, status, json) {
+    const body = JSON.stringify(json);
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(body), 'x-amzn-requestid': `fault-${this.requests}` });
+    res.end(body);
+  }
+
+  _relay(res, r, body = r.body) {
+    const headers = { ...r.headers, 'content-length': Buffer.byteLength(body) };
+    delete headers['x-amz-crc32']; // the body may have changed
+    res.writeHead(r.status, headers);
+    res.end(body);
+  }
+
+  // A fault for `rate` of the requests; the faults only some operations can have (conflicts,
+  // partial batches, short pages, lost answers) weigh three times the others for them.
+  _choose(op) {
+    // Batch requests are rare in a workload: they are faulted three times as often.
+    const rate = op.startsWith('Batch') ? Math.min(1, this.rate * 3) : this.rate;
+    if (!this.enabled || this.random() >= rate) return null;
+    // A faulted batch is cut in part more often than not (the fault only batches have).
+    const partial = op === 'BatchGetItem' ? 'partialGet' : op === 'BatchWriteItem' ? 'partialWrite' : null;
+    if (partial && this.kinds.has(partial) && this.random() < 0.6) return partial;
+    const weighted = fitting(op)
+      .filter(k => this.kinds.has(k))
+      .flatMap(k => (['throttle', 'provisioned', 'http500', 'slow'].includes(k) ? [k] : [k, k, k]));
+    if (weighted.length === 0) return null;
+    return weighted[Math.floor(this.random() * weighted.length)];
+  }
+
+  async _handle(req, res) {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const body = Buffer.concat(chunks).toString();
+    this.requests++;
+    const op = String(req.headers['x-amz-target'] || '').split('.').pop();
+    this.ops[op] = (this.ops[op] || 0) + 1;
+    const kind = this._choose(op);
+    try {
+      await this._answer(kind, op, req, res, body);
+    } catch (e) {
+      if (!res.headersSent) this._reply(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: `proxy: ${e.message}` });
+    }
+  }
+
+  async _answer(kind, op, req, res, body) {
+    const count = () => this.counts[kind]++;
+    switch (kind) {
+      case 'throttle':
+        count();
+        return this._reply(res, 400, { __type: 'com.amazon.coral.availability#ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' });
+      case 'provisioned':
+        count();
+        return this._reply(res, 400, { __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'The level of configured provisioned throughput for the table was exceeded.' });
+      case 'http500':
+        count();
+        return this._reply(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' });
+      case 'conflict': {
+        count();
+        const n = (JSON.parse(body).TransactItems || []).length;
+        const reasons = Array.from({ length: n }, (_, i) => (i === 0 ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' } : { Code: 'None' }));
+        return this._reply(res, 400, {
+          __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+          message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map(r => r.Code).join(', ')}]`,
+          CancellationReasons: reasons,
+        });
+      }
+      case 'partialGet': {
+        const q = JSON.parse(body);
+        const [table] = Object.keys(q.RequestItems);
+        const keys = q.RequestItems[table].Keys;
+        if (keys.length < 2) break;
+        count();
+        const half = Math.ceil(keys.length / 2);
+        const sent = { ...q, RequestItems: { [table]: { ...q.RequestItems[table], Keys: keys.slice(0, half) } } };
+        const r = await this._forward(req, JSON.stringify(sent));
+        if (r.status !== 200) return this._relay(res, r);
+        const a = JSON.parse(r.body);
+        a.UnprocessedKeys = { [table]: { ...q.RequestItems[table], Keys: keys.slice(half) } };
+        return this._relay(res, r, JSON.stringify(a));
+      }
+      case 'partialWrite': {
+        const q = JSON.parse(body);
+        const [table] = Object.keys(q.RequestItems);
+        const writes = q.RequestItems[table];
+        if (writes.length < 2) break;
+        count();
+        const half = Math.ceil(writes.length / 2);
+        const r = await this._forward(req, JSON.stringify({ ...q, RequestItems: { [table]: writes.slice(0, half) } }));
+        if (r.status !== 200) return this._relay(res, r);
+        const a = JSON.parse(r.body);
+        a.UnprocessedItems = { [table]: writes.slice(half) };
+        return this._relay(res, r, JSON.stringify(a));
+      }
+      case 'shortPage': {
+        const q = JSON.parse(body);
+        const limit = 1 + Math.floor(this.random() * 3);
+        if (q.Select === 'COUNT' || (q.Limit && q.Limit <= limit)) break;
+        const r = await this._forward(req, JSON.stringify({ ...q, Limit: limit }));
+        if (r.status === 200 && JSON.parse(r.body).LastEvaluatedKey) count();
+        return this._relay(res, r);
+      }
+      case 'slow': {
+        count();
+        const r = await this._forward(req, body);
+        await new Promise(resolve => setTimeout(resolve, this.slowMs));
+        if (res.destroyed) return;
+        return this._relay(res, r);
+      }
+      case 'lostAnswer': {
+        count();
+        await this._forward(req, body);
+        req.socket.destroy();
+        return;
+      }
+      default:
+        break;
+    }
+    const r = await this._forward(req, body);
+    return this._relay(res, r);
+  }
+}
+
+module.exports = { FaultProxy, KINDS };
