@@ -135,6 +135,11 @@ pub struct Indexes {
     policy: AutoIndexPolicy,
     /// Automatic indexes this process is building (class, spec).
     building_here: Mutex<HashSet<(String, String)>>,
+    /// Held shared by each write from reading the registries to its commit, and exclusively
+    /// (for a moment) by a registration once its registry change is made: when a back-fill
+    /// starts, no write of this process that read the registries before it is still in flight
+    /// (it would commit an object without the new index's entries after the back-fill read it).
+    inflight: tokio::sync::RwLock<()>,
 }
 
 impl Indexes {
@@ -145,7 +150,18 @@ impl Indexes {
             cache: RwLock::new(None),
             policy,
             building_here: Mutex::new(HashSet::new()),
+            inflight: tokio::sync::RwLock::new(()),
         }
+    }
+
+    /// Held by a write from reading the registries until it is committed.
+    pub async fn writing(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.inflight.read().await
+    }
+
+    /// Waits until the writes in flight (which read the registries before a change) are done.
+    async fn quiesce(&self) {
+        drop(self.inflight.write().await);
     }
 
     /// What `class` keeps beside its objects (unique fields and index specs).
@@ -281,7 +297,16 @@ impl Indexes {
         if !added {
             return Ok(());
         }
-        // Claim the values already stored.
+        // Claim the values stored, read again now that every write claims its own (the writes
+        // in flight before the registration done first).
+        self.quiesce().await;
+        let mut rows = Vec::new();
+        self.store
+            .query(class, None, |item| {
+                rows.push(item_to_stored(&item)?);
+                Ok(true)
+            })
+            .await?;
         for st in &rows {
             if let Some(sk) = unique_sk(&st.obj, field)? {
                 let w = self
@@ -338,6 +363,7 @@ impl Indexes {
         if !self.register_index(class, spec, false).await? {
             return Ok(());
         }
+        self.quiesce().await;
         if !fill(&self.store, &self.log, class, spec, "indexing").await? {
             return Ok(());
         }
@@ -408,6 +434,7 @@ impl Indexes {
 
     async fn build_auto(&self, class: &str, spec: &str) -> Result<()> {
         self.register_index(class, spec, true).await?;
+        self.quiesce().await;
         // Every server keeps the index's entries within `registry_ttl()`; back-fill now, and
         // again after that for what servers that did not know it yet wrote meanwhile.
         if !fill(&self.store, &self.log, class, spec, "indexing").await? {

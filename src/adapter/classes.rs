@@ -1,7 +1,8 @@
 //! Class and schema operations of the storage-adapter interface: classes exist, are created,
 //! changed (fields, CLPs, schema indexes) and deleted with everything kept beside their
 //! objects; `getIndexes` reports schema, unique and kept indexes as Parse expects them; and
-//! `performInitialization` registers what every app needs (`_Session` token and user).
+//! `performInitialization` registers what every app needs (`_Session` token and user,
+//! `_Installation` installationId and deviceToken lookups).
 
 use super::Adapter;
 use crate::error::{Error, Result};
@@ -401,6 +402,14 @@ impl Adapter {
         self.ensure_unique("_Session", "sessionToken").await?;
         // Parse looks sessions up by user (log-in clean-up, "my sessions"); never sorted by it.
         self.ensure_index_of("_Session", "user", index::Kind::Lookup)
-            .await
+            .await?;
+        // Parse looks an installation up by installationId or deviceToken (an `$or` of both)
+        // before every installation save: without these a burst of devices read the class on
+        // each save until automatic indexes were ready.
+        for field in ["installationId", "deviceToken"] {
+            self.ensure_index_of("_Installation", field, index::Kind::Lookup)
+                .await?;
+        }
+        Ok(())
     }
 }

@@ -564,6 +564,7 @@ impl Adapter {
         obj: &Map<String, Value>,
         session: Option<u64>,
     ) -> Result<()> {
+        let _writing = self.indexes.writing().await;
         let kept = self.kept(class).await?;
         self.writer.insert(class, key, obj, &kept, session).await
     }
@@ -577,6 +578,7 @@ impl Adapter {
         upd: &Map<String, Value>,
         session: Option<u64>,
     ) -> Result<Option<Map<String, Value>>> {
+        let _writing = self.indexes.writing().await;
         let kept = self.kept(class).await?;
         self.writer
             .update(class, expr, st, upd, &kept, session)
@@ -684,6 +686,7 @@ impl Adapter {
         let rows = self.matching(class, &expr, None).await?;
         let mut n = 0;
         for st in rows {
+            let _writing = self.indexes.writing().await;
             let kept = self.kept(class).await?;
             if self.writer.delete(class, &expr, st, &kept, session).await? {
                 n += 1;
