@@ -30,12 +30,16 @@ fn registry_ttl() -> std::time::Duration {
 }
 
 /// One registry item (`unique_<class>` or `index_<class>`): the fields or index specs kept,
-/// those of them still being back-filled, and those the adapter created by itself.
+/// those of them still being back-filled (or, for unique fields, whose stored values are still
+/// being claimed), those the adapter created by itself, and dropped indexes whose entries are
+/// still being deleted. A process killed in the middle leaves `building` or `dropping` behind,
+/// and the next start finishes the work (`resume_unfinished`).
 #[derive(Debug, Clone, Default)]
 struct Lists {
     fields: Vec<String>,
     building: Vec<String>,
     auto: Vec<String>,
+    dropping: Vec<String>,
 }
 
 impl Lists {
@@ -55,6 +59,7 @@ impl Lists {
             fields: list("fields"),
             building: list("building"),
             auto: list("auto"),
+            dropping: list("dropping"),
         }
     }
 
@@ -66,6 +71,9 @@ impl Lists {
         }
         if !self.auto.is_empty() {
             obj.insert("auto".into(), json!(self.auto));
+        }
+        if !self.dropping.is_empty() {
+            obj.insert("dropping".into(), json!(self.dropping));
         }
         object_to_item(META_PARTITION, key, rev, &obj)
     }
@@ -167,8 +175,10 @@ impl Indexes {
     /// What `class` keeps beside its objects (unique fields and index specs).
     pub async fn kept(&self, class: &str) -> Result<Kept> {
         let index = self.registered("index", class).await?;
+        let unique = self.registered("unique", class).await?;
         Ok(Kept {
-            unique: self.registered("unique", class).await?.fields,
+            unique: unique.fields,
+            unique_building: unique.building,
             indexes: index.fields,
             building: index.building,
             auto: index.auto,
@@ -253,16 +263,14 @@ impl Indexes {
     /// registered already costs one GetItem.
     pub async fn ensure_unique(&self, class: &str, field: &str) -> Result<()> {
         let key = format!("unique_{class}");
-        if self
-            .registered("unique", class)
-            .await?
-            .fields
-            .iter()
-            .any(|f| f == field)
-        {
+        let known = self.registered("unique", class).await?;
+        if known.fields.iter().any(|f| f == field) && !known.building.iter().any(|f| f == field) {
             // Known here; still confirm with the table (another server may have reset it).
-            if self.store.get(META_PARTITION, &key).await?.is_some() {
-                return Ok(());
+            if let Some(item) = self.store.get(META_PARTITION, &key).await? {
+                let lists = Lists::of(&item_to_stored(&item)?);
+                if !lists.building.iter().any(|f| f == field) {
+                    return Ok(());
+                }
             }
         }
         let mut rows = Vec::new();
@@ -274,9 +282,12 @@ impl Indexes {
             .await?;
         // Refuse (and register nothing) when stored values already repeat.
         let mut checked = false;
+        let mut resuming = false;
         let added = self
             .update(&key, |lists| {
                 if lists.fields.iter().any(|f| f == field) {
+                    // Registered; claiming its values was cut off (a process killed): resume.
+                    resuming = lists.building.iter().any(|f| f == field);
                     return Ok(false);
                 }
                 if !checked {
@@ -291,12 +302,20 @@ impl Indexes {
                     checked = true;
                 }
                 lists.fields.push(field.to_string());
+                lists.building.push(field.to_string());
                 Ok(true)
             })
             .await?;
-        if !added {
+        if !added && !resuming {
             return Ok(());
         }
+        self.claim_values(class, field).await
+    }
+
+    /// Claims the stored values of unique `field` (sentinels for the objects that hold them),
+    /// then marks the field's registration complete.
+    async fn claim_values(&self, class: &str, field: &str) -> Result<()> {
+        let key = format!("unique_{class}");
         // Claim the values stored, read again now that every write claims its own (the writes
         // in flight before the registration done first).
         self.quiesce().await;
@@ -321,6 +340,12 @@ impl Indexes {
                 }
             }
         }
+        self.update(&key, |lists| {
+            let before = lists.building.len();
+            lists.building.retain(|f| f != field);
+            Ok(lists.building.len() != before)
+        })
+        .await?;
         Ok(())
     }
 
@@ -450,6 +475,58 @@ impl Indexes {
         Ok(())
     }
 
+    /// The entries of dropped index `spec` are deleted: off the `dropping` list.
+    async fn dropped(&self, class: &str, spec: &str) -> Result<()> {
+        self.update(&format!("index_{class}"), |lists| {
+            let before = lists.dropping.len();
+            lists.dropping.retain(|s| s != spec);
+            Ok(lists.dropping.len() != before)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Finishes what a process killed in the middle left in the registries: index back-fills
+    /// (`building`), deletions of dropped indexes' entries (`dropping`), claims of a new unique
+    /// field's stored values. Run in the background when the adapter starts.
+    pub async fn resume_unfinished(self: &Arc<Self>) -> Result<()> {
+        let mut items: Vec<(String, Lists)> = Vec::new();
+        self.store
+            .query(META_PARTITION, None, |item| {
+                let st = item_to_stored(&item)?;
+                items.push((st.key.clone(), Lists::of(&st)));
+                Ok(true)
+            })
+            .await?;
+        for (key, lists) in items {
+            if let Some(class) = key.strip_prefix("unique_") {
+                for field in &lists.building {
+                    self.log
+                        .info(format!("resuming the claims of unique {class}.{field}"));
+                    self.claim_values(class, field).await?;
+                }
+            } else if let Some(class) = key.strip_prefix("index_") {
+                for spec in &lists.dropping {
+                    self.log
+                        .info(format!("resuming the drop of index {class}.{spec}"));
+                    let keys = self.store.partition_keys(&index_pk(class, spec)).await?;
+                    self.store.batch_delete(&keys).await?;
+                    self.dropped(class, spec).await?;
+                }
+                for spec in &lists.building {
+                    self.log
+                        .info(format!("resuming the back-fill of index {class}.{spec}"));
+                    if lists.auto.contains(spec) {
+                        self.build_auto(class, spec).await?;
+                    } else if fill(&self.store, &self.log, class, spec, "indexing").await? {
+                        self.mark_ready(class, spec).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Stops keeping index `spec` (`field` or `field:ci`) of `class` and deletes its entries.
     /// Answers whether there was such an index.
     pub async fn remove(&self, class: &str, spec: &str) -> Result<bool> {
@@ -459,7 +536,11 @@ impl Indexes {
                 lists.fields.retain(|s| s != spec);
                 lists.building.retain(|s| s != spec);
                 lists.auto.retain(|s| s != spec);
-                Ok(lists.fields.len() != before)
+                let dropped = lists.fields.len() != before;
+                if dropped && !lists.dropping.iter().any(|s| s == spec) {
+                    lists.dropping.push(spec.to_string());
+                }
+                Ok(dropped)
             })
             .await?;
         // The registry no longer lists the index. Its entries go even when this call found it
@@ -470,6 +551,7 @@ impl Indexes {
             return Ok(false);
         }
         self.store.batch_delete(&keys).await?;
+        self.dropped(class, spec).await?;
         self.log.info(format!(
             "dropped index {class}.{spec} ({} entries)",
             keys.len()

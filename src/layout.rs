@@ -25,12 +25,24 @@ pub const META_PARTITION: &str = "~meta";
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Kept {
     pub unique: Vec<String>,
+    /// Unique fields whose stored values are still being claimed: writes claim theirs, but
+    /// their sentinels do not answer queries yet.
+    pub unique_building: Vec<String>,
     pub indexes: Vec<String>,
     pub building: Vec<String>,
     pub auto: Vec<String>,
 }
 
 impl Kept {
+    /// The unique fields whose sentinels queries may read: all values claimed.
+    pub fn ready_unique(&self) -> Vec<String> {
+        self.unique
+            .iter()
+            .filter(|f| !self.unique_building.contains(f))
+            .cloned()
+            .collect()
+    }
+
     /// The indexes queries may read: kept and back-filled.
     pub fn ready(&self) -> Vec<String> {
         self.indexes

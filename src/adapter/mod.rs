@@ -203,7 +203,17 @@ impl Adapter {
 
     async fn ready(&self) -> Result<()> {
         self.ready
-            .get_or_try_init(|| async { self.store.ensure_table(self.create_table).await })
+            .get_or_try_init(|| async {
+                self.store.ensure_table(self.create_table).await?;
+                // What a killed process left half done is finished in the background.
+                let (indexes, log) = (self.indexes.clone(), self.log.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = indexes.resume_unfinished().await {
+                        log.warn(format!("resuming unfinished index work failed: {e}"));
+                    }
+                });
+                Ok::<(), Error>(())
+            })
             .await
             .map(|_| ())
     }

@@ -124,8 +124,8 @@ pub fn plan_read(expr: &Expr, kept: &Kept, facts: &ClassFacts, sort: Option<&Sor
     if let Some(p) = key_plan(expr) {
         return p;
     }
-    let ready = kept.ready();
-    let known = Known::of(kept, facts, &ready);
+    let ready = (kept.ready(), kept.ready_unique());
+    let known = Known::of(facts, &ready);
     let mut p = plan_known(expr, &known);
     if facts.join {
         if p.access == Access::Partition {
@@ -328,11 +328,12 @@ struct Known<'a> {
 }
 
 impl<'a> Known<'a> {
-    /// What a class keeps and is known to be, with `ready` (its indexes queries may read).
-    fn of(kept: &'a Kept, facts: &'a ClassFacts, ready: &'a [String]) -> Known<'a> {
+    /// What a class keeps and is known to be, with `ready` (its indexes and unique fields
+    /// queries may read).
+    fn of(facts: &'a ClassFacts, ready: &'a (Vec<String>, Vec<String>)) -> Known<'a> {
         Known {
-            unique_fields: &kept.unique,
-            indexes: ready,
+            unique_fields: &ready.1,
+            indexes: &ready.0,
             scalars: &facts.scalars,
         }
     }
@@ -535,8 +536,8 @@ pub fn count_range(expr: &Expr, kept: &Kept, facts: &ClassFacts) -> Option<(Stri
     if !exact {
         return None;
     }
-    let ready = kept.ready();
-    let spec = Known::of(kept, facts, &ready).index_of(&field, &[Kind::Ordered, Kind::Lookup])?;
+    let ready = (kept.ready(), kept.ready_unique());
+    let spec = Known::of(facts, &ready).index_of(&field, &[Kind::Ordered, Kind::Lookup])?;
     Some((spec, SkRange::exact(&lookup_text(v, false)?)))
 }
 
