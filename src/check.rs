@@ -38,6 +38,21 @@ pub struct Problem {
 }
 
 impl Problem {
+    fn new(
+        kind: &'static str,
+        class: impl Into<String>,
+        what: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            kind,
+            class: class.into(),
+            what: what.into(),
+            detail: detail.into(),
+            fixed: false,
+        }
+    }
+
     fn to_json(&self) -> Value {
         json!({"kind": self.kind, "class": self.class, "what": self.what, "detail": self.detail, "fixed": self.fixed})
     }
@@ -161,15 +176,9 @@ impl Checker<'_> {
             // Parse's own classes without schema entries (`_PushStatus`, `_JobStatus`,
             // `_Hooks`, `_GlobalConfig`, `_Idempotency`…) are normal.
             if !schemas.contains(class) && !class.starts_with('_') {
-                report.problems.push(Problem {
-                    kind: "objects-without-schema",
-                    class: class.clone(),
-                    what: class.clone(),
-                    detail: format!(
+                report.problems.push(Problem::new("objects-without-schema", class.clone(), class.clone(), format!(
                         "{objects} objects of a class with no schema (Parse does not list it); left as they are"
-                    ),
-                    fixed: false,
-                });
+                    )));
             }
             if is_join(class) {
                 self.check_mirrors(class, &mut report).await?;
@@ -241,25 +250,23 @@ impl Checker<'_> {
                     }
                     None => {
                         found += 1;
-                        report.problems.push(Problem {
-                            kind: "stale-index-entry",
-                            class: class.into(),
-                            what: spec.clone(),
-                            detail: format!("an entry of {key} that the object does not call for"),
-                            fixed: false,
-                        });
+                        report.problems.push(Problem::new(
+                            "stale-index-entry",
+                            class,
+                            spec.clone(),
+                            format!("an entry of {key} that the object does not call for"),
+                        ));
                     }
                 }
             }
             for (key, rest) in want.iter().filter(|(_, r)| !r.is_empty()) {
                 found += 1;
-                report.problems.push(Problem {
-                    kind: "missing-index-entry",
-                    class: class.into(),
-                    what: spec.clone(),
-                    detail: format!("{} entries of {key} missing", rest.len()),
-                    fixed: false,
-                });
+                report.problems.push(Problem::new(
+                    "missing-index-entry",
+                    class,
+                    spec.clone(),
+                    format!("{} entries of {key} missing", rest.len()),
+                ));
             }
             if found > 0 && self.fix {
                 reconcile_index(store, self.log, class, spec, "repairing").await?;
@@ -292,17 +299,16 @@ impl Checker<'_> {
         }
         for (sk, keys) in held {
             if keys.len() > 1 {
-                report.problems.push(Problem {
-                    kind: "duplicate-unique",
-                    class: class.into(),
-                    what: field.into(),
-                    detail: format!(
+                report.problems.push(Problem::new(
+                    "duplicate-unique",
+                    class,
+                    field,
+                    format!(
                         "objects {} share the value {}; choose which keeps it (not fixed)",
                         keys.join(", "),
                         &sk[1..]
                     ),
-                    fixed: false,
-                });
+                ));
                 continue;
             }
             let key = &keys[0];
@@ -310,13 +316,12 @@ impl Checker<'_> {
                 continue;
             }
             // Missing, or held by a sentinel of an object that no longer has the value.
-            let mut p = Problem {
-                kind: "missing-sentinel",
-                class: class.into(),
-                what: field.into(),
-                detail: format!("{key} holds {} without owning it", &sk[1..]),
-                fixed: false,
-            };
+            let mut p = Problem::new(
+                "missing-sentinel",
+                class,
+                field,
+                format!("{key} holds {} without owning it", &sk[1..]),
+            );
             if self.fix {
                 let rev = revs.get(key).copied().unwrap_or(0);
                 let mut ops = vec![TxOp::Check(
@@ -349,16 +354,10 @@ impl Checker<'_> {
                 // Owned by the object holding it, or handled above as missing.
                 continue;
             }
-            let mut p = Problem {
-                kind: "orphaned-sentinel",
-                class: class.into(),
-                what: field.into(),
-                detail: format!(
+            let mut p = Problem::new("orphaned-sentinel", class, field, format!(
                     "the value {} is held for {owner}, which does not have it; nobody else can take it",
                     &sk[1..]
-                ),
-                fixed: false,
-            };
+                ));
             if self.fix {
                 let owner_now = match revs.get(owner) {
                     Some(r) => Condition::revision(*r),
@@ -404,13 +403,12 @@ impl Checker<'_> {
                 continue;
             }
             let row = pointed_key(&item).cloned().unwrap_or_default();
-            let mut p = Problem {
-                kind: "orphaned-mirror",
-                class: class.into(),
-                what: mpk.clone(),
-                detail: format!("mirror {sk} of row {row}, which is gone"),
-                fixed: false,
-            };
+            let mut p = Problem::new(
+                "orphaned-mirror",
+                class,
+                mpk.clone(),
+                format!("mirror {sk} of row {row}, which is gone"),
+            );
             if self.fix {
                 p.fixed = repair(
                     store,
@@ -424,13 +422,12 @@ impl Checker<'_> {
             report.problems.push(p);
         }
         for (_, (key, rev)) in want {
-            let mut p = Problem {
-                kind: "missing-mirror",
-                class: class.into(),
-                what: mpk.clone(),
-                detail: format!("row {key} has no mirror"),
-                fixed: false,
-            };
+            let mut p = Problem::new(
+                "missing-mirror",
+                class,
+                mpk.clone(),
+                format!("row {key} has no mirror"),
+            );
             if self.fix {
                 if let Some(Value::Object(obj)) = rows.get(&key) {
                     if let Some(m) = join_mirror(class, &key, obj) {
@@ -478,17 +475,16 @@ impl Checker<'_> {
             if !unnamed {
                 continue;
             }
-            let mut p = Problem {
-                kind: "left-over",
-                class: class.into(),
-                what: pk.clone(),
-                detail: if live(class) {
+            let mut p = Problem::new(
+                "left-over",
+                class,
+                pk.clone(),
+                if live(class) {
                     format!("{n} items of an index or unique field the class no longer keeps")
                 } else {
                     format!("{n} items kept for a class that no longer exists")
                 },
-                fixed: false,
-            };
+            );
             if self.fix {
                 p.fixed = self.delete_partition(pk, class, live(class)).await?;
             }

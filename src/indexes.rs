@@ -340,13 +340,7 @@ impl Indexes {
                 }
             }
         }
-        self.update(&key, |lists| {
-            let before = lists.building.len();
-            lists.building.retain(|f| f != field);
-            Ok(lists.building.len() != before)
-        })
-        .await?;
-        Ok(())
+        self.take_off(&key, |l| &mut l.building, field).await
     }
 
     /// Registers index `spec` of `class` as kept but not ready (`auto`: created by the
@@ -370,15 +364,27 @@ impl Indexes {
         Ok(building)
     }
 
-    /// Index `spec` of `class` is back-filled: queries may read it.
-    async fn mark_ready(&self, class: &str, spec: &str) -> Result<()> {
-        self.update(&format!("index_{class}"), |lists| {
-            let before = lists.building.len();
-            lists.building.retain(|s| s != spec);
-            Ok(lists.building.len() != before)
+    /// Takes `name` off one list of registry `key` (its `building` or `dropping` list).
+    async fn take_off(
+        &self,
+        key: &str,
+        list: fn(&mut Lists) -> &mut Vec<String>,
+        name: &str,
+    ) -> Result<()> {
+        self.update(key, |lists| {
+            let l = list(lists);
+            let before = l.len();
+            l.retain(|s| s != name);
+            Ok(l.len() != before)
         })
         .await?;
         Ok(())
+    }
+
+    /// Index `spec` of `class` is back-filled: queries may read it.
+    async fn mark_ready(&self, class: &str, spec: &str) -> Result<()> {
+        self.take_off(&format!("index_{class}"), |l| &mut l.building, spec)
+            .await
     }
 
     /// Keeps index `spec` (see `index::spec`, `index::compound_spec`) of `class`. The first
@@ -477,13 +483,8 @@ impl Indexes {
 
     /// The entries of dropped index `spec` are deleted: off the `dropping` list.
     async fn dropped(&self, class: &str, spec: &str) -> Result<()> {
-        self.update(&format!("index_{class}"), |lists| {
-            let before = lists.dropping.len();
-            lists.dropping.retain(|s| s != spec);
-            Ok(lists.dropping.len() != before)
-        })
-        .await?;
-        Ok(())
+        self.take_off(&format!("index_{class}"), |l| &mut l.dropping, spec)
+            .await
     }
 
     /// Finishes what a process killed in the middle left in the registries: index back-fills
