@@ -12,6 +12,28 @@ const { ParseServer } = require('parse-server');
 const FSFilesAdapter = require('@parse/fs-files-adapter');
 const { DynamoDB } = require('..');
 
+// Parse Server 9 warns at start about options whose defaults will change; the demo takes the
+// future defaults now, so its first screen is the banner.
+const FUTURE_DEFAULTS = {
+  fileUpload: { allowedFileUrlDomains: [] },
+  pages: { encodePageParamHeaders: true },
+  readOnlyMasterKeyIps: ['127.0.0.1', '::1'],
+  requestComplexity: {
+    includeDepth: 10,
+    includeCount: 100,
+    subqueryDepth: 10,
+    queryDepth: 10,
+    graphQLDepth: 20,
+    graphQLFields: 200,
+    batchRequestLimit: 100,
+  },
+  protectedFieldsOwnerExempt: false,
+  protectedFieldsTriggerExempt: true,
+  protectedFieldsSaveResponseExempt: false,
+  installation: { duplicateDeviceTokenActionEnforceAuth: true },
+  allowAggregationForReadOnlyMasterKey: false,
+};
+
 async function main() {
   const port = Number(process.env.PORT || 1337);
   const appId = process.env.APP_ID || 'demo-app';
@@ -19,8 +41,9 @@ async function main() {
   const table = process.env.DYNAMODB_TABLE || 'parse-server';
 
   const embedded = !(process.env.DYNAMODB_ENDPOINT || process.env.AWS_REGION);
+  const dataFile = process.env.DATA_FILE || path.join(__dirname, '..', '.data', 'store.db');
   const options = embedded
-    ? { embedded: path.join(__dirname, '..', '.data', 'store.db') }
+    ? { embedded: dataFile }
     : { endpoint: process.env.DYNAMODB_ENDPOINT, region: process.env.AWS_REGION };
   const dynamo = new DynamoDB(table, options);
   const serverURL = `http://localhost:${port}/parse`;
@@ -34,6 +57,7 @@ async function main() {
     directAccess: false,
     allowClientClassCreation: true,
     logLevel: 'warn',
+    ...FUTURE_DEFAULTS,
   });
   await server.start();
   const app = express();

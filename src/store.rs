@@ -190,7 +190,8 @@ impl Store {
         }
         let shared = loader.load().await;
         let mut conf = aws_sdk_dynamodb::config::Builder::from(&shared);
-        if shared.region().is_none() {
+        // An empty AWS_REGION is no region (the SDK would take "" and fail every request).
+        if shared.region().is_none_or(|r| r.as_ref().is_empty()) {
             if cfg.endpoint.is_none() && cfg!(feature = "embedded") {
                 // Nothing configured anywhere: serve from the embedded store.
                 let path = crate::embedded::DEFAULT_PATH.to_string();
