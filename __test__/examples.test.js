@@ -1,4 +1,4 @@
-// What can be checked here of examples/: the CloudFormation template parses, declares the table
+// What can be checked here of examples/ and the bench charts: the CloudFormation template parses, declares the table
 // as the adapter expects it (keys, on-demand, point-in-time recovery, deletion protection) and
 // a policy that allows every DynamoDB call the adapter makes at run time; the Docker example's
 // files exist and its server uses the published packages as the README shows.
@@ -60,4 +60,19 @@ test('the Docker example runs Parse Server on the published packages', () => {
   assert.match(server, /databaseAdapter: dynamo\.getAdapter\(\)/);
   // It parses as JavaScript.
   new Function(server.replace(/^'use strict';/, ''));
+});
+
+test('the charts in docs/ are the ones bench/charts.js draws from the tables in docs/performance.md', () => {
+  const { execFileSync } = require('node:child_process');
+  const os = require('node:os');
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'psd-charts-'));
+  try {
+    execFileSync(process.execPath, [path.join(root, 'bench', 'charts.js'), path.join(root, 'docs', 'performance.md'), out]);
+    for (const name of ['query-cost.svg', 'throughput.svg']) {
+      assert.equal(fs.readFileSync(path.join(out, name), 'utf8'), read(`docs/charts/${name}`), `${name} matches its numbers`);
+      assert.ok(read('docs/performance.md').includes(`(charts/${name})`), `docs/performance.md shows ${name}`);
+    }
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
 });

@@ -13,6 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export AWS_EC2_METADATA_DISABLED=true CARGO_TERM_COLOR=never
+# The run's output is kept (bench/out/last-run.md): the charts are drawn from its tables.
+mkdir -p bench/out
+exec > >(tee bench/out/last-run.md) 2>&1
 bash scripts/setup.sh
 echo "== release build of the addon (full LTO; several minutes the first time) =="
 cargo build --release
@@ -39,3 +42,5 @@ echo "== 4. login cost =="
 BENCH_USERS="${BENCH_USERS:-1000,10000,100000}" node bench/login-cost.js 2>/dev/null | grep -v '^warn:'
 echo "== 5. query cost =="
 BENCH_SIZES="${BENCH_SIZES:-1000,10000,100000}" node bench/query-cost.js
+echo "== charts (docs/charts/*.svg, from this run's tables) =="
+node bench/charts.js bench/out/last-run.md docs/charts
