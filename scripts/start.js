@@ -2,7 +2,7 @@
 // adapter's embedded store (dynoxide inside this process, data kept in .data/store.db), so no
 // AWS account and no other process is needed. With DYNAMODB_ENDPOINT or AWS_REGION set it uses
 // that DynamoDB instead (credentials from the default AWS chain). `/` is a page that uses the
-// Parse JS SDK against the server.
+// Parse JS SDK against the server; `/dashboard` is Parse Dashboard for the demo app.
 'use strict';
 process.env.AWS_EC2_METADATA_DISABLED = process.env.AWS_EC2_METADATA_DISABLED || (process.env.AWS_REGION ? '' : 'true');
 
@@ -10,6 +10,7 @@ const path = require('node:path');
 const express = require('express');
 const { ParseServer } = require('parse-server');
 const FSFilesAdapter = require('@parse/fs-files-adapter');
+const ParseDashboard = require('parse-dashboard');
 const { DynamoDB } = require('..');
 
 // Parse Server 9 warns at start about options whose defaults will change; the demo takes the
@@ -62,12 +63,19 @@ async function main() {
   await server.start();
   const app = express();
   app.use('/parse', server.app);
+  // Parse Dashboard for the demo app (no users configured: it answers only on localhost).
+  const dashboard = new ParseDashboard(
+    { apps: [{ serverURL, appId, masterKey, appName: 'Demo on DynamoDB' }] },
+    { allowInsecureHTTP: true }
+  );
+  app.use('/dashboard', dashboard);
   // A page that talks to the server through the Parse JS SDK.
   app.use('/sdk', express.static(path.dirname(require.resolve('parse/dist/parse.min.js'))));
   app.get('/', (req, res) => res.type('html').send(demoPage(appId, serverURL)));
   const http = app.listen(port, () => {
     console.log(`Parse Server on DynamoDB (${embedded ? `embedded store ${options.embedded}` : options.endpoint || `AWS ${options.region}`}, table ${table})`);
     console.log(`  demo page: http://localhost:${port}/  (the Parse JS SDK saving and querying objects)`);
+    console.log(`  dashboard: http://localhost:${port}/dashboard  (Parse Dashboard)`);
     console.log(`  serverURL: ${serverURL}`);
     console.log(`  appId:     ${appId}`);
     console.log(`  masterKey: ${masterKey}`);
