@@ -42,5 +42,7 @@ echo "== 4. login cost =="
 BENCH_USERS="${BENCH_USERS:-1000,10000,100000}" node bench/login-cost.js 2>/dev/null | grep -v '^warn:'
 echo "== 5. query cost =="
 BENCH_SIZES="${BENCH_SIZES:-1000,10000,100000}" node bench/query-cost.js
+echo "== 6. memory of one request =="
+BENCH_MEMORY_SIZES="${BENCH_MEMORY_SIZES:-50000,200000}" node --expose-gc bench/memory.js 2>/dev/null | grep -v '^info:'
 echo "== charts (docs/charts/*.svg, from this run's tables) =="
 node bench/charts.js bench/out/last-run.md docs/charts

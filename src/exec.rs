@@ -41,8 +41,38 @@ impl Page {
     }
 }
 
+/// The best `n` rows seen so far under `order`, in order; a row equal to kept ones goes after
+/// them, so the rows kept are the first `n` of a stable sort of all rows in the order read.
+struct TopN<'a> {
+    order: &'a Order,
+    n: usize,
+    rows: Vec<Map<String, Value>>,
+}
+
+impl TopN<'_> {
+    fn offer(&mut self, row: Map<String, Value>) {
+        if self.n == 0 {
+            return;
+        }
+        if self.rows.len() == self.n {
+            let last = &self.rows[self.n - 1];
+            if self.order.cmp(last, &row) != std::cmp::Ordering::Greater {
+                return;
+            }
+        }
+        let at = self
+            .rows
+            .partition_point(|x| self.order.cmp(x, &row) != std::cmp::Ordering::Greater);
+        self.rows.insert(at, row);
+        self.rows.truncate(self.n);
+    }
+}
+
 /// The rows of a find: those `expr` matches among what `plan` reads, with `$text` relevance as
-/// `score` when `with_score`, ordered by `order`, then `page` of them.
+/// `score` when `with_score`, ordered by `order`, then `page` of them. Rows are evaluated as
+/// the pages come: those that fail are dropped at once, and a sorted find with a `limit` keeps
+/// only the best `skip + limit` (ties as the full sort orders them), so memory follows the
+/// page, not the class.
 pub async fn find(
     store: &Store,
     class: &str,
@@ -52,32 +82,45 @@ pub async fn find(
     page: Page,
     with_score: bool,
 ) -> Result<Answer<Vec<Map<String, Value>>>> {
-    let (skipped, Answer { rows, scanned, .. }) = match &plan.access {
-        Access::InOrder { .. } => {
-            let (skipped, rows) = scan_in_order(store, class, expr, &plan.access, page).await?;
-            let answer = Answer {
-                matched: rows.len(),
-                rows,
-                scanned: 0.0,
-            };
-            (skipped, answer)
-        }
-        // Without an order the key order is the result order, so stop after skip + limit.
-        _ => {
-            let cap = if order.is_empty() { page.need() } else { None };
-            (0, rows(store, class, plan, expr, cap).await?)
-        }
-    };
-    let mut objs: Vec<Map<String, Value>> = rows.into_iter().map(|s| s.obj).collect();
-    if with_score {
-        for o in &mut objs {
-            if let Some(score) = eval::query_text_score(expr, o) {
+    let scored = |st: Stored| {
+        let mut o = st.obj;
+        if with_score {
+            if let Some(score) = eval::query_text_score(expr, &o) {
                 o.insert("score".into(), json!(score));
             }
         }
-    }
-    order.sort(&mut objs);
-    let matched = skipped + objs.len();
+        o
+    };
+    let (skipped, objs, scanned, matched) = match &plan.access {
+        Access::InOrder { .. } => {
+            let (skipped, rows) = scan_in_order(store, class, expr, &plan.access, page).await?;
+            let n = rows.len();
+            let mut objs: Vec<Map<String, Value>> = rows.into_iter().map(scored).collect();
+            order.sort(&mut objs);
+            (skipped, objs, 0.0, skipped + n)
+        }
+        // Without an order the key order is the result order, so stop after skip + limit.
+        _ if order.is_empty() => {
+            let Answer { rows, scanned, .. } = rows(store, class, plan, expr, page.need()).await?;
+            let n = rows.len();
+            (0, rows.into_iter().map(scored).collect(), scanned, n)
+        }
+        _ => {
+            let mut top = TopN {
+                order,
+                n: page.need().unwrap_or(usize::MAX),
+                rows: Vec::new(),
+            };
+            let mut matched = 0usize;
+            let scanned = each_row(store, class, plan, expr, &mut |st| {
+                matched += 1;
+                top.offer(scored(st));
+                Ok(true)
+            })
+            .await?;
+            (0, top.rows, scanned, matched)
+        }
+    };
     let rows = objs
         .into_iter()
         .skip(page.skip - skipped)
@@ -100,21 +143,65 @@ pub async fn rows(
     cap: Option<usize>,
 ) -> Result<Answer<Vec<Stored>>> {
     let mut out = Vec::new();
+    let scanned = each_row(store, class, plan, expr, &mut |st| {
+        out.push(st);
+        Ok(cap.is_none_or(|c| out.len() < c))
+    })
+    .await?;
+    Ok(Answer {
+        matched: out.len(),
+        rows: out,
+        scanned,
+    })
+}
+
+/// How many rows `plan` reads match `expr`, counted as they are read (none is kept); and the
+/// read units spent as `rows` answers them.
+pub async fn count(store: &Store, class: &str, plan: &Plan, expr: &Expr) -> Result<Answer<usize>> {
+    let mut n = 0usize;
+    let scanned = each_row(store, class, plan, expr, &mut |_| {
+        n += 1;
+        Ok(true)
+    })
+    .await?;
+    Ok(Answer {
+        rows: n,
+        scanned,
+        matched: n,
+    })
+}
+
+/// Hands each stored row `plan` reads that matches `expr` to `each`, in key order, as the
+/// pages come (keys in batches of 100); stops when `each` answers false. Answers the read
+/// units spent where a better index could have spent fewer (see `Answer`).
+pub async fn each_row(
+    store: &Store,
+    class: &str,
+    plan: &Plan,
+    expr: &Expr,
+    each: &mut (dyn FnMut(Stored) -> Result<bool> + Send),
+) -> Result<f64> {
     let mut scanned = 0.0;
     match &plan.access {
-        Access::Keys(keys) => out = read_keys(store, class, expr, keys, cap).await?,
+        Access::Keys(keys) => {
+            read_keys(store, class, expr, keys, each).await?;
+        }
         Access::JoinOwning(ids) => {
             for id in ids {
                 let prefix = format!("{id}:");
+                let mut go = true;
                 store
                     .query_prefix(class, Some(&prefix), plan.filter.as_ref(), |item| {
                         let st = item_to_stored(&item)?;
                         if matches(expr, &st.obj) {
-                            out.push(st);
+                            go = each(st)?;
                         }
-                        Ok(cap.is_none_or(|c| out.len() < c))
+                        Ok(go)
                     })
                     .await?;
+                if !go {
+                    break;
+                }
             }
         }
         Access::JoinRelated(ids) => {
@@ -128,39 +215,40 @@ pub async fn rows(
                     })
                     .await?;
             }
-            out = read_keys(store, class, expr, &keys, cap).await?;
+            read_keys(store, class, expr, &keys, each).await?;
         }
         Access::Lookups(lookups) => {
             let keys = lookup_keys(store, class, lookups).await?;
             scanned = (lookups.len() + keys.len()) as f64;
-            out = read_keys(store, class, expr, &keys, cap).await?;
+            read_keys(store, class, expr, &keys, each).await?;
         }
         Access::InOrder { .. } => {
             let page = Page {
                 skip: 0,
-                limit: cap,
+                limit: None,
             };
-            out = scan_in_order(store, class, expr, &plan.access, page)
+            for st in scan_in_order(store, class, expr, &plan.access, page)
                 .await?
-                .1;
+                .1
+            {
+                if !each(st)? {
+                    break;
+                }
+            }
         }
         Access::Partition => {
             scanned = store
                 .query(class, plan.filter.as_ref(), |item| {
                     let st = item_to_stored(&item)?;
                     if matches(expr, &st.obj) {
-                        out.push(st);
+                        return each(st);
                     }
-                    Ok(cap.is_none_or(|c| out.len() < c))
+                    Ok(true)
                 })
                 .await?;
         }
     }
-    Ok(Answer {
-        matched: out.len(),
-        rows: out,
-        scanned,
-    })
+    Ok(scanned)
 }
 
 /// How many objects have an entry in `range` of index `spec` (each object counted once).
@@ -217,31 +305,34 @@ async fn lookup_keys(store: &Store, class: &str, lookups: &[Lookup]) -> Result<V
     Ok(keys)
 }
 
-/// The rows with these keys that match `expr`, in key order (GetItem or BatchGetItem).
+/// Hands the rows with these keys that match `expr` to `each`, in key order (GetItem, or
+/// BatchGetItem in batches of 100, so memory holds one batch); stops when `each` answers false.
 async fn read_keys(
     store: &Store,
     class: &str,
     expr: &Expr,
     keys: &[String],
-    cap: Option<usize>,
-) -> Result<Vec<Stored>> {
-    let items = match keys {
-        [] => vec![],
-        [one] => store.get(class, one).await?.into_iter().collect(),
-        many => store.batch_get(class, many).await?,
-    };
-    let mut rows: Vec<Stored> = items.iter().map(item_to_stored).collect::<Result<_>>()?;
-    rows.sort_by(|a, b| a.key.cmp(&b.key));
-    let mut out = Vec::new();
-    for st in rows {
-        if matches(expr, &st.obj) {
-            out.push(st);
-            if cap.is_some_and(|c| out.len() >= c) {
-                break;
+    each: &mut (dyn FnMut(Stored) -> Result<bool> + Send),
+) -> Result<()> {
+    let mut keys: Vec<&String> = keys.iter().collect();
+    keys.sort();
+    for chunk in keys.chunks(100) {
+        let items = match chunk {
+            [one] => store.get(class, one).await?.into_iter().collect(),
+            many => {
+                let many: Vec<String> = many.iter().map(|k| (*k).clone()).collect();
+                store.batch_get(class, &many).await?
+            }
+        };
+        let mut rows: Vec<Stored> = items.iter().map(item_to_stored).collect::<Result<_>>()?;
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+        for st in rows {
+            if matches(expr, &st.obj) && !each(st)? {
+                return Ok(());
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The rows matching `expr` that come first when sorted by `field` (`ascending` or not),
@@ -361,11 +452,13 @@ async fn scan_in_order(
                 let chunk = &fetch[at..(at + missing).min(fetch.len())];
                 at += chunk.len();
                 let keys: Vec<String> = chunk.iter().map(|(k, _)| k.clone()).collect();
-                for st in read_keys(store, class, expr, &keys, None).await? {
+                read_keys(store, class, expr, &keys, &mut |st| {
                     let (text, _) = index::order_text(index::sort_value(&st.obj, field));
                     let ok = index::group_of(&text).to_string();
                     rows.push((ok, st));
-                }
+                    Ok(true)
+                })
+                .await?;
                 if let (Some(need), false) = (need, skipping) {
                     let last = &chunk[chunk.len() - 1].1;
                     let done = rows.iter().filter(|(ok, _)| before(ok, last)).count();

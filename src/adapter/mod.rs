@@ -422,15 +422,39 @@ impl Adapter {
             None => (json!({}), &stages[..]),
         };
         let expr = parse_query_for(&query, false, schema)?;
-        let rows: Vec<Map<String, Value>> = self
-            .matching_from(&reader, class, schema, &expr, None)
-            .await?
-            .into_iter()
-            .map(|s| s.obj)
-            .collect();
-        // Stages run in Rust up to each `$lookup`, whose other class is read here.
-        let mut rows = aggregate::start(rows);
         let mut todo = rest;
+        // A `$group` first takes the rows as the pages come (one accumulator per group): the
+        // class is never held.
+        let rows = match todo.first().and_then(|s| s.get("$group")) {
+            Some(spec) => {
+                let mut grouping = aggregate::Grouping::new(spec)?;
+                let (plan, kept) = self.plan(class, schema, &expr, None).await?;
+                let mut matched = 0usize;
+                let scanned = exec::each_row(&reader, class, &plan, &expr, &mut |st| {
+                    matched += 1;
+                    grouping.add(&aggregate::start(vec![st.obj]).remove(0))?;
+                    Ok(true)
+                })
+                .await?;
+                let answer = exec::Answer {
+                    rows: (),
+                    scanned,
+                    matched,
+                };
+                self.after_read(class, &expr, None, &kept, &answer, matched);
+                todo = &todo[1..];
+                grouping.finish()
+            }
+            None => aggregate::start(
+                self.matching_from(&reader, class, schema, &expr, None)
+                    .await?
+                    .into_iter()
+                    .map(|s| s.obj)
+                    .collect(),
+            ),
+        };
+        // Stages run in Rust up to each `$lookup`, whose other class is read here.
+        let mut rows = rows;
         while let Some(at) = todo
             .iter()
             .position(|s| aggregate::stage_of(s).is_ok_and(|(n, _)| n == "$lookup"))
@@ -524,14 +548,14 @@ impl Adapter {
             return Ok(self.counts.size(&reader, class).await? as usize);
         }
         // One equality an index answers exactly: count its entries, not the objects.
-        let (_, kept) = self.plan(class, schema, &expr, None).await?;
+        let (plan, kept) = self.plan(class, schema, &expr, None).await?;
         if let Some((spec, range)) = plan::count_range(&expr, &kept, &facts(class, schema)) {
             return exec::count_entries(&reader, class, &spec, &range).await;
         }
-        Ok(self
-            .matching_from(&reader, class, schema, &expr, None)
-            .await?
-            .len())
+        // Counted as the pages come: no object is kept.
+        let answer = exec::count(&reader, class, &plan, &expr).await?;
+        self.after_read(class, &expr, None, &kept, &answer, answer.matched);
+        Ok(answer.rows)
     }
 
     pub async fn distinct(

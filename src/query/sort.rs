@@ -42,7 +42,7 @@ impl Order {
         rows.sort_by(|a, b| self.cmp(a, b));
     }
 
-    fn cmp(&self, a: &Map<String, Value>, b: &Map<String, Value>) -> Ordering {
+    pub fn cmp(&self, a: &Map<String, Value>, b: &Map<String, Value>) -> Ordering {
         if let Some((path, lat, lng)) = &self.near {
             let d = |o: &Map<String, Value>| {
                 let mut v = Vec::new();

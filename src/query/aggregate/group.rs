@@ -29,142 +29,261 @@ fn group_key(v: &Value) -> String {
     canon(v).to_string()
 }
 
-pub fn group(spec: &Value, rows: Vec<Row>) -> Result<Vec<Row>> {
-    let spec = spec
-        .as_object()
-        .ok_or_else(|| Error::query("$group takes an object"))?;
-    let id_expr = spec
-        .get("_id")
-        .ok_or_else(|| Error::query("Invalid parameter for query: group. Missing key _id"))?;
-    let mut accs: Vec<(&String, &str, &Value)> = Vec::new();
-    for (field, acc) in spec.iter().filter(|(k, _)| k.as_str() != "_id") {
-        let m = acc.as_object().filter(|m| m.len() == 1).ok_or_else(|| {
-            Error::query(format!("the field '{field}' must be an accumulator object"))
-        })?;
-        let (op, arg) = m
-            .iter()
-            .next()
-            .ok_or_else(|| Error::query("empty accumulator"))?;
-        if !matches!(
-            op.as_str(),
-            "$sum"
-                | "$avg"
-                | "$min"
-                | "$max"
-                | "$first"
-                | "$last"
-                | "$push"
-                | "$addToSet"
-                | "$count"
-                | "$stdDevPop"
-                | "$stdDevSamp"
-                | "$mergeObjects"
-        ) {
-            return Err(Error::Unsupported(format!(
-                "the accumulator {op} is not supported yet"
-            )));
-        }
-        accs.push((field, op.as_str(), arg));
-    }
-    // Groups in first-seen order: key → (id, values per accumulator).
-    let mut order: Vec<String> = Vec::new();
-    let mut groups: std::collections::HashMap<String, (Value, Vec<Vec<Value>>)> =
-        Default::default();
-    for row in &rows {
-        let id = expr::eval(id_expr, row)?.unwrap_or(Value::Null);
-        let key = group_key(&id);
-        let entry = groups.entry(key.clone()).or_insert_with(|| {
-            order.push(key.clone());
-            (id, vec![Vec::new(); accs.len()])
-        });
-        for (i, (_, op, arg)) in accs.iter().enumerate() {
-            if *op == "$count" {
-                entry.1[i].push(json!(1));
-                continue;
+/// One accumulator's running state: constant memory per group, except `$push` and
+/// `$addToSet` (their answer is the values) and `$mergeObjects` (the merged object).
+#[derive(Debug, Clone)]
+enum Acc {
+    Sum {
+        all_int: bool,
+        int: i64,
+        float: f64,
+    },
+    Avg {
+        sum: f64,
+        n: u64,
+    },
+    Best {
+        min: bool,
+        best: Option<Value>,
+    },
+    First(Option<Value>),
+    Last(Value),
+    Push(Vec<Value>),
+    Set(Vec<Value>),
+    Count(u64),
+    /// Welford's running mean and sum of squared deviations.
+    StdDev {
+        sample: bool,
+        n: u64,
+        mean: f64,
+        m2: f64,
+    },
+    Merge(Map<String, Value>),
+}
+
+impl Acc {
+    fn new(op: &str) -> Result<Acc> {
+        Ok(match op {
+            "$sum" => Acc::Sum {
+                all_int: true,
+                int: 0,
+                float: 0.0,
+            },
+            "$avg" => Acc::Avg { sum: 0.0, n: 0 },
+            "$min" | "$max" => Acc::Best {
+                min: op == "$min",
+                best: None,
+            },
+            "$first" => Acc::First(None),
+            "$last" => Acc::Last(Value::Null),
+            "$push" => Acc::Push(Vec::new()),
+            "$addToSet" => Acc::Set(Vec::new()),
+            "$count" => Acc::Count(0),
+            "$stdDevPop" | "$stdDevSamp" => Acc::StdDev {
+                sample: op == "$stdDevSamp",
+                n: 0,
+                mean: 0.0,
+                m2: 0.0,
+            },
+            "$mergeObjects" => Acc::Merge(Map::new()),
+            other => {
+                return Err(Error::Unsupported(format!(
+                    "the accumulator {other} is not supported yet"
+                )))
             }
-            match expr::eval(arg, row)? {
-                Some(Value::Array(a)) if *op == "$sum" || *op == "$avg" => entry.1[i].extend(a),
-                Some(v) => entry.1[i].push(v),
-                None if *op == "$first" || *op == "$last" => entry.1[i].push(Value::Null),
-                None => {}
-            }
-        }
+        })
     }
-    let mut out = Vec::with_capacity(order.len());
-    for key in order {
-        let Some((id, values)) = groups.remove(&key) else {
-            continue;
+
+    /// Takes one row's value (None: the expression is missing for it).
+    fn add(&mut self, v: Option<Value>) {
+        let numbers = |v: &Option<Value>| -> Vec<Value> {
+            match v {
+                // `$sum`/`$avg` of an array field add its numbers, as this adapter always did.
+                Some(Value::Array(a)) => a.iter().filter(|x| x.is_number()).cloned().collect(),
+                Some(n @ Value::Number(_)) => vec![n.clone()],
+                _ => vec![],
+            }
         };
-        let mut r = Row::new();
-        r.insert("_id".into(), id);
-        for ((field, op, _), vals) in accs.iter().zip(values) {
-            let nums = || vals.iter().filter_map(Value::as_f64);
-            let v = match *op {
-                "$sum" => {
-                    let all_int = vals.iter().filter(|v| v.is_number()).all(|v| v.is_i64());
-                    let s: f64 = nums().sum();
-                    if all_int {
-                        json!(s as i64)
-                    } else {
-                        json!(s)
+        match self {
+            Acc::Sum {
+                all_int,
+                int,
+                float,
+            } => {
+                for n in numbers(&v) {
+                    match n.as_i64() {
+                        Some(i) if *all_int => *int = int.saturating_add(i),
+                        _ => *all_int = false,
                     }
+                    *float += n.as_f64().unwrap_or(0.0);
                 }
-                "$avg" => {
-                    let n = nums().count();
-                    if n == 0 {
-                        Value::Null
-                    } else {
-                        json!(nums().sum::<f64>() / n as f64)
-                    }
+            }
+            Acc::Avg { sum, n } => {
+                for x in numbers(&v) {
+                    *sum += x.as_f64().unwrap_or(0.0);
+                    *n += 1;
                 }
-                "$min" | "$max" => {
-                    let it = vals.iter().filter(|v| !v.is_null());
-                    let best = if *op == "$min" {
-                        it.min_by(|a, b| sort_cmp(Some(a), Some(b)))
-                    } else {
-                        it.max_by(|a, b| sort_cmp(Some(a), Some(b)))
+            }
+            Acc::Best { min, best } => {
+                if let Some(x) = v.filter(|x| !x.is_null()) {
+                    let better = match best {
+                        None => true,
+                        Some(b) => {
+                            let o = sort_cmp(Some(&x), Some(b));
+                            if *min {
+                                o == Ordering::Less
+                            } else {
+                                o == Ordering::Greater
+                            }
+                        }
                     };
-                    best.cloned().unwrap_or(Value::Null)
-                }
-                "$count" => json!(vals.len()),
-                "$stdDevPop" | "$stdDevSamp" => {
-                    let xs: Vec<f64> = nums().collect();
-                    let n = xs.len() as f64;
-                    let denom = if *op == "$stdDevPop" { n } else { n - 1.0 };
-                    if denom <= 0.0 {
-                        Value::Null
-                    } else {
-                        let mean = xs.iter().sum::<f64>() / n;
-                        json!((xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / denom).sqrt())
+                    if better {
+                        *best = Some(x);
                     }
                 }
-                "$mergeObjects" => {
-                    let mut m = Map::new();
-                    for v in &vals {
-                        if let Value::Object(o) = v {
-                            m.extend(o.clone());
-                        }
-                    }
-                    Value::Object(m)
+            }
+            Acc::First(first) => {
+                if first.is_none() {
+                    *first = Some(v.unwrap_or(Value::Null));
                 }
-                "$first" => vals.first().cloned().unwrap_or(Value::Null),
-                "$last" => vals.last().cloned().unwrap_or(Value::Null),
-                "$push" => Value::Array(vals),
-                _ => {
-                    let mut set: Vec<Value> = Vec::new();
-                    for v in vals {
-                        if !set.iter().any(|s| value_eq(s, &v)) {
-                            set.push(v);
-                        }
+            }
+            Acc::Last(last) => *last = v.unwrap_or(Value::Null),
+            Acc::Push(all) => all.extend(v),
+            Acc::Set(set) => {
+                if let Some(x) = v {
+                    if !set.iter().any(|s| value_eq(s, &x)) {
+                        set.push(x);
                     }
-                    Value::Array(set)
                 }
-            };
-            r.insert((*field).clone(), v);
+            }
+            Acc::Count(n) => *n += 1,
+            Acc::StdDev { n, mean, m2, .. } => {
+                if let Some(x) = v.as_ref().and_then(Value::as_f64) {
+                    *n += 1;
+                    let d = x - *mean;
+                    *mean += d / *n as f64;
+                    *m2 += d * (x - *mean);
+                }
+            }
+            Acc::Merge(m) => {
+                if let Some(Value::Object(o)) = v {
+                    m.extend(o);
+                }
+            }
         }
-        out.push(r);
     }
-    Ok(out)
+
+    fn value(self) -> Value {
+        match self {
+            Acc::Sum {
+                all_int: true, int, ..
+            } => json!(int),
+            Acc::Sum { float, .. } => json!(float),
+            Acc::Avg { n: 0, .. } => Value::Null,
+            Acc::Avg { sum, n } => json!(sum / n as f64),
+            Acc::Best { best, .. } => best.unwrap_or(Value::Null),
+            Acc::First(v) => v.unwrap_or(Value::Null),
+            Acc::Last(v) => v,
+            Acc::Push(v) | Acc::Set(v) => Value::Array(v),
+            Acc::Count(n) => json!(n),
+            Acc::StdDev { sample, n, m2, .. } => {
+                let denom = if sample { n as f64 - 1.0 } else { n as f64 };
+                if denom <= 0.0 {
+                    Value::Null
+                } else {
+                    json!((m2 / denom).sqrt())
+                }
+            }
+            Acc::Merge(m) => Value::Object(m),
+        }
+    }
+}
+
+/// A `$group` stage fed one row at a time: one set of accumulators per group, groups in the
+/// order first seen.
+pub struct Grouping {
+    id: Value,
+    accs: Vec<(String, Value, Acc)>,
+    order: Vec<String>,
+    groups: std::collections::HashMap<String, (Value, Vec<Acc>)>,
+}
+
+impl Grouping {
+    pub fn new(spec: &Value) -> Result<Grouping> {
+        let spec = spec
+            .as_object()
+            .ok_or_else(|| Error::query("$group takes an object"))?;
+        let id = spec
+            .get("_id")
+            .ok_or_else(|| Error::query("Invalid parameter for query: group. Missing key _id"))?
+            .clone();
+        let mut accs = Vec::new();
+        for (field, acc) in spec.iter().filter(|(k, _)| k.as_str() != "_id") {
+            let m = acc.as_object().filter(|m| m.len() == 1).ok_or_else(|| {
+                Error::query(format!("the field '{field}' must be an accumulator object"))
+            })?;
+            let (op, arg) = m
+                .iter()
+                .next()
+                .ok_or_else(|| Error::query("empty accumulator"))?;
+            accs.push((field.clone(), arg.clone(), Acc::new(op)?));
+        }
+        Ok(Grouping {
+            id,
+            accs,
+            order: Vec::new(),
+            groups: Default::default(),
+        })
+    }
+
+    pub fn add(&mut self, row: &Row) -> Result<()> {
+        let id = expr::eval(&self.id, row)?.unwrap_or(Value::Null);
+        let key = group_key(&id);
+        if !self.groups.contains_key(&key) {
+            self.order.push(key.clone());
+            let fresh = self.accs.iter().map(|(_, _, a)| a.clone()).collect();
+            self.groups.insert(key.clone(), (id, fresh));
+        }
+        let mut values = Vec::with_capacity(self.accs.len());
+        for (_, arg, acc) in &self.accs {
+            // `$count: {}` takes no expression.
+            values.push(if matches!(acc, Acc::Count(_)) {
+                None
+            } else {
+                expr::eval(arg, row)?
+            });
+        }
+        if let Some((_, accs)) = self.groups.get_mut(&key) {
+            for (acc, v) in accs.iter_mut().zip(values) {
+                acc.add(v);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Vec<Row> {
+        let mut out = Vec::with_capacity(self.order.len());
+        for key in std::mem::take(&mut self.order) {
+            let Some((id, accs)) = self.groups.remove(&key) else {
+                continue;
+            };
+            let mut r = Row::new();
+            r.insert("_id".into(), id);
+            for ((field, _, _), acc) in self.accs.iter().zip(accs) {
+                r.insert(field.clone(), acc.value());
+            }
+            out.push(r);
+        }
+        out
+    }
+}
+
+pub fn group(spec: &Value, rows: Vec<Row>) -> Result<Vec<Row>> {
+    let mut g = Grouping::new(spec)?;
+    for row in &rows {
+        g.add(row)?;
+    }
+    Ok(g.finish())
 }
 
 /// `$sortByCount: <expression>`: `{_id: value, count}` per distinct value, most frequent first.

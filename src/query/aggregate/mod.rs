@@ -21,6 +21,7 @@ mod shape;
 #[cfg(test)]
 mod tests;
 
+pub use group::Grouping;
 use group::{bucket, group, sort_by_count};
 pub use lookup::Lookup;
 use shape::{add_fields, project, replace_root, unset};
