@@ -6,29 +6,22 @@
 'use strict';
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const chromium = require('@sparticuz/chromium').default || require('@sparticuz/chromium');
 const puppeteer = require('puppeteer-core');
-const { freePort } = require('../scripts/dynamo-local');
+const { startDemo } = require('./helpers');
 
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 test('Parse Dashboard on npm start: browse, sort, filter, edit, add a column, delete a row', { timeout: 240000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'psd-dashboard-'));
-  const port = await freePort();
-  const server = spawn(process.execPath, [path.join(__dirname, '..', 'scripts', 'start.js')], {
-    env: { ...process.env, PORT: String(port), DATA_FILE: path.join(dir, 'store.db'), DYNAMODB_ENDPOINT: '', AWS_REGION: '' },
-  });
-  let output = '';
-  server.stdout.on('data', d => (output += d));
-  server.stderr.on('data', d => (output += d));
+  const demo = await startDemo(dir);
+  const port = demo.port;
   let browser;
   try {
-    for (let i = 0; i < 600 && !/dashboard: http/.test(output); i++) await sleep(100);
-    assert.match(output, /dashboard: http:\/\/localhost:\d+\/dashboard/, output);
+    assert.match(demo.output(), /dashboard: http:\/\/localhost:\d+\/dashboard/, demo.output());
     const base = `http://localhost:${port}`;
     const headers = { 'X-Parse-Application-Id': 'demo-app', 'X-Parse-Master-Key': 'demo-master-key', 'Content-Type': 'application/json' };
     const rest = async (method, p, body) => {
@@ -141,7 +134,6 @@ test('Parse Dashboard on npm start: browse, sort, filter, edit, add a column, de
     console.log(`dashboard screenshots: ${dir}`);
   } finally {
     if (browser) await browser.close();
-    server.kill('SIGTERM');
-    await new Promise(r => server.on('exit', r));
+    await demo.stop();
   }
 });

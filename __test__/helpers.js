@@ -102,4 +102,33 @@ async function startStack(extra = {}, shared = null) {
   return { Parse, db, dynamo, server, serverURL, rest, signUp, stop, masterKey, appId, table };
 }
 
-module.exports = { startStack, appId, masterKey, javascriptKey };
+/**
+ * Starts the main job (`npm start`'s scripts/start.js) on a free port and a data file in `dir`,
+ * on the embedded store, and waits for its banner. Answers {port, output(), stop()}.
+ */
+async function startDemo(dir) {
+  const { spawn } = require('node:child_process');
+  const path = require('node:path');
+  const { freePort } = require('../scripts/dynamo-local');
+  const port = await freePort();
+  // No AWS region or endpoint: the embedded store (an empty AWS_REGION counts as none).
+  // As a user runs it: without the TESTING flag this file sets for the tests' own servers.
+  const { TESTING, ...env } = process.env;
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'scripts', 'start.js')], {
+    env: { ...env, PORT: String(port), DATA_FILE: path.join(dir, 'store.db'), DYNAMODB_ENDPOINT: '', AWS_REGION: '' },
+  });
+  let output = '';
+  child.stdout.on('data', d => (output += d));
+  child.stderr.on('data', d => (output += d));
+  for (let i = 0; i < 600 && !/Try: curl/.test(output); i++) await new Promise(r => setTimeout(r, 100));
+  return {
+    port,
+    output: () => output,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise(r => (child.exitCode !== null ? r() : child.on('exit', r)));
+    },
+  };
+}
+
+module.exports = { startStack, startDemo, appId, masterKey, javascriptKey };

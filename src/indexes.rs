@@ -273,13 +273,7 @@ impl Indexes {
                 }
             }
         }
-        let mut rows = Vec::new();
-        self.store
-            .query(class, None, |item| {
-                rows.push(item_to_stored(&item)?);
-                Ok(true)
-            })
-            .await?;
+        let rows = self.stored_rows(class).await?;
         // Refuse (and register nothing) when stored values already repeat.
         let mut checked = false;
         let mut resuming = false;
@@ -312,13 +306,8 @@ impl Indexes {
         self.claim_values(class, field).await
     }
 
-    /// Claims the stored values of unique `field` (sentinels for the objects that hold them),
-    /// then marks the field's registration complete.
-    async fn claim_values(&self, class: &str, field: &str) -> Result<()> {
-        let key = format!("unique_{class}");
-        // Claim the values stored, read again now that every write claims its own (the writes
-        // in flight before the registration done first).
-        self.quiesce().await;
+    /// Every stored object of `class`.
+    async fn stored_rows(&self, class: &str) -> Result<Vec<Stored>> {
         let mut rows = Vec::new();
         self.store
             .query(class, None, |item| {
@@ -326,7 +315,17 @@ impl Indexes {
                 Ok(true)
             })
             .await?;
-        for st in &rows {
+        Ok(rows)
+    }
+
+    /// Claims the stored values of unique `field` (sentinels for the objects that hold them),
+    /// then marks the field's registration complete.
+    async fn claim_values(&self, class: &str, field: &str) -> Result<()> {
+        let key = format!("unique_{class}");
+        // Claim the values stored, read again now that every write claims its own (the writes
+        // in flight before the registration done first).
+        self.quiesce().await;
+        for st in &self.stored_rows(class).await? {
             if let Some(sk) = unique_sk(&st.obj, field)? {
                 let w = self
                     .store
