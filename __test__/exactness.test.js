@@ -209,6 +209,10 @@ test('aggregate: MongoDB expression operators and stages, $lookup across classes
   assert.deepEqual(buckets.map(r => [r.objectId, r.n, r.items]), [[0, 1, ['almonds']], [15, 1, ['pecans']]]);
   const facets = await agg([{ $facet: { cheap: [{ $match: { price: { $lt: 15 } } }, { $project: { _id: 0, item: 1 } }], all: [{ $count: 'n' }] } }]);
   assert.deepEqual(facets, [{ cheap: [{ item: 'almonds' }], all: [{ n: 2 }] }]);
+  // Leading $sort + $limit and $count (kept as the pages come: the best rows, a number).
+  assert.deepEqual((await agg([{ $sort: { price: -1 } }, { $limit: 1 }, { $project: { _id: 0, item: 1 } }])), [{ item: 'pecans' }]);
+  assert.deepEqual(await agg([{ $count: 'orders' }]), [{ orders: 2 }]);
+  assert.deepEqual(await agg([{ $match: { price: { $gt: 1000 } } }, { $count: 'orders' }]), []);
   // An operator MongoDB has and this adapter does not: a clear error, not a wrong answer.
   await assert.rejects(agg([{ $project: { x: { $zip: { inputs: [] } } } }]), e => e.code === Parse.Error.COMMAND_UNAVAILABLE && /\$zip/.test(e.message));
 });

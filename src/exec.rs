@@ -155,6 +155,35 @@ pub async fn rows(
     })
 }
 
+/// The first `n` matching rows under `order`, kept as the pages come (at most `n` at a time),
+/// with the read units spent and how many rows matched.
+pub async fn top(
+    store: &Store,
+    class: &str,
+    plan: &Plan,
+    expr: &Expr,
+    order: &Order,
+    n: usize,
+) -> Result<Answer<Vec<Map<String, Value>>>> {
+    let mut top = TopN {
+        order,
+        n,
+        rows: Vec::new(),
+    };
+    let mut matched = 0usize;
+    let scanned = each_row(store, class, plan, expr, &mut |st| {
+        matched += 1;
+        top.offer(st.obj);
+        Ok(true)
+    })
+    .await?;
+    Ok(Answer {
+        rows: top.rows,
+        scanned,
+        matched,
+    })
+}
+
 /// How many rows `plan` reads match `expr`, counted as they are read (none is kept); and the
 /// read units spent as `rows` answers them.
 pub async fn count(store: &Store, class: &str, plan: &Plan, expr: &Expr) -> Result<Answer<usize>> {

@@ -425,8 +425,39 @@ impl Adapter {
         let mut todo = rest;
         // A `$group` first takes the rows as the pages come (one accumulator per group): the
         // class is never held.
-        let rows = match todo.first().and_then(|s| s.get("$group")) {
-            Some(spec) => {
+        let first = todo.first().and_then(|s| aggregate::stage_of(s).ok());
+        let limit_next = todo
+            .get(1)
+            .and_then(|s| s.get("$limit"))
+            .and_then(Value::as_u64);
+        let rows = match (first, limit_next) {
+            // `$count` first: a number, counted as the pages come.
+            (Some(("$count", field)), _) => {
+                let field = field
+                    .as_str()
+                    .ok_or_else(|| Error::query("$count takes a field name"))?;
+                let (plan, kept) = self.plan(class, schema, &expr, None).await?;
+                let answer = exec::count(&reader, class, &plan, &expr).await?;
+                self.after_read(class, &expr, None, &kept, &answer, answer.matched);
+                todo = &todo[1..];
+                if answer.rows == 0 {
+                    Vec::new()
+                } else {
+                    let mut r = Map::new();
+                    r.insert(field.to_string(), json!(answer.rows));
+                    vec![r]
+                }
+            }
+            // `$sort` then `$limit`: the best rows only, kept as the pages come.
+            (Some(("$sort", spec)), Some(n)) => {
+                let order = Order::from_sort(Some(spec));
+                let (plan, kept) = self.plan(class, schema, &expr, None).await?;
+                let answer = exec::top(&reader, class, &plan, &expr, &order, n as usize).await?;
+                self.after_read(class, &expr, None, &kept, &answer, answer.matched);
+                todo = &todo[2..];
+                aggregate::start(answer.rows)
+            }
+            (Some(("$group", spec)), _) => {
                 let mut grouping = aggregate::Grouping::new(spec)?;
                 let (plan, kept) = self.plan(class, schema, &expr, None).await?;
                 let mut matched = 0usize;
@@ -445,7 +476,7 @@ impl Adapter {
                 todo = &todo[1..];
                 grouping.finish()
             }
-            None => aggregate::start(
+            _ => aggregate::start(
                 self.matching_from(&reader, class, schema, &expr, None)
                     .await?
                     .into_iter()
