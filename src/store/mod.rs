@@ -23,6 +23,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod conditions;
+pub use conditions::{Condition, TxOp};
+
 #[derive(Debug, Clone, Default)]
 pub struct StoreConfig {
     pub table: String,
@@ -916,96 +919,6 @@ impl Store {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Condition {
-    pub expression: String,
-    pub names: HashMap<String, String>,
-    pub values: HashMap<String, AttributeValue>,
-}
-
-impl Condition {
-    /// The item must not exist yet.
-    pub fn absent() -> Condition {
-        Condition {
-            expression: "attribute_not_exists(#sk)".into(),
-            names: HashMap::from([("#sk".to_string(), SK.to_string())]),
-            values: HashMap::new(),
-        }
-    }
-    /// The item must exist with this revision (0: an item without one, as other programs
-    /// write).
-    pub fn revision(rev: i64) -> Condition {
-        if rev == 0 {
-            return Condition {
-                expression: "attribute_exists(#sk) AND attribute_not_exists(#rev)".into(),
-                names: HashMap::from([
-                    ("#sk".to_string(), SK.to_string()),
-                    ("#rev".to_string(), crate::codec::REV.to_string()),
-                ]),
-                values: HashMap::new(),
-            };
-        }
-        Condition {
-            expression: "#rev = :rev".into(),
-            names: HashMap::from([("#rev".to_string(), crate::codec::REV.to_string())]),
-            values: HashMap::from([(":rev".to_string(), AttributeValue::N(rev.to_string()))]),
-        }
-    }
-    /// Whether this is `absent()`: a write under it creates its item.
-    pub fn is_absent(&self) -> bool {
-        self.expression == Condition::absent().expression
-    }
-    /// The (sentinel) item must be absent or belong to `owner`.
-    pub fn absent_or_owned(owner: &str) -> Condition {
-        Condition {
-            expression: "attribute_not_exists(#sk) OR #owner = :owner".into(),
-            names: HashMap::from([
-                ("#sk".to_string(), SK.to_string()),
-                ("#owner".to_string(), "owner".to_string()),
-            ]),
-            values: HashMap::from([(":owner".to_string(), AttributeValue::S(owner.into()))]),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub enum TxOp {
-    Put(Item, Option<Condition>),
-    Delete(String, String, Option<Condition>),
-    /// Writes nothing: the transaction happens only if this item meets the condition.
-    Check(String, String, Condition),
-}
-
-impl TxOp {
-    /// The item's key (partition, sort).
-    pub fn key(&self) -> (String, String) {
-        match self {
-            TxOp::Put(item, _) => {
-                let s = |k: &str| match item.get(k) {
-                    Some(AttributeValue::S(v)) => v.clone(),
-                    _ => String::new(),
-                };
-                (s(PK), s(SK))
-            }
-            TxOp::Delete(pk, sk, _) | TxOp::Check(pk, sk, _) => (pk.clone(), sk.clone()),
-        }
-    }
-    pub fn condition(&self) -> Option<&Condition> {
-        match self {
-            TxOp::Put(_, c) | TxOp::Delete(_, _, c) => c.as_ref(),
-            TxOp::Check(_, _, c) => Some(c),
-        }
-    }
-    pub fn with_condition(self, c: Option<Condition>) -> TxOp {
-        match self {
-            TxOp::Put(i, _) => TxOp::Put(i, c),
-            TxOp::Delete(p, s, _) => TxOp::Delete(p, s, c),
-            TxOp::Check(p, s, old) => TxOp::Check(p, s, c.unwrap_or(old)),
-        }
-    }
-}
-
-/// Jittered exponential backoff: ~5 ms doubling, capped at ~500 ms.
 /// Counts the attempts of one request that may have been applied without the client knowing:
 /// those that got no answer (a timeout, a dropped connection) or a 5xx. An attempt answered
 /// 4xx (a throttle, a failed condition) was not applied.
@@ -1032,6 +945,7 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CountAttempts {
     }
 }
 
+/// Jittered exponential backoff: ~5 ms doubling, capped at ~500 ms.
 pub async fn backoff(attempt: u32) {
     let base = 5u64 << attempt.min(7);
     let jitter = rand::random::<u64>() % (base + 1);

@@ -1,0 +1,96 @@
+//! The conditions and transaction operations of writes: an item absent, at a revision, or
+//! absent or owned by an object (a sentinel), and the puts, deletes and checks a
+//! `TransactWriteItems` is made of.
+
+use crate::codec::{Item, PK, SK};
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub expression: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+impl Condition {
+    /// The item must not exist yet.
+    pub fn absent() -> Condition {
+        Condition {
+            expression: "attribute_not_exists(#sk)".into(),
+            names: HashMap::from([("#sk".to_string(), SK.to_string())]),
+            values: HashMap::new(),
+        }
+    }
+    /// The item must exist with this revision (0: an item without one, as other programs
+    /// write).
+    pub fn revision(rev: i64) -> Condition {
+        if rev == 0 {
+            return Condition {
+                expression: "attribute_exists(#sk) AND attribute_not_exists(#rev)".into(),
+                names: HashMap::from([
+                    ("#sk".to_string(), SK.to_string()),
+                    ("#rev".to_string(), crate::codec::REV.to_string()),
+                ]),
+                values: HashMap::new(),
+            };
+        }
+        Condition {
+            expression: "#rev = :rev".into(),
+            names: HashMap::from([("#rev".to_string(), crate::codec::REV.to_string())]),
+            values: HashMap::from([(":rev".to_string(), AttributeValue::N(rev.to_string()))]),
+        }
+    }
+    /// Whether this is `absent()`: a write under it creates its item.
+    pub fn is_absent(&self) -> bool {
+        self.expression == Condition::absent().expression
+    }
+    /// The (sentinel) item must be absent or belong to `owner`.
+    pub fn absent_or_owned(owner: &str) -> Condition {
+        Condition {
+            expression: "attribute_not_exists(#sk) OR #owner = :owner".into(),
+            names: HashMap::from([
+                ("#sk".to_string(), SK.to_string()),
+                ("#owner".to_string(), "owner".to_string()),
+            ]),
+            values: HashMap::from([(":owner".to_string(), AttributeValue::S(owner.into()))]),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum TxOp {
+    Put(Item, Option<Condition>),
+    Delete(String, String, Option<Condition>),
+    /// Writes nothing: the transaction happens only if this item meets the condition.
+    Check(String, String, Condition),
+}
+
+impl TxOp {
+    /// The item's key (partition, sort).
+    pub fn key(&self) -> (String, String) {
+        match self {
+            TxOp::Put(item, _) => {
+                let s = |k: &str| match item.get(k) {
+                    Some(AttributeValue::S(v)) => v.clone(),
+                    _ => String::new(),
+                };
+                (s(PK), s(SK))
+            }
+            TxOp::Delete(pk, sk, _) | TxOp::Check(pk, sk, _) => (pk.clone(), sk.clone()),
+        }
+    }
+    pub fn condition(&self) -> Option<&Condition> {
+        match self {
+            TxOp::Put(_, c) | TxOp::Delete(_, _, c) => c.as_ref(),
+            TxOp::Check(_, _, c) => Some(c),
+        }
+    }
+    pub fn with_condition(self, c: Option<Condition>) -> TxOp {
+        match self {
+            TxOp::Put(i, _) => TxOp::Put(i, c),
+            TxOp::Delete(p, s, _) => TxOp::Delete(p, s, c),
+            TxOp::Check(p, s, old) => TxOp::Check(p, s, c.unwrap_or(old)),
+        }
+    }
+}
