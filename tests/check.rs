@@ -7,10 +7,11 @@
 
 mod common;
 
+use aws_sdk_dynamodb::types::AttributeValue::S;
 use common::{c, must};
 use parse_server_dynamodb::codec::{object_to_item, SK};
 use parse_server_dynamodb::error::code;
-use parse_server_dynamodb::layout::{index_pk, join_mirror_pk, unique_pk};
+use parse_server_dynamodb::layout::{index_pk, join_mirror_pk, sentinel_item, unique_pk};
 use parse_server_dynamodb::store::Condition;
 use serde_json::{json, Value};
 
@@ -112,8 +113,8 @@ async fn check_finds_planted_damage_and_fix_repairs_it() {
     let mut entries = Vec::new();
     store
         .query(&index_pk("Item", "n"), None, |item| {
-            if matches!(item.get("key"), Some(aws_sdk_dynamodb::types::AttributeValue::S(k)) if k == "i3") {
-                if let Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)) = item.get(SK) {
+            if matches!(item.get("key"), Some(S(k)) if k == "i3") {
+                if let Some(S(sk)) = item.get(SK) {
                     entries.push(sk.clone());
                 }
             }
@@ -131,14 +132,11 @@ async fn check_finds_planted_damage_and_fix_repairs_it() {
     let found = must(&a, "find", json!(["Item", {}, {"n": 3}, {}])).await;
     assert_eq!(found, json!([]), "the indexed query misses i3");
     // 5. a stale entry pointing at an object that does not exist.
-    let mut stale = std::collections::HashMap::new();
-    for (k, v) in [
-        ("_pk_className", index_pk("Item", "n")),
-        ("_sk_id", "zz-stale".to_string()),
-        ("key", "ghost".to_string()),
-    ] {
-        stale.insert(k.to_string(), aws_sdk_dynamodb::types::AttributeValue::S(v));
-    }
+    let stale = std::collections::HashMap::from([
+        ("_pk_className".to_string(), S(index_pk("Item", "n"))),
+        ("_sk_id".to_string(), S("zz-stale".into())),
+        ("key".to_string(), S("ghost".into())),
+    ]);
     store.put(stale, None).await.unwrap();
     // 6. a relation mirror lost, and one left for a row that is gone.
     store
@@ -147,15 +145,10 @@ async fn check_finds_planted_damage_and_fix_repairs_it() {
         .unwrap();
     store.delete(join, "f1:m2", None).await.unwrap();
     // 7. items kept for a class that no longer exists.
-    let mut gone = std::collections::HashMap::new();
-    for (k, v) in [
-        ("_pk_className", unique_pk("Gone", "email")),
-        ("_sk_id", "=x@y".to_string()),
-        ("owner", "g1".to_string()),
-    ] {
-        gone.insert(k.to_string(), aws_sdk_dynamodb::types::AttributeValue::S(v));
-    }
-    store.put(gone, None).await.unwrap();
+    store
+        .put(sentinel_item("Gone", "email", "=x@y", "g1"), None)
+        .await
+        .unwrap();
 
     let found = must(&a, "check", json!([false])).await;
     assert_eq!(

@@ -423,67 +423,58 @@ impl Adapter {
         };
         let expr = parse_query_for(&query, false, schema)?;
         let mut todo = rest;
-        // A `$group` first takes the rows as the pages come (one accumulator per group): the
-        // class is never held.
         let first = todo.first().and_then(|s| aggregate::stage_of(s).ok());
         let limit_next = todo
             .get(1)
             .and_then(|s| s.get("$limit"))
             .and_then(Value::as_u64);
-        let rows = match (first, limit_next) {
-            // `$count` first: a number, counted as the pages come.
+        // A leading `$count`, `$sort` + `$limit` or `$group` takes the rows as the pages come
+        // (a number, the best rows, one accumulator per group): the class is never held.
+        let (plan, kept) = self.plan(class, schema, &expr, None).await?;
+        let (rows, scanned, matched) = match (first, limit_next) {
             (Some(("$count", field)), _) => {
                 let field = field
                     .as_str()
                     .ok_or_else(|| Error::query("$count takes a field name"))?;
-                let (plan, kept) = self.plan(class, schema, &expr, None).await?;
-                let answer = exec::count(&reader, class, &plan, &expr).await?;
-                self.after_read(class, &expr, None, &kept, &answer, answer.matched);
+                let a = exec::count(&reader, class, &plan, &expr).await?;
                 todo = &todo[1..];
-                if answer.rows == 0 {
+                let rows = if a.rows == 0 {
                     Vec::new()
                 } else {
-                    let mut r = Map::new();
-                    r.insert(field.to_string(), json!(answer.rows));
-                    vec![r]
-                }
+                    vec![Map::from_iter([(field.to_string(), json!(a.rows))])]
+                };
+                (rows, a.scanned, a.matched)
             }
-            // `$sort` then `$limit`: the best rows only, kept as the pages come.
             (Some(("$sort", spec)), Some(n)) => {
                 let order = Order::from_sort(Some(spec));
-                let (plan, kept) = self.plan(class, schema, &expr, None).await?;
-                let answer = exec::top(&reader, class, &plan, &expr, &order, n as usize).await?;
-                self.after_read(class, &expr, None, &kept, &answer, answer.matched);
+                let a = exec::top(&reader, class, &plan, &expr, &order, n as usize).await?;
                 todo = &todo[2..];
-                aggregate::start(answer.rows)
+                (aggregate::start(a.rows), a.scanned, a.matched)
             }
             (Some(("$group", spec)), _) => {
                 let mut grouping = aggregate::Grouping::new(spec)?;
-                let (plan, kept) = self.plan(class, schema, &expr, None).await?;
                 let mut matched = 0usize;
                 let scanned = exec::each_row(&reader, class, &plan, &expr, &mut |st| {
                     matched += 1;
-                    grouping.add(&aggregate::start(vec![st.obj]).remove(0))?;
+                    grouping.add(&aggregate::row(st.obj))?;
                     Ok(true)
                 })
                 .await?;
-                let answer = exec::Answer {
-                    rows: (),
-                    scanned,
-                    matched,
-                };
-                self.after_read(class, &expr, None, &kept, &answer, matched);
                 todo = &todo[1..];
-                grouping.finish()
+                (grouping.finish(), scanned, matched)
             }
-            _ => aggregate::start(
-                self.matching_from(&reader, class, schema, &expr, None)
-                    .await?
-                    .into_iter()
-                    .map(|s| s.obj)
-                    .collect(),
-            ),
+            _ => {
+                let a = exec::rows(&reader, class, &plan, &expr, None).await?;
+                let objs = a.rows.into_iter().map(|s| s.obj).collect();
+                (aggregate::start(objs), a.scanned, a.matched)
+            }
         };
+        let answer = exec::Answer {
+            rows: (),
+            scanned,
+            matched,
+        };
+        self.after_read(class, &expr, None, &kept, &answer, matched);
         // Stages run in Rust up to each `$lookup`, whose other class is read here.
         let mut rows = rows;
         while let Some(at) = todo

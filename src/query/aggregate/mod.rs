@@ -59,14 +59,15 @@ pub fn pointer_group(pipeline: &[Value]) -> bool {
 
 /// Pipeline rows of objects: the objectId as `_id`.
 pub fn start(rows: Vec<Row>) -> Vec<Row> {
-    rows.into_iter()
-        .map(|mut r| {
-            if let Some(id) = r.remove("objectId") {
-                r.insert("_id".into(), id);
-            }
-            r
-        })
-        .collect()
+    rows.into_iter().map(row).collect()
+}
+
+/// The pipeline row of one object: its objectId as `_id`.
+pub fn row(mut obj: Row) -> Row {
+    if let Some(id) = obj.remove("objectId") {
+        obj.insert("_id".into(), id);
+    }
+    obj
 }
 
 /// Results as Parse's Mongo adapter gives them: `_id` as `objectId`, a Pointer `_id` as its
