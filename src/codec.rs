@@ -435,10 +435,45 @@ pub fn item_size(item: &Item) -> usize {
 
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
+/// DynamoDB stores documents nested up to 32 levels, a top-level attribute's value being level
+/// 1 ("Nested attribute depth" in
+/// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html).
+pub const MAX_NESTING: usize = 32;
+
+/// The deepest level of an item's values (a top-level scalar is 1, each map or list around a
+/// value adds one; a map's kept key order counts too).
+pub fn item_nesting(item: &Item) -> usize {
+    item.values().map(nesting).max().unwrap_or(0)
+}
+
+/// The levels of one value (a scalar is 1; each map or list around a value adds one).
+pub fn nesting(a: &AttributeValue) -> usize {
+    match a {
+        AttributeValue::L(l) => 1 + l.iter().map(nesting).max().unwrap_or(0),
+        AttributeValue::M(m) => 1 + m.values().map(nesting).max().unwrap_or(0),
+        _ => 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn nesting_counts_levels_as_dynamodb_does() {
+        let mut v = json!("leaf");
+        for _ in 0..31 {
+            v = json!({ "k": v });
+        }
+        let item: Item = HashMap::from([("d".to_string(), to_attr(&v).unwrap())]);
+        assert_eq!(item_nesting(&item), 32);
+        // A map whose key order is kept holds one more level: its list of keys.
+        let unsorted = json!({"b": 1, "a": 2});
+        let item: Item = HashMap::from([("d".to_string(), to_attr(&unsorted).unwrap())]);
+        assert_eq!(item_nesting(&item), 3);
+        assert_eq!(nesting(&AttributeValue::S("x".into())), 1);
+    }
 
     #[test]
     fn round_trips_json() {

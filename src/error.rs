@@ -53,6 +53,12 @@ pub enum Error {
     /// DynamoDB (or the network) failed.
     #[error("DynamoDB error: {0}")]
     Dynamo(String),
+    /// DynamoDB refused the request and applied nothing: it broke one of DynamoDB's rules
+    /// (a `ValidationException`, a transaction cancelled for a `ValidationError`), or stayed
+    /// throttled through every retry. Unlike `Dynamo`, a write refused so is known not to have
+    /// happened.
+    #[error("DynamoDB refused the request (nothing was written): {0}")]
+    Refused(String),
     /// A write whose outcome is unknown: its answer was lost (or it timed out) and it may have
     /// been applied. Parse's TIMEOUT (HTTP 400), not 500: the JS SDK sends a request again after
     /// a 500, which would apply an applied increment twice.
@@ -85,7 +91,9 @@ impl Error {
             Error::Duplicate { .. } | Error::ClassExists(_) => DUPLICATE_VALUE,
             Error::TooLarge(_) => OBJECT_TOO_LARGE,
             Error::Unsupported(_) => COMMAND_UNAVAILABLE,
-            Error::Conflict(_) | Error::Dynamo(_) | Error::Internal(_) => INTERNAL_SERVER_ERROR,
+            Error::Conflict(_) | Error::Dynamo(_) | Error::Refused(_) | Error::Internal(_) => {
+                INTERNAL_SERVER_ERROR
+            }
             Error::Unknown(_) => TIMEOUT,
         }
     }

@@ -4,8 +4,11 @@
 //! numbers `1`, strings `2`, objects `3`, arrays `4`, booleans `5`, dates `6`) followed by the
 //! value encoded so that DynamoDB's byte order is the evaluator's order: numbers as 16 hex
 //! digits of their IEEE-754 bits with the sign folded, strings as UTF-8 with bytes 0x00/0x01
-//! escaped (so SEP, `\x01\x01`, sorts below any content) and cut to 800 bytes, dates as their
-//! normalised ISO text. Every object has one *order entry* (attribute `ord`), at the text of
+//! escaped (so SEP, `\x01\x01`, sorts below any content) and cut to `MAX_TEXT` bytes *after*
+//! escaping, dates as their normalised ISO text. The cut keeps every entry's sort key within
+//! DynamoDB's 1,024 bytes, a compound entry (two texts) included, for object keys of up to
+//! `MAX_KEY` bytes: a longer value shares its entry text with the values that start alike, and
+//! the evaluator, which re-checks every row, tells them apart. Every object has one *order entry* (attribute `ord`), at the text of
 //! the value it sorts by (objects and arrays only by tag, since their inner order is not kept);
 //! other entries (array elements, a Pointer's objectId under the string tag) serve equality
 //! lookups. Ranges of these keys answer equality, `$in`, ranges, prefixes and sorts.
@@ -18,8 +21,15 @@ use serde_json::{Map, Value};
 pub const SEP: &str = "\u{1}\u{1}";
 /// Above every character an entry's key can hold.
 const TOP: &str = "\u{10FFFF}";
-/// Longest text (in bytes, before escaping) an entry keeps.
-const MAX_TEXT: usize = 800;
+/// DynamoDB's longest sort key, in UTF-8 bytes ("Partition key and sort key" in
+/// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html).
+pub const MAX_SORT_KEY: usize = 1024;
+/// The longest object key an entry points at: an objectId of up to 110 bytes, or a relation
+/// row's `owningId:relatedId` (see `layout::MAX_OBJECT_ID`).
+pub const MAX_KEY: usize = 221;
+/// The longest text (tag included, escaped bytes) of one entry part: a compound entry is
+/// `text SEP text SEP key`, so two texts, two separators and the longest key fit in a sort key.
+pub const MAX_TEXT: usize = (MAX_SORT_KEY - 2 * SEP.len() - MAX_KEY) / 2;
 
 /// What an index keeps. `Ordered` (spec `field`): lookup entries and each object's order
 /// entry, for equality, ranges and sorts. `Lookup` (`field:eq`): lookup entries only (one
@@ -117,21 +127,34 @@ impl Exactness {
     }
 }
 
+/// A string's text after its one-byte tag: escaped, and cut so tag and text stay within
+/// `MAX_TEXT` bytes; answers whether it was cut.
 fn escape(s: &str) -> (String, bool) {
-    let mut out = String::with_capacity(s.len().min(MAX_TEXT) + 1);
-    let mut used = 0;
+    let room = MAX_TEXT - 1;
+    let mut out = String::with_capacity(s.len().min(room));
     for c in s.chars() {
-        if used + c.len_utf8() > MAX_TEXT {
+        let (a, b) = match c {
+            '\u{0}' => ("\u{1}", "\u{2}"),
+            '\u{1}' => ("\u{1}", "\u{3}"),
+            _ => ("", ""),
+        };
+        let width = if a.is_empty() { c.len_utf8() } else { 2 };
+        if out.len() + width > room {
             return (out, true);
         }
-        used += c.len_utf8();
-        match c {
-            '\u{0}' => out.push_str("\u{1}\u{2}"),
-            '\u{1}' => out.push_str("\u{1}\u{3}"),
-            c => out.push(c),
+        if a.is_empty() {
+            out.push(c);
+        } else {
+            out.push_str(a);
+            out.push_str(b);
         }
     }
     (out, false)
+}
+
+/// Whether string `s` keeps its whole text in an entry (so equal texts mean equal strings).
+pub fn whole_text(s: &str) -> bool {
+    !escape(s).1
 }
 
 /// A number's 16 hex digits, ordered as the numbers are (1 and 1.0 are one text).
@@ -418,6 +441,41 @@ mod tests {
         assert!(entries(&Map::new(), &spec, "k").is_empty());
         assert_eq!(compound(&spec), Some(("author", "createdAt")));
         assert_eq!(compound("author"), None);
+    }
+
+    #[test]
+    fn every_entry_key_fits_dynamodbs_sort_key() {
+        // Escaped control characters double, other characters take up to 4 bytes: cut within
+        // the budget, on a character boundary.
+        let longest_key = "k".repeat(MAX_KEY);
+        for s in [
+            "\u{1}".repeat(700),
+            "x".repeat(5000),
+            "\u{10FFFF}".repeat(500),
+            format!("a{}", "\u{0}".repeat(900)),
+        ] {
+            let o = json!({"s": s, "t": s, "l": [s]});
+            let o = o.as_object().unwrap();
+            for spec in ["s", "s:ci", "l:eq", "s,t", "l,t"] {
+                for e in entries(o, spec, &longest_key) {
+                    assert!(e.sk.len() <= MAX_SORT_KEY, "{spec}: {} bytes", e.sk.len());
+                }
+            }
+            let (t, exact) = order_text(Some(&json!(s)));
+            assert!(t.len() <= MAX_TEXT);
+            assert_eq!(exact, Exactness::Inexact);
+            assert!(!whole_text(&s));
+            // The query side cuts the same way: equality finds the stored entry.
+            let stored = entries(o, "s", "k1");
+            let lookup = SkRange::exact(&lookup_text(&json!(s), false).unwrap());
+            assert!(stored
+                .iter()
+                .any(|e| e.sk >= lookup.from && e.sk <= lookup.to));
+        }
+        assert!(whole_text(&"x".repeat(MAX_TEXT - 1)));
+        assert!(!whole_text(&"x".repeat(MAX_TEXT)));
+        // Short strings keep their text as before (no change of stored entries).
+        assert_eq!(text(&json!("abc")), "2abc");
     }
 
     #[test]

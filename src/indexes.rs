@@ -8,7 +8,9 @@
 
 use crate::codec::{item_to_stored, object_to_item, Item, Stored};
 use crate::error::{Error, Result};
-use crate::layout::{duplicate, index_pk, sentinel_item, unique_sk, Kept, META_PARTITION};
+use crate::layout::{
+    check_partition, duplicate, index_pk, sentinel_item, unique_pk, unique_sk, Kept, META_PARTITION,
+};
 use crate::log::Log;
 use crate::reconcile::reconcile_index;
 use crate::store::{backoff, Condition, Store, Written};
@@ -262,6 +264,7 @@ impl Indexes {
     /// stored (a full read of the class). Parse calls this at every start; a field that is
     /// registered already costs one GetItem.
     pub async fn ensure_unique(&self, class: &str, field: &str) -> Result<()> {
+        check_partition(&unique_pk(class, field))?;
         let key = format!("unique_{class}");
         let known = self.registered("unique", class).await?;
         if known.fields.iter().any(|f| f == field) && !known.building.iter().any(|f| f == field) {
@@ -345,6 +348,7 @@ impl Indexes {
     /// Registers index `spec` of `class` as kept but not ready (`auto`: created by the
     /// adapter). Answers whether it needs building: new, or still building.
     async fn register_index(&self, class: &str, spec: &str, auto: bool) -> Result<bool> {
+        check_partition(&index_pk(class, spec))?;
         let mut building = false;
         self.update(&format!("index_{class}"), |lists| {
             building = lists.building.iter().any(|s| s == spec);

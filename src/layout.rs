@@ -18,6 +18,25 @@ use std::collections::HashMap;
 /// The partition of the unique-value and index registries (`unique_<class>`, `index_<class>`).
 pub const META_PARTITION: &str = "~meta";
 
+/// The longest class name (bytes): it is a partition key, and part of the keys of the items
+/// kept beside its objects (registries, index partitions), which DynamoDB caps at 2,048 bytes
+/// for a partition key and 1,024 for a sort key.
+pub const MAX_CLASS_NAME: usize = 255;
+
+/// Refuses a partition of kept items (an index's, a unique field's) whose key DynamoDB could
+/// not store: class name and field names together over 2,048 bytes.
+pub fn check_partition(pk: &str) -> Result<()> {
+    if pk.len() > crate::store::MAX_PARTITION_KEY {
+        return Err(Error::Unsupported(format!(
+            "cannot keep {}…: its DynamoDB partition key would be {} bytes (at most {}); use shorter field names",
+            &pk[..pk.char_indices().nth(60).map_or(pk.len(), |(i, _)| i)],
+            pk.len(),
+            crate::store::MAX_PARTITION_KEY
+        )));
+    }
+    Ok(())
+}
+
 /// What a class keeps beside its objects, as its registries say: unique fields (each value
 /// owns a sentinel) and index specs (`field`, `field:ci`, `field:eq`, `lead,next`; each object
 /// has entries). Writes keep every index in `indexes`; queries read only those not `building`
@@ -63,6 +82,38 @@ fn random_id(len: usize) -> String {
 /// A new objectId in Parse's form (10 alphanumerics).
 pub fn new_object_id() -> String {
     random_id(10)
+}
+
+/// The longest objectId (UTF-8 bytes) an object can have: its key, and a relation row's
+/// `owningId:relatedId`, must leave room in DynamoDB's 1,024-byte sort key for the index entry
+/// texts in front of them (`index::MAX_KEY`).
+pub const MAX_OBJECT_ID: usize = (index::MAX_KEY - 1) / 2;
+
+/// Refuses a new object's key that no index entry could point at: an objectId (or a relation
+/// row's ids) longer than `MAX_OBJECT_ID` bytes, or empty.
+pub fn check_key(class: &str, key: &str, obj: &Map<String, Value>) -> Result<()> {
+    let ids: Vec<&str> = match join_ids(class, obj) {
+        Some((o, r)) => vec![o, r],
+        None => vec![key],
+    };
+    for id in ids {
+        if id.is_empty() || id.len() > MAX_OBJECT_ID {
+            return Err(Error::json(format!(
+                "objectId {:?} is {} bytes; DynamoDB keys here hold objectIds of 1 to {MAX_OBJECT_ID} bytes",
+                id.chars().take(40).collect::<String>(),
+                id.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A relation row's `owningId` and `relatedId`.
+fn join_ids<'a>(class: &str, obj: &'a Map<String, Value>) -> Option<(&'a str, &'a str)> {
+    match (obj.get("owningId"), obj.get("relatedId")) {
+        (Some(Value::String(o)), Some(Value::String(r))) if is_join(class) => Some((o, r)),
+        _ => None,
+    }
 }
 
 /// Relation classes (`_Join:<field>:<class>`): rows keyed `<owningId>:<relatedId>`, mirrored.
@@ -191,12 +242,8 @@ pub fn join_mirror(class: &str, key: &str, obj: &Map<String, Value>) -> Option<I
 }
 
 pub fn join_mirror_key(class: &str, obj: &Map<String, Value>) -> Option<(String, String)> {
-    match (obj.get("owningId"), obj.get("relatedId")) {
-        (Some(Value::String(o)), Some(Value::String(r))) if is_join(class) => {
-            Some((join_mirror_pk(class), format!("{r}:{o}")))
-        }
-        _ => None,
-    }
+    let (o, r) = join_ids(class, obj)?;
+    Some((join_mirror_pk(class), format!("{r}:{o}")))
 }
 
 // ---------- unique-value sentinels ----------
@@ -205,13 +252,28 @@ pub fn unique_pk(class: &str, field: &str) -> String {
     format!("~u:{class}:{field}")
 }
 
-/// The sort key of the sentinel item of a unique value (`=` + its text; None if too long).
+/// The longest value text a sentinel key holds as it is (`=` + text stays within DynamoDB's
+/// 1,024-byte sort key); a longer one is held by its SHA-256.
+const MAX_SENTINEL_TEXT: usize = 1000;
+
+/// The sort key of the sentinel item of a unique value: `=` + its text, or for a text longer
+/// than `MAX_SENTINEL_TEXT` bytes `#` + the SHA-256 of the text (64 hex digits): two values
+/// own one sentinel only if their texts are equal, but for a hash collision.
 pub fn sentinel_key(v: &Value) -> Option<String> {
+    use sha2::Digest;
     let text = match v {
         Value::String(s) => s.clone(),
         other => serde_json::to_string(other).ok()?,
     };
-    (text.len() <= 1000).then(|| format!("={text}"))
+    if text.len() <= MAX_SENTINEL_TEXT {
+        return Some(format!("={text}"));
+    }
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    Some(
+        std::iter::once('#'.to_string())
+            .chain(digest.iter().map(|b| format!("{b:02x}")))
+            .collect(),
+    )
 }
 
 /// The sentinel key of a unique value, or None when the field is empty (uniqueness is sparse).
@@ -223,7 +285,7 @@ pub fn unique_sk(obj: &Map<String, Value>, field: &str) -> Result<Option<String>
         None | Some(Value::Null) => Ok(None),
         Some(v) => sentinel_key(v).map(Some).ok_or_else(|| {
             Error::json(format!(
-                "the value of unique field {field} is longer than 1000 bytes"
+                "the value of unique field {field} cannot be stored"
             ))
         }),
     }
@@ -256,5 +318,40 @@ pub fn duplicated_name(field: &str) -> String {
 pub fn duplicate(field: &str) -> Error {
     Error::Duplicate {
         field: Some(duplicated_name(field)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sentinel_keys_fit_a_sort_key_and_tell_long_values_apart() {
+        let short = sentinel_key(&json!("ann")).unwrap();
+        assert_eq!(short, "=ann");
+        let long = "u".repeat(5000);
+        let a = sentinel_key(&json!(long)).unwrap();
+        let b = sentinel_key(&json!(format!("{long}v"))).unwrap();
+        assert!(a.len() <= crate::index::MAX_SORT_KEY && a.starts_with('#'));
+        assert_ne!(a, b);
+        assert_eq!(a, sentinel_key(&json!(long)).unwrap());
+        assert_eq!(sentinel_key(&json!("x".repeat(1000))).unwrap().len(), 1001);
+    }
+
+    #[test]
+    fn object_keys_leave_room_for_entry_texts() {
+        let obj = Map::new();
+        assert!(check_key("C", &"o".repeat(MAX_OBJECT_ID), &obj).is_ok());
+        assert!(check_key("C", &"o".repeat(MAX_OBJECT_ID + 1), &obj).is_err());
+        assert!(check_key("C", "", &obj).is_err());
+        let row =
+            json!({"owningId": "o".repeat(MAX_OBJECT_ID), "relatedId": "r".repeat(MAX_OBJECT_ID)});
+        let row = row.as_object().unwrap();
+        let key = key_for("_Join:f:C", row);
+        assert!(key.len() <= index::MAX_KEY);
+        assert!(check_key("_Join:f:C", &key, row).is_ok());
+        assert!(check_partition(&index_pk("C", &"f".repeat(3000))).is_err());
+        assert!(check_partition(&index_pk("C", "f")).is_ok());
     }
 }

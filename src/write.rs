@@ -6,15 +6,15 @@
 //! and sent together at commit. Objects created and deleted are counted in `counts`.
 
 use crate::codec::{
-    item_size, item_to_stored, item_tokens, object_to_item, Item, Stored, MAX_ITEM_BYTES, TOKEN,
-    TOKENS_KEPT,
+    item_nesting, item_size, item_to_stored, item_tokens, object_to_item, Item, Stored,
+    MAX_ITEM_BYTES, MAX_NESTING, TOKEN, TOKENS_KEPT,
 };
 use crate::counts::Counts;
 use crate::error::{Error, Result};
 use crate::index;
 use crate::layout::{
-    duplicate, entry_changes, join_mirror, join_mirror_key, sentinel_item, unique_pk, unique_sk,
-    Kept,
+    check_key, duplicate, entry_changes, join_mirror, join_mirror_key, sentinel_item, unique_pk,
+    unique_sk, Kept,
 };
 use crate::query::eval::matches;
 use crate::query::Expr;
@@ -55,11 +55,19 @@ fn unknown_outcome(class: &str, key: &str) -> Error {
     ))
 }
 
+/// Refuses, before anything is written, an object DynamoDB could not store: over 400 KB, or
+/// nested deeper than it keeps.
 fn check_size(item: &Item) -> Result<()> {
     let size = item_size(item);
     if size > MAX_ITEM_BYTES {
         return Err(Error::TooLarge(format!(
             "the object is {size} bytes; DynamoDB stores at most {MAX_ITEM_BYTES} bytes per object"
+        )));
+    }
+    let depth = item_nesting(item);
+    if depth > MAX_NESTING {
+        return Err(Error::json(format!(
+            "the object nests values {depth} levels deep; DynamoDB stores at most {MAX_NESTING} (a field's value is level 1, each object or array around a value one more)"
         )));
     }
     Ok(())
@@ -213,6 +221,7 @@ impl Writer {
         kept: &Kept,
         session: Option<u64>,
     ) -> Result<()> {
+        check_key(class, key, obj)?;
         let mut item = object_to_item(class, key, 1, obj)?;
         let token = stamp(&mut item, &[]);
         check_size(&item)?;

@@ -13,6 +13,14 @@ use crate::schema::{fields_mut, Schemas};
 use serde_json::{json, Map, Value};
 
 pub fn validate_class_name(class: &str) -> Result<()> {
+    if class.len() > crate::layout::MAX_CLASS_NAME {
+        return Err(Error::InvalidQuery(format!(
+            "invalid class name: {}… is {} bytes; class names hold at most {} here (they are part of DynamoDB keys)",
+            &class[..40.min(class.len())],
+            class.len(),
+            crate::layout::MAX_CLASS_NAME
+        )));
+    }
     let ok = !class.is_empty()
         && !class.starts_with('~')
         && class

@@ -6,7 +6,7 @@
 //! parameterised, and the expression stays under DynamoDB's 4 KB.
 
 use super::parse::{conjuncts, Cond, Expr};
-use crate::codec::{parse_type, to_attr};
+use crate::codec::{nesting, parse_type, to_attr, MAX_NESTING};
 use crate::store::Filter;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
@@ -36,7 +36,8 @@ impl Builder {
         p.iter().map(|s| self.name(s)).collect::<Vec<_>>().join(".")
     }
     fn value(&mut self, v: &Value) -> Option<String> {
-        let a = to_attr(v).ok()?;
+        // A value DynamoDB would refuse (nested too deep) leaves its conjunct to the evaluator.
+        let a = to_attr(v).ok().filter(|a| nesting(a) <= MAX_NESTING)?;
         let id = format!(":v{}", self.values.len());
         self.values.insert(id.clone(), a);
         Some(id)
@@ -178,6 +179,10 @@ fn push(b: &mut Builder, e: &Expr) -> Option<F> {
 }
 
 fn push_field(b: &mut Builder, p: &[String], cond: &Cond) -> Option<F> {
+    if p.len() > MAX_NESTING {
+        // A document path deeper than DynamoDB's nesting: left to the evaluator.
+        return None;
+    }
     if p.len() == 1 && p[0] == "objectId" {
         // objectId lives in the sort key, which DynamoDB filter expressions may not name.
         return None;

@@ -517,7 +517,8 @@ fn sort_range(expr: &Expr, known: &Known, field: &str) -> Option<SkRange> {
 /// For a count: an index range whose entries are exactly the matches of `expr`, one per object,
 /// so counting them answers without reading objects. Only for one equality on a field the
 /// schema says holds one value (no arrays), with a value whose entry text is exact (numbers,
-/// booleans, Dates, Pointers, strings up to 800 bytes that do not read as dates).
+/// booleans, Dates, Pointers, strings whose whole text an entry keeps and that do not read as
+/// dates).
 pub fn count_range(expr: &Expr, kept: &Kept, facts: &ClassFacts) -> Option<(String, SkRange)> {
     let [Expr::Field(p, Cond::Eq(v))] = conjuncts(expr).as_slice() else {
         return None;
@@ -527,7 +528,7 @@ pub fn count_range(expr: &Expr, kept: &Kept, facts: &ClassFacts) -> Option<(Stri
         return None;
     }
     let exact = match v {
-        Value::String(s) => s.len() <= 800 && crate::codec::normalize_iso(s).is_err(),
+        Value::String(s) => index::whole_text(s) && crate::codec::normalize_iso(s).is_err(),
         Value::Number(n) => n.as_f64().is_some_and(f64::is_finite),
         Value::Bool(_) => true,
         Value::Object(_) => matches!(parse_type(v), Some("Pointer" | "Date")),

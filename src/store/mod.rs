@@ -24,7 +24,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod conditions;
+mod rules;
+mod usage;
 pub use conditions::{Condition, TxOp};
+use rules::{cancelled, key_fits, transaction_bytes, Cancelled};
+pub use rules::{MAX_PARTITION_KEY, MAX_SORT_KEY};
+use rules::{MAX_TRANSACTION_BYTES, MAX_TRANSACTION_ITEMS, THROTTLED_ATTEMPTS};
+pub use usage::{OpUsage, Usage};
 
 #[derive(Debug, Clone, Default)]
 pub struct StoreConfig {
@@ -52,42 +58,6 @@ pub struct Store {
     embedded: Option<String>,
     /// Reads are strongly consistent (else eventually consistent: half the read units).
     strong: bool,
-}
-
-/// What the adapter asked of DynamoDB since it started: requests and consumed capacity units
-/// per operation (from `ReturnConsumedCapacity`; zero where the server reports none).
-#[derive(Debug, Default, Clone)]
-pub struct Usage {
-    pub requests: u64,
-    pub read_units: f64,
-    pub write_units: f64,
-    pub operations: std::collections::BTreeMap<String, OpUsage>,
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct OpUsage {
-    pub requests: u64,
-    pub read_units: f64,
-    pub write_units: f64,
-}
-
-impl Usage {
-    pub fn to_json(&self) -> serde_json::Value {
-        let ops: serde_json::Map<String, serde_json::Value> = self
-            .operations
-            .iter()
-            .map(|(k, o)| {
-                let v = serde_json::json!({"requests": o.requests, "readUnits": o.read_units, "writeUnits": o.write_units});
-                (k.clone(), v)
-            })
-            .collect();
-        serde_json::json!({
-            "requests": self.requests,
-            "readUnits": self.read_units,
-            "writeUnits": self.write_units,
-            "operations": ops,
-        })
-    }
 }
 
 /// A filter expression of a Query, with its parameterised names and values (the planner builds
@@ -128,8 +98,15 @@ macro_rules! with_condition {
 }
 
 /// A DynamoDB error as one readable line: the service's code and message when it answered,
-/// else the cause chain (connection refused, timeout, …).
+/// else the cause chain (connection refused, timeout, …). A `ValidationException` is DynamoDB
+/// refusing the request as invalid, every attempt alike: nothing was applied (`Refused`).
 fn dynamo_err<E: ProvideErrorMetadata + std::error::Error + 'static>(e: E) -> Error {
+    if e.code() == Some("ValidationException") {
+        return Error::Refused(format!(
+            "ValidationException: {}",
+            e.message().unwrap_or("")
+        ));
+    }
     match (e.code(), e.message()) {
         (Some(code), Some(msg)) => Error::Dynamo(format!("{code}: {msg}")),
         (Some(code), None) => Error::Dynamo(code.to_string()),
@@ -382,6 +359,9 @@ impl Store {
     }
 
     pub async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>> {
+        if !key_fits(pk, sk) {
+            return Ok(None);
+        }
         let out = self
             .client
             .get_item()
@@ -396,8 +376,13 @@ impl Store {
         Ok(out.item)
     }
 
-    /// Reads any number of keys of one partition (chunks of 100, unprocessed keys retried).
+    /// Reads any number of keys of one partition (chunks of 100, unprocessed keys retried); each
+    /// key once (DynamoDB refuses a BatchGetItem that names a key twice) and only keys that can
+    /// exist.
     pub async fn batch_get(&self, pk: &str, sks: &[String]) -> Result<Vec<Item>> {
+        let mut sks: Vec<&String> = sks.iter().filter(|s| key_fits(pk, s)).collect();
+        sks.sort();
+        sks.dedup();
         let mut found = Vec::with_capacity(sks.len());
         for chunk in sks.chunks(100) {
             let mut keys: Vec<HashMap<String, AttributeValue>> =
@@ -455,13 +440,18 @@ impl Store {
         filter: Option<&Filter>,
         mut each: impl FnMut(Item) -> Result<bool>,
     ) -> Result<f64> {
+        if prefix.is_some_and(|p| p.len() > MAX_SORT_KEY) {
+            // No sort key is that long, so none starts with it.
+            return Ok(0.0);
+        }
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         let mut units = 0.0;
         loop {
             let mut req = self
                 .partition_query(pk)
                 .set_exclusive_start_key(start.take());
-            req = match prefix {
+            req = match prefix.filter(|p| !p.is_empty()) {
+                // An empty prefix is the whole partition (DynamoDB refuses an empty key value).
                 Some(p) => req
                     .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                     .expression_attribute_names("#sk", SK)
@@ -502,15 +492,22 @@ impl Store {
         limit: i32,
         start: Option<HashMap<String, AttributeValue>>,
     ) -> Result<(Vec<Item>, Option<HashMap<String, AttributeValue>>)> {
-        if from > to {
+        if from > to || to.is_empty() {
             // An empty range (DynamoDB refuses a BETWEEN whose bounds are reversed).
             return Ok((Vec::new(), None));
         }
-        let out = self
+        let req = self
             .partition_query(pk)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":from", AttributeValue::S(from.into()))
+            .expression_attribute_names("#sk", SK);
+        // No key value may be empty, in a key condition too: a range from the very start is
+        // `<= to` (`from` empty is below every sort key, which is at least one byte).
+        let req = if from.is_empty() {
+            req.key_condition_expression("#pk = :pk AND #sk <= :to")
+        } else {
+            req.key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                .expression_attribute_values(":from", AttributeValue::S(from.into()))
+        };
+        let out = req
             .expression_attribute_values(":to", AttributeValue::S(to.into()))
             .scan_index_forward(forward)
             .limit(limit.max(1))
@@ -709,7 +706,10 @@ impl Store {
         self.batch_write(reqs).await
     }
 
+    /// Sends writes in BatchWriteItems of at most 25, each key once (DynamoDB refuses a batch
+    /// that names a key twice: of two writes of one key, the later is kept).
     async fn batch_write(&self, all: Vec<WriteRequest>) -> Result<()> {
+        let all = rules::each_key_once(all);
         for chunk in all.chunks(25) {
             let mut reqs = chunk.to_vec();
             let mut attempt = 0;
@@ -845,12 +845,21 @@ impl Store {
         Ok(())
     }
 
-    /// All-or-nothing writes (TransactWriteItems, at most 100).
+    /// All-or-nothing writes (TransactWriteItems: at most 100 of them and 4 MB, checked here so
+    /// an oversized transaction fails clearly before anything is sent). A cancellation for
+    /// throttling is sent again after a backoff; one DynamoDB refuses as invalid is `Refused`.
     pub async fn transact(&self, ops: Vec<TxOp>) -> Result<Written> {
-        if ops.len() > 100 {
+        if ops.len() > MAX_TRANSACTION_ITEMS {
             return Err(Error::Unsupported(format!(
-                "a transaction can hold at most 100 writes in DynamoDB ({} requested)",
+                "a transaction can hold at most {MAX_TRANSACTION_ITEMS} writes in DynamoDB ({} requested); nothing was written",
                 ops.len()
+            )));
+        }
+        let bytes = transaction_bytes(&ops);
+        if bytes > MAX_TRANSACTION_BYTES {
+            return Err(Error::Unsupported(format!(
+                "a transaction can hold at most 4 MB of items in DynamoDB ({:.1} MB requested); nothing was written",
+                bytes as f64 / (1024.0 * 1024.0)
             )));
         }
         let mut items = Vec::with_capacity(ops.len());
@@ -883,39 +892,52 @@ impl Store {
                 }
             });
         }
-        // One token for every attempt of this call: DynamoDB applies a retried transaction once
-        // (a retry after a lost answer succeeds instead of failing its own conditions).
-        let token = format!("{:032x}", rand::random::<u128>());
-        match self
-            .client
-            .transact_write_items()
-            .client_request_token(token)
-            .set_transact_items(Some(items))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-        {
-            Ok(out) => {
-                self.record("TransactWriteItems", out.consumed_capacity());
-                Ok(Written::Ok)
-            }
-            Err(e) => {
-                let se = e.into_service_error();
-                if let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) = &se {
-                    let reasons = c.cancellation_reasons();
-                    if let Some(i) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
-                        return Ok(Written::ConditionFailed(i));
+        for attempt in 0..THROTTLED_ATTEMPTS {
+            // One token for every SDK attempt of this request: DynamoDB applies a retried
+            // transaction once (a retry after a lost answer succeeds instead of failing its own
+            // conditions). A cancelled one applied nothing, so its resend gets a new token.
+            let token = format!("{:032x}", rand::random::<u128>());
+            let res = self
+                .client
+                .transact_write_items()
+                .client_request_token(token)
+                .set_transact_items(Some(items.clone()))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await;
+            let se = match res {
+                Ok(out) => {
+                    self.record("TransactWriteItems", out.consumed_capacity());
+                    return Ok(Written::Ok);
+                }
+                Err(e) => e.into_service_error(),
+            };
+            if let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) = &se {
+                let reasons: Vec<(Option<&str>, Option<&str>)> = c
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| (r.code(), r.message()))
+                    .collect();
+                match cancelled(&reasons) {
+                    Cancelled::Condition(i) => return Ok(Written::ConditionFailed(i)),
+                    Cancelled::Conflict => return Ok(Written::Conflict),
+                    Cancelled::Refused(why) => return Err(Error::Refused(why)),
+                    Cancelled::Throttled => {
+                        backoff(attempt + 2).await;
+                        continue;
                     }
-                    return Ok(Written::Conflict);
                 }
-                if se.code() == Some("TransactionConflictException")
-                    || se.is_transaction_in_progress_exception()
-                {
-                    return Ok(Written::Conflict);
-                }
-                Err(dynamo_err(se))
             }
+            if se.code() == Some("TransactionConflictException")
+                || se.is_transaction_in_progress_exception()
+            {
+                return Ok(Written::Conflict);
+            }
+            return Err(dynamo_err(se));
         }
+        Err(Error::Refused(format!(
+            "the transaction was cancelled for throttling {THROTTLED_ATTEMPTS} times; try again later"
+        )))
     }
 }
 
