@@ -6,6 +6,8 @@
 //   provisioned   400 ProvisionedThroughputExceededException (nothing done)
 //   http500       500 InternalServerError (nothing done)
 //   conflict      TransactWriteItems: 400 TransactionCanceledException, TransactionConflict
+//   cancelThrottled TransactWriteItems: 400 TransactionCanceledException, ThrottlingError
+//                 (nothing done; DynamoDB says: retry with backoff)
 //   partialGet    BatchGetItem: half the keys read, the rest in UnprocessedKeys
 //   partialWrite  BatchWriteItem: half the writes done, the rest in UnprocessedItems
 //   shortPage     Query/Scan: a page of 1-3 items with a LastEvaluatedKey
@@ -16,7 +18,7 @@
 const http = require('node:http');
 
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'BatchWriteItem']);
-const KINDS = ['throttle', 'provisioned', 'http500', 'conflict', 'partialGet', 'partialWrite', 'shortPage', 'slow', 'lostAnswer'];
+const KINDS = ['throttle', 'provisioned', 'http500', 'conflict', 'cancelThrottled', 'partialGet', 'partialWrite', 'shortPage', 'slow', 'lostAnswer'];
 
 /** mulberry32: a small seeded generator, so a failing seed can be replayed. */
 function rng(seed) {
@@ -33,7 +35,7 @@ function rng(seed) {
 /** The faults that fit an operation. */
 function fitting(op) {
   const kinds = ['throttle', 'provisioned', 'http500', 'slow'];
-  if (op === 'TransactWriteItems') kinds.push('conflict');
+  if (op === 'TransactWriteItems') kinds.push('conflict', 'cancelThrottled');
   if (op === 'BatchGetItem') kinds.push('partialGet');
   if (op === 'BatchWriteItem') kinds.push('partialWrite');
   if (op === 'Query' || op === 'Scan') kinds.push('shortPage');
@@ -144,10 +146,15 @@ class FaultProxy {
       case 'http500':
         count();
         return this._reply(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' });
-      case 'conflict': {
+      case 'conflict':
+      case 'cancelThrottled': {
         count();
         const n = (JSON.parse(body).TransactItems || []).length;
-        const reasons = Array.from({ length: n }, (_, i) => (i === 0 ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' } : { Code: 'None' }));
+        const reason =
+          kind === 'conflict'
+            ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }
+            : { Code: 'ThrottlingError', Message: 'Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly.' };
+        const reasons = Array.from({ length: n }, (_, i) => (i === 0 ? reason : { Code: 'None' }));
         return this._reply(res, 400, {
           __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
           message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map(r => r.Code).join(', ')}]`,

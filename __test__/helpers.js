@@ -2,6 +2,8 @@
 // adapter per test file, and the Parse JS SDK pointed at it over HTTP.
 'use strict';
 process.env.TESTING = process.env.TESTING || '1';
+// Every store a test starts sits behind DynamoDB's rules (scripts/dynamo-rules.js).
+process.env.DYNAMO_RULES = process.env.DYNAMO_RULES || '1';
 
 const { startDynamo, freePort } = require('../scripts/dynamo-local');
 
@@ -96,7 +98,11 @@ async function startStack(extra = {}, shared = null) {
     const closing = server.handleShutdown();
     http.closeAllConnections();
     await closing;
-    if (!shared) await dynamo.stop();
+    if (!shared) {
+      await dynamo.stop();
+      const broken = dynamo.rules ? dynamo.rules.violations : [];
+      if (broken.length) throw new Error(`requests AWS would refuse were sent: ${JSON.stringify(broken.slice(0, 5))}`);
+    }
   }
 
   return { Parse, db, dynamo, server, serverURL, rest, signUp, stop, masterKey, appId, table };

@@ -57,8 +57,28 @@ function waitForPort(port, child, timeoutMs = 10000) {
   });
 }
 
-/** Starts dynoxide; `dbPath` persists data to a file (in memory when omitted). */
-async function startDynamo({ port, dbPath, quiet = true } = {}) {
+/**
+ * Starts dynoxide; `dbPath` persists data to a file (in memory when omitted). With `rules`
+ * (default: DYNAMO_RULES=1, as the tests set it) the endpoint is a proxy in front of it that
+ * refuses, as AWS does, every request DynamoDB's documented rules forbid
+ * (scripts/dynamo-rules.js); `rules` answers it (its `violations`).
+ */
+async function startDynamo({ port, dbPath, quiet = true, rules = process.env.DYNAMO_RULES === '1' } = {}) {
+  if (rules) {
+    const { RulesProxy } = require('./dynamo-rules');
+    const inner = await startDynamo({ dbPath, quiet, rules: false });
+    const proxy = await new RulesProxy({ target: inner.endpoint, port: port || 0 }).start();
+    return {
+      endpoint: proxy.endpoint,
+      port: Number(new URL(proxy.endpoint).port),
+      child: inner.child,
+      rules: proxy,
+      stop: async () => {
+        await proxy.stop();
+        await inner.stop();
+      },
+    };
+  }
   const bin = findBinary();
   port = port || (await freePort());
   const args = ['serve', '--host', '127.0.0.1', '--port', String(port)];

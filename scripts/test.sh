@@ -5,10 +5,25 @@
 #   1. cargo tests of the Rust core (unit tests, tests against a dynoxide server, and the
 #      embedded in-process store), no Node involved;
 #   2. node:test integration tests: a real Parse Server on this adapter, driven by the Parse JS SDK.
+# Every request of both goes through DynamoDB's documented rules (scripts/dynamo-rules.js): one
+# that AWS would refuse is refused, and recorded, and this script fails if any was.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export AWS_EC2_METADATA_DISABLED=true
 export CARGO_TERM_COLOR=never
+export DYNAMO_RULES=1
+DYNAMO_RULES_LOG="$(mktemp -t dynamo-rules.XXXXXX)"
+export DYNAMO_RULES_LOG
+
+# Fails when any request broke DynamoDB's rules during the step named $1.
+check_rules() {
+  if [ -s "$DYNAMO_RULES_LOG" ]; then
+    echo "requests that AWS would refuse were sent during the $1:" >&2
+    head -50 "$DYNAMO_RULES_LOG" >&2
+    exit 1
+  fi
+  echo "== DynamoDB's rules: no request of the $1 broke one =="
+}
 
 bash scripts/setup.sh
 
@@ -24,7 +39,9 @@ echo "== cargo tests (core) =="
 source scripts/dynoxide.sh
 start_dynoxide
 cargo test --profile test-fast --no-default-features --features embedded
+check_rules "cargo tests"
 unset DYNAMODB_ENDPOINT  # the node tests start their own stores
 
 echo "== node integration tests (Parse Server + Parse JS SDK) =="
 node --test --test-concurrency=2 __test__/
+check_rules "node tests"
