@@ -431,14 +431,16 @@ function errorBody(op, q, r) {
 
 class RulesProxy {
   /**
-   * @param {{target: string, port?: number, log?: string|null, limits?: object}} o
+   * @param {{target: string, port?: number, log?: string|null, limits?: object, answers?: string|null}} o
    * `log`: a file each refusal is appended to (a JSON line); `limits` overrides some of LIMITS
-   * for this proxy (to test how the adapter meets a refusal).
+   * for this proxy (to test how the adapter meets a refusal); `answers`: a file each error the
+   * target answers is appended to (to compare with another implementation, e.g. moto).
    */
-  constructor({ target, port = 0, log = process.env.DYNAMO_RULES_LOG || null, limits = {} }) {
+  constructor({ target, port = 0, log = process.env.DYNAMO_RULES_LOG || null, limits = {}, answers = null }) {
     this.target = new URL(target);
     this.port = port;
     this.log = log;
+    this.answers = answers;
     this.limits = limits;
     this.schemas = new Map();
     this.violations = [];
@@ -503,6 +505,16 @@ class RulesProxy {
       const r = await this._forward(req, body);
       if (op === 'CreateTable' && r.status === 200) this.schemas.set(q.TableName, schemaFrom(q));
       if (op === 'DeleteTable' && r.status === 200) this.schemas.delete(q.TableName);
+      if (this.answers && r.status !== 200) {
+        let a;
+        try {
+          a = JSON.parse(r.body.toString() || '{}');
+        } catch (_) {
+          a = { __type: 'not JSON', message: r.body.toString().slice(0, 200) };
+        }
+        const reasons = a.CancellationReasons ? a.CancellationReasons.map(x => x.Code) : undefined;
+        fs.appendFileSync(this.answers, `${JSON.stringify({ op, status: r.status, type: a.__type, message: a.message || a.Message, reasons })}\n`);
+      }
       res.writeHead(r.status, r.headers);
       res.end(r.body);
     } catch (e) {
@@ -541,13 +553,13 @@ class RulesProxy {
 module.exports = { RulesProxy, check, Refusal, LIMITS, schemaFrom };
 
 if (require.main === module) {
-  // `node scripts/dynamo-rules.js --target URL [--port N]`: a rules proxy in the foreground;
-  // prints its endpoint on the first line.
+  // `node scripts/dynamo-rules.js --target URL [--port N] [--answers FILE]`: a rules proxy in
+  // the foreground; prints its endpoint on the first line.
   const arg = n => {
     const i = process.argv.indexOf(n);
     return i > 0 ? process.argv[i + 1] : undefined;
   };
-  new RulesProxy({ target: arg('--target'), port: Number(arg('--port') || 0) }).start().then(p => {
+  new RulesProxy({ target: arg('--target'), port: Number(arg('--port') || 0), answers: arg('--answers') || null }).start().then(p => {
     console.log(p.endpoint);
     process.on('SIGTERM', () => p.stop().then(() => process.exit(0)));
   });
