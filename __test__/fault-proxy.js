@@ -16,6 +16,7 @@
 // `counts` tells how many of each were made, so a test can show each one happened.
 'use strict';
 const http = require('node:http');
+const { readRequest, replyJson } = require('../scripts/dynamo-rules');
 
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'BatchWriteItem']);
 const KINDS = ['throttle', 'provisioned', 'http500', 'conflict', 'cancelThrottled', 'partialGet', 'partialWrite', 'shortPage', 'slow', 'lostAnswer'];
@@ -91,9 +92,7 @@ class FaultProxy {
   }
 
   _reply(res, status, json) {
-    const body = JSON.stringify(json);
-    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(body), 'x-amzn-requestid': `fault-${this.requests}` });
-    res.end(body);
+    replyJson(res, status, json, `fault-${this.requests}`);
   }
 
   _relay(res, r, body = r.body) {
@@ -120,11 +119,8 @@ class FaultProxy {
   }
 
   async _handle(req, res) {
-    const chunks = [];
-    for await (const c of req) chunks.push(c);
-    const body = Buffer.concat(chunks).toString();
+    const { body, op } = await readRequest(req);
     this.requests++;
-    const op = String(req.headers['x-amz-target'] || '').split('.').pop();
     this.ops[op] = (this.ops[op] || 0) + 1;
     const kind = this._choose(op);
     try {

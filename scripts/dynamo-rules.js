@@ -429,6 +429,20 @@ function errorBody(op, q, r) {
   return { __type: `com.amazon.coral.validate#${r.type}`, message: r.message };
 }
 
+/** A DynamoDB JSON-protocol request as a proxy reads it: its body and its operation. */
+async function readRequest(req) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  return { body: Buffer.concat(chunks).toString(), op: String(req.headers['x-amz-target'] || '').split('.').pop() };
+}
+
+/** Answers a request with DynamoDB's JSON (an error shape, for a proxy's own answers). */
+function replyJson(res, status, json, requestId) {
+  const body = JSON.stringify(json);
+  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(body), 'x-amzn-requestid': requestId });
+  res.end(body);
+}
+
 class RulesProxy {
   /**
    * @param {{target: string, port?: number, log?: string|null, limits?: object, answers?: string|null}} o
@@ -492,11 +506,8 @@ class RulesProxy {
   }
 
   async _handle(req, res) {
-    const chunks = [];
-    for await (const c of req) chunks.push(c);
-    const body = Buffer.concat(chunks).toString();
+    const { body, op } = await readRequest(req);
     this.requests++;
-    const op = String(req.headers['x-amz-target'] || '').split('.').pop();
     try {
       const q = body ? JSON.parse(body) : {};
       await this._learn(req, op, q);
@@ -544,13 +555,11 @@ class RulesProxy {
   }
 
   _reply(res, status, json) {
-    const body = JSON.stringify(json);
-    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(body), 'x-amzn-requestid': `rules-${this.requests}` });
-    res.end(body);
+    replyJson(res, status, json, `rules-${this.requests}`);
   }
 }
 
-module.exports = { RulesProxy, check, Refusal, LIMITS, schemaFrom };
+module.exports = { RulesProxy, check, Refusal, LIMITS, schemaFrom, readRequest, replyJson };
 
 if (require.main === module) {
   // `node scripts/dynamo-rules.js --target URL [--port N] [--answers FILE]`: a rules proxy in
