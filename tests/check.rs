@@ -201,3 +201,54 @@ async fn check_finds_planted_damage_and_fix_repairs_it() {
     let last = must(&a, "check", json!([false])).await;
     assert_eq!(kinds(&last, None), Vec::<String>::new(), "{last}");
 }
+
+/// A table written before entry texts were cut at `index::MAX_TEXT` (they were cut at 800
+/// bytes): the entry of a 600-byte string holds its whole text, which an equality lookup no
+/// longer reads. `check` reports it, and `fix` puts the object's entries right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_cut_the_old_way_are_reported_and_fixed() {
+    let a = common::adapter().await;
+    must(
+        &a,
+        "createClass",
+        json!(["Text", {"fields": {"s": {"type": "String"}}}]),
+    )
+    .await;
+    must(&a, "ensureIndex", json!(["Text", {}, ["s"], "s_1", false])).await;
+    let long = "x".repeat(600);
+    must(
+        &a,
+        "createObject",
+        json!(["Text", {}, {"objectId": "t1", "s": long}]),
+    )
+    .await;
+    let store = a.store();
+    let pk = index_pk("Text", "s");
+    for (_, sk) in store.partition_keys(&pk).await.unwrap() {
+        store.delete(&pk, &sk, None).await.unwrap();
+    }
+    let old = std::collections::HashMap::from([
+        ("_pk_className".to_string(), S(pk.clone())),
+        ("_sk_id".to_string(), S(format!("2{long}\u{1}\u{1}t1"))),
+        ("key".to_string(), S("t1".into())),
+        ("ord".to_string(), S("1".into())),
+    ]);
+    store.put(old, None).await.unwrap();
+    let found = must(&a, "find", json!(["Text", {}, {"s": long}, {}])).await;
+    assert_eq!(
+        found,
+        json!([]),
+        "the old entry is not where a lookup reads"
+    );
+    let report = must(&a, "check", json!([false])).await;
+    assert_eq!(
+        kinds(&report, None),
+        ["missing-index-entry s", "stale-index-entry s"],
+        "{report}"
+    );
+    must(&a, "check", json!([true])).await;
+    let found = must(&a, "find", json!(["Text", {}, {"s": long}, {}])).await;
+    assert_eq!(found[0]["objectId"], "t1");
+    let again = must(&a, "check", json!([false])).await;
+    assert_eq!(kinds(&again, None), Vec::<String>::new(), "{again}");
+}
