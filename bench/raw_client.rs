@@ -84,6 +84,7 @@ async fn main() {
     );
     let conf = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(parse_server_dynamodb::store::http_client())
         .endpoint_url(&endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))

@@ -38,7 +38,10 @@ echo "== cargo tests (core) =="
 # dynoxide for the Rust side; stopped when this script exits.
 source scripts/dynoxide.sh
 start_dynoxide
-cargo test --profile test-fast --no-default-features --features embedded
+# For the target triple `napi build` names, so the tests reuse the dependencies the addon's
+# build compiled (target/<triple>/test-fast; Cargo.toml asks the same features of both).
+host=$(rustc -vV | sed -n 's/^host: //p')
+cargo test --profile test-fast --no-default-features --features embedded --target "$host"
 check_rules "cargo tests"
 unset DYNAMODB_ENDPOINT  # the node tests start their own stores
 

@@ -124,6 +124,18 @@ fn is_local(endpoint: &str) -> bool {
         || endpoint.contains("://[::1]")
 }
 
+/// The HTTP client every DynamoDB request goes through: hyper 1 with rustls and the ring
+/// crypto provider, trusting the system's roots (the SDK's own default would be aws-lc-rs; the
+/// Cargo features keep one client and one TLS stack in the build).
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 impl Store {
     pub async fn connect(cfg: &StoreConfig) -> Result<Store> {
         let mut cfg = cfg.clone();
@@ -137,6 +149,7 @@ impl Store {
         let operation = cfg.operation_timeout_ms.max(100);
         let attempt = (operation / u64::from(cfg.max_attempts.max(1))).max(200);
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http_client())
             .retry_config(RetryConfig::standard().with_max_attempts(cfg.max_attempts.max(1)))
             .timeout_config(
                 TimeoutConfig::builder()
