@@ -4,8 +4,11 @@
 //! and no single item every write touches), and `base` holds the count before the first of
 //! them. `base` is 0 for a class created empty; for a class whose objects predate the counters
 //! it is set by its first count: a full count, taken between two equal sums of the shards so
-//! no write landed meanwhile. A crash between an object's write and its
-//! `ADD` leaves the count off by one (the README says so).
+//! no write landed meanwhile. The `ADD` goes beside the answer, not before it: the write's
+//! client is answered after one round trip, and a count in this process first waits for the
+//! `ADD`s still in flight for its class, so counts after sequential writes stay exact (another
+//! server's count may miss a change for the few milliseconds its `ADD` takes). A crash between
+//! an object's write and its `ADD` leaves the count off by one (the README says so).
 
 use crate::error::Result;
 use crate::layout::count_pk;
@@ -13,7 +16,8 @@ use crate::log::Log;
 use crate::store::{Condition, Store};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
 /// Counter items per class: each takes 1,000 writes/s, so a class takes 16,000 creates and
 /// deletes per second before its counters throttle.
@@ -24,6 +28,49 @@ const N: &str = "n";
 pub struct Counts {
     store: Store,
     log: Arc<Log>,
+    in_flight: Arc<InFlight>,
+}
+
+/// The counter updates sent and not yet answered, per class.
+#[derive(Default)]
+struct InFlight {
+    classes: Mutex<HashMap<String, usize>>,
+    settled: Notify,
+}
+
+impl InFlight {
+    fn pending(&self, class: &str) -> usize {
+        let classes = self.classes.lock().unwrap_or_else(|e| e.into_inner());
+        classes.get(class).copied().unwrap_or(0)
+    }
+    fn start(&self, class: &str) {
+        let mut classes = self.classes.lock().unwrap_or_else(|e| e.into_inner());
+        *classes.entry(class.to_string()).or_default() += 1;
+    }
+    fn finish(&self, class: &str) {
+        {
+            let mut classes = self.classes.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = classes.get_mut(class) {
+                *n -= 1;
+                if *n == 0 {
+                    classes.remove(class);
+                }
+            }
+        }
+        self.settled.notify_waiters();
+    }
+    /// Waits until no update of `class` is in flight.
+    async fn settle(&self, class: &str) {
+        loop {
+            let notified = self.settled.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.pending(class) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 /// The `base` and the sum of the shards of a class, as one Query reads them.
@@ -34,26 +81,34 @@ struct Read {
 
 impl Counts {
     pub fn new(store: Store, log: Arc<Log>) -> Counts {
-        Counts { store, log }
+        Counts {
+            store,
+            log,
+            in_flight: Arc::default(),
+        }
     }
 
-    /// Records that `delta` objects of `class` were created (or deleted, when negative). The
-    /// object write has happened: a failure here is logged, not returned, since the write
-    /// must not look failed to the client.
-    pub async fn changed(&self, class: &str, delta: i64) {
+    /// Records that `delta` objects of `class` were created (or deleted, when negative): the
+    /// `ADD` is sent beside the write's answer (see the header). The object write has
+    /// happened: a failure here is logged, not returned, since the write must not look failed
+    /// to the client.
+    pub fn changed(&self, class: &str, delta: i64) {
         if delta == 0 {
             return;
         }
         let shard = format!("s{:02}", rand::random_range(0..SHARDS));
-        if let Err(e) = self
-            .store
-            .add_number(&count_pk(class), &shard, N, delta)
-            .await
-        {
-            self.log.warn(format!(
-                "the object count of {class} missed a change of {delta}: {e}"
-            ));
-        }
+        let (store, log, in_flight) =
+            (self.store.clone(), self.log.clone(), self.in_flight.clone());
+        let class = class.to_string();
+        in_flight.start(&class);
+        tokio::spawn(async move {
+            if let Err(e) = store.add_number(&count_pk(&class), &shard, N, delta).await {
+                log.warn(format!(
+                    "the object count of {class} missed a change of {delta}: {e}"
+                ));
+            }
+            in_flight.finish(&class);
+        });
     }
 
     async fn read(&self, reader: &Store, class: &str) -> Result<Read> {
@@ -81,6 +136,7 @@ impl Counts {
     /// or eventually consistent) once they have a base; the first time, a full count that
     /// sets the base (strongly consistent).
     pub async fn size(&self, reader: &Store, class: &str) -> Result<u64> {
+        self.in_flight.settle(class).await;
         let first = self.read(reader, class).await?;
         if let Some(base) = first.base {
             return Ok((base + first.shards).max(0) as u64);

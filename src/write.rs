@@ -170,7 +170,7 @@ impl Writer {
 
     pub async fn commit_session(&self, session: u64) -> Result<()> {
         for (class, delta) in self.sessions.commit(&self.store, session).await? {
-            self.counts.changed(&class, delta).await;
+            self.counts.changed(&class, delta);
         }
         Ok(())
     }
@@ -186,7 +186,7 @@ impl Writer {
     ) -> Result<()> {
         self.insert_object(class, key, obj, kept, session).await?;
         if session.is_none() {
-            self.counts.changed(class, 1).await;
+            self.counts.changed(class, 1);
         }
         Ok(())
     }
@@ -202,7 +202,7 @@ impl Writer {
     ) -> Result<bool> {
         let deleted = self.delete_object(class, expr, st, kept, session).await?;
         if deleted && session.is_none() {
-            self.counts.changed(class, -1).await;
+            self.counts.changed(class, -1);
         }
         Ok(deleted)
     }
