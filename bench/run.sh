@@ -8,7 +8,9 @@
 #   4. login cost at 1k / 10k / 100k users (BENCH_USERS to change);
 #   5. read units per query shape at 1k / 10k / 100k objects, without indexes (automatic
 #      indexes) and with indexes declared at class creation, and write units per object write
-#      with 0, 3 and 10 indexes (BENCH_SIZES to change).
+#      with 0, 3 and 10 indexes (BENCH_SIZES to change);
+#   6. memory of one request at two class sizes;
+#   7. DynamoDB requests and sequential round trips per Parse operation (a delaying proxy).
 # Each prints ratios measured side by side in one run. Not part of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,5 +46,7 @@ echo "== 5. query cost =="
 BENCH_SIZES="${BENCH_SIZES:-1000,10000,100000}" node bench/query-cost.js
 echo "== 6. memory of one request =="
 BENCH_MEMORY_SIZES="${BENCH_MEMORY_SIZES:-50000,200000}" node --expose-gc bench/memory.js 2>/dev/null | grep -v '^info:'
+echo "== 7. round trips per Parse operation =="
+node bench/roundtrips.js 2>/dev/null | grep -v '^warn:'
 echo "== charts (docs/charts/*.svg, from this run's tables) =="
 node bench/charts.js bench/out/last-run.md docs/charts
