@@ -297,41 +297,51 @@ pub async fn count_entries(
 /// The object keys the lookups find (each once, in the order found): objectIds as they are,
 /// unique values through their sentinels' owners, index ranges through their entries.
 async fn lookup_keys(store: &Store, class: &str, lookups: &[Lookup]) -> Result<Vec<String>> {
-    let mut keys: Vec<String> = Vec::new();
-    let mut found: HashSet<String> = HashSet::new();
-    for l in lookups {
-        let key = match l {
-            Lookup::Index { spec, range } => {
-                let pk = index_pk(class, spec);
-                let mut start = None;
-                loop {
-                    let (items, next) = store
-                        .query_page(&pk, (&range.from, &range.to), true, 1000, start)
-                        .await?;
-                    for k in items.iter().filter_map(pointed_key) {
-                        if found.insert(k.clone()) {
-                            keys.push(k.clone());
-                        }
-                    }
-                    match next {
-                        Some(n) => start = Some(n),
-                        None => break,
-                    }
+    use futures::stream::{StreamExt, TryStreamExt};
+    // The lookups are independent reads (an `$or` of a username and an email: two sentinels):
+    // sent together, a few at a time, so they cost one round trip, not one each.
+    let reads: Vec<_> = lookups.iter().map(|l| lookup(store, class, l)).collect();
+    let found: Vec<Vec<String>> = futures::stream::iter(reads)
+        .buffered(LOOKUPS_AT_ONCE)
+        .try_collect()
+        .await?;
+    let mut seen: HashSet<String> = HashSet::new();
+    Ok(found
+        .into_iter()
+        .flatten()
+        .filter(|k| !k.is_empty() && seen.insert(k.clone()))
+        .collect())
+}
+
+/// How many lookups of one query are in flight at once.
+const LOOKUPS_AT_ONCE: usize = 16;
+
+/// The object keys one lookup finds, in key order.
+async fn lookup(store: &Store, class: &str, l: &Lookup) -> Result<Vec<String>> {
+    Ok(match l {
+        Lookup::Index { spec, range } => {
+            let pk = index_pk(class, spec);
+            let mut keys = Vec::new();
+            let mut start = None;
+            loop {
+                let (items, next) = store
+                    .query_page(&pk, (&range.from, &range.to), true, 1000, start)
+                    .await?;
+                keys.extend(items.iter().filter_map(pointed_key).cloned());
+                match next {
+                    Some(n) => start = Some(n),
+                    None => break keys,
                 }
-                None
             }
-            Lookup::Key(k) => Some(k.clone()),
-            Lookup::Unique { field, sk } => store
-                .get(&unique_pk(class, field), sk)
-                .await?
-                .and_then(|item| sentinel_owner(&item).cloned()),
-        };
-        if let Some(k) = key.filter(|k| !k.is_empty() && !found.contains(k)) {
-            found.insert(k.clone());
-            keys.push(k);
         }
-    }
-    Ok(keys)
+        Lookup::Key(k) => vec![k.clone()],
+        Lookup::Unique { field, sk } => store
+            .get(&unique_pk(class, field), sk)
+            .await?
+            .and_then(|item| sentinel_owner(&item).cloned())
+            .into_iter()
+            .collect(),
+    })
 }
 
 /// Hands the rows with these keys that match `expr` to `each`, in key order (GetItem, or
