@@ -188,7 +188,8 @@ class DynamoStorageAdapter {
     this._onchange = callback;
   }
   handleShutdown() {
-    return Promise.resolve();
+    // The counter updates sent beside answers finish first.
+    return this._call('handleShutdown').then(() => undefined);
   }
   performInitialization() {
     return this._call('performInitialization');

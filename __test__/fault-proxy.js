@@ -14,7 +14,8 @@
 //   slow          answered after `slowMs` (past the adapter's timeoutMs): done, answer late
 //   lostAnswer    a write forwarded and done, then the connection dropped (no answer)
 // `counts` tells how many of each were made, so a test can show each one happened. `delayMs`
-// holds every request that long before handling it (a network's latency, for bench/roundtrips.js).
+// holds every request that long before handling it (a network's latency, for bench/roundtrips.js);
+// `delays` holds the requests of some operations longer (`{UpdateItem: 600}`).
 'use strict';
 const http = require('node:http');
 const { readRequest, replyJson } = require('../scripts/dynamo-rules');
@@ -50,8 +51,9 @@ class FaultProxy {
    * @param {{target: string, seed?: number, rate?: number, slowMs?: number, kinds?: string[]}} o
    * `target` is dynoxide's endpoint; `kinds` limits the faults made (all by default).
    */
-  constructor({ target, seed = 1, rate = 0.1, slowMs = 1500, kinds = KINDS, delayMs = 0 }) {
+  constructor({ target, seed = 1, rate = 0.1, slowMs = 1500, kinds = KINDS, delayMs = 0, delays = {} }) {
     this.delayMs = delayMs;
+    this.delays = delays;
     this.target = new URL(target);
     this.random = rng(seed);
     this.rate = rate;
@@ -122,7 +124,8 @@ class FaultProxy {
 
   async _handle(req, res) {
     const { body, op } = await readRequest(req);
-    if (this.delayMs > 0) await new Promise(resolve => setTimeout(resolve, this.delayMs));
+    const delay = this.delays[op] ?? this.delayMs;
+    if (delay > 0) await new Promise(resolve => setTimeout(resolve, delay));
     this.requests++;
     this.ops[op] = (this.ops[op] || 0) + 1;
     const kind = this._choose(op);

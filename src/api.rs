@@ -135,6 +135,10 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
     };
     match method {
         "performInitialization" => a.perform_initialization().await.map(|_| Value::Null),
+        "handleShutdown" => {
+            a.handle_shutdown().await;
+            Ok(Value::Null)
+        }
         "classExists" => Ok(json!(
             a.class_exists(&str_arg(args, 0, "className")?).await?
         )),

@@ -59,13 +59,17 @@ impl InFlight {
         }
         self.settled.notify_waiters();
     }
-    /// Waits until no update of `class` is in flight.
-    async fn settle(&self, class: &str) {
+    /// Waits until no update of `class` (None: of any class) is in flight.
+    async fn settle(&self, class: Option<&str>) {
         loop {
             let notified = self.settled.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.pending(class) == 0 {
+            let pending = match class {
+                Some(c) => self.pending(c),
+                None => self.classes.lock().unwrap_or_else(|e| e.into_inner()).len(),
+            };
+            if pending == 0 {
                 return;
             }
             notified.await;
@@ -111,6 +115,11 @@ impl Counts {
         });
     }
 
+    /// Waits for every counter update still in flight (at shutdown, so none is lost).
+    pub async fn settle(&self) {
+        self.in_flight.settle(None).await;
+    }
+
     async fn read(&self, reader: &Store, class: &str) -> Result<Read> {
         let mut out = Read {
             base: None,
@@ -136,7 +145,7 @@ impl Counts {
     /// or eventually consistent) once they have a base; the first time, a full count that
     /// sets the base (strongly consistent).
     pub async fn size(&self, reader: &Store, class: &str) -> Result<u64> {
-        self.in_flight.settle(class).await;
+        self.in_flight.settle(Some(class)).await;
         let first = self.read(reader, class).await?;
         if let Some(base) = first.base {
             return Ok((base + first.shards).max(0) as u64);

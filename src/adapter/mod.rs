@@ -197,6 +197,11 @@ impl Adapter {
         &self.store
     }
 
+    /// Parse Server is shutting down: finishes the work sent beside answers (counter updates).
+    pub async fn handle_shutdown(&self) {
+        self.counts.settle().await;
+    }
+
     pub fn log(&self) -> &Log {
         &self.log
     }
