@@ -420,17 +420,34 @@ pub fn item_to_stored(item: &Item) -> Result<Stored> {
 
 /// Rough DynamoDB item size (attribute names + values), for the 400 KB limit check.
 pub fn item_size(item: &Item) -> usize {
-    fn size(a: &AttributeValue) -> usize {
+    item_measure(item).0
+}
+
+/// An item's size (as `item_size`) and its deepest level (as `nesting`), in one walk.
+pub fn item_measure(item: &Item) -> (usize, usize) {
+    fn measure(a: &AttributeValue) -> (usize, usize) {
+        let inner = |parts: &mut dyn Iterator<Item = (usize, &AttributeValue)>| {
+            let (mut bytes, mut deepest) = (3, 0);
+            for (name, v) in parts {
+                let (b, d) = measure(v);
+                bytes += 1 + name + b;
+                deepest = deepest.max(d);
+            }
+            (bytes, 1 + deepest)
+        };
         match a {
-            AttributeValue::S(s) => s.len(),
-            AttributeValue::N(n) => n.len().div_ceil(2) + 1,
-            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
-            AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + size(v)).sum::<usize>(),
-            AttributeValue::M(m) => 3 + m.iter().map(|(k, v)| 1 + k.len() + size(v)).sum::<usize>(),
-            _ => 0,
+            AttributeValue::S(s) => (s.len(), 1),
+            AttributeValue::N(n) => (n.len().div_ceil(2) + 1, 1),
+            AttributeValue::L(l) => inner(&mut l.iter().map(|v| (0, v))),
+            AttributeValue::M(m) => inner(&mut m.iter().map(|(k, v)| (k.len(), v))),
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => (1, 1),
+            _ => (0, 1),
         }
     }
-    item.iter().map(|(k, v)| k.len() + size(v)).sum()
+    item.iter().fold((0, 0), |(bytes, deepest), (k, v)| {
+        let (b, d) = measure(v);
+        (bytes + k.len() + b, deepest.max(d))
+    })
 }
 
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
@@ -439,12 +456,6 @@ pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 /// 1 ("Nested attribute depth" in
 /// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html).
 pub const MAX_NESTING: usize = 32;
-
-/// The deepest level of an item's values (a top-level scalar is 1, each map or list around a
-/// value adds one; a map's kept key order counts too).
-pub fn item_nesting(item: &Item) -> usize {
-    item.values().map(nesting).max().unwrap_or(0)
-}
 
 /// The levels of one value (a scalar is 1; each map or list around a value adds one).
 pub fn nesting(a: &AttributeValue) -> usize {
@@ -467,11 +478,11 @@ mod tests {
             v = json!({ "k": v });
         }
         let item: Item = HashMap::from([("d".to_string(), to_attr(&v).unwrap())]);
-        assert_eq!(item_nesting(&item), 32);
+        assert_eq!(item_measure(&item).1, 32);
         // A map whose key order is kept holds one more level: its list of keys.
         let unsorted = json!({"b": 1, "a": 2});
         let item: Item = HashMap::from([("d".to_string(), to_attr(&unsorted).unwrap())]);
-        assert_eq!(item_nesting(&item), 3);
+        assert_eq!(item_measure(&item).1, 3);
         assert_eq!(nesting(&AttributeValue::S("x".into())), 1);
     }
 

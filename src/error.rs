@@ -116,3 +116,23 @@ impl Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// A name or value as an error message shows it: its first 40 characters, `…` when cut.
+pub fn shown(s: &str) -> String {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_are_shown_cut_on_a_character() {
+        assert_eq!(shown("short"), "short");
+        let long = "é".repeat(300);
+        assert_eq!(shown(&long), format!("{}…", "é".repeat(40)));
+    }
+}

@@ -8,22 +8,20 @@
 //! escaping, dates as their normalised ISO text. The cut keeps every entry's sort key within
 //! DynamoDB's 1,024 bytes, a compound entry (two texts) included, for object keys of up to
 //! `MAX_KEY` bytes: a longer value shares its entry text with the values that start alike, and
-//! the evaluator, which re-checks every row, tells them apart. Every object has one *order entry* (attribute `ord`), at the text of
-//! the value it sorts by (objects and arrays only by tag, since their inner order is not kept);
-//! other entries (array elements, a Pointer's objectId under the string tag) serve equality
-//! lookups. Ranges of these keys answer equality, `$in`, ranges, prefixes and sorts.
+//! the evaluator, which re-checks every row, tells them apart. Every object has one *order
+//! entry* (attribute `ord`), at the text of the value it sorts by (objects and arrays only by
+//! tag, since their inner order is not kept); other entries (array elements, a Pointer's
+//! objectId under the string tag) serve equality lookups. Ranges of these keys answer equality, `$in`, ranges, prefixes and sorts.
 
 use crate::codec::parse_type;
 use crate::query::eval::collect_path;
+use crate::store::MAX_SORT_KEY;
 use serde_json::{Map, Value};
 
 /// Between an entry's text and the object's key; below every byte of escaped text.
 pub const SEP: &str = "\u{1}\u{1}";
 /// Above every character an entry's key can hold.
 const TOP: &str = "\u{10FFFF}";
-/// DynamoDB's longest sort key, in UTF-8 bytes ("Partition key and sort key" in
-/// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html).
-pub const MAX_SORT_KEY: usize = 1024;
 /// The longest object key an entry points at: an objectId of up to 110 bytes, or a relation
 /// row's `owningId:relatedId` (see `layout::MAX_OBJECT_ID`).
 pub const MAX_KEY: usize = 221;

@@ -7,7 +7,7 @@
 //! Every room that reads or writes these items takes their keys and shapes from here.
 
 use crate::codec::{self, Item};
-use crate::error::{Error, Result};
+use crate::error::{shown, Error, Result};
 use crate::index;
 use crate::query::eval;
 use crate::store::TxOp;
@@ -28,8 +28,8 @@ pub const MAX_CLASS_NAME: usize = 255;
 pub fn check_partition(pk: &str) -> Result<()> {
     if pk.len() > crate::store::MAX_PARTITION_KEY {
         return Err(Error::Unsupported(format!(
-            "cannot keep {}…: its DynamoDB partition key would be {} bytes (at most {}); use shorter field names",
-            &pk[..pk.char_indices().nth(60).map_or(pk.len(), |(i, _)| i)],
+            "cannot keep {}: its DynamoDB partition key would be {} bytes (at most {}); use shorter field names",
+            shown(pk),
             pk.len(),
             crate::store::MAX_PARTITION_KEY
         )));
@@ -100,7 +100,7 @@ pub fn check_key(class: &str, key: &str, obj: &Map<String, Value>) -> Result<()>
         if id.is_empty() || id.len() > MAX_OBJECT_ID {
             return Err(Error::json(format!(
                 "objectId {:?} is {} bytes; DynamoDB keys here hold objectIds of 1 to {MAX_OBJECT_ID} bytes",
-                id.chars().take(40).collect::<String>(),
+                shown(id),
                 id.len()
             )));
         }
@@ -269,11 +269,8 @@ pub fn sentinel_key(v: &Value) -> Option<String> {
         return Some(format!("={text}"));
     }
     let digest = sha2::Sha256::digest(text.as_bytes());
-    Some(
-        std::iter::once('#'.to_string())
-            .chain(digest.iter().map(|b| format!("{b:02x}")))
-            .collect(),
-    )
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!("#{hex}"))
 }
 
 /// The sentinel key of a unique value, or None when the field is empty (uniqueness is sparse).
@@ -333,7 +330,7 @@ mod tests {
         let long = "u".repeat(5000);
         let a = sentinel_key(&json!(long)).unwrap();
         let b = sentinel_key(&json!(format!("{long}v"))).unwrap();
-        assert!(a.len() <= crate::index::MAX_SORT_KEY && a.starts_with('#'));
+        assert!(a.len() <= crate::store::MAX_SORT_KEY && a.starts_with('#'));
         assert_ne!(a, b);
         assert_eq!(a, sentinel_key(&json!(long)).unwrap());
         assert_eq!(sentinel_key(&json!("x".repeat(1000))).unwrap().len(), 1001);

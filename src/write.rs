@@ -6,8 +6,8 @@
 //! and sent together at commit. Objects created and deleted are counted in `counts`.
 
 use crate::codec::{
-    item_nesting, item_size, item_to_stored, item_tokens, object_to_item, Item, Stored,
-    MAX_ITEM_BYTES, MAX_NESTING, TOKEN, TOKENS_KEPT,
+    item_measure, item_to_stored, item_tokens, object_to_item, Item, Stored, MAX_ITEM_BYTES,
+    MAX_NESTING, TOKEN, TOKENS_KEPT,
 };
 use crate::counts::Counts;
 use crate::error::{Error, Result};
@@ -58,13 +58,12 @@ fn unknown_outcome(class: &str, key: &str) -> Error {
 /// Refuses, before anything is written, an object DynamoDB could not store: over 400 KB, or
 /// nested deeper than it keeps.
 fn check_size(item: &Item) -> Result<()> {
-    let size = item_size(item);
+    let (size, depth) = item_measure(item);
     if size > MAX_ITEM_BYTES {
         return Err(Error::TooLarge(format!(
             "the object is {size} bytes; DynamoDB stores at most {MAX_ITEM_BYTES} bytes per object"
         )));
     }
-    let depth = item_nesting(item);
     if depth > MAX_NESTING {
         return Err(Error::json(format!(
             "the object nests values {depth} levels deep; DynamoDB stores at most {MAX_NESTING} (a field's value is level 1, each object or array around a value one more)"

@@ -15,8 +15,8 @@ use serde_json::{json, Map, Value};
 pub fn validate_class_name(class: &str) -> Result<()> {
     if class.len() > crate::layout::MAX_CLASS_NAME {
         return Err(Error::InvalidQuery(format!(
-            "invalid class name: {}… is {} bytes; class names hold at most {} here (they are part of DynamoDB keys)",
-            &class[..40.min(class.len())],
+            "invalid class name: {} is {} bytes; class names hold at most {} here (they are part of DynamoDB keys)",
+            crate::error::shown(class),
             class.len(),
             crate::layout::MAX_CLASS_NAME
         )));
@@ -419,5 +419,18 @@ impl Adapter {
                 .await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_class_name_of_multibyte_characters_is_an_error_not_a_panic() {
+        // Byte 40 falls inside a character: cutting the name by bytes for the message panicked.
+        let e = validate_class_name(&format!("a{}", "é".repeat(300))).unwrap_err();
+        assert!(e.to_string().contains("601 bytes"), "{e}");
+        assert!(validate_class_name(&"C".repeat(255)).is_ok());
     }
 }

@@ -868,7 +868,12 @@ impl Store {
                 ops.len()
             )));
         }
-        let bytes = transaction_bytes(&ops);
+        // Each item is at most 400 KB (checked by its writer), so only more than ten can pass.
+        let bytes = if ops.len() > MAX_TRANSACTION_BYTES / crate::codec::MAX_ITEM_BYTES {
+            transaction_bytes(&ops)
+        } else {
+            0
+        };
         if bytes > MAX_TRANSACTION_BYTES {
             return Err(Error::Unsupported(format!(
                 "a transaction can hold at most 4 MB of items in DynamoDB ({:.1} MB requested); nothing was written",

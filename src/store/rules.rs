@@ -14,7 +14,7 @@ use std::collections::HashMap;
 /// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html). A key
 /// outside them names no item that can exist: reads of it answer nothing without asking.
 pub const MAX_PARTITION_KEY: usize = 2048;
-pub const MAX_SORT_KEY: usize = crate::index::MAX_SORT_KEY;
+pub const MAX_SORT_KEY: usize = 1024;
 
 pub(super) fn key_fits(pk: &str, sk: &str) -> bool {
     (1..=MAX_PARTITION_KEY).contains(&pk.len()) && (1..=MAX_SORT_KEY).contains(&sk.len())
