@@ -15,7 +15,8 @@
 //   lostAnswer    a write forwarded and done, then the connection dropped (no answer)
 // `counts` tells how many of each were made, so a test can show each one happened. `delayMs`
 // holds every request that long before handling it (a network's latency, for bench/roundtrips.js);
-// `delays` holds the requests of some operations longer (`{UpdateItem: 600}`).
+// `delays` holds the requests of some operations longer (`{UpdateItem: 600}`); `only` (a Set of
+// operation names) limits the faults to those operations.
 'use strict';
 const http = require('node:http');
 const { readRequest, replyJson } = require('../scripts/dynamo-rules');
@@ -111,7 +112,7 @@ class FaultProxy {
   _choose(op) {
     // Batch requests are rare in a workload: they are faulted three times as often.
     const rate = op.startsWith('Batch') ? Math.min(1, this.rate * 3) : this.rate;
-    if (!this.enabled || this.random() >= rate) return null;
+    if (!this.enabled || (this.only && !this.only.has(op)) || this.random() >= rate) return null;
     // A faulted batch is cut in part more often than not (the fault only batches have).
     const partial = op === 'BatchGetItem' ? 'partialGet' : op === 'BatchWriteItem' ? 'partialWrite' : null;
     if (partial && this.kinds.has(partial) && this.random() < 0.6) return partial;

@@ -423,29 +423,31 @@ pub fn item_size(item: &Item) -> usize {
     item_measure(item).0
 }
 
+/// One value's size (as DynamoDB counts it) and its levels (as `nesting`), in one walk.
+pub fn attr_measure(a: &AttributeValue) -> (usize, usize) {
+    let inner = |parts: &mut dyn Iterator<Item = (usize, &AttributeValue)>| {
+        let (mut bytes, mut deepest) = (3, 0);
+        for (name, v) in parts {
+            let (b, d) = attr_measure(v);
+            bytes += 1 + name + b;
+            deepest = deepest.max(d);
+        }
+        (bytes, 1 + deepest)
+    };
+    match a {
+        AttributeValue::S(s) => (s.len(), 1),
+        AttributeValue::N(n) => (n.len().div_ceil(2) + 1, 1),
+        AttributeValue::L(l) => inner(&mut l.iter().map(|v| (0, v))),
+        AttributeValue::M(m) => inner(&mut m.iter().map(|(k, v)| (k.len(), v))),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => (1, 1),
+        _ => (0, 1),
+    }
+}
+
 /// An item's size (as `item_size`) and its deepest level (as `nesting`), in one walk.
 pub fn item_measure(item: &Item) -> (usize, usize) {
-    fn measure(a: &AttributeValue) -> (usize, usize) {
-        let inner = |parts: &mut dyn Iterator<Item = (usize, &AttributeValue)>| {
-            let (mut bytes, mut deepest) = (3, 0);
-            for (name, v) in parts {
-                let (b, d) = measure(v);
-                bytes += 1 + name + b;
-                deepest = deepest.max(d);
-            }
-            (bytes, 1 + deepest)
-        };
-        match a {
-            AttributeValue::S(s) => (s.len(), 1),
-            AttributeValue::N(n) => (n.len().div_ceil(2) + 1, 1),
-            AttributeValue::L(l) => inner(&mut l.iter().map(|v| (0, v))),
-            AttributeValue::M(m) => inner(&mut m.iter().map(|(k, v)| (k.len(), v))),
-            AttributeValue::Bool(_) | AttributeValue::Null(_) => (1, 1),
-            _ => (0, 1),
-        }
-    }
     item.iter().fold((0, 0), |(bytes, deepest), (k, v)| {
-        let (b, d) = measure(v);
+        let (b, d) = attr_measure(v);
         (bytes + k.len() + b, deepest.max(d))
     })
 }

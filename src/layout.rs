@@ -70,6 +70,19 @@ impl Kept {
             .cloned()
             .collect()
     }
+
+    /// Whether something kept beside an object (a unique value's sentinel, an index entry) is
+    /// made from its top-level `field`: then a write of that field must rewrite it too.
+    pub fn touches(&self, field: &str) -> bool {
+        let top = |f: &str| f.split('.').next() == Some(field);
+        let mut unique = self.unique.iter().chain(&self.unique_building);
+        let mut specs = self.indexes.iter().chain(&self.building).chain(&self.auto);
+        unique.any(|f| top(f))
+            || specs.any(|spec| match index::compound(spec) {
+                Some((lead, next)) => top(lead) || top(next),
+                None => top(index::parse_spec(spec).0),
+            })
+    }
 }
 
 fn random_id(len: usize) -> String {

@@ -26,7 +26,7 @@ use crate::query::plan::{self, ClassFacts, Plan, SortHint};
 use crate::query::sort::{project, Order};
 use crate::query::{parse_query, Expr};
 use crate::store::{backoff, Store, StoreConfig};
-use crate::write::Writer;
+use crate::write::{Attempt, Writer};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
@@ -646,6 +646,37 @@ impl Adapter {
             .await
     }
 
+    /// An update of the one object a query names by key, in place when it can be (one
+    /// `UpdateItem`, no read first); None when it cannot (then read and rewrite).
+    async fn update_in_place(
+        &self,
+        class: &str,
+        expr: &Expr,
+        upd: &Map<String, Value>,
+    ) -> Result<Option<Option<Map<String, Value>>>> {
+        let key = match plan::key_plan(expr).map(|p| p.access) {
+            Some(plan::Access::Keys(k)) if k.len() == 1 => k[0].clone(),
+            _ => return Ok(None),
+        };
+        let _writing = self.indexes.writing().await;
+        let kept = self.kept(class).await?;
+        Ok(
+            match self
+                .writer
+                .update_in_place(class, expr, &key, upd, &kept)
+                .await?
+            {
+                Attempt::Done(new) => Some(new),
+                Attempt::Careful(Some(st)) => Some(
+                    self.writer
+                        .update(class, expr, st, upd, &kept, None)
+                        .await?,
+                ),
+                Attempt::Careful(None) => None,
+            },
+        )
+    }
+
     pub async fn create_object(
         &self,
         class: &str,
@@ -669,6 +700,11 @@ impl Adapter {
     ) -> Result<Value> {
         let expr = parse_query(query, false)?;
         let upd = update_map(update)?;
+        if session.is_none() {
+            if let Some(done) = self.update_in_place(class, &expr, upd).await? {
+                return Ok(done.map_or(Value::Null, |new| to_parse(new, schema)));
+            }
+        }
         for st in self.matching(class, &expr, Some(1)).await? {
             if let Some(new) = self.update_row(class, &expr, st, upd, session).await? {
                 return Ok(to_parse(new, schema));

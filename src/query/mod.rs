@@ -5,6 +5,7 @@
 //! MongoDB text index does.
 
 pub mod aggregate;
+pub mod condition;
 pub mod eval;
 pub mod expr;
 pub mod filter;

@@ -25,11 +25,13 @@ use std::time::Duration;
 
 mod conditions;
 mod rules;
+mod update;
 mod usage;
 pub use conditions::{Condition, TxOp};
 use rules::{cancelled, key_fits, transaction_bytes, Cancelled};
 pub use rules::{MAX_PARTITION_KEY, MAX_SORT_KEY};
 use rules::{MAX_TRANSACTION_BYTES, MAX_TRANSACTION_ITEMS, THROTTLED_ATTEMPTS};
+pub use update::{Update, Updated};
 pub use usage::{OpUsage, Usage};
 
 #[derive(Debug, Clone, Default)]

@@ -2,7 +2,11 @@
 //! `Delete`, `Increment`, `Add`, `AddUnique`, `Remove`, and `_auth_data_<provider>` keys that
 //! Parse uses for `authData.<provider>`. The store writes the result back with a condition on
 //! the object's revision and retries on conflict, so no concurrent update is lost; this module
-//! is pure and decides only what the new object is.
+//! is pure and decides only what the new object is. `expression` gives the updates DynamoDB
+//! can apply alike their in-place `UpdateItem` form.
+
+mod expression;
+pub use expression::{in_place, InPlace};
 
 use crate::codec::canonical_field;
 use crate::error::{Error, Result};

@@ -1,6 +1,6 @@
 //! Writes of one object with everything kept beside it: inserts conditioned on absence, updates
 //! as read-modify-writes conditioned on the object's revision (re-read and re-checked against
-//! the query on conflict), deletes; each in one transaction with the object's unique-value
+//! the query on conflict; `in_place` makes those that can be one `UpdateItem`), deletes; each in one transaction with the object's unique-value
 //! sentinels, index entries and relation mirror, so those never disagree with the object.
 //! Inside a transactional session the same operations are buffered in `transaction::Sessions`
 //! and sent together at commit. Objects created and deleted are counted in `counts`.
@@ -24,13 +24,21 @@ use crate::update;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
+mod in_place;
+pub use in_place::Attempt;
+
 const WRITE_ATTEMPTS: u32 = 200;
+
+/// A fresh write token (random: 48 bits).
+fn new_token() -> String {
+    format!("{:012x}", rand::random::<u64>() >> 16)
+}
 
 /// Sets a fresh write token on an object item, before the tokens of the revisions it follows
 /// (`before`, newest first); answers it.
 fn stamp(item: &mut Item, before: &[String]) -> String {
     use aws_sdk_dynamodb::types::AttributeValue;
-    let token = format!("{:012x}", rand::random::<u64>() >> 16);
+    let token = new_token();
     let list = std::iter::once(&token)
         .chain(before.iter())
         .take(TOKENS_KEPT)
