@@ -36,3 +36,25 @@ test('counts wait for the counter updates in flight, and shutdown lets them land
     await dynamo.stop();
   }
 });
+
+test('the changes made while a counter update is in flight go together in the next one', async () => {
+  const dynamo = await startDynamo();
+  const proxy = await new FaultProxy({ target: dynamo.endpoint, rate: 0 }).start();
+  try {
+    const a = new DynamoDB('coalesce', { endpoint: proxy.endpoint, region: 'us-east-1', autoIndex: false }).getAdapter();
+    await a.createClass('Item', { fields: {} });
+    proxy.delays = { UpdateItem: 300 };
+    const before = proxy.ops.UpdateItem || 0;
+    // The first create's ADD is held 300 ms; the five after it add up meanwhile.
+    for (let i = 1; i <= 6; i++) await a._adaptiveCollection('Item').insertOne({ _id: `i${i}`, n: i });
+    await a._adaptiveCollection('Item').deleteOne({ _id: 'i6' });
+    assert.equal(await a.count('Item', { fields: {} }, {}), 5);
+    assert.equal((proxy.ops.UpdateItem || 0) - before, 2, 'one ADD for the first create, one for the rest');
+    proxy.delays = {};
+    const b = new DynamoDB('coalesce', { endpoint: dynamo.endpoint, region: 'us-east-1' }).getAdapter();
+    assert.equal(await b.count('Item', { fields: {} }, {}), 5, 'another server counts them too');
+  } finally {
+    await proxy.stop();
+    await dynamo.stop();
+  }
+});

@@ -7,7 +7,8 @@
 //! no write landed meanwhile. The `ADD` goes beside the answer, not before it: the write's
 //! client is answered after one round trip, and a count in this process first waits for the
 //! `ADD`s still in flight for its class, so counts after sequential writes stay exact (another
-//! server's count may miss a change for the few milliseconds its `ADD` takes). A crash between
+//! server's count may miss a change for the few milliseconds its `ADD` takes). Changes made
+//! while a class's `ADD` is in flight go together in the next one. A crash between
 //! an object's write and its `ADD` leaves the count off by one (the README says so).
 
 use crate::error::Result;
@@ -29,6 +30,8 @@ pub struct Counts {
     store: Store,
     log: Arc<Log>,
     in_flight: Arc<InFlight>,
+    /// Per class with an `ADD` being sent: the changes since, to send after it.
+    waiting: Arc<Mutex<HashMap<String, i64>>>,
 }
 
 /// The counter updates sent and not yet answered, per class.
@@ -89,27 +92,56 @@ impl Counts {
             store,
             log,
             in_flight: Arc::default(),
+            waiting: Arc::default(),
         }
     }
 
     /// Records that `delta` objects of `class` were created (or deleted, when negative): the
-    /// `ADD` is sent beside the write's answer (see the header). The object write has
-    /// happened: a failure here is logged, not returned, since the write must not look failed
-    /// to the client.
+    /// `ADD` is sent beside the write's answer (see the header). While one `ADD` of a class is
+    /// in flight, the changes that follow add up and go as one `ADD` after it: one write unit
+    /// and one request for many objects under load, never more than one per change. The object
+    /// write has happened: a failure here is logged, not returned, since the write must not look
+    /// failed to the client.
     pub fn changed(&self, class: &str, delta: i64) {
         if delta == 0 {
             return;
         }
-        let shard = format!("s{:02}", rand::random_range(0..SHARDS));
-        let (store, log, in_flight) =
-            (self.store.clone(), self.log.clone(), self.in_flight.clone());
+        {
+            let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            let sending = waiting.contains_key(class);
+            *waiting.entry(class.to_string()).or_default() += delta;
+            if sending {
+                return;
+            }
+            // No sender for this class: this change starts one.
+            self.in_flight.start(class);
+        }
+        let (store, log, in_flight, waiting) = (
+            self.store.clone(),
+            self.log.clone(),
+            self.in_flight.clone(),
+            self.waiting.clone(),
+        );
         let class = class.to_string();
-        in_flight.start(&class);
         tokio::spawn(async move {
-            if let Err(e) = store.add_number(&count_pk(&class), &shard, N, delta).await {
-                log.warn(format!(
-                    "the object count of {class} missed a change of {delta}: {e}"
-                ));
+            loop {
+                // Takes what has added up; the class leaves `waiting` only when nothing has.
+                let delta = {
+                    let mut w = waiting.lock().unwrap_or_else(|e| e.into_inner());
+                    match w.get_mut(&class) {
+                        Some(d) if *d != 0 => std::mem::take(d),
+                        _ => {
+                            w.remove(&class);
+                            break;
+                        }
+                    }
+                };
+                let shard = format!("s{:02}", rand::random_range(0..SHARDS));
+                if let Err(e) = store.add_number(&count_pk(&class), &shard, N, delta).await {
+                    log.warn(format!(
+                        "the object count of {class} missed a change of {delta}: {e}"
+                    ));
+                }
             }
             in_flight.finish(&class);
         });
