@@ -3,7 +3,9 @@
 // (initdb + pg_ctl from PATH, in a temporary folder, on a free port). Each Parse Server runs in
 // its own child process (Parse Server keeps some state per process); this process is the
 // HTTP client. Rounds alternate between them and the best of three is printed, with 8
-// concurrent HTTP clients.
+// concurrent HTTP clients; and, from /proc, the CPU time per request each side's processes
+// spent (the Parse Server process: Node, Parse Server and the adapter; the store: dynoxide, or
+// PostgreSQL's processes), so where the emulator's own CPU is the limit shows.
 'use strict';
 process.env.TESTING = '1';
 const { execFileSync } = require('node:child_process');
@@ -29,6 +31,7 @@ function startPostgres(port) {
   run('pg_ctl', ['-D', path.join(dir, 'data'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, '-l', path.join(dir, 'log'), '-w', 'start']);
   return {
     uri: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    pid: () => Number(fs.readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]),
     stop() {
       try {
         run('pg_ctl', ['-D', path.join(dir, 'data'), '-m', 'fast', '-w', 'stop']);
@@ -44,7 +47,7 @@ function startServer(kind, env) {
   const { fork } = require('node:child_process');
   return new Promise((resolve, reject) => {
     const child = fork(__filename, [], { env: { ...process.env, PSD_BENCH_SERVE: kind, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    child.once('message', m => resolve({ rest: restClient(m.serverURL, m.appId, 'bench-js'), stop: () => child.kill() }));
+    child.once('message', m => resolve({ rest: restClient(m.serverURL, m.appId, 'bench-js'), pid: child.pid, stop: () => child.kill() }));
     child.once('exit', code => reject(new Error(`${kind} server exited (${code})`)));
   });
 }
@@ -81,6 +84,27 @@ function restClient(serverURL, appId, jsKey) {
   };
 }
 
+/** CPU seconds (user + system) a process and all its descendants have used so far (Linux). */
+function cpuSeconds(pid) {
+  const ticks = 100; // USER_HZ
+  let total = 0;
+  const visit = p => {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+      for (const t of fs.readdirSync(`/proc/${p}/task`)) {
+        const kids = fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim();
+        for (const k of kids ? kids.split(' ') : []) visit(k);
+      }
+    } catch {
+      // The process ended meanwhile.
+    }
+  };
+  visit(pid);
+  return total;
+}
+
 async function measure(total, f) {
   let next = 0;
   const times = [];
@@ -104,7 +128,10 @@ async function main() {
   const dynamo = await startDynamo();
   const ours = await startServer('ours', { DYNAMODB_ENDPOINT: dynamo.endpoint });
   const pgParse = await startServer('postgres', { PG_URI: pg.uri });
-  const sides = { ours: { rest: ours.rest, ids: [] }, postgres: { rest: pgParse.rest, ids: [] } };
+  const sides = {
+    ours: { rest: ours.rest, ids: [], server: ours.pid, store: () => dynamo.child.pid },
+    postgres: { rest: pgParse.rest, ids: [], server: pgParse.pid, store: pg.pid },
+  };
   // Seed: 1,000 objects in 50 categories and 20 users per side.
   for (const side of Object.values(sides)) {
     await measure(1000, async i => {
@@ -137,11 +164,19 @@ async function main() {
   };
   const rows = [];
   for (const [name, op] of Object.entries(ops)) {
-    const best = { ours: { rate: 0, p50: Infinity }, postgres: { rate: 0, p50: Infinity } };
+    const best = { ours: { rate: 0, p50: Infinity, server: 0, store: 0 }, postgres: { rate: 0, p50: Infinity, server: 0, store: 0 } };
     if (op.before) for (const side of Object.values(sides)) await op.before(side);
     for (let round = 0; round < 3; round++) {
       for (const side of ['ours', 'postgres']) {
-        const m = await measure(op.n, i => op.f(sides[side], i));
+        const sd = sides[side];
+        const cpu = () => [cpuSeconds(sd.server), cpuSeconds(sd.store())];
+        const [server0, store0] = cpu();
+        const m = await measure(op.n, i => op.f(sd, i));
+        const [server1, store1] = cpu();
+        if (m.rate > best[side].rate) {
+          best[side].server = ((server1 - server0) * 1000) / op.n;
+          best[side].store = ((store1 - store0) * 1000) / op.n;
+        }
         best[side].rate = Math.max(best[side].rate, m.rate);
         best[side].p50 = Math.min(best[side].p50, m.p50);
       }
@@ -157,6 +192,12 @@ async function main() {
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(`| ${r.name} | ${r.postgres.rate.toFixed(0)} | ${r.ours.rate.toFixed(0)} | ${(r.ours.rate / r.postgres.rate).toFixed(2)} | ${r.postgres.p50.toFixed(1)} | ${r.ours.p50.toFixed(1)} |`);
+  }
+  console.log('\nCPU time per request (ms, the fastest round of each), from /proc: the Parse Server process (Node, Parse Server, the adapter) and the store');
+  console.log('| request | Postgres: Parse Server | Postgres: PostgreSQL | ours: Parse Server + adapter | ours: dynoxide |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.name} | ${r.postgres.server.toFixed(2)} | ${r.postgres.store.toFixed(2)} | ${r.ours.server.toFixed(2)} | ${r.ours.store.toFixed(2)} |`);
   }
   process.exit(0);
 }

@@ -31,3 +31,7 @@ pub mod write;
 
 #[cfg(feature = "node")]
 mod napi;
+
+#[cfg(feature = "node")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
