@@ -123,6 +123,19 @@ async fn kept_now(store: &Store, class: &str, spec: &str) -> Result<bool> {
     )
 }
 
+/// Whether the registry of `class` lists index `spec` as ready now: kept, and back-filled.
+async fn ready_now(store: &Store, class: &str, spec: &str) -> Result<bool> {
+    Ok(
+        match store.get(META_PARTITION, &format!("index_{class}")).await? {
+            Some(item) => {
+                let l = Lists::of(&item_to_stored(&item)?);
+                l.fields.iter().any(|s| s == spec) && !l.building.iter().any(|s| s == spec)
+            }
+            None => false,
+        },
+    )
+}
+
 /// Back-fills index `spec` of `class` (see `reconcile_index`); when the index was dropped
 /// meanwhile, deletes what the back-fill wrote. Answers whether the index is still kept.
 async fn fill(store: &Store, log: &Log, class: &str, spec: &str, what: &str) -> Result<bool> {
@@ -452,6 +465,15 @@ impl Indexes {
         let this = Arc::clone(self);
         tokio::spawn(async move {
             let (class, spec) = (&job.0, &job.1);
+            // A query planned before the index became ready (here or on another server) asks
+            // to resume a build that has finished: reading the class again would be waste.
+            if resume && matches!(ready_now(&this.store, class, spec).await, Ok(true)) {
+                this.building_here
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&job);
+                return;
+            }
             this.log.info(format!(
                 "automatic index {class}.{spec}: a query read {scanned} units of the class for {would_read} rows; building it"
             ));

@@ -296,3 +296,54 @@ async fn an_or_of_two_fields_gets_an_index_for_each() {
         "with both indexes the $or read {indexed} units; the scan {scan}"
     );
 }
+
+/// A query planned while an index was still building (here or on another server, whose view
+/// of the registry is up to `registry_ttl` old) asks to resume its build after the build has
+/// finished: nothing is built again, and the class is not read again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_build_is_not_resumed() {
+    use parse_server_dynamodb::indexes::Indexes;
+    use parse_server_dynamodb::layout::Kept;
+    use parse_server_dynamodb::log::Log;
+    let table = format!("t{}", common::rand_suffix());
+    let a = adapter(&table, false).await;
+    for i in 0..200 {
+        let obj = json!({"objectId": format!("o{i:03}"), "category": format!("c{}", i % 20), "pad": "x".repeat(1000)});
+        must(&a, "createObject", json!(["Item", {}, obj])).await;
+    }
+    must(&a, "ensureIndex", json!(["Item", {}, ["category"]])).await;
+    wait_ready(&a, "Item", "category").await;
+    // Another server's view from before it was ready: kept, still building.
+    let stale = Kept {
+        indexes: vec!["category".into()],
+        building: vec!["category".into()],
+        auto: vec!["category".into()],
+        ..Kept::default()
+    };
+    let log = Arc::new(Log::default());
+    let store = parse_server_dynamodb::store::Store::connect(&common::config(&table))
+        .await
+        .expect("connect");
+    let other = Arc::new(Indexes::new(
+        store.clone(),
+        log.clone(),
+        AutoIndexPolicy {
+            enabled: true,
+            min_units: 20.0,
+            ratio: 2.0,
+            max_per_class: 2,
+        },
+    ));
+    other.consider("Item", "category", &stale, 60.0, 10);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let logs = log.drain_json().to_string();
+    assert!(!logs.contains("building it"), "{logs}");
+    assert!(!logs.contains("indexing"), "{logs}");
+    // It read the registry to learn the index is ready, and not the class.
+    let ops = store.usage().operations;
+    assert!(ops.contains_key("GetItem"), "{ops:?}");
+    assert!(
+        !ops.contains_key("Query"),
+        "the class was read again: {ops:?}"
+    );
+}
