@@ -92,7 +92,9 @@ function cpuSeconds(pid) {
     try {
       const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+      // utime + stime, and cutime + cstime: what its ended children used (PostgreSQL's
+      // backends come and go).
+      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / ticks;
       for (const t of fs.readdirSync(`/proc/${p}/task`)) {
         const kids = fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim();
         for (const k of kids ? kids.split(' ') : []) visit(k);

@@ -7,7 +7,9 @@
 use crate::codec::{item_to_stored, Stored};
 use crate::error::Result;
 use crate::index::{self, Exactness};
-use crate::layout::{entry_of, index_pk, join_mirror_pk, pointed_key, sentinel_owner, unique_pk};
+use crate::layout::{
+    entry_of, index_pk, join_mirror_pk, pointed_key, sentinel_copy, sentinel_owner, unique_pk,
+};
 use crate::query::eval::{self, matches};
 use crate::query::plan::{Access, Lookup, Plan};
 use crate::query::sort::Order;
@@ -247,9 +249,36 @@ pub async fn each_row(
             read_keys(store, class, expr, &keys, each).await?;
         }
         Access::Lookups(lookups) => {
-            let keys = lookup_keys(store, class, lookups).await?;
-            scanned = (lookups.len() + keys.len()) as f64;
-            read_keys(store, class, expr, &keys, each).await?;
+            let found = lookup_found(store, class, lookups).await?;
+            scanned = (lookups.len() + found.keys.len()) as f64;
+            // Rows the sentinels held go in key order among the rows read.
+            let mut held: std::collections::VecDeque<Stored> = found
+                .rows
+                .into_iter()
+                .filter(|st| matches(expr, &st.obj))
+                .collect();
+            let mut stopped = false;
+            read_keys(store, class, expr, &found.keys, &mut |st| {
+                while held.front().is_some_and(|h| h.key < st.key) {
+                    if let Some(h) = held.pop_front() {
+                        if !each(h)? {
+                            stopped = true;
+                            return Ok(false);
+                        }
+                    }
+                }
+                let go = each(st)?;
+                stopped = !go;
+                Ok(go)
+            })
+            .await?;
+            if !stopped {
+                for h in held {
+                    if !each(h)? {
+                        break;
+                    }
+                }
+            }
         }
         Access::InOrder { .. } => {
             let page = Page {
@@ -291,56 +320,82 @@ pub async fn count_entries(
         spec: spec.to_string(),
         range: range.clone(),
     }];
-    Ok(lookup_keys(store, class, &lookup).await?.len())
+    Ok(lookup_found(store, class, &lookup).await?.keys.len())
 }
 
-/// The object keys the lookups find (each once, in the order found): objectIds as they are,
-/// unique values through their sentinels' owners, index ranges through their entries.
-async fn lookup_keys(store: &Store, class: &str, lookups: &[Lookup]) -> Result<Vec<String>> {
+/// What lookups find: the keys of the objects to read, and the objects unique-value sentinels
+/// hold copies of (read already; see `layout::covers`), each object once.
+struct Found {
+    keys: Vec<String>,
+    rows: Vec<Stored>,
+}
+
+/// The objects the lookups find (keys in the order found): objectIds as they are, unique
+/// values through their sentinels (their owners, or the copies they hold), index ranges
+/// through their entries.
+async fn lookup_found(store: &Store, class: &str, lookups: &[Lookup]) -> Result<Found> {
     use futures::stream::{StreamExt, TryStreamExt};
     // The lookups are independent reads (an `$or` of a username and an email: two sentinels):
     // sent together, a few at a time, so they cost one round trip, not one each.
     let reads: Vec<_> = lookups.iter().map(|l| lookup(store, class, l)).collect();
-    let found: Vec<Vec<String>> = futures::stream::iter(reads)
+    let found: Vec<Found> = futures::stream::iter(reads)
         .buffered(LOOKUPS_AT_ONCE)
         .try_collect()
         .await?;
     let mut seen: HashSet<String> = HashSet::new();
-    Ok(found
-        .into_iter()
-        .flatten()
-        .filter(|k| !k.is_empty() && seen.insert(k.clone()))
-        .collect())
+    let mut out = Found {
+        keys: Vec::new(),
+        rows: Vec::new(),
+    };
+    for f in found {
+        out.rows
+            .extend(f.rows.into_iter().filter(|st| seen.insert(st.key.clone())));
+        out.keys.extend(
+            f.keys
+                .into_iter()
+                .filter(|k| !k.is_empty() && seen.insert(k.clone())),
+        );
+    }
+    // An object two lookups found is taken as the first gave it.
+    Ok(out)
 }
 
 /// How many lookups of one query are in flight at once.
 const LOOKUPS_AT_ONCE: usize = 16;
 
-/// The object keys one lookup finds, in key order.
-async fn lookup(store: &Store, class: &str, l: &Lookup) -> Result<Vec<String>> {
+/// What one lookup finds, keys in key order.
+async fn lookup(store: &Store, class: &str, l: &Lookup) -> Result<Found> {
+    let keys = |keys| Found {
+        keys,
+        rows: Vec::new(),
+    };
     Ok(match l {
         Lookup::Index { spec, range } => {
             let pk = index_pk(class, spec);
-            let mut keys = Vec::new();
+            let mut found = Vec::new();
             let mut start = None;
             loop {
                 let (items, next) = store
                     .query_page(&pk, (&range.from, &range.to), true, 1000, start)
                     .await?;
-                keys.extend(items.iter().filter_map(pointed_key).cloned());
+                found.extend(items.iter().filter_map(pointed_key).cloned());
                 match next {
                     Some(n) => start = Some(n),
-                    None => break keys,
+                    None => break keys(found),
                 }
             }
         }
-        Lookup::Key(k) => vec![k.clone()],
-        Lookup::Unique { field, sk } => store
-            .get(&unique_pk(class, field), sk)
-            .await?
-            .and_then(|item| sentinel_owner(&item).cloned())
-            .into_iter()
-            .collect(),
+        Lookup::Key(k) => keys(vec![k.clone()]),
+        Lookup::Unique { field, sk } => match store.get(&unique_pk(class, field), sk).await? {
+            Some(item) => match sentinel_copy(class, &item) {
+                Some(copy) => Found {
+                    keys: Vec::new(),
+                    rows: vec![item_to_stored(&copy)?],
+                },
+                None => keys(sentinel_owner(&item).cloned().into_iter().collect()),
+            },
+            None => keys(Vec::new()),
+        },
     })
 }
 

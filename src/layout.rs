@@ -305,6 +305,57 @@ pub fn sentinel_item(class: &str, field: &str, sk: &str, owner: &str) -> Item {
     aux_item(unique_pk(class, field), sk, "owner", owner)
 }
 
+/// Whether the sentinels of `field` of `class` also hold a copy of their object, so a lookup by
+/// that value is one read: `_Session.sessionToken`, since Parse reads a session by its token
+/// for every request whose token it has not cached, and sessions are small and written at
+/// log-in and log-out only. The copy goes in the same transaction as every write of the
+/// object, so the two never differ.
+pub fn covers(class: &str, field: &str) -> bool {
+    class == "_Session" && field == "sessionToken"
+}
+
+/// Whether some unique field of `class` covers (its updates rewrite the copies).
+pub fn covered(class: &str) -> bool {
+    class == "_Session"
+}
+
+/// The attribute of a sentinel that holds its object's copy (its item but the keys).
+const COPY: &str = "copy";
+/// Larger objects get a plain sentinel (a lookup then reads the object).
+const COPY_MAX_BYTES: usize = 8 * 1024;
+
+/// The sentinel of `owner`'s value `sk` of unique `field`, with a copy of the object's item
+/// (`object`) when the field covers and the copy is small.
+pub fn owned_sentinel(class: &str, field: &str, sk: &str, owner: &str, object: &Item) -> Item {
+    let mut item = sentinel_item(class, field, sk, owner);
+    if covers(class, field) {
+        let copy = AttributeValue::M(
+            object
+                .iter()
+                .filter(|(k, _)| *k != codec::PK && *k != codec::SK)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        );
+        let (size, depth) = codec::attr_measure(&copy);
+        if size <= COPY_MAX_BYTES && depth <= codec::MAX_NESTING {
+            item.insert(COPY.into(), copy);
+        }
+    }
+    item
+}
+
+/// The object item a sentinel of `class` holds a copy of (None: it holds none).
+pub fn sentinel_copy(class: &str, item: &Item) -> Option<Item> {
+    let Some(AttributeValue::M(copy)) = item.get(COPY) else {
+        return None;
+    };
+    let owner = sentinel_owner(item)?;
+    let mut out = copy.clone();
+    out.insert(codec::PK.into(), AttributeValue::S(class.into()));
+    out.insert(codec::SK.into(), AttributeValue::S(owner.clone()));
+    Some(out)
+}
+
 /// The object that owns a sentinel item.
 pub fn sentinel_owner(item: &Item) -> Option<&String> {
     match item.get("owner") {

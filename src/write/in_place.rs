@@ -68,6 +68,9 @@ impl Writer {
         upd: &Map<String, Value>,
         kept: &Kept,
     ) -> Result<Attempt> {
+        if crate::layout::covered(class) {
+            return Ok(Attempt::Careful(None));
+        }
         let (Some(cond), Some(plan)) = (
             condition::implying(expr, key),
             update::in_place(upd, |f| kept.touches(f)),

@@ -13,8 +13,8 @@ use crate::counts::Counts;
 use crate::error::{Error, Result};
 use crate::index;
 use crate::layout::{
-    check_key, duplicate, entry_changes, join_mirror, join_mirror_key, sentinel_item, unique_pk,
-    unique_sk, Kept,
+    check_key, covers, duplicate, entry_changes, join_mirror, join_mirror_key, owned_sentinel,
+    unique_pk, unique_sk, Kept,
 };
 use crate::query::eval::matches;
 use crate::query::Expr;
@@ -105,19 +105,21 @@ fn sentinel_ops(
     key: &str,
     old: &Map<String, Value>,
     new: &Map<String, Value>,
+    new_item: &Item,
 ) -> Result<Vec<TxOp>> {
     let (old_sk, new_sk) = (unique_sk(old, field)?, unique_sk(new, field)?);
     let mut ops = Vec::new();
-    if old_sk == new_sk {
+    // A sentinel with a copy of the object is rewritten with every change of it.
+    if old_sk == new_sk && !(covers(class, field) && new_sk.is_some()) {
         return Ok(ops);
     }
-    if let Some(sk) = new_sk {
+    if let Some(sk) = &new_sk {
         ops.push(TxOp::Put(
-            sentinel_item(class, field, &sk, key),
+            owned_sentinel(class, field, sk, key, new_item),
             Some(Condition::absent_or_owned(key)),
         ));
     }
-    if let Some(sk) = old_sk {
+    if let Some(sk) = old_sk.filter(|sk| new_sk.as_ref() != Some(sk)) {
         ops.push(TxOp::Delete(
             unique_pk(class, field),
             sk,
@@ -244,11 +246,15 @@ impl Writer {
             if let Pending::Written(_) = self.sessions.pending(s, class, key)? {
                 return Err(Error::Duplicate { field: None });
             }
+            let owned: Vec<Item> = sentinels
+                .iter()
+                .map(|(f, sk)| owned_sentinel(class, f, sk, key, &item))
+                .collect();
             let put = TxOp::Put(item, Some(Condition::absent()));
             self.sessions
                 .add(s, put, Some(obj.clone()), Error::Duplicate { field: None })?;
-            for (f, sk) in &sentinels {
-                let op = TxOp::Put(sentinel_item(class, f, sk, key), Some(Condition::absent()));
+            for ((f, _), sentinel) in sentinels.iter().zip(owned) {
+                let op = TxOp::Put(sentinel, Some(Condition::absent()));
                 self.sessions.add(s, op, None, duplicate(f))?;
             }
             if let Some(m) = mirror {
@@ -273,7 +279,7 @@ impl Writer {
             let mut ops = vec![TxOp::Put(item.clone(), Some(Condition::absent()))];
             for (f, sk) in &sentinels {
                 ops.push(TxOp::Put(
-                    sentinel_item(class, f, sk, key),
+                    owned_sentinel(class, f, sk, key, &item),
                     Some(Condition::absent()),
                 ));
             }
@@ -317,7 +323,7 @@ impl Writer {
             let mut extra = Vec::new();
             let mut fields = Vec::new();
             for f in &kept.unique {
-                for op in sentinel_ops(class, f, &st.key, &st.obj, &new)? {
+                for op in sentinel_ops(class, f, &st.key, &st.obj, &new, &item)? {
                     extra.push(op);
                     fields.push(f.clone());
                 }
@@ -431,16 +437,20 @@ impl Writer {
         let mut item = object_to_item(class, &st.key, st.rev + 1, &new)?;
         stamp(&mut item, &st.tokens);
         check_size(&item)?;
+        let mut sentinels = Vec::new();
+        for f in &kept.unique {
+            for op in sentinel_ops(class, f, &st.key, &base, &new, &item)? {
+                sentinels.push((f, op));
+            }
+        }
         self.sessions.add(
             s,
             TxOp::Put(item, Some(Condition::revision(st.rev))),
             Some(new.clone()),
             Self::changed_in_session(class, &st.key),
         )?;
-        for f in &kept.unique {
-            for op in sentinel_ops(class, f, &st.key, &base, &new)? {
-                self.sessions.add(s, op, None, duplicate(f))?;
-            }
+        for (f, op) in sentinels {
+            self.sessions.add(s, op, None, duplicate(f))?;
         }
         for op in index_ops(class, &kept.indexes, &st.key, Some(&base), Some(&new)) {
             self.sessions.add(s, op, None, kept_item("index entry"))?;
