@@ -246,3 +246,17 @@ test('full-text search: $text with case, diacritics, negation and $score order',
   assert.deepEqual(rows.slice(1).map(r => r.get('subject')).sort(), ['Coffee Shopping', 'coffee and cream']);
   assert.deepEqual(rows.map(r => r.get('score')), [1, 0.75, 0.75]);
 });
+
+test('full-text search: $language stems the search; the stored text keeps its own language', async () => {
+  const posts = [
+    { body: 'prepare café e creme' },
+    { body: 'preparamos o café' },
+    { body: 'café preparado' },
+    { body: 'preparamos o bolo', language: 'portuguese' },
+  ];
+  await Parse.Object.saveAll(posts.map(p => new Parse.Object('Receita').set(p)));
+  const q = new Parse.Query('Receita');
+  q.fullText('body', 'preparar', { language: 'pt' });
+  // As on MongoDB's text index (default language English, `language` overriding it per object).
+  assert.deepEqual((await q.find()).map(o => o.get('body')).sort(), ['preparamos o bolo', 'prepare café e creme']);
+});

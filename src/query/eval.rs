@@ -15,12 +15,22 @@ pub fn matches(expr: &Expr, obj: &Map<String, Value>) -> bool {
         Expr::And(v) => v.iter().all(|e| matches(e, obj)),
         Expr::Or(v) => v.iter().any(|e| matches(e, obj)),
         Expr::Nor(v) => !v.iter().any(|e| matches(e, obj)),
+        Expr::Field(path, Cond::Text(t)) => {
+            let mut found = Vec::new();
+            collect_path(obj, path, &mut found);
+            t.score_in(&strings(&found), text_language(obj)).is_some()
+        }
         Expr::Field(path, cond) => {
             let mut found = Vec::new();
             collect_path(obj, path, &mut found);
             field_matches(cond, &found)
         }
     }
+}
+
+/// A document's text language: its `language` field, as a MongoDB text index reads it.
+fn text_language(obj: &Map<String, Value>) -> Option<&str> {
+    obj.get("language").and_then(Value::as_str)
 }
 
 /// Values at a dotted path; arrays of objects on the way are traversed (Mongo semantics).
@@ -121,7 +131,7 @@ pub fn query_text_score(expr: &Expr, obj: &Map<String, Value>) -> Option<f64> {
         Expr::Field(path, Cond::Text(t)) => {
             let mut vals = Vec::new();
             collect_path(obj, path, &mut vals);
-            t.score(&strings(&vals))
+            t.score_in(&strings(&vals), text_language(obj))
         }
         Expr::And(v) => v.iter().find_map(|e| query_text_score(e, obj)),
         _ => None,

@@ -1,7 +1,8 @@
 //! `$text` search on one field, answered as a MongoDB text index answers it: the search string
 //! parsed into terms, `"phrases"` and `-negations` (words of a phrase are terms too); text and
-//! terms split at delimiters, stop words dropped (English), words stemmed (Snowball, the
-//! stemmer MongoDB uses) and, unless the search is case- or diacritic-sensitive, folded. An
+//! terms split at delimiters, stop words dropped, words stemmed (Snowball, the stemmer MongoDB
+//! uses; the search in its `$language`, the stored text in the document's `language`, else
+//! English) and, unless the search is case- or diacritic-sensitive, folded. An
 //! object matches when one term's stem is among its field's, every phrase occurs, and no
 //! negation does. Its relevance (`$score`) is MongoDB's text score: per term,
 //! `freq × (0.5 × count / tokens + 0.5)`, with `freq` = 1 + ½ + ¼ … over repeats and a 1.1
@@ -364,11 +365,22 @@ impl TextSearch {
     }
 
     /// MongoDB's text score of a field holding `texts` (one string, or an array's strings), or
-    /// None when it does not match the search.
+    /// None when it does not match the search; the stored text in English, the text index's
+    /// default language.
     pub fn score(&self, texts: &[&str]) -> Option<f64> {
+        self.score_in(texts, None)
+    }
+
+    /// `score` of a document whose `language` field is `language`: as a MongoDB text index,
+    /// the stored text is split, stemmed and stripped of stop words in the document's language
+    /// (else English), the search in its `$language`.
+    pub fn score_in(&self, texts: &[&str], language: Option<&str>) -> Option<f64> {
+        let stored = language
+            .and_then(self::language)
+            .unwrap_or(Language::Stemmed(Algorithm::English));
         let mut per_term: HashMap<String, f64> = HashMap::new();
         for raw in texts {
-            let toks = self.language_tokens(raw);
+            let toks = tokens(raw, stored, self.case_sensitive, self.diacritic_sensitive);
             if toks.iter().any(|w| self.negated.contains(w)) {
                 return None;
             }
@@ -524,7 +536,38 @@ mod tests {
         // Only stop words: nothing to look up, nothing matches.
         assert!(search("the").score(&["the"]).is_none());
         assert!(TextSearch::parse("x", Some("klingon"), false, false).is_err());
+        // `none` splits the search without stop words; an English index dropped "the", a
+        // document in no language kept it.
         let none = TextSearch::parse("the", Some("none"), false, false).unwrap();
-        assert_eq!(none.score(&["the"]), Some(1.1));
+        assert_eq!(none.score(&["the"]), None);
+        assert_eq!(none.score_in(&["the"], Some("none")), Some(1.1));
+    }
+
+    #[test]
+    fn the_stored_text_is_stemmed_in_its_own_language_the_search_in_its_own() {
+        // MongoDB on an English text index: a Portuguese search for "preparar" (stem
+        // "prepar") matches the English stem of "prepare", not the Portuguese forms.
+        let pt = TextSearch::parse("preparar", Some("pt"), false, false).unwrap();
+        let texts = [
+            "prepare café e creme",
+            "preparamos o café",
+            "café preparado",
+            "preparando o bolo",
+        ];
+        let hits: Vec<&str> = texts
+            .iter()
+            .copied()
+            .filter(|t| pt.score(&[t]).is_some())
+            .collect();
+        assert_eq!(hits, vec!["prepare café e creme"]);
+        // A document whose `language` is Portuguese is stemmed as Portuguese.
+        assert!(pt
+            .score_in(&["preparamos o café"], Some("portuguese"))
+            .is_some());
+        assert!(
+            pt.score_in(&["preparamos o café"], Some("klingon"))
+                .is_none(),
+            "unknown: English"
+        );
     }
 }
