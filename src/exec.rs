@@ -20,7 +20,8 @@ use std::collections::HashSet;
 
 /// The rows a plan answered; the read units spent finding them where a better index could
 /// have spent fewer (a Query of the class partition, as billed; index lookups, about one unit
-/// per object fetched; 0 for key reads, relation ranges and in-order index reads), and how
+/// per object fetched; in-order index reads, one per object fetched that did not match; 0 for
+/// key reads and relation ranges), and how
 /// many rows matched before paging: what an index would have saved.
 #[derive(Debug, Default)]
 pub struct Answer<T> {
@@ -95,11 +96,14 @@ pub async fn find(
     };
     let (skipped, objs, scanned, matched) = match &plan.access {
         Access::InOrder { .. } => {
-            let (skipped, rows) = scan_in_order(store, class, expr, &plan.access, page).await?;
-            let n = rows.len();
-            let mut objs: Vec<Map<String, Value>> = rows.into_iter().map(scored).collect();
+            let read = scan_in_order(store, class, expr, &plan.access, page).await?;
+            let n = read.rows.len();
+            let mut objs: Vec<Map<String, Value>> = read.rows.into_iter().map(scored).collect();
             order.sort(&mut objs);
-            (skipped, objs, 0.0, skipped + n)
+            // The objects fetched beyond the answer are what an index on the query's
+            // conditions would have saved (a filter that matches few reads the whole class).
+            let waste = read.fetched.saturating_sub(n) as f64;
+            (read.skipped, objs, waste, read.skipped + n)
         }
         // Without an order the key order is the result order, so stop after skip + limit.
         _ if order.is_empty() => {
@@ -287,7 +291,7 @@ pub async fn each_row(
             };
             for st in scan_in_order(store, class, expr, &plan.access, page)
                 .await?
-                .1
+                .rows
             {
                 if !each(st)? {
                     break;
@@ -443,7 +447,7 @@ async fn scan_in_order(
     expr: &Expr,
     access: &Access,
     page: Page,
-) -> Result<(usize, Vec<Stored>)> {
+) -> Result<InOrderRead> {
     let Access::InOrder {
         spec,
         field,
@@ -452,9 +456,10 @@ async fn scan_in_order(
         ascending,
     } = access
     else {
-        return Ok((0, Vec::new()));
+        return Ok(InOrderRead::default());
     };
     let ascending = *ascending;
+    let mut fetched = 0usize;
     let skip = page.skip;
     let need = page.need();
     let pk = index_pk(class, spec);
@@ -546,6 +551,7 @@ async fn scan_in_order(
                 let chunk = &fetch[at..(at + missing).min(fetch.len())];
                 at += chunk.len();
                 let keys: Vec<String> = chunk.iter().map(|(k, _)| k.clone()).collect();
+                fetched += keys.len();
                 read_keys(store, class, expr, &keys, &mut |st| {
                     let (text, _) = index::order_text(index::sort_value(&st.obj, field));
                     let ok = index::group_of(&text).to_string();
@@ -577,7 +583,20 @@ async fn scan_in_order(
     }
     let mut out: Vec<Stored> = rows.into_iter().map(|(_, st)| st).collect();
     out.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok((skipped, out))
+    Ok(InOrderRead {
+        skipped,
+        rows: out,
+        fetched,
+    })
+}
+
+/// What an in-order index read answers: how many leading rows it skipped unread, the rows it
+/// read that match, and how many objects it fetched to find them (about a read unit each).
+#[derive(Default)]
+struct InOrderRead {
+    skipped: usize,
+    rows: Vec<Stored>,
+    fetched: usize,
 }
 
 /// What running `plan` on `class` asks of DynamoDB, for Parse's `explain`.

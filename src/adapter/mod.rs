@@ -314,8 +314,13 @@ impl Adapter {
         if answer.scanned == 0.0 || is_join(class) {
             return;
         }
-        // The first wanted index not kept yet, else one still building (to resume it).
-        let wanted = plan::wanted_indexes(expr, sort);
+        // The first wanted index not kept yet, else one still building (to resume it). When
+        // the sort's own index is kept (it was read in order and fetched far more than it
+        // answered), the index of the query's conditions.
+        let mut wanted = plan::wanted_indexes(expr, sort);
+        if sort.is_some() && wanted.iter().all(|s| kept.indexes.contains(s)) {
+            wanted = plan::wanted_indexes(expr, None);
+        }
         if let Some(spec) = wanted
             .iter()
             .find(|s| !kept.indexes.contains(s))
