@@ -30,49 +30,52 @@ pub struct Counts {
     store: Store,
     log: Arc<Log>,
     in_flight: Arc<InFlight>,
-    /// Per class with an `ADD` being sent: the changes since, to send after it.
-    waiting: Arc<Mutex<HashMap<String, i64>>>,
 }
 
-/// The counter updates sent and not yet answered, per class.
+/// The counter changes not yet answered, per class: a class is here while its sender runs,
+/// with the changes made since its last `ADD` went out (sent next, together).
 #[derive(Default)]
 struct InFlight {
-    classes: Mutex<HashMap<String, usize>>,
+    waiting: Mutex<HashMap<String, i64>>,
     settled: Notify,
 }
 
 impl InFlight {
-    fn pending(&self, class: &str) -> usize {
-        let classes = self.classes.lock().unwrap_or_else(|e| e.into_inner());
-        classes.get(class).copied().unwrap_or(0)
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
-    fn start(&self, class: &str) {
-        let mut classes = self.classes.lock().unwrap_or_else(|e| e.into_inner());
-        *classes.entry(class.to_string()).or_default() += 1;
+    /// Adds `delta` to what `class` will send; answers whether it has no sender yet (the
+    /// caller starts one).
+    fn add(&self, class: &str, delta: i64) -> bool {
+        let mut waiting = self.lock();
+        let idle = !waiting.contains_key(class);
+        *waiting.entry(class.to_string()).or_default() += delta;
+        idle
     }
-    fn finish(&self, class: &str) {
+    /// The change `class`'s sender sends next, taken; None when nothing has added up: the
+    /// sender ends, and the class leaves (waking who waits for it).
+    fn take(&self, class: &str) -> Option<i64> {
         {
-            let mut classes = self.classes.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(n) = classes.get_mut(class) {
-                *n -= 1;
-                if *n == 0 {
-                    classes.remove(class);
-                }
+            let mut waiting = self.lock();
+            if let Some(d) = waiting.get_mut(class).filter(|d| **d != 0) {
+                return Some(std::mem::take(d));
             }
+            waiting.remove(class);
         }
         self.settled.notify_waiters();
+        None
     }
-    /// Waits until no update of `class` (None: of any class) is in flight.
+    /// Waits until no change of `class` (None: of any class) is in flight.
     async fn settle(&self, class: Option<&str>) {
         loop {
             let notified = self.settled.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let pending = match class {
-                Some(c) => self.pending(c),
-                None => self.classes.lock().unwrap_or_else(|e| e.into_inner()).len(),
+                Some(c) => self.lock().contains_key(c),
+                None => !self.lock().is_empty(),
             };
-            if pending == 0 {
+            if !pending {
                 return;
             }
             notified.await;
@@ -92,7 +95,6 @@ impl Counts {
             store,
             log,
             in_flight: Arc::default(),
-            waiting: Arc::default(),
         }
     }
 
@@ -103,39 +105,14 @@ impl Counts {
     /// write has happened: a failure here is logged, not returned, since the write must not look
     /// failed to the client.
     pub fn changed(&self, class: &str, delta: i64) {
-        if delta == 0 {
+        if delta == 0 || !self.in_flight.add(class, delta) {
             return;
         }
-        {
-            let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-            let sending = waiting.contains_key(class);
-            *waiting.entry(class.to_string()).or_default() += delta;
-            if sending {
-                return;
-            }
-            // No sender for this class: this change starts one.
-            self.in_flight.start(class);
-        }
-        let (store, log, in_flight, waiting) = (
-            self.store.clone(),
-            self.log.clone(),
-            self.in_flight.clone(),
-            self.waiting.clone(),
-        );
+        let (store, log, in_flight) =
+            (self.store.clone(), self.log.clone(), self.in_flight.clone());
         let class = class.to_string();
         tokio::spawn(async move {
-            loop {
-                // Takes what has added up; the class leaves `waiting` only when nothing has.
-                let delta = {
-                    let mut w = waiting.lock().unwrap_or_else(|e| e.into_inner());
-                    match w.get_mut(&class) {
-                        Some(d) if *d != 0 => std::mem::take(d),
-                        _ => {
-                            w.remove(&class);
-                            break;
-                        }
-                    }
-                };
+            while let Some(delta) = in_flight.take(&class) {
                 let shard = format!("s{:02}", rand::random_range(0..SHARDS));
                 if let Err(e) = store.add_number(&count_pk(&class), &shard, N, delta).await {
                     log.warn(format!(
@@ -143,7 +120,6 @@ impl Counts {
                     ));
                 }
             }
-            in_flight.finish(&class);
         });
     }
 

@@ -11,7 +11,8 @@
 //! the evaluator, which re-checks every row, tells them apart. Every object has one *order
 //! entry* (attribute `ord`), at the text of the value it sorts by (objects and arrays only by
 //! tag, since their inner order is not kept); other entries (array elements, a Pointer's
-//! objectId under the string tag) serve equality lookups. Ranges of these keys answer equality, `$in`, ranges, prefixes and sorts.
+//! objectId under the string tag) serve equality lookups. Ranges of these keys answer
+//! equality, `$in`, ranges, prefixes and sorts.
 
 use crate::codec::parse_type;
 use crate::query::eval::collect_path;

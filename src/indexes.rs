@@ -110,30 +110,26 @@ impl Default for AutoIndexPolicy {
     }
 }
 
-/// Whether the registry of `class` lists index `spec` as stored now (not as cached).
+/// The lists of `class`'s index registry as stored now (not as cached).
+async fn lists_now(store: &Store, class: &str) -> Result<Option<Lists>> {
+    match store.get(META_PARTITION, &format!("index_{class}")).await? {
+        Some(item) => Ok(Some(Lists::of(&item_to_stored(&item)?))),
+        None => Ok(None),
+    }
+}
+
+/// Whether the registry of `class` lists index `spec` as stored now.
 async fn kept_now(store: &Store, class: &str, spec: &str) -> Result<bool> {
-    Ok(
-        match store.get(META_PARTITION, &format!("index_{class}")).await? {
-            Some(item) => Lists::of(&item_to_stored(&item)?)
-                .fields
-                .iter()
-                .any(|s| s == spec),
-            None => false,
-        },
-    )
+    Ok(lists_now(store, class)
+        .await?
+        .is_some_and(|l| l.fields.iter().any(|s| s == spec)))
 }
 
 /// Whether the registry of `class` lists index `spec` as ready now: kept, and back-filled.
 async fn ready_now(store: &Store, class: &str, spec: &str) -> Result<bool> {
-    Ok(
-        match store.get(META_PARTITION, &format!("index_{class}")).await? {
-            Some(item) => {
-                let l = Lists::of(&item_to_stored(&item)?);
-                l.fields.iter().any(|s| s == spec) && !l.building.iter().any(|s| s == spec)
-            }
-            None => false,
-        },
-    )
+    Ok(lists_now(store, class).await?.is_some_and(|l| {
+        l.fields.iter().any(|s| s == spec) && !l.building.iter().any(|s| s == spec)
+    }))
 }
 
 /// Back-fills index `spec` of `class` (see `reconcile_index`); when the index was dropped

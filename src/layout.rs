@@ -314,11 +314,6 @@ pub fn covers(class: &str, field: &str) -> bool {
     class == "_Session" && field == "sessionToken"
 }
 
-/// Whether some unique field of `class` covers (its updates rewrite the copies).
-pub fn covered(class: &str) -> bool {
-    class == "_Session"
-}
-
 /// The attribute of a sentinel that holds its object's copy (its item but the keys).
 const COPY: &str = "copy";
 /// Larger objects get a plain sentinel (a lookup then reads the object).

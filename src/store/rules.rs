@@ -16,6 +16,19 @@ use std::collections::HashMap;
 pub const MAX_PARTITION_KEY: usize = 2048;
 pub const MAX_SORT_KEY: usize = 1024;
 
+/// DynamoDB's error codes for a request it throttled: nothing was applied, send it again
+/// after a backoff.
+pub(super) fn throttled(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "ThrottlingException"
+                | "ProvisionedThroughputExceededException"
+                | "RequestLimitExceeded"
+        )
+    )
+}
+
 pub(super) fn key_fits(pk: &str, sk: &str) -> bool {
     (1..=MAX_PARTITION_KEY).contains(&pk.len()) && (1..=MAX_SORT_KEY).contains(&sk.len())
 }

@@ -5,7 +5,7 @@
 //! only when DynamoDB answered that it did nothing (throttled): an attempt left unanswered may
 //! still be applied, so the caller is told and decides.
 
-use super::rules::THROTTLED_ATTEMPTS;
+use super::rules::{throttled, THROTTLED_ATTEMPTS};
 use super::{backoff, dynamo_err, Condition, CountAttempts, Store};
 use crate::codec::Item;
 use crate::error::Result;
@@ -53,18 +53,6 @@ pub enum Updated {
     /// No answer came (a timeout, a dropped connection, a 5xx): it may or may not be applied,
     /// now or later.
     Unanswered,
-}
-
-/// DynamoDB's answers that it throttled the request (nothing was applied).
-fn throttled(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some(
-            "ThrottlingException"
-                | "ProvisionedThroughputExceededException"
-                | "RequestLimitExceeded"
-        )
-    )
 }
 
 impl Store {

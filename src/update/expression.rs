@@ -14,12 +14,12 @@ use serde_json::{Map, Value};
 /// Updates carrying more than this go the careful way, which knows the object's size.
 const MAX_VALUE_BYTES: usize = 64 * 1024;
 
-/// The in-place form of an update, and the fields it increments (their sums are DynamoDB's,
-/// decimal: the caller checks them against `apply`'s).
+/// The in-place form of an update, and the fields it increments with their amounts (their
+/// sums are DynamoDB's, decimal: the caller checks them against `apply`'s).
 #[derive(Debug)]
 pub struct InPlace {
     pub update: Update,
-    pub increments: Vec<String>,
+    pub increments: Vec<(String, i64)>,
 }
 
 /// The in-place form of `upd`, or None. `kept(field)` says whether something kept beside
@@ -60,7 +60,7 @@ pub fn in_place(upd: &Map<String, Value>, kept: impl Fn(&str) -> bool) -> Option
                 let n = value(&mut out, AttributeValue::N(amount.to_string()))?;
                 out.set
                     .push(format!("{f} = if_not_exists({f}, {zero}) + {n}"));
-                increments.push(key.clone());
+                increments.push((key.clone(), amount));
             }
             Some("Add") => {
                 let items = op.get("objects")?.as_array()?;
@@ -110,7 +110,7 @@ mod tests {
         assert!(e.contains("if_not_exists("), "{e}");
         assert!(e.contains("list_append("), "{e}");
         assert!(e.contains(" REMOVE #u"), "{e}");
-        assert_eq!(p.increments, vec!["score".to_string()]);
+        assert_eq!(p.increments, vec![("score".to_string(), 2)]);
         // updatedAt is stored as a Date map, as a whole object write stores it.
         let date = p.update.values.values().find(|v| v.is_m()).unwrap();
         assert!(date.as_m().unwrap().contains_key("iso"));

@@ -1,7 +1,8 @@
 //! Writes of one object with everything kept beside it: inserts conditioned on absence, updates
 //! as read-modify-writes conditioned on the object's revision (re-read and re-checked against
-//! the query on conflict; `in_place` makes those that can be one `UpdateItem`), deletes; each in one transaction with the object's unique-value
-//! sentinels, index entries and relation mirror, so those never disagree with the object.
+//! the query on conflict; `in_place` makes those that can be one `UpdateItem`), deletes; each
+//! in one transaction with the object's unique-value sentinels, index entries and relation
+//! mirror, so those never disagree with the object.
 //! Inside a transactional session the same operations are buffered in `transaction::Sessions`
 //! and sent together at commit. Objects created and deleted are counted in `counts`.
 
