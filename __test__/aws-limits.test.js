@@ -72,8 +72,13 @@ test('long values, in single-field and compound indexes and as unique values, sa
   assert.deepEqual((await Q().ascending('c').find(opts)).map(r => r.get('n')), [1, 2]);
   assert.deepEqual((await Q().descending('c').find(opts)).map(r => r.get('n')), [2, 1]);
   assert.deepEqual((await Q().equalTo('a', a2).descending('b').find(opts)).map(r => r.get('n')), [2]);
-  const plan = await s.rest('GET', `/classes/Long?explain=queryPlanner&where=${encodeURIComponent(JSON.stringify({ c: c1 }))}`, undefined, m());
-  assert.equal(plan.body.results.queryPlanner.access.via, 'index c');
+  // Two objects: the planner may read the partition instead (it bills less); the index c path
+  // is among its candidates and answers the same row.
+  const plan = await s.rest('GET', `/classes/Long?explain=allPlansExecution&where=${encodeURIComponent(JSON.stringify({ c: c1 }))}`, undefined, m());
+  const runs = plan.body.results.executionStats.allPlansExecution;
+  const byIndex = runs.find(r => r.access.via === 'index c');
+  assert.ok(byIndex, JSON.stringify(plan.body));
+  assert.equal(byIndex.nReturned, 1, JSON.stringify(plan.body));
   // An update moves the entries of a long value too.
   one.set('c', c2);
   await one.save(null, opts);

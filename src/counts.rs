@@ -176,6 +176,14 @@ impl Counts {
         self.store.count(class).await
     }
 
+    /// The number of objects of `class` as its counters hold it now, without waiting for
+    /// changes in flight; None until the class has a base (never a full count: what the cost
+    /// model asks, often, of any class).
+    pub async fn known(&self, reader: &Store, class: &str) -> Result<Option<u64>> {
+        let read = self.read(reader, class).await?;
+        Ok(read.base.map(|base| (base + read.shards).max(0) as u64))
+    }
+
     /// A new class starts counted: when it holds no objects, its base is 0 (every object
     /// written from now on is in the shards).
     pub async fn start(&self, class: &str) -> Result<()> {

@@ -21,13 +21,36 @@ use std::collections::HashSet;
 /// The rows a plan answered; the read units spent finding them where a better index could
 /// have spent fewer (a Query of the class partition, as billed; index lookups, about one unit
 /// per object fetched; in-order index reads, one per object fetched that did not match; 0 for
-/// key reads and relation ranges), and how
-/// many rows matched before paging: what an index would have saved.
+/// key reads and relation ranges), and how many rows matched before paging: what an index
+/// would have saved. With what the cost model learns from: how many objects the evaluator
+/// checked (0 when DynamoDB's filter dropped some unseen: a partition Query), and whether the
+/// access path was read to its end (else the read stopped once it had its page).
 #[derive(Debug, Default)]
 pub struct Answer<T> {
     pub rows: T,
     pub scanned: f64,
     pub matched: usize,
+    pub examined: usize,
+    pub complete: bool,
+}
+
+/// What `each_row` read: the units as `Answer::scanned` counts them, the objects checked, and
+/// whether it read to the end.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Read {
+    pub scanned: f64,
+    pub examined: usize,
+    pub complete: bool,
+}
+
+impl Read {
+    pub fn of<T>(a: &Answer<T>) -> Read {
+        Read {
+            scanned: a.scanned,
+            examined: a.examined,
+            complete: a.complete,
+        }
+    }
 }
 
 /// Which rows of the sorted answer a find returns.
@@ -39,7 +62,7 @@ pub struct Page {
 
 impl Page {
     /// How many rows of the sorted answer must be known: `skip + limit` (None: all).
-    fn need(self) -> Option<usize> {
+    pub fn need(self) -> Option<usize> {
         self.limit.map(|l| l.saturating_add(self.skip))
     }
 }
@@ -94,7 +117,7 @@ pub async fn find(
         }
         o
     };
-    let (skipped, objs, scanned, matched) = match &plan.access {
+    let (skipped, objs, read) = match &plan.access {
         Access::InOrder { .. } => {
             let read = scan_in_order(store, class, expr, &plan.access, page).await?;
             let n = read.rows.len();
@@ -103,13 +126,24 @@ pub async fn find(
             // The objects fetched beyond the answer are what an index on the query's
             // conditions would have saved (a filter that matches few reads the whole class).
             let waste = read.fetched.saturating_sub(n) as f64;
-            (read.skipped, objs, waste, read.skipped + n)
+            let matched = read.skipped + n;
+            let r = Read {
+                scanned: waste,
+                examined: read.fetched,
+                complete: !read.stopped,
+            };
+            (read.skipped, objs, (r, matched))
         }
         // Without an order the key order is the result order, so stop after skip + limit.
         _ if order.is_empty() => {
-            let Answer { rows, scanned, .. } = rows(store, class, plan, expr, page.need()).await?;
-            let n = rows.len();
-            (0, rows.into_iter().map(scored).collect(), scanned, n)
+            let a = rows(store, class, plan, expr, page.need()).await?;
+            let n = a.rows.len();
+            let r = Read {
+                scanned: a.scanned,
+                examined: a.examined,
+                complete: a.complete,
+            };
+            (0, a.rows.into_iter().map(scored).collect(), (r, n))
         }
         _ => {
             let mut top = TopN {
@@ -118,15 +152,16 @@ pub async fn find(
                 rows: Vec::new(),
             };
             let mut matched = 0usize;
-            let scanned = each_row(store, class, plan, expr, &mut |st| {
+            let read = each_row(store, class, plan, expr, &mut |st| {
                 matched += 1;
                 top.offer(scored(st));
                 Ok(true)
             })
             .await?;
-            (0, top.rows, scanned, matched)
+            (0, top.rows, (read, matched))
         }
     };
+    let (read, matched) = read;
     let rows = objs
         .into_iter()
         .skip(page.skip - skipped)
@@ -134,8 +169,10 @@ pub async fn find(
         .collect();
     Ok(Answer {
         rows,
-        scanned,
+        scanned: read.scanned,
         matched,
+        examined: read.examined,
+        complete: read.complete,
     })
 }
 
@@ -149,7 +186,7 @@ pub async fn rows(
     cap: Option<usize>,
 ) -> Result<Answer<Vec<Stored>>> {
     let mut out = Vec::new();
-    let scanned = each_row(store, class, plan, expr, &mut |st| {
+    let read = each_row(store, class, plan, expr, &mut |st| {
         out.push(st);
         Ok(cap.is_none_or(|c| out.len() < c))
     })
@@ -157,7 +194,9 @@ pub async fn rows(
     Ok(Answer {
         matched: out.len(),
         rows: out,
-        scanned,
+        scanned: read.scanned,
+        examined: read.examined,
+        complete: read.complete,
     })
 }
 
@@ -177,7 +216,7 @@ pub async fn top(
         rows: Vec::new(),
     };
     let mut matched = 0usize;
-    let scanned = each_row(store, class, plan, expr, &mut |st| {
+    let read = each_row(store, class, plan, expr, &mut |st| {
         matched += 1;
         top.offer(st.obj);
         Ok(true)
@@ -185,8 +224,10 @@ pub async fn top(
     .await?;
     Ok(Answer {
         rows: top.rows,
-        scanned,
+        scanned: read.scanned,
         matched,
+        examined: read.examined,
+        complete: read.complete,
     })
 }
 
@@ -194,31 +235,41 @@ pub async fn top(
 /// read units spent as `rows` answers them.
 pub async fn count(store: &Store, class: &str, plan: &Plan, expr: &Expr) -> Result<Answer<usize>> {
     let mut n = 0usize;
-    let scanned = each_row(store, class, plan, expr, &mut |_| {
+    let read = each_row(store, class, plan, expr, &mut |_| {
         n += 1;
         Ok(true)
     })
     .await?;
     Ok(Answer {
         rows: n,
-        scanned,
+        scanned: read.scanned,
         matched: n,
+        examined: read.examined,
+        complete: read.complete,
     })
 }
 
 /// Hands each stored row `plan` reads that matches `expr` to `each`, in key order, as the
 /// pages come (keys in batches of 100); stops when `each` answers false. Answers the read
-/// units spent where a better index could have spent fewer (see `Answer`).
+/// units spent where a better index could have spent fewer and what was read (see `Read`).
 pub async fn each_row(
     store: &Store,
     class: &str,
     plan: &Plan,
     expr: &Expr,
     each: &mut (dyn FnMut(Stored) -> Result<bool> + Send),
-) -> Result<f64> {
+) -> Result<Read> {
     let mut scanned = 0.0;
+    let mut examined = 0usize;
+    let mut stopped = false;
+    let each = &mut |st: Stored| -> Result<bool> {
+        let go = each(st)?;
+        stopped |= !go;
+        Ok(go)
+    };
     match &plan.access {
         Access::Keys(keys) => {
+            examined = keys.len();
             read_keys(store, class, expr, keys, each).await?;
         }
         Access::JoinOwning(ids) => {
@@ -255,6 +306,7 @@ pub async fn each_row(
         Access::Lookups(lookups) => {
             let found = lookup_found(store, class, lookups).await?;
             scanned = (lookups.len() + found.keys.len()) as f64;
+            examined = found.keys.len() + found.rows.len();
             // Rows the sentinels held go in key order among the rows read.
             let mut held: std::collections::VecDeque<Stored> = found
                 .rows
@@ -289,10 +341,9 @@ pub async fn each_row(
                 skip: 0,
                 limit: None,
             };
-            for st in scan_in_order(store, class, expr, &plan.access, page)
-                .await?
-                .rows
-            {
+            let read = scan_in_order(store, class, expr, &plan.access, page).await?;
+            examined = read.fetched;
+            for st in read.rows {
                 if !each(st)? {
                     break;
                 }
@@ -310,7 +361,11 @@ pub async fn each_row(
                 .await?;
         }
     }
-    Ok(scanned)
+    Ok(Read {
+        scanned,
+        examined,
+        complete: !stopped,
+    })
 }
 
 /// How many objects have an entry in `range` of index `spec` (each object counted once).
@@ -587,6 +642,7 @@ async fn scan_in_order(
         skipped,
         rows: out,
         fetched,
+        stopped: finished,
     })
 }
 
@@ -597,6 +653,8 @@ struct InOrderRead {
     skipped: usize,
     rows: Vec<Stored>,
     fetched: usize,
+    /// It stopped once the page was known, before the end of its ranges.
+    stopped: bool,
 }
 
 /// What running `plan` on `class` asks of DynamoDB, for Parse's `explain`.

@@ -356,6 +356,7 @@ impl Adapter {
             keys.extend(self.store.partition_keys(pk).await?);
         }
         self.store.batch_delete(&keys).await?;
+        self.learned.forget(class);
         self.schemas().delete(class).await?;
         Ok(!is_join(class))
     }
@@ -372,6 +373,7 @@ impl Adapter {
             .filter(|(pk, _)| !(fast && pk == META_PARTITION))
             .collect();
         self.store.batch_delete(&keys).await?;
+        self.learned.forget_all();
         if !fast {
             self.indexes.forget().await;
         }

@@ -6,6 +6,7 @@
 //! JSON, and nothing below calls back up. Class and schema operations are in `classes`.
 
 mod classes;
+mod stats;
 mod transform;
 
 pub use classes::validate_class_name;
@@ -20,9 +21,11 @@ use crate::indexes::{AutoIndexPolicy, Indexes};
 use crate::layout::{is_join, key_for, Kept};
 use crate::log::Log;
 use crate::query::aggregate;
+use crate::query::cost::Stats;
 use crate::query::eval;
+use crate::query::normal::Normal;
 use crate::query::parse::parse_query_for;
-use crate::query::plan::{self, ClassFacts, Plan, SortHint};
+use crate::query::plan::{self, ClassFacts, Plan, SortHint, Wanted};
 use crate::query::sort::{project, Order};
 use crate::query::{parse_query, Expr};
 use crate::store::{backoff, Store, StoreConfig};
@@ -51,6 +54,8 @@ pub struct Adapter {
     indexes: Arc<Indexes>,
     writer: Writer,
     counts: Arc<Counts>,
+    /// What reads taught the cost model of each class.
+    learned: Arc<stats::Learned>,
     /// Finds and counts of the app's classes that name no read preference read eventually.
     eventual_reads: bool,
     log: Arc<Log>,
@@ -139,6 +144,13 @@ fn sort_hint(order: &Order, opts: &FindOptions) -> Option<SortHint> {
     })
 }
 
+/// A plan, with the registries and stats it was made from (what the read then teaches).
+struct Planned {
+    plan: Plan,
+    kept: Kept,
+    stats: Stats,
+}
+
 /// What the planner may take from the class's name and schema: relation classes, and fields
 /// whose declared type is not Array (Parse keeps arrays out of them).
 fn facts(class: &str, schema: &Value) -> ClassFacts {
@@ -185,6 +197,7 @@ impl Adapter {
             indexes: Arc::new(Indexes::new(store.clone(), log.clone(), options.auto_index)),
             writer: Writer::new(store.clone(), counts.clone()),
             counts,
+            learned: Arc::default(),
             store,
             create_table: cfg.create_table,
             eventual_reads: options.eventual_reads,
@@ -280,46 +293,92 @@ impl Adapter {
 
     // ---------- reads ----------
 
-    /// The plan of a read of `expr` from `class`, and the registries it was made with. Reads
-    /// by objectId need no registry.
+    /// The plan of a read of `q` from `class`, with the registries and the class's stats it
+    /// was made with. Reads by objectId need neither; the stats are read only when the class
+    /// has an index or a unique field (else the partition is the only path).
     async fn plan(
         &self,
         class: &str,
         schema: &Value,
-        expr: &Expr,
-        sort: Option<&SortHint>,
-    ) -> Result<(Plan, Kept)> {
+        q: &Normal<'_>,
+        read: Wanted<'_>,
+    ) -> Result<Planned> {
         self.ready().await?;
-        if let Some(p) = plan::key_plan(expr) {
-            return Ok((p, Kept::default()));
+        if let Some(plan) = plan::key_plan(q) {
+            return Ok(Planned {
+                plan,
+                kept: Kept::default(),
+                stats: Stats::default(),
+            });
         }
         let kept = self.kept(class).await?;
-        let plan = plan::plan_read(expr, &kept, &facts(class, schema), sort);
-        Ok((plan, kept))
+        let facts = facts(class, schema);
+        let stats = if kept.indexes.is_empty() && kept.unique.is_empty() || is_join(class) {
+            Stats::default()
+        } else {
+            self.stats(class, |s| plan::size_matters(q, &kept, &facts, read, s))
+                .await
+        };
+        let plan = plan::plan_read(q, &kept, &facts, read, &stats);
+        Ok(Planned { plan, kept, stats })
     }
 
-    /// After a read that spent `answer.scanned` read units on the class partition or on index
-    /// lookups where a better index would read about `would_read` rows: the automatic-index
-    /// policy may build that index (the feed query served by an index on its equality field
-    /// alone reads the author's history; the compound index reads the page).
+    /// What the cost model knows of `class`: its object count is read (one small Query of its
+    /// counters) before the first plan it decides (`matters`), then in the background.
+    async fn stats(&self, class: &str, matters: impl Fn(&Stats) -> bool) -> Stats {
+        let (stats, count) = self.learned.get(class);
+        let reader = self.store.reading(false);
+        match count {
+            stats::Count::No => stats,
+            stats::Count::Now if !matters(&stats) => stats,
+            stats::Count::Now => {
+                let n = self.counts.known(&reader, class).await.ok().flatten();
+                self.learned.counted(class, n);
+                self.learned.get(class).0
+            }
+            stats::Count::Later => {
+                let (counts, learned, class) =
+                    (self.counts.clone(), self.learned.clone(), class.to_string());
+                tokio::spawn(async move {
+                    let n = counts.known(&reader, &class).await.ok().flatten();
+                    learned.counted(&class, n);
+                });
+                stats
+            }
+        }
+    }
+
+    /// After a read of `q` through `planned` that spent `answer.scanned` read units on the
+    /// class partition or on index lookups where a better index would read about `would_read`
+    /// rows: the cost model learns what the read found (the fraction of the class matching
+    /// `q`'s shape; what a partition Query billed per object), and the automatic-index policy
+    /// may build that index (the feed query served by an index on its equality field alone
+    /// reads the author's history; the compound index reads the page).
+    #[allow(clippy::too_many_arguments)]
     fn after_read<T>(
         &self,
         class: &str,
-        expr: &Expr,
+        q: &Normal,
         sort: Option<&SortHint>,
-        kept: &Kept,
+        planned: &Planned,
+        reader: &Store,
         answer: &exec::Answer<T>,
         would_read: usize,
     ) {
-        if answer.scanned == 0.0 || is_join(class) {
+        if is_join(class) {
             return;
         }
+        self.learn(class, q, planned, reader, answer);
+        if answer.scanned == 0.0 {
+            return;
+        }
+        let kept = &planned.kept;
         // The first wanted index not kept yet, else one still building (to resume it). When
         // the sort's own index is kept (it was read in order and fetched far more than it
         // answered), the index of the query's conditions.
-        let mut wanted = plan::wanted_indexes(expr, sort);
+        let mut wanted = plan::wanted_indexes(q, sort);
         if sort.is_some() && wanted.iter().all(|s| kept.indexes.contains(s)) {
-            wanted = plan::wanted_indexes(expr, None);
+            wanted = plan::wanted_indexes(q, None);
         }
         if let Some(spec) = wanted
             .iter()
@@ -328,6 +387,40 @@ impl Adapter {
         {
             self.indexes
                 .consider(class, spec, kept, answer.scanned, would_read);
+        }
+    }
+
+    /// What a read teaches the cost model of a class whose object count it knew.
+    fn learn<T>(
+        &self,
+        class: &str,
+        q: &Normal,
+        planned: &Planned,
+        reader: &Store,
+        answer: &exec::Answer<T>,
+    ) {
+        let Some(objects) = planned.stats.objects.filter(|n| *n >= 1.0) else {
+            return;
+        };
+        let access = &planned.plan.access;
+        if matches!(access, plan::Access::Keys(_)) {
+            return;
+        }
+        let shape = q.shape(|_| true);
+        if answer.complete {
+            self.learned
+                .matched(class, shape, answer.matched as f64 / objects);
+            if *access == plan::Access::Partition && objects >= 20.0 {
+                let strong = if reader.strong() { 1.0 } else { 2.0 };
+                self.learned
+                    .item_bytes(class, answer.scanned * strong * 4096.0 / objects);
+            }
+        } else if answer.examined > 0 {
+            // A read that stopped at its page: what it checked is a sample of the entries
+            // its path covers.
+            let part = plan::covered(access, q, &planned.stats);
+            let fraction = answer.matched as f64 / answer.examined as f64 * part;
+            self.learned.matched(class, shape, fraction);
         }
     }
 
@@ -346,9 +439,14 @@ impl Adapter {
         expr: &Expr,
         cap: Option<usize>,
     ) -> Result<Vec<Stored>> {
-        let (plan, kept) = self.plan(class, schema, expr, None).await?;
-        let answer = exec::rows(reader, class, &plan, expr, cap).await?;
-        self.after_read(class, expr, None, &kept, &answer, answer.matched);
+        let q = Normal::of(expr);
+        let read = Wanted {
+            sort: None,
+            need: cap,
+        };
+        let planned = self.plan(class, schema, &q, read).await?;
+        let answer = exec::rows(reader, class, &planned.plan, expr, cap).await?;
+        self.after_read(class, &q, None, &planned, reader, &answer, answer.matched);
         Ok(answer.rows)
     }
 
@@ -373,6 +471,22 @@ impl Adapter {
         query: &Value,
         opts: &FindOptions,
     ) -> Result<Vec<Value>> {
+        self.find_through(class, schema, query, opts, None).await
+    }
+
+    /// A find read through candidate `pick` of its plan (`explain`'s candidates, cheapest
+    /// first), or the cheapest (None): what `explain` runs for `allPlansExecution`, and what
+    /// the planner's property test checks every candidate with. A picked read teaches nothing
+    /// and asks for no index.
+    #[doc(hidden)]
+    pub async fn find_through(
+        &self,
+        class: &str,
+        schema: &Value,
+        query: &Value,
+        opts: &FindOptions,
+        pick: Option<usize>,
+    ) -> Result<Vec<Value>> {
         let expr = parse_query(query, opts.case_insensitive)?;
         let reader = self.reader(class, opts.read_preference.as_deref())?;
         if opts.limit == Some(0) {
@@ -380,11 +494,23 @@ impl Adapter {
         }
         let order = order_of(class, &expr, opts);
         let hint = sort_hint(&order, opts);
-        let (plan, kept) = self.plan(class, schema, &expr, hint.as_ref()).await?;
+        let q = Normal::of(&expr);
+        let read = Wanted {
+            sort: hint.as_ref(),
+            need: opts.page().need(),
+        };
+        let mut planned = self.plan(class, schema, &q, read).await?;
+        if let Some(i) = pick {
+            planned.plan.access = match planned.plan.candidates.get(i) {
+                Some((access, _)) => access.clone(),
+                None if i == 0 => planned.plan.access.clone(),
+                None => return Err(Error::query(format!("the plan has no candidate {i}"))),
+            };
+        }
         let answer = exec::find(
             &reader,
             class,
-            &plan,
+            &planned.plan,
             &expr,
             &order,
             opts.page(),
@@ -396,7 +522,17 @@ impl Adapter {
             Some(_) => answer.rows.len(),
             None => answer.matched,
         };
-        self.after_read(class, &expr, hint.as_ref(), &kept, &answer, would_read);
+        if pick.is_none() {
+            self.after_read(
+                class,
+                &q,
+                hint.as_ref(),
+                &planned,
+                &reader,
+                &answer,
+                would_read,
+            );
+        }
         Ok(answer
             .rows
             .into_iter()
@@ -440,51 +576,57 @@ impl Adapter {
             .and_then(Value::as_u64);
         // A leading `$count`, `$sort` + `$limit` or `$group` takes the rows as the pages come
         // (a number, the best rows, one accumulator per group): the class is never held.
-        let (plan, kept) = self.plan(class, schema, &expr, None).await?;
-        let (rows, scanned, matched) = match (first, limit_next) {
+        let q = Normal::of(&expr);
+        let planned = self.plan(class, schema, &q, Wanted::default()).await?;
+        let plan = &planned.plan;
+        let (rows, read, matched) = match (first, limit_next) {
             (Some(("$count", field)), _) => {
                 let field = field
                     .as_str()
                     .ok_or_else(|| Error::query("$count takes a field name"))?;
-                let a = exec::count(&reader, class, &plan, &expr).await?;
+                let a = exec::count(&reader, class, plan, &expr).await?;
                 todo = &todo[1..];
                 let rows = if a.rows == 0 {
                     Vec::new()
                 } else {
                     vec![Map::from_iter([(field.to_string(), json!(a.rows))])]
                 };
-                (rows, a.scanned, a.matched)
+                (rows, exec::Read::of(&a), a.matched)
             }
             (Some(("$sort", spec)), Some(n)) => {
                 let order = Order::from_sort(Some(spec));
-                let a = exec::top(&reader, class, &plan, &expr, &order, n as usize).await?;
+                let a = exec::top(&reader, class, plan, &expr, &order, n as usize).await?;
                 todo = &todo[2..];
-                (aggregate::start(a.rows), a.scanned, a.matched)
+                let read = exec::Read::of(&a);
+                (aggregate::start(a.rows), read, a.matched)
             }
             (Some(("$group", spec)), _) => {
                 let mut grouping = aggregate::Grouping::new(spec)?;
                 let mut matched = 0usize;
-                let scanned = exec::each_row(&reader, class, &plan, &expr, &mut |st| {
+                let read = exec::each_row(&reader, class, plan, &expr, &mut |st| {
                     matched += 1;
                     grouping.add(&aggregate::row(st.obj))?;
                     Ok(true)
                 })
                 .await?;
                 todo = &todo[1..];
-                (grouping.finish(), scanned, matched)
+                (grouping.finish(), read, matched)
             }
             _ => {
-                let a = exec::rows(&reader, class, &plan, &expr, None).await?;
+                let a = exec::rows(&reader, class, plan, &expr, None).await?;
+                let (read, matched) = (exec::Read::of(&a), a.matched);
                 let objs = a.rows.into_iter().map(|s| s.obj).collect();
-                (aggregate::start(objs), a.scanned, a.matched)
+                (aggregate::start(objs), read, matched)
             }
         };
         let answer = exec::Answer {
             rows: (),
-            scanned,
+            scanned: read.scanned,
             matched,
+            examined: read.examined,
+            complete: read.complete,
         };
-        self.after_read(class, &expr, None, &kept, &answer, matched);
+        self.after_read(class, &q, None, &planned, &reader, &answer, matched);
         // Stages run in Rust up to each `$lookup`, whose other class is read here.
         let mut rows = rows;
         while let Some(at) = todo
@@ -536,30 +678,74 @@ impl Adapter {
         opts: &FindOptions,
         mode: &Value,
     ) -> Result<Value> {
-        let stats = match mode {
-            Value::String(m) if m == "queryPlanner" => false,
-            Value::Bool(true) => true,
-            Value::String(m) if m == "executionStats" || m == "allPlansExecution" => true,
+        // 0: plan only; 1: run the plan; 2: run every candidate.
+        let runs = match mode {
+            Value::String(m) if m == "queryPlanner" => 0,
+            Value::Bool(true) => 1,
+            Value::String(m) if m == "executionStats" => 1,
+            Value::String(m) if m == "allPlansExecution" => 2,
             _ => return Err(Error::query("Invalid value for explain")),
         };
         let expr = parse_query_for(query, opts.case_insensitive, schema)?;
         let order = order_of(class, &expr, opts);
-        let (plan, _) = self
-            .plan(class, schema, &expr, sort_hint(&order, opts).as_ref())
-            .await?;
+        let hint = sort_hint(&order, opts);
+        let q = Normal::of(&expr);
+        let read = Wanted {
+            sort: hint.as_ref(),
+            need: opts.page().need(),
+        };
+        let plan = self.plan(class, schema, &q, read).await?.plan;
+        // The paths compared, cheapest first, each with what it would bill.
+        let candidates: Vec<Value> = plan
+            .candidates
+            .iter()
+            .map(|(access, units)| {
+                let p = Plan {
+                    access: access.clone(),
+                    ..plan.clone()
+                };
+                json!({
+                    "access": exec::describe(class, &p, opts.page()),
+                    "estimatedReadUnits": (units * 10.0).round() / 10.0,
+                })
+            })
+            .collect();
         let mut out = json!({
             "ok": 1,
             "queryPlanner": {
                 "table": self.store.table(),
                 "access": exec::describe(class, &plan, opts.page()),
+                "candidates": candidates,
                 "filterExpression": plan.filter.as_ref().map(|f| f.expression.clone()),
                 "filterNames": plan.filter.as_ref().map(|f| json!(f.names)),
                 "evaluator": "every returned item is re-checked in Rust; sort, skip, limit and keys run after it",
             }
         });
-        if stats {
+        if runs > 0 {
+            let before = self.store.usage().read_units;
             let rows = self.find(class, schema, query, opts).await?;
-            out["executionStats"] = json!({ "nReturned": rows.len() });
+            out["executionStats"] = json!({
+                "nReturned": rows.len(),
+                "readUnits": self.store.usage().read_units - before,
+            });
+        }
+        if runs > 1 {
+            // Each candidate run as the plan, with what it returned and billed (other requests
+            // of this process at the same time count too).
+            let mut all = Vec::new();
+            for (i, candidate) in candidates.iter().enumerate() {
+                let before = self.store.usage().read_units;
+                let rows = self
+                    .find_through(class, schema, query, opts, Some(i))
+                    .await?;
+                all.push(json!({
+                    "access": candidate["access"],
+                    "estimatedReadUnits": candidate["estimatedReadUnits"],
+                    "nReturned": rows.len(),
+                    "readUnits": self.store.usage().read_units - before,
+                }));
+            }
+            out["executionStats"]["allPlansExecution"] = Value::Array(all);
         }
         Ok(out)
     }
@@ -577,16 +763,19 @@ impl Adapter {
         let reader = self.reader(class, read_preference)?;
         if matches!(expr, Expr::True) {
             self.ready().await?;
-            return Ok(self.counts.size(&reader, class).await? as usize);
+            let n = self.counts.size(&reader, class).await?;
+            self.learned.counted(class, Some(n));
+            return Ok(n as usize);
         }
         // One equality an index answers exactly: count its entries, not the objects.
-        let (plan, kept) = self.plan(class, schema, &expr, None).await?;
-        if let Some((spec, range)) = plan::count_range(&expr, &kept, &facts(class, schema)) {
+        let q = Normal::of(&expr);
+        let planned = self.plan(class, schema, &q, Wanted::default()).await?;
+        if let Some((spec, range)) = plan::count_range(&q, &planned.kept, &facts(class, schema)) {
             return exec::count_entries(&reader, class, &spec, &range).await;
         }
         // Counted as the pages come: no object is kept.
-        let answer = exec::count(&reader, class, &plan, &expr).await?;
-        self.after_read(class, &expr, None, &kept, &answer, answer.matched);
+        let answer = exec::count(&reader, class, &planned.plan, &expr).await?;
+        self.after_read(class, &q, None, &planned, &reader, &answer, answer.matched);
         Ok(answer.rows)
     }
 
@@ -659,7 +848,7 @@ impl Adapter {
         expr: &Expr,
         upd: &Map<String, Value>,
     ) -> Result<Option<Option<Map<String, Value>>>> {
-        let key = match plan::key_plan(expr).map(|p| p.access) {
+        let key = match plan::key_plan(&Normal::of(expr)).map(|p| p.access) {
             Some(plan::Access::Keys(k)) if k.len() == 1 => k[0].clone(),
             _ => return Ok(None),
         };

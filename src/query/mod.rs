@@ -6,9 +6,11 @@
 
 pub mod aggregate;
 pub mod condition;
+pub mod cost;
 pub mod eval;
 pub mod expr;
 pub mod filter;
+pub mod normal;
 pub mod parse;
 pub mod plan;
 pub mod sort;

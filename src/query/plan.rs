@@ -1,12 +1,14 @@
-//! What to read for a query, as data: `plan_read` picks the access path (GetItem for one
-//! objectId, BatchGetItem for an objectId `$in`, sentinel and index lookups, relation key
-//! ranges, an index read in sort order, otherwise a Query on the class partition) and adds the
-//! filter expression `filter` builds for a partition Query. It reads nothing itself: `exec`
-//! runs the plan, and the evaluator re-checks every row it reads, so the access path only has
-//! to find a superset of the matches.
+//! What to read for a query, as data: `plan_read` lists the access paths that can answer it
+//! (GetItem for one objectId, BatchGetItem for an objectId `$in`, sentinel and index lookups,
+//! relation key ranges, an index read in sort order, the Query of the class partition), takes
+//! the one `cost` says bills least, and adds the filter expression `filter` builds for a
+//! partition Query. It reads nothing itself: `exec` runs the plan, and the evaluator re-checks
+//! every row it reads, so the access path only has to find a superset of the matches.
 
+use super::cost::Stats;
 use super::filter::{filter, literal_prefix};
-use super::parse::{conjuncts, Cond, Expr};
+use super::normal::{field_of, Normal};
+use super::parse::{Cond, Expr};
 use crate::codec::parse_type;
 use crate::index::{self, lookup_text, prefix_range, range_for, sortable, Kind, SkRange};
 use crate::layout::{sentinel_key, Kept};
@@ -62,6 +64,9 @@ pub enum Lookup {
 pub struct Plan {
     pub access: Access,
     pub filter: Option<Filter>,
+    /// The access paths the planner compared, each with its estimate in read units (see
+    /// `cost`), cheapest first; empty when there was no choice.
+    pub candidates: Vec<(Access, f64)>,
 }
 
 pub fn plan(expr: &Expr) -> Plan {
@@ -73,21 +78,17 @@ pub fn plan_with(expr: &Expr, unique_fields: &[String]) -> Plan {
     plan_indexed(expr, unique_fields, &[])
 }
 
-/// Plans with the class's unique fields and indexes (`field` / `field:ci`) known.
+/// Plans with the class's unique fields and indexes (`field` / `field:ci`) known: any lookup
+/// they serve, else the partition (no costs compared).
 pub fn plan_indexed(expr: &Expr, unique_fields: &[String], indexes: &[String]) -> Plan {
-    plan_known(
-        expr,
-        &Known {
-            unique_fields,
-            indexes,
-            scalars: &[],
-        },
-    )
-}
-
-fn plan_known(expr: &Expr, known: &Known) -> Plan {
-    let access = match access(expr) {
-        Access::Partition => lookups(expr, known)
+    let known = Known {
+        unique_fields,
+        indexes,
+        scalars: &[],
+    };
+    let q = Normal::of(expr);
+    let access = match access(&q) {
+        Access::Partition => lookups(expr, &known)
             .map(Access::Lookups)
             .unwrap_or(Access::Partition),
         a => a,
@@ -95,6 +96,7 @@ fn plan_known(expr: &Expr, known: &Known) -> Plan {
     Plan {
         access,
         filter: filter(expr),
+        candidates: Vec::new(),
     }
 }
 
@@ -116,25 +118,140 @@ pub struct ClassFacts {
     pub scalars: Vec<String>,
 }
 
-/// The plan of a read of `expr` from a class that keeps `kept`, sorted as `sort` says when
-/// that is one indexed field. Key reads win; then, for relation classes, key ranges of their
-/// rows; then an index read in sort order when no lookup reads fewer rows; then lookups; then
-/// the partition.
-pub fn plan_read(expr: &Expr, kept: &Kept, facts: &ClassFacts, sort: Option<&SortHint>) -> Plan {
-    if let Some(p) = key_plan(expr) {
+/// What a read asks besides its conditions: the sort an index may serve, and how many rows
+/// of the sorted answer it needs (`skip + limit`; None: all of them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wanted<'a> {
+    pub sort: Option<&'a SortHint>,
+    pub need: Option<usize>,
+}
+
+/// The plan of a read of `q` from a class that keeps `kept`. Key reads win; relation classes
+/// read key ranges of their rows; otherwise every access path that can answer (the lookups
+/// the query's conditions allow, an index read in the sort's order, the partition Query) is
+/// estimated by what it would bill (`cost`) and the cheapest is taken (on a tie, the one
+/// listed first).
+pub fn plan_read(q: &Normal, kept: &Kept, facts: &ClassFacts, read: Wanted, stats: &Stats) -> Plan {
+    if let Some(p) = key_plan(q) {
         return p;
     }
     let ready = (kept.ready(), kept.ready_unique());
     let known = Known::of(facts, &ready);
-    let mut p = plan_known(expr, &known);
+    let lookups = lookups(q.expr, &known).map(Access::Lookups);
+    let filter = filter(q.expr);
     if facts.join {
-        if p.access == Access::Partition {
-            p.access = join_access(expr).unwrap_or(Access::Partition);
-        }
-    } else if let Some(access) = sort.and_then(|h| in_order(expr, &p.access, &known, h)) {
-        p.access = access;
+        let access = lookups
+            .or_else(|| join_access(q))
+            .unwrap_or(Access::Partition);
+        return Plan {
+            access,
+            filter,
+            candidates: Vec::new(),
+        };
     }
-    p
+    let mut paths: Vec<Access> = lookups.into_iter().collect();
+    if let Some(h) = read.sort {
+        paths.extend(compound_in_order(q, &known, h));
+        paths.extend(in_order(q, &known, h));
+    }
+    paths.push(Access::Partition);
+    let mut candidates: Vec<(Access, f64)> = paths
+        .into_iter()
+        .map(|a| {
+            let units = estimate(&a, q, stats, read.need);
+            (a, units)
+        })
+        .collect();
+    // Stable: on a tie the path listed first (lookups, then in order, then the partition).
+    candidates.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let access = candidates[0].0.clone();
+    if candidates.len() == 1 {
+        candidates.clear();
+    }
+    Plan {
+        access,
+        filter,
+        candidates,
+    }
+}
+
+/// Whether the class's object count decides the plan of `q`: the cheapest path differs
+/// between a class of 100 objects and one of 10 million (a unique-value lookup or a sorted
+/// page read in order is cheapest at any size, so reading the count first would be a wasted
+/// round trip).
+pub fn size_matters(
+    q: &Normal,
+    kept: &Kept,
+    facts: &ClassFacts,
+    read: Wanted,
+    stats: &Stats,
+) -> bool {
+    let at = |objects: f64| {
+        let s = Stats {
+            objects: Some(objects),
+            ..stats.clone()
+        };
+        plan_read(q, kept, facts, read, &s).access
+    };
+    at(100.0) != at(10_000_000.0)
+}
+
+/// What `access` would bill for `q`, in read units.
+fn estimate(access: &Access, q: &Normal, stats: &Stats, need: Option<usize>) -> f64 {
+    match access {
+        Access::Keys(k) => k.len() as f64 * stats.fetch(),
+        Access::Lookups(l) => lookups_cost(l, q, stats),
+        Access::InOrder { .. } => {
+            let part = covered(access, q, stats);
+            let rest = (stats.selectivity(q, |_| true) / part).min(1.0);
+            stats.in_order(part, rest, need)
+        }
+        Access::Partition => stats.partition(),
+        Access::JoinOwning(_) | Access::JoinRelated(_) => 1.0,
+    }
+}
+
+/// The fraction of the class whose entries an in-order read covers (those of the lead value
+/// and within the bounds on the sort field); 1 for any other path.
+pub fn covered(access: &Access, q: &Normal, stats: &Stats) -> f64 {
+    let Access::InOrder { spec, field, .. } = access else {
+        return 1.0;
+    };
+    let lead = index::compound(spec).map(|(lead, _)| lead);
+    let served = |c: &Expr| match c {
+        Expr::Field(p, Cond::Eq(_)) if lead.is_some_and(|l| p.join(".") == l) => true,
+        _ => range_cond(c).is_some_and(|(f, _)| f == *field),
+    };
+    stats.selectivity(q, served)
+}
+
+/// Lookups: a GetItem per key or unique value; per index, one Query per lookup reading the
+/// entries of the matches of the conditions on its lead field, then their objects.
+fn lookups_cost(lookups: &[Lookup], q: &Normal, stats: &Stats) -> f64 {
+    let mut units = 0.0;
+    let mut specs: Vec<(&str, usize)> = Vec::new();
+    for l in lookups {
+        match l {
+            Lookup::Key(_) => units += stats.fetch(),
+            Lookup::Unique { .. } => units += 1.0 + stats.fetch(),
+            Lookup::Index { spec, .. } => match specs.iter_mut().find(|(s, _)| s == spec) {
+                Some((_, n)) => *n += 1,
+                None => specs.push((spec, 1)),
+            },
+        }
+    }
+    for (spec, n) in specs {
+        let lead = index::compound(spec).map_or_else(|| index::parse_spec(spec).0, |(l, _)| l);
+        let on_lead = |c: &Expr| field_of(c).as_deref() == Some(lead);
+        // A lookup of an `$or` branch: its conditions are not the query's conjuncts.
+        let part = if q.picked(on_lead).next().is_some() {
+            stats.selectivity(q, on_lead)
+        } else {
+            (0.05 * n as f64).min(1.0)
+        };
+        units += stats.index_read(n, stats.objects() * part);
+    }
+    units
 }
 
 /// The index that would serve a read of `expr` (sorted as `sort` says) which had to read the
@@ -142,13 +259,13 @@ pub fn plan_read(expr: &Expr, kept: &Kept, facts: &ClassFacts, sort: Option<&Sor
 /// or the sort field's own; without, the field of the first conjunct an index serves
 /// (equality or `$in` before a range or `^prefix`). Never the key, the ACL lists or paths
 /// through arrays of objects. None when nothing in the query can use an index.
-pub fn wanted_index(expr: &Expr, sort: Option<&SortHint>) -> Option<String> {
+pub fn wanted_index(q: &Normal, sort: Option<&SortHint>) -> Option<String> {
     let indexable = |p: &[String]| {
         let f = p.join(".");
         let internal = matches!(f.as_str(), "objectId" | "_rperm" | "_wperm");
         (!internal && !f.starts_with('$')).then_some(f)
     };
-    let cs = conjuncts(expr);
+    let cs = &q.conjuncts;
     let equality = cs.iter().find_map(|c| match c {
         Expr::Field(p, Cond::Eq(v)) if lookup_text(v, false).is_some() => indexable(p),
         _ => None,
@@ -183,15 +300,15 @@ pub fn wanted_index(expr: &Expr, sort: Option<&SortHint>) -> Option<String> {
 /// The indexes that would serve a read of `expr`, best first: `wanted_index`, else for an
 /// `$or` (served only when every branch has an index) each branch's own, so a class read for
 /// `{$or: [{installationId}, {deviceToken}]}` (Parse's installation check) gets both in turn.
-pub fn wanted_indexes(expr: &Expr, sort: Option<&SortHint>) -> Vec<String> {
-    if let Some(one) = wanted_index(expr, sort) {
+pub fn wanted_indexes(q: &Normal, sort: Option<&SortHint>) -> Vec<String> {
+    if let Some(one) = wanted_index(q, sort) {
         return vec![one];
     }
     let mut out = Vec::new();
-    for c in conjuncts(expr) {
+    for c in &q.conjuncts {
         if let Expr::Or(branches) = c {
             for b in branches {
-                for w in wanted_indexes(b, None) {
+                for w in wanted_indexes(&Normal::of(b), None) {
                     if !out.contains(&w) {
                         out.push(w);
                     }
@@ -202,31 +319,17 @@ pub fn wanted_indexes(expr: &Expr, sort: Option<&SortHint>) -> Vec<String> {
     out
 }
 
-/// The in-order index read for a sort on `h.field`, when an index can serve it and no key,
-/// unique-value or other lookup answers the query (those read fewer rows): a compound index
-/// led by a field the query fixes by equality, else the field's own index.
-fn in_order(expr: &Expr, access: &Access, known: &Known, h: &SortHint) -> Option<Access> {
-    // A compound index reads only the fixed value's entries: fewer than the field's own index.
-    if let Some(compound) = compound_in_order(expr, access, known, h) {
-        return Some(compound);
-    }
-    if let Some(range) = sort_range(expr, known, &h.field) {
-        let served = match access {
-            Access::Partition => true,
-            Access::Lookups(l) => {
-                matches!(l.as_slice(), [Lookup::Index { spec, range: r }] if *spec == h.field && *r == range)
-            }
-            _ => false,
-        };
-        return served.then(|| Access::InOrder {
-            spec: h.field.clone(),
-            field: h.field.clone(),
-            prefix: String::new(),
-            ranges: with_arrays(range, "", known, h),
-            ascending: h.ascending,
-        });
-    }
-    None
+/// The in-order read of `h.field`'s own index for a sort on it, within the query's bounds on
+/// the field.
+fn in_order(q: &Normal, known: &Known, h: &SortHint) -> Option<Access> {
+    let range = sort_range(q, known, &h.field)?;
+    Some(Access::InOrder {
+        spec: h.field.clone(),
+        field: h.field.clone(),
+        prefix: String::new(),
+        ranges: with_arrays(range, "", known, h),
+        ascending: h.ascending,
+    })
 }
 
 /// `range` of a field's order texts, after `prefix`, preceded by the arrays' group when arrays
@@ -249,30 +352,18 @@ fn with_arrays(range: SkRange, prefix: &str, known: &Known, h: &SortHint) -> Vec
 }
 
 /// An in-order read of compound index `lead,<h.field>` within the entries of the `lead` value
-/// the query fixes by equality (the feed query: `equalTo(author).descending(createdAt)`),
-/// when no other lookup answers the query.
-fn compound_in_order(expr: &Expr, access: &Access, known: &Known, h: &SortHint) -> Option<Access> {
+/// the query fixes by equality (the feed query: `equalTo(author).descending(createdAt)`).
+fn compound_in_order(q: &Normal, known: &Known, h: &SortHint) -> Option<Access> {
     if !sortable(&h.field) {
         return None;
     }
-    let cs = conjuncts(expr);
+    let cs = &q.conjuncts;
     known.indexes.iter().find_map(|spec| {
         let (lead, next) = index::compound(spec).filter(|(_, n)| *n == h.field)?;
         let text = cs.iter().find_map(|c| match c {
             Expr::Field(p, Cond::Eq(v)) if p.join(".") == lead => lookup_text(v, false),
             _ => None,
         })?;
-        // Served: nothing else is planned, or only the lookup of that same lead value.
-        let served = match access {
-            Access::Partition => true,
-            Access::Lookups(l) => matches!(l.as_slice(),
-                [Lookup::Index { spec: s, range }]
-                    if (s == spec || index::parse_spec(s).0 == lead) && *range == SkRange::exact(&text)),
-            _ => false,
-        };
-        if !served {
-            return None;
-        }
         let conds: Vec<&Cond> = cs
             .iter()
             .filter_map(|c| range_cond(c))
@@ -294,7 +385,7 @@ fn compound_in_order(expr: &Expr, access: &Access, known: &Known, h: &SortHint) 
 /// For relation rows: an equality or `$in` on `owningId` or `relatedId` (the rest of the query
 /// is checked by the evaluator). Only meaningful for `_Join` classes, whose keys are
 /// `<owningId>:<relatedId>`; the caller uses it only there.
-fn join_access(expr: &Expr) -> Option<Access> {
+fn join_access(q: &Normal) -> Option<Access> {
     let ids = |c: &Cond| -> Option<Vec<String>> {
         match c {
             Cond::Eq(Value::String(s)) => Some(vec![s.clone()]),
@@ -306,7 +397,7 @@ fn join_access(expr: &Expr) -> Option<Access> {
             _ => None,
         }
     };
-    let cs = conjuncts(expr);
+    let cs = &q.conjuncts;
     let find = |name: &str| {
         cs.iter().find_map(|c| match c {
             Expr::Field(p, cond) if p.len() == 1 && p[0] == name => ids(cond),
@@ -501,13 +592,14 @@ fn range_lookup(field: &str, conds: &[&Cond], known: &Known) -> Option<Vec<Looku
 
 /// The range of `field`'s index to read in order for a query sorted by that field alone: the
 /// query's own bounds on it, or the whole index. None when the index cannot serve the sort.
-fn sort_range(expr: &Expr, known: &Known, field: &str) -> Option<SkRange> {
+fn sort_range(q: &Normal, known: &Known, field: &str) -> Option<SkRange> {
     if !sortable(field) || !known.indexes.iter().any(|s| s == field) {
         return None;
     }
-    let conds: Vec<&Cond> = conjuncts(expr)
-        .into_iter()
-        .filter_map(range_cond)
+    let conds: Vec<&Cond> = q
+        .conjuncts
+        .iter()
+        .filter_map(|c| range_cond(c))
         .filter(|(f, _)| f == field)
         .map(|(_, c)| c)
         .collect();
@@ -519,8 +611,8 @@ fn sort_range(expr: &Expr, known: &Known, field: &str) -> Option<SkRange> {
 /// schema says holds one value (no arrays), with a value whose entry text is exact (numbers,
 /// booleans, Dates, Pointers, strings whose whole text an entry keeps and that do not read as
 /// dates).
-pub fn count_range(expr: &Expr, kept: &Kept, facts: &ClassFacts) -> Option<(String, SkRange)> {
-    let [Expr::Field(p, Cond::Eq(v))] = conjuncts(expr).as_slice() else {
+pub fn count_range(q: &Normal, kept: &Kept, facts: &ClassFacts) -> Option<(String, SkRange)> {
+    let [Expr::Field(p, Cond::Eq(v))] = q.conjuncts.as_slice() else {
         return None;
     };
     let field = p.join(".");
@@ -545,19 +637,20 @@ pub fn count_range(expr: &Expr, kept: &Kept, facts: &ClassFacts) -> Option<(Stri
 /// The plan when it is key reads alone (`objectId` equality or `$in` in a conjunct): then
 /// neither the class's registries nor a filter expression matter, so callers can plan it
 /// before reading them.
-pub fn key_plan(expr: &Expr) -> Option<Plan> {
-    match access(expr) {
+pub fn key_plan(q: &Normal) -> Option<Plan> {
+    match access(q) {
         access @ Access::Keys(_) => Some(Plan {
             access,
             filter: None,
+            candidates: Vec::new(),
         }),
         _ => None,
     }
 }
 
-fn access(expr: &Expr) -> Access {
+fn access(q: &Normal) -> Access {
     let mut keys: Option<Vec<String>> = None;
-    for c in conjuncts(expr) {
+    for c in &q.conjuncts {
         let ids: Option<Vec<String>> = match c {
             Expr::Field(p, Cond::Eq(Value::String(s))) if is_object_id(p) => Some(vec![s.clone()]),
             Expr::Field(p, Cond::In(list)) if is_object_id(p) => Some(
@@ -599,6 +692,15 @@ mod tests {
         plan(&parse_query(&q, false).unwrap())
     }
 
+    /// A page of 20 planned with nothing measured of the class.
+    fn read(e: &Expr, kept: &Kept, facts: &ClassFacts, sort: Option<&SortHint>) -> Plan {
+        let want = Wanted {
+            sort,
+            need: Some(20),
+        };
+        plan_read(&Normal::of(e), kept, facts, want, &Stats::default())
+    }
+
     #[test]
     fn object_id_lookups_are_key_access() {
         assert_eq!(
@@ -636,14 +738,17 @@ mod tests {
             false,
         )
         .unwrap();
-        assert_eq!(wanted_indexes(&q, None), ["installationId", "deviceToken"]);
+        assert_eq!(
+            wanted_indexes(&Normal::of(&q), None),
+            ["installationId", "deviceToken"]
+        );
         let both = vec!["installationId".to_string(), "deviceToken".to_string()];
         match plan_indexed(&q, &[], &both).access {
             Access::Lookups(l) => assert_eq!(l.len(), 2),
             other => panic!("{other:?}"),
         }
         let plain = parse_query(&json!({"a": 1, "$or": [{"b": 1}]}), false).unwrap();
-        assert_eq!(wanted_indexes(&plain, None), ["a"]);
+        assert_eq!(wanted_indexes(&Normal::of(&plain), None), ["a"]);
     }
 
     #[test]
@@ -680,7 +785,7 @@ mod tests {
             scalars: vec![],
         };
         // Key reads win, also over a sort an index could serve.
-        let p = plan_read(
+        let p = read(
             &q(json!({"objectId": "a"})),
             &kept,
             &facts,
@@ -689,7 +794,7 @@ mod tests {
         assert_eq!(p.access, Access::Keys(vec!["a".into()]));
         // A sort on an indexed field reads its index in order; a bound above the array group
         // reads that group first when arrays are possible.
-        let p = plan_read(
+        let p = read(
             &q(json!({"score": {"$gt": 5}})),
             &kept,
             &facts,
@@ -709,7 +814,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // A field the schema says holds no arrays: no array group, and both bounds are used.
-        let p = plan_read(
+        let p = read(
             &q(json!({"score": {"$gt": 5, "$lt": 9}})),
             &kept,
             &scalar,
@@ -718,7 +823,7 @@ mod tests {
         assert!(
             matches!(&p.access, Access::InOrder { ranges, .. } if ranges.len() == 1 && ranges[0].to < SkRange::prefix("1").to)
         );
-        let both = |facts: &ClassFacts| match plan_read(
+        let both = |facts: &ClassFacts| match read(
             &q(json!({"score": {"$gt": 5, "$lt": 9}})),
             &kept,
             facts,
@@ -736,13 +841,27 @@ mod tests {
             both(&scalar).to < both(&facts).to,
             "the upper bound ends the range"
         );
-        // Without a sort the same bound is an index lookup; unindexed, a partition read.
-        let p = plan_read(&q(json!({"score": {"$gt": 5}})), &kept, &facts, None);
+        // Without a sort a narrow range is an index lookup; a wide one (a bound alone is
+        // guessed to match 1 in 3) fetches fewer objects reading the partition; unindexed, a
+        // partition read.
+        let p = read(
+            &q(json!({"score": {"$gt": 5, "$lt": 9}})),
+            &kept,
+            &facts,
+            None,
+        );
         assert!(matches!(p.access, Access::Lookups(_)));
-        let p = plan_read(&q(json!({"n": 1})), &kept, &facts, None);
+        let p = read(&q(json!({"score": {"$gt": 5}})), &kept, &facts, None);
+        assert_eq!(p.access, Access::Partition);
+        assert!(
+            matches!(p.candidates[1].0, Access::Lookups(_)),
+            "{:?}",
+            p.candidates
+        );
+        let p = read(&q(json!({"n": 1})), &kept, &facts, None);
         assert_eq!(p.access, Access::Partition);
         // Relation classes read their rows by key prefix, never in index order.
-        let p = plan_read(
+        let p = read(
             &q(json!({"relatedId": "u1"})),
             &kept,
             &join,
@@ -765,7 +884,7 @@ mod tests {
         let facts = ClassFacts::default();
         // Equality on the lead with a sort on the next key: that author's entries, in order
         // (not the whole score index).
-        let p = plan_read(&q(json!({"author": "u1"})), &kept, &facts, Some(&hint));
+        let p = read(&q(json!({"author": "u1"})), &kept, &facts, Some(&hint));
         match p.access {
             Access::InOrder {
                 spec,
@@ -780,12 +899,90 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // Without the sort, equality on the lead is a lookup in the compound index.
-        let p = plan_read(&q(json!({"author": "u1"})), &kept, &facts, None);
+        let p = read(&q(json!({"author": "u1"})), &kept, &facts, None);
         assert!(
             matches!(&p.access, Access::Lookups(l) if matches!(l.as_slice(), [Lookup::Index { spec, .. }] if spec == "author,score"))
         );
-        // Without equality on the lead, the sort reads the field's own index.
-        let p = plan_read(&q(json!({"n": 1})), &kept, &facts, Some(&hint));
+        // Without equality on the lead, the sort reads the field's own index (a condition
+        // most objects meet: the page is found early).
+        let p = read(
+            &q(json!({"n": {"$exists": true}})),
+            &kept,
+            &facts,
+            Some(&hint),
+        );
         assert!(matches!(p.access, Access::InOrder { spec, .. } if spec == "score"));
+    }
+
+    #[test]
+    fn the_cheapest_candidate_is_taken() {
+        let q = |v: Value| parse_query(&v, false).unwrap();
+        let natural = SortHint {
+            field: "createdAt".into(),
+            ascending: true,
+        };
+        let page = Wanted {
+            sort: Some(&natural),
+            need: Some(100),
+        };
+        let stats = |objects: f64| Stats {
+            objects: Some(objects),
+            item_bytes: Some(370.0),
+            ..Stats::default()
+        };
+        let facts = ClassFacts {
+            join: false,
+            scalars: vec!["score".into(), "createdAt".into()],
+        };
+        let natural_only = Kept {
+            indexes: vec!["createdAt".into()],
+            ..Kept::default()
+        };
+        let range = q(json!({"score": {"$gte": 300, "$lte": 312}, "_rperm": {"$in": [null, "*"]}}));
+        let range = Normal::of(&range);
+        // Issue 21: a narrow range in natural order. Reading the createdAt index in order
+        // would fetch about the class one object at a time: the partition Query bills less.
+        let p = plan_read(&range, &natural_only, &facts, page, &stats(1000.0));
+        assert_eq!(p.access, Access::Partition);
+        let in_order = p
+            .candidates
+            .iter()
+            .find(|(a, _)| matches!(a, Access::InOrder { .. }));
+        assert!(
+            in_order.is_some_and(|(_, u)| *u > 5.0 * p.candidates[0].1),
+            "{:?}",
+            p.candidates
+        );
+        // Once a read showed the range matches 5 in 1,000, and the score index exists, the
+        // lookup reads about those 5.
+        let mut learned = stats(1000.0);
+        learned.learned.insert(range.shape(|_| true), 0.005);
+        let both = Kept {
+            indexes: vec!["createdAt".into(), "score".into()],
+            ..Kept::default()
+        };
+        let p = plan_read(&range, &both, &facts, page, &learned);
+        assert!(matches!(p.access, Access::Lookups(_)), "{:?}", p.candidates);
+        assert!(p.candidates[0].1 < 10.0, "{:?}", p.candidates);
+        // Without conditions the in-order read stops after its page: it bills about the page
+        // at any size, while the partition grows with the class (at 1,000 small objects the
+        // whole partition bills less than fetching 100 of them one by one).
+        let all = q(json!({}));
+        let all = Normal::of(&all);
+        let p = plan_read(&all, &natural_only, &facts, page, &stats(1000.0));
+        assert_eq!(p.access, Access::Partition, "{:?}", p.candidates);
+        for n in [10_000.0, 100_000.0] {
+            let p = plan_read(&all, &natural_only, &facts, page, &stats(n));
+            assert!(
+                matches!(p.access, Access::InOrder { .. }),
+                "{:?}",
+                p.candidates
+            );
+            assert!(p.candidates[0].1 < 110.0, "{:?}", p.candidates);
+        }
+        // The candidates come cheapest first, and the plan is the first.
+        let p = plan_read(&range, &both, &facts, page, &stats(100_000.0));
+        assert!(p.candidates.windows(2).all(|w| w[0].1 <= w[1].1));
+        assert_eq!(p.access, p.candidates[0].0);
     }
 }

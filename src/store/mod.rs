@@ -210,6 +210,11 @@ impl Store {
         })
     }
 
+    /// Whether reads are strongly consistent (else they bill half).
+    pub fn strong(&self) -> bool {
+        self.strong
+    }
+
     /// The same store, reading strongly consistent or not (`strong`); writes are the same.
     pub fn reading(&self, strong: bool) -> Store {
         Store {
