@@ -174,6 +174,18 @@ test('aggregate: $match, $group, $sort, $project, $unwind, $count; unknown stage
     new Parse.Query('Item').aggregate([{ $redact: '$$KEEP' }], { useMasterKey: true }),
     err => err.code === Parse.Error.COMMAND_UNAVAILABLE && /\$redact is not supported/.test(err.message)
   );
+  // Parse Server 9's raw options (MongoDB's document form) are refused, not silently dropped;
+  // `false` is what every other request means.
+  const master = { 'X-Parse-Master-Key': s.masterKey };
+  for (const option of ['rawValues', 'rawFieldNames']) {
+    const body = { _method: 'GET', pipeline: [{ $count: 'n' }], [option]: true };
+    const raw = await s.rest('POST', '/aggregate/Item', body, master);
+    assert.equal(raw.body.code, Parse.Error.COMMAND_UNAVAILABLE, JSON.stringify(raw.body));
+    assert.match(raw.body.error, new RegExp(`${option}. in an aggregation is not supported`));
+    const plain = await s.rest('POST', '/aggregate/Item', { ...body, [option]: false }, master);
+    const n = await new Parse.Query('Item').count({ useMasterKey: true });
+    assert.deepEqual(plain.body.results, [{ n }], JSON.stringify(plain.body));
+  }
 });
 
 test('pointer fields match plain objectIds; $select on an array of pointers', async () => {
