@@ -72,16 +72,21 @@ impl Learned {
         if shape.is_empty() || !fraction.is_finite() {
             return;
         }
+        let fraction = fraction.clamp(0.0, 1.0);
         let mut all = self.lock();
         let c = all.entry(class.to_string()).or_default();
-        let learned = &mut c.stats.learned;
+        if c.stats.learned.get(&shape) == Some(&fraction) {
+            // Known already: the plans holding the map keep sharing it.
+            return;
+        }
+        let learned = std::sync::Arc::make_mut(&mut c.stats.learned);
         if learned.len() >= MAX_LEARNED && !learned.contains_key(&shape) {
             // Forget one: shapes a class stops using go in time.
             if let Some(k) = learned.keys().next().cloned() {
                 learned.remove(&k);
             }
         }
-        learned.insert(shape, fraction.clamp(0.0, 1.0));
+        learned.insert(shape, fraction);
     }
 
     /// A read of the whole class partition billed `bytes` per object.

@@ -11,6 +11,7 @@
 use super::normal::Normal;
 use super::parse::{Cond, Expr};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Bytes a read unit reads.
 const UNIT_BYTES: f64 = 4096.0;
@@ -30,8 +31,8 @@ pub struct Stats {
     /// Average size of an object's item in bytes, as partition reads billed it.
     pub item_bytes: Option<f64>,
     /// The fraction of the class that conditions of a shape (`Normal::shape`) matched when
-    /// last read in full.
-    pub learned: HashMap<String, f64>,
+    /// last read in full (shared: a plan's copy of the stats costs no allocation).
+    pub learned: Arc<HashMap<String, f64>>,
 }
 
 impl Stats {
@@ -129,10 +130,10 @@ mod tests {
             ..Stats::default()
         };
         assert!((s.selectivity(&q, |_| true) - 0.09).abs() < 1e-9);
-        s.learned.insert("score:gt&score:lt".into(), 0.0005);
+        Arc::make_mut(&mut s.learned).insert("score:gt&score:lt".into(), 0.0005);
         assert_eq!(s.selectivity(&q, |_| true), 0.0005);
         // Never 0: an estimate of no rows at all would make any path look free.
-        s.learned.insert("score:gt&score:lt".into(), 0.0);
+        Arc::make_mut(&mut s.learned).insert("score:gt&score:lt".into(), 0.0);
         assert_eq!(s.selectivity(&q, |_| true), 0.5 / 10_000.0);
     }
 

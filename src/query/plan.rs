@@ -135,36 +135,20 @@ pub fn plan_read(q: &Normal, kept: &Kept, facts: &ClassFacts, read: Wanted, stat
     if let Some(p) = key_plan(q) {
         return p;
     }
-    let ready = (kept.ready(), kept.ready_unique());
-    let known = Known::of(facts, &ready);
-    let lookups = lookups(q.expr, &known).map(Access::Lookups);
     let filter = filter(q.expr);
+    let paths = paths(q, kept, facts, read);
     if facts.join {
-        let access = lookups
-            .or_else(|| join_access(q))
-            .unwrap_or(Access::Partition);
+        let access = paths.into_iter().next().unwrap_or(Access::Partition);
         return Plan {
             access,
             filter,
             candidates: Vec::new(),
         };
     }
-    let mut paths: Vec<Access> = lookups.into_iter().collect();
-    if let Some(h) = read.sort {
-        paths.extend(compound_in_order(q, &known, h));
-        paths.extend(in_order(q, &known, h));
-    }
-    paths.push(Access::Partition);
-    let mut candidates: Vec<(Access, f64)> = paths
-        .into_iter()
-        .map(|a| {
-            let units = estimate(&a, q, stats, read.need);
-            (a, units)
-        })
-        .collect();
-    // Stable: on a tie the path listed first (lookups, then in order, then the partition).
-    candidates.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let access = candidates[0].0.clone();
+    let mut candidates = ranked(paths, q, stats, read.need);
+    let access = candidates
+        .first()
+        .map_or(Access::Partition, |(a, _)| a.clone());
     if candidates.len() == 1 {
         candidates.clear();
     }
@@ -173,6 +157,45 @@ pub fn plan_read(q: &Normal, kept: &Kept, facts: &ClassFacts, read: Wanted, stat
         filter,
         candidates,
     }
+}
+
+/// The access paths that can answer `q` (not by key), in the order ties go: lookups, in-order
+/// reads (a compound index's before the field's own), the partition. A relation class's one
+/// path: lookups, else key ranges of its rows, else its partition.
+fn paths(q: &Normal, kept: &Kept, facts: &ClassFacts, read: Wanted) -> Vec<Access> {
+    let ready = (kept.ready(), kept.ready_unique());
+    let known = Known::of(facts, &ready);
+    let lookups = lookups(q.expr, &known).map(Access::Lookups);
+    if facts.join {
+        return vec![lookups
+            .or_else(|| join_access(q))
+            .unwrap_or(Access::Partition)];
+    }
+    let mut paths: Vec<Access> = lookups.into_iter().collect();
+    if let Some(h) = read.sort {
+        paths.extend(compound_in_order(q, &known, h));
+        paths.extend(in_order(q, &known, h));
+    }
+    paths.push(Access::Partition);
+    paths
+}
+
+/// `paths` with their estimates, cheapest first (stable: a tie keeps the order listed).
+fn ranked(
+    paths: Vec<Access>,
+    q: &Normal,
+    stats: &Stats,
+    need: Option<usize>,
+) -> Vec<(Access, f64)> {
+    let mut out: Vec<(Access, f64)> = paths
+        .into_iter()
+        .map(|a| {
+            let units = estimate(&a, q, stats, need);
+            (a, units)
+        })
+        .collect();
+    out.sort_by(|a, b| a.1.total_cmp(&b.1));
+    out
 }
 
 /// Whether the class's object count decides the plan of `q`: the cheapest path differs
@@ -186,12 +209,22 @@ pub fn size_matters(
     read: Wanted,
     stats: &Stats,
 ) -> bool {
+    if facts.join || key_plan(q).is_some() {
+        return false;
+    }
+    let paths = paths(q, kept, facts, read);
+    if paths.len() < 2 {
+        return false;
+    }
     let at = |objects: f64| {
         let s = Stats {
             objects: Some(objects),
             ..stats.clone()
         };
-        plan_read(q, kept, facts, read, &s).access
+        ranked(paths.clone(), q, &s, read.need)
+            .into_iter()
+            .next()
+            .map(|(a, _)| a)
     };
     at(100.0) != at(10_000_000.0)
 }
@@ -956,7 +989,7 @@ mod tests {
         // Once a read showed the range matches 5 in 1,000, and the score index exists, the
         // lookup reads about those 5.
         let mut learned = stats(1000.0);
-        learned.learned.insert(range.shape(|_| true), 0.005);
+        std::sync::Arc::make_mut(&mut learned.learned).insert(range.shape(|_| true), 0.005);
         let both = Kept {
             indexes: vec!["createdAt".into(), "score".into()],
             ..Kept::default()
