@@ -65,12 +65,14 @@ export declare class DynamoStorageAdapter {
   schemaCacheTtl?: number
   /** The native core, for `new dynamo.Partition(table, className, adapter.service)`. */
   readonly service: unknown
-  /** DynamoDB requests and consumed capacity units since start, in total and per operation. */
+  /** DynamoDB requests, consumed capacity units and items reads sent back, since start, in
+   * total and per operation. */
   consumedCapacity(): Promise<{
     requests: number
     readUnits: number
     writeUnits: number
-    operations: Record<string, { requests: number; readUnits: number; writeUnits: number }>
+    items: number
+    operations: Record<string, { requests: number; readUnits: number; writeUnits: number; items: number }>
   }>
   /** Keeps an index on each field (`caseInsensitive`: on lower-cased strings), so equality,
    * `$in`, ranges, `^prefix` regexes and sorted pages on it read index entries, not the class.

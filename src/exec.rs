@@ -14,7 +14,7 @@ use crate::query::eval::{self, matches};
 use crate::query::plan::{Access, Lookup, Plan};
 use crate::query::sort::Order;
 use crate::query::Expr;
-use crate::store::Store;
+use crate::store::{Condition, Filter, Store};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 
@@ -246,6 +246,29 @@ pub async fn count(store: &Store, class: &str, plan: &Plan, expr: &Expr) -> Resu
         matched: n,
         examined: read.examined,
         complete: read.complete,
+    })
+}
+
+/// How many objects of `class` pass `condition`, a condition equivalent to the query
+/// (`condition::equivalent`): DynamoDB counts them in the partition Query, so no item is sent,
+/// decoded or evaluated.
+pub async fn count_where(
+    store: &Store,
+    class: &str,
+    condition: Condition,
+) -> Result<Answer<usize>> {
+    let filter = Filter {
+        expression: condition.expression,
+        names: condition.names,
+        values: condition.values,
+    };
+    let (n, units) = store.count_where(class, Some(&filter)).await?;
+    Ok(Answer {
+        rows: n as usize,
+        scanned: units,
+        matched: n as usize,
+        examined: 0,
+        complete: true,
     })
 }
 

@@ -21,6 +21,7 @@ use crate::indexes::{AutoIndexPolicy, Indexes};
 use crate::layout::{is_join, key_for, Kept};
 use crate::log::Log;
 use crate::query::aggregate;
+use crate::query::condition;
 use crate::query::cost::Stats;
 use crate::query::eval;
 use crate::query::normal::Normal;
@@ -773,8 +774,15 @@ impl Adapter {
         if let Some((spec, range)) = plan::count_range(&q, &planned.kept, &facts(class, schema)) {
             return exec::count_entries(&reader, class, &spec, &range).await;
         }
-        // Counted as the pages come: no object is kept.
-        let answer = exec::count(&reader, class, &planned.plan, &expr).await?;
+        // Read through the partition with a condition DynamoDB evaluates exactly: it counts,
+        // nothing is sent. Otherwise counted as the pages come: no object is kept.
+        let exact = (planned.plan.access == plan::Access::Partition)
+            .then(|| condition::equivalent(&expr, &facts(class, schema).scalars))
+            .flatten();
+        let answer = match exact {
+            Some(c) => exec::count_where(&reader, class, c).await?,
+            None => exec::count(&reader, class, &planned.plan, &expr).await?,
+        };
         self.after_read(class, &q, None, &planned, &reader, &answer, answer.matched);
         Ok(answer.rows)
     }

@@ -5,7 +5,8 @@
 //! item the condition refuses is re-checked by the evaluator, and a match the condition missed
 //! is then written the careful way. Only the shapes Parse's updates send are translated (the
 //! object's key, scalar equalities, `$in` such as the `_wperm` of an ACL, `$exists`); any other
-//! query has no condition and is read first.
+//! query has no condition and is read first. `equivalent` is the stricter kind a count asks
+//! DynamoDB to evaluate alone: a condition that holds exactly when the query matches.
 
 use super::parse::{conjuncts, Cond, Expr};
 use crate::codec::to_attr;
@@ -138,6 +139,42 @@ pub fn implying(expr: &Expr, key: &str) -> Option<Condition> {
     })
 }
 
+/// A condition DynamoDB checks that holds exactly when `expr` matches, for counting with
+/// `Select: COUNT` (no item crosses the network): each conjunct a top-level field's
+/// equality (on a field of `scalars`, which the schema says never holds an array, so element
+/// matches cannot be missed), `$in` (lists held too) or `$exists`. None for anything else,
+/// and for the objectId (key reads count those).
+pub fn equivalent(expr: &Expr, scalars: &[String]) -> Option<Condition> {
+    let mut b = Builder::default();
+    let mut parts = Vec::new();
+    for c in conjuncts(expr) {
+        let Expr::Field(path, cond) = c else {
+            return None;
+        };
+        let [field] = path.as_slice() else {
+            return None;
+        };
+        let exact = match cond {
+            Cond::Eq(_) => scalars.contains(field),
+            Cond::In(_) | Cond::Exists(_) => true,
+            _ => false,
+        };
+        if !exact || field == "objectId" {
+            return None;
+        }
+        parts.push(atom(&mut b, field, cond)?);
+    }
+    let expression = parts.join(" AND ");
+    if expression.is_empty() || expression.len() > MAX_CHARS || b.values.len() > MAX_VALUES {
+        return None;
+    }
+    Some(Condition {
+        expression,
+        names: b.names,
+        values: b.values,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +214,25 @@ mod tests {
         )
         .is_none());
         assert!(cond(json!({"$or": [{"objectId": "k1"}, {"a": 1}]})).is_none());
+    }
+
+    #[test]
+    fn counts_have_an_equivalent_condition_only_for_exact_shapes() {
+        let eq = |q: Value, scalars: &[&str]| {
+            let scalars: Vec<String> = scalars.iter().map(|s| s.to_string()).collect();
+            equivalent(&parse_query(&q, false).unwrap(), &scalars)
+        };
+        let acl = json!({"$in": [null, "*", "u1"]});
+        assert!(eq(json!({"done": false, "_rperm": acl}), &["done"]).is_some());
+        assert!(eq(
+            json!({"tag": {"$in": ["a", "b"]}, "n": {"$exists": true}}),
+            &[]
+        )
+        .is_some());
+        // An equality on a field that may hold arrays matches their elements: not exact.
+        assert!(eq(json!({"done": false}), &[]).is_none());
+        assert!(eq(json!({"n": {"$gt": 1}}), &["n"]).is_none());
+        assert!(eq(json!({"objectId": "a"}), &[]).is_none());
+        assert!(eq(json!({}), &[]).is_none());
     }
 }

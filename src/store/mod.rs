@@ -268,6 +268,14 @@ impl Store {
         r
     }
 
+    /// `n` items came back from a read `op` (what crossed the network).
+    fn received(&self, op: &str, n: usize) {
+        if let Ok(mut u) = self.usage.lock() {
+            u.items += n as u64;
+            u.operations.entry(op.to_string()).or_default().items += n as u64;
+        }
+    }
+
     /// The data file of the embedded store this store talks to, if it does.
     pub fn embedded(&self) -> Option<&str> {
         self.embedded.as_deref()
@@ -393,6 +401,7 @@ impl Store {
             .await
             .map_err(dynamo_err)?;
         self.record("GetItem", out.consumed_capacity());
+        self.received("GetItem", usize::from(out.item.is_some()));
         Ok(out.item)
     }
 
@@ -424,7 +433,9 @@ impl Store {
                     .map_err(dynamo_err)?;
                 self.record("BatchGetItem", out.consumed_capacity());
                 if let Some(mut r) = out.responses {
-                    found.extend(r.remove(&self.table).unwrap_or_default());
+                    let items = r.remove(&self.table).unwrap_or_default();
+                    self.received("BatchGetItem", items.len());
+                    found.extend(items);
                 }
                 keys = out
                     .unprocessed_keys
@@ -489,7 +500,9 @@ impl Store {
             }
             let out = req.send().await.map_err(dynamo_err)?;
             units += self.record("Query", out.consumed_capacity());
-            for item in out.items.unwrap_or_default() {
+            let items = out.items.unwrap_or_default();
+            self.received("Query", items.len());
+            for item in items {
                 if !each(item)? {
                     return Ok(units);
                 }
@@ -536,8 +549,10 @@ impl Store {
             .await
             .map_err(dynamo_err)?;
         self.record("Query", out.consumed_capacity());
+        let items = out.items.unwrap_or_default();
+        self.received("Query", items.len());
         let next = out.last_evaluated_key.filter(|k| !k.is_empty());
-        Ok((out.items.unwrap_or_default(), next))
+        Ok((items, next))
     }
 
     /// The table's description: status, key schema, billing, item count and size (DynamoDB
@@ -603,21 +618,35 @@ impl Store {
 
     /// How many items a partition holds (Query with Select COUNT, page by page).
     pub async fn count(&self, pk: &str) -> Result<u64> {
+        Ok(self.count_where(pk, None).await?.0)
+    }
+
+    /// How many items of a partition pass `filter` (all without one), counted by DynamoDB
+    /// (Select COUNT: no item is sent), and the read units it billed (all the partition's).
+    pub async fn count_where(&self, pk: &str, filter: Option<&Filter>) -> Result<(u64, f64)> {
         let mut n = 0u64;
+        let mut units = 0.0;
         let mut start = None;
         loop {
-            let out = self
+            let mut req = self
                 .partition_query(pk)
                 .select(aws_sdk_dynamodb::types::Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(dynamo_err)?;
-            self.record("Query", out.consumed_capacity());
+                .set_exclusive_start_key(start);
+            if let Some(f) = filter {
+                req = req.filter_expression(&f.expression);
+                for (k, v) in &f.names {
+                    req = req.expression_attribute_names(k, v);
+                }
+                for (k, v) in &f.values {
+                    req = req.expression_attribute_values(k, v.clone());
+                }
+            }
+            let out = req.send().await.map_err(dynamo_err)?;
+            units += self.record("Query", out.consumed_capacity());
             n += out.count.max(0) as u64;
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(n),
+                _ => return Ok((n, units)),
             }
         }
     }

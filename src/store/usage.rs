@@ -1,5 +1,5 @@
-//! What the adapter asked of DynamoDB since it started: requests and consumed capacity units
-//! per operation, as `adapter.consumedCapacity()` reports them.
+//! What the adapter asked of DynamoDB since it started: requests, consumed capacity units and
+//! items sent back per operation, as `adapter.consumedCapacity()` reports them.
 
 /// What the adapter asked of DynamoDB since it started: requests and consumed capacity units
 /// per operation (from `ReturnConsumedCapacity`; zero where the server reports none).
@@ -8,6 +8,8 @@ pub struct Usage {
     pub requests: u64,
     pub read_units: f64,
     pub write_units: f64,
+    /// Items reads sent back (GetItem, BatchGetItem, Query).
+    pub items: u64,
     pub operations: std::collections::BTreeMap<String, OpUsage>,
 }
 
@@ -16,6 +18,7 @@ pub struct OpUsage {
     pub requests: u64,
     pub read_units: f64,
     pub write_units: f64,
+    pub items: u64,
 }
 
 impl Usage {
@@ -24,7 +27,7 @@ impl Usage {
             .operations
             .iter()
             .map(|(k, o)| {
-                let v = serde_json::json!({"requests": o.requests, "readUnits": o.read_units, "writeUnits": o.write_units});
+                let v = serde_json::json!({"requests": o.requests, "readUnits": o.read_units, "writeUnits": o.write_units, "items": o.items});
                 (k.clone(), v)
             })
             .collect();
@@ -32,6 +35,7 @@ impl Usage {
             "requests": self.requests,
             "readUnits": self.read_units,
             "writeUnits": self.write_units,
+            "items": self.items,
             "operations": ops,
         })
     }
