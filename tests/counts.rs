@@ -237,6 +237,15 @@ async fn a_count_an_index_answers_reads_its_entries_only() {
     assert_eq!(count(json!({"category": "c2"})).await.0, 31);
 }
 
+/// Who may read object `i` of the counted class: one in ten is private.
+fn rperm(i: usize) -> Value {
+    if i.is_multiple_of(10) {
+        json!(["u1"])
+    } else {
+        json!(["*"])
+    }
+}
+
 /// A count with conditions DynamoDB can evaluate exactly (equalities on fields the schema says
 /// never hold arrays, `$in`, `$exists`, the ACL) is counted by DynamoDB: no item comes back.
 /// Every count, exact or not, answers what the evaluator counts over the stored objects.
@@ -250,7 +259,7 @@ async fn counts_dynamodb_can_evaluate_send_no_items_and_all_counts_are_exact() {
         let kind = ["a", "b", "c", "d"][i % 4];
         let mut obj = json!({"objectId": format!("c{i:03}"), "done": i % 3 == 0,
             "kind": kind, "n": i % 7, "tags": [format!("t{}", i % 5), "all"],
-            "_rperm": if i % 10 == 0 { json!(["u1"]) } else { json!(["*"]) }});
+            "_rperm": rperm(i)});
         if i % 6 == 0 {
             obj["note"] = json!(null);
         } else if i % 6 == 1 {
@@ -283,14 +292,7 @@ async fn counts_dynamodb_can_evaluate_send_no_items_and_all_counts_are_exact() {
                 let id = o["objectId"].as_str().unwrap();
                 let i: usize = id[1..].parse().unwrap();
                 let mut row = o.as_object().unwrap().clone();
-                row.insert(
-                    "_rperm".into(),
-                    if i % 10 == 0 {
-                        json!(["u1"])
-                    } else {
-                        json!(["*"])
-                    },
-                );
+                row.insert("_rperm".into(), rperm(i));
                 parse_server_dynamodb::query::eval::matches(&expr, &row)
             })
             .count() as u64;
