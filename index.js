@@ -294,14 +294,11 @@ class DynamoStorageAdapter {
     this._check(query, schema);
     return this._call('distinct', className, schema, query, fieldName);
   }
-  // Parse Server 9 passes `comment`, `rawValues` and `rawFieldNames` after `explain`. The raw
-  // options ask for MongoDB's own document form (`_id`, `_created_at`, `_p_<field>`, EJSON
-  // values), which this adapter does not emulate yet: refused clearly, never ignored.
+  // Parse Server 9 passes `comment`, `rawValues` and `rawFieldNames` after `explain`: the raw
+  // options (MongoDB's document form and Extended JSON) are honoured in Rust.
   aggregate(className, schema, pipeline, readPreference, hint, explain, comment, rawValues, rawFieldNames) {
     if (explain) return unsupported('explain of an aggregation');
-    if (rawValues) return unsupported('`rawValues` in an aggregation');
-    if (rawFieldNames) return unsupported('`rawFieldNames` in an aggregation');
-    return this._call('aggregate', className, schema, asQuery(pipeline), readPreference || null);
+    return this._call('aggregate', className, schema, asQuery(pipeline), readPreference || null, rawValues === true, rawFieldNames === true);
   }
   async findOneAndUpdate(className, schema, query, update, transactionalSession) {
     const out = await this._call('findOneAndUpdate', className, schema, asQuery(query), update, transactionalSession || null);

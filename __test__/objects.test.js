@@ -174,18 +174,32 @@ test('aggregate: $match, $group, $sort, $project, $unwind, $count; unknown stage
     new Parse.Query('Item').aggregate([{ $redact: '$$KEEP' }], { useMasterKey: true }),
     err => err.code === Parse.Error.COMMAND_UNAVAILABLE && /\$redact is not supported/.test(err.message)
   );
-  // Parse Server 9's raw options (MongoDB's document form) are refused, not silently dropped;
-  // `false` is what every other request means.
+  // Parse Server 9's raw options, as its MongoDB adapter answers them. rawFieldNames: the
+  // pipeline names fields as MongoDB stores them and the rows come back that way.
   const master = { 'X-Parse-Master-Key': s.masterKey };
-  for (const option of ['rawValues', 'rawFieldNames']) {
-    const body = { _method: 'GET', pipeline: [{ $count: 'n' }], [option]: true };
-    const raw = await s.rest('POST', '/aggregate/Item', body, master);
-    assert.equal(raw.body.code, Parse.Error.COMMAND_UNAVAILABLE, JSON.stringify(raw.body));
-    assert.match(raw.body.error, new RegExp(`${option}. in an aggregation is not supported`));
-    const plain = await s.rest('POST', '/aggregate/Item', { ...body, [option]: false }, master);
-    const n = await new Parse.Query('Item').count({ useMasterKey: true });
-    assert.deepEqual(plain.body.results, [{ n }], JSON.stringify(plain.body));
+  const aggregate = (pipeline, options) => s.rest('POST', '/aggregate/Item', { _method: 'GET', pipeline, ...options }, master);
+  const raw = await aggregate(
+    [{ $match: { _p_owner: 'Owner$owner1' } }, { $project: { _id: 1, _p_owner: 1, _created_at: 1, n: 1 } }, { $sort: { n: 1 } }],
+    { rawFieldNames: true }
+  );
+  assert.equal(raw.status, 200, JSON.stringify(raw.body));
+  assert.deepEqual(raw.body.results.map(r => r.n), [0, 1, 2, 3], JSON.stringify(raw.body));
+  for (const r of raw.body.results) {
+    assert.equal(r._p_owner, 'Owner$owner1');
+    assert.equal(typeof r._id, 'string');
+    assert.equal(r.objectId, undefined);
+    assert.match(r._created_at, /^\d{4}-\d\d-\d\dT/);
   }
+  // rawValues: Extended JSON in the pipeline and in the answer.
+  const ejson = await aggregate(
+    [{ $match: { when: { $gte: { $date: '2020-01-05T00:00:00.000Z' } } } }, { $project: { _id: 0, when: 1 } }, { $sort: { when: 1 } }, { $limit: 2 }],
+    { rawValues: true }
+  );
+  assert.deepEqual(ejson.body.results, [{ when: { $date: '2020-01-05T00:00:00.000Z' } }, { when: { $date: '2020-01-06T00:00:00.000Z' } }], JSON.stringify(ejson.body));
+  // false (or absent) is Parse's own form.
+  const plain = await aggregate([{ $match: { n: { $lt: 2 } } }, { $project: { when: 1 } }, { $sort: { when: 1 } }], { rawValues: false, rawFieldNames: false });
+  assert.deepEqual(plain.body.results.map(r => r.when), [{ __type: 'Date', iso: '2020-01-01T00:00:00.000Z' }, { __type: 'Date', iso: '2020-01-02T00:00:00.000Z' }]);
+  assert.ok(plain.body.results.every(r => typeof r.objectId === 'string'));
 });
 
 test('pointer fields match plain objectIds; $select on an array of pointers', async () => {

@@ -10,6 +10,7 @@ use crate::embedded;
 use crate::error::{Error, Result};
 use crate::index::{self, Kind};
 use crate::indexes::AutoIndexPolicy;
+use crate::query::aggregate::raw::Raw;
 use crate::store::StoreConfig;
 use serde_json::{json, Map, Value};
 
@@ -260,6 +261,10 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
                 schema(1),
                 arg(args, 2),
                 arg(args, 3).as_str(),
+                Raw {
+                    values: arg(args, 4).as_bool() == Some(true),
+                    field_names: arg(args, 5).as_bool() == Some(true),
+                },
             )
             .await?,
         )),

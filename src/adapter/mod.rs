@@ -20,7 +20,7 @@ use crate::index;
 use crate::indexes::{AutoIndexPolicy, Indexes};
 use crate::layout::{is_join, key_for, Kept};
 use crate::log::Log;
-use crate::query::aggregate;
+use crate::query::aggregate::{self, raw::Raw};
 use crate::query::condition;
 use crate::query::cost::Stats;
 use crate::query::eval;
@@ -548,14 +548,24 @@ impl Adapter {
 
     /// Runs an aggregation pipeline. A leading `$match` selects the rows through the planner (so
     /// DynamoDB filters them); every other stage runs in Rust.
+    /// With `raw` (Parse Server 9's `rawValues`/`rawFieldNames`): the pipeline's values read as
+    /// Extended JSON, its rows and results in MongoDB's document form (see `aggregate::raw`).
     pub async fn aggregate(
         &self,
         class: &str,
         schema: &Value,
         pipeline: &Value,
         read_preference: Option<&str>,
+        raw: Raw,
     ) -> Result<Vec<Value>> {
         let reader = self.reader(class, read_preference)?;
+        let ejson;
+        let pipeline = if raw.values {
+            ejson = aggregate::raw::from_ejson(pipeline);
+            &ejson
+        } else {
+            pipeline
+        };
         let stages: Vec<Value> = match pipeline {
             Value::Array(a) => a.iter().filter(|s| !s.is_null()).cloned().collect(),
             _ => return Err(Error::query("the pipeline must be an array of stages")),
@@ -567,6 +577,11 @@ impl Adapter {
             Some(m) if geo_first => (m, &stages[..]),
             Some(m) => (m, &stages[1..]),
             None => (json!({}), &stages[..]),
+        };
+        let query = if raw.field_names {
+            aggregate::raw::pointer_names(&query)
+        } else {
+            query
         };
         let expr = parse_query_for(&query, false, schema)?;
         let mut todo = rest;
@@ -641,10 +656,23 @@ impl Adapter {
             todo = &todo[at + 1..];
         }
         rows = aggregate::stages(todo, rows)?;
-        Ok(aggregate::finish(rows, aggregate::pointer_group(&stages))
-            .into_iter()
-            .map(|r| to_parse(r, &json!({})))
-            .collect())
+        if raw.field_names {
+            // In MongoDB's document form, as the pipeline left them: `_id` stays.
+            return Ok(rows
+                .into_iter()
+                .map(|r| {
+                    let doc = aggregate::raw::document(r);
+                    aggregate::raw::dates_out(Value::Object(doc), raw.values)
+                })
+                .collect());
+        }
+        let rows = aggregate::finish(rows, aggregate::pointer_group(&stages)).into_iter();
+        Ok(if raw.values {
+            rows.map(|r| aggregate::raw::dates_out(Value::Object(r), true))
+                .collect()
+        } else {
+            rows.map(|r| to_parse(r, &json!({}))).collect()
+        })
     }
 
     /// The objects of a `$lookup`'s class whose foreign field holds one of the local values,

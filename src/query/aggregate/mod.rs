@@ -17,6 +17,7 @@ use std::cmp::Ordering;
 
 mod group;
 mod lookup;
+pub mod raw;
 mod shape;
 #[cfg(test)]
 mod tests;
