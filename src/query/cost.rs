@@ -72,6 +72,24 @@ impl Stats {
         self.index_read(1, fetched)
     }
 
+    /// `in_order` when the fraction of the read entries that match is not known: its expected
+    /// cost with that fraction anywhere from one entry in all to all of them, evenly on a log
+    /// scale. An in-order read stops after `need / fraction` entries, so a guess too high by
+    /// 100x makes it fetch 100x more, up to every entry one object at a time; its expectation
+    /// weighs that in (about `entries / ln(entries)` for a page much smaller than the range),
+    /// so an unmeasured shape reads the partition rather than risk fetching the class.
+    pub fn in_order_unknown(&self, part: f64, need: Option<usize>) -> f64 {
+        let entries = (self.objects() * part).max(1.0);
+        let fetched = match need {
+            Some(n) if (n as f64) < entries && entries > 1.0 => {
+                let n = (n as f64).max(1.0);
+                (entries * n.ln() + entries - n) / entries.ln()
+            }
+            _ => entries,
+        };
+        self.index_read(1, fetched)
+    }
+
     /// The fraction of the class that the conjuncts `which` picks match: as learned for their
     /// shape, else the product of each one's own (learned alone, or guessed).
     pub fn selectivity(&self, q: &Normal, which: impl Fn(&Expr) -> bool + Copy) -> f64 {
@@ -148,5 +166,19 @@ mod tests {
         assert!(s.in_order(1.0, 0.005, Some(100)) > 10.0 * s.partition());
         // An in-order read that stops after its page costs about the page.
         assert!(s.in_order(1.0, 1.0, Some(20)) < 25.0);
+        // Unknown where it stops, its expectation at 100k objects is near half the class:
+        // more than the partition's Query.
+        let big = Stats {
+            objects: Some(100_000.0),
+            ..s.clone()
+        };
+        let unknown = big.in_order_unknown(1.0, Some(100));
+        assert!((40_000.0..60_000.0).contains(&unknown), "{unknown}");
+        assert!(unknown > big.partition());
+        // A page as large as the range reads the range.
+        assert_eq!(
+            big.in_order_unknown(0.001, Some(500)),
+            big.index_read(1, 100.0)
+        );
     }
 }

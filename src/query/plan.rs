@@ -234,10 +234,18 @@ fn estimate(access: &Access, q: &Normal, stats: &Stats, need: Option<usize>) -> 
     match access {
         Access::Keys(k) => k.len() as f64 * stats.fetch(),
         Access::Lookups(l) => lookups_cost(l, q, stats),
-        Access::InOrder { .. } => {
-            let part = covered(access, q, stats);
-            let rest = (stats.selectivity(q, |_| true) / part).min(1.0);
-            stats.in_order(part, rest, need)
+        Access::InOrder { spec, field, .. } => {
+            let served = serves(spec, field);
+            let part = stats.selectivity(q, served);
+            // The conditions the index does not serve decide where the read stops: known
+            // when there are none or their shape was measured, else a guess.
+            let others = q.shape(|c| !served(c));
+            if others.is_empty() || stats.learned.contains_key(&q.shape(|_| true)) {
+                let rest = (stats.selectivity(q, |_| true) / part).min(1.0);
+                stats.in_order(part, rest, need)
+            } else {
+                stats.in_order_unknown(part, need)
+            }
         }
         Access::Partition => stats.partition(),
         Access::JoinOwning(_) | Access::JoinRelated(_) => 1.0,
@@ -247,15 +255,20 @@ fn estimate(access: &Access, q: &Normal, stats: &Stats, need: Option<usize>) -> 
 /// The fraction of the class whose entries an in-order read covers (those of the lead value
 /// and within the bounds on the sort field); 1 for any other path.
 pub fn covered(access: &Access, q: &Normal, stats: &Stats) -> f64 {
-    let Access::InOrder { spec, field, .. } = access else {
-        return 1.0;
-    };
+    match access {
+        Access::InOrder { spec, field, .. } => stats.selectivity(q, serves(spec, field)),
+        _ => 1.0,
+    }
+}
+
+/// Whether a conjunct is served by the entries an in-order read of index `spec` in the order
+/// of `field` reads: the compound index's lead equality, the bounds on `field`.
+fn serves<'a>(spec: &'a str, field: &'a str) -> impl Fn(&Expr) -> bool + Copy + 'a {
     let lead = index::compound(spec).map(|(lead, _)| lead);
-    let served = |c: &Expr| match c {
+    move |c: &Expr| match c {
         Expr::Field(p, Cond::Eq(_)) if lead.is_some_and(|l| p.join(".") == l) => true,
-        _ => range_cond(c).is_some_and(|(f, _)| f == *field),
-    };
-    stats.selectivity(q, served)
+        _ => range_cond(c).is_some_and(|(f, _)| f == field),
+    }
 }
 
 /// Lookups: a GetItem per key or unique value; per index, one Query per lookup reading the
@@ -936,14 +949,9 @@ mod tests {
         assert!(
             matches!(&p.access, Access::Lookups(l) if matches!(l.as_slice(), [Lookup::Index { spec, .. }] if spec == "author,score"))
         );
-        // Without equality on the lead, the sort reads the field's own index (a condition
-        // most objects meet: the page is found early).
-        let p = read(
-            &q(json!({"n": {"$exists": true}})),
-            &kept,
-            &facts,
-            Some(&hint),
-        );
+        // Without equality on the lead, the sort reads the field's own index (no condition:
+        // the page is its first entries).
+        let p = read(&q(json!({})), &kept, &facts, Some(&hint));
         assert!(matches!(p.access, Access::InOrder { spec, .. } if spec == "score"));
     }
 
@@ -983,6 +991,20 @@ mod tests {
             .find(|(a, _)| matches!(a, Access::InOrder { .. }));
         assert!(
             in_order.is_some_and(|(_, u)| *u > 5.0 * p.candidates[0].1),
+            "{:?}",
+            p.candidates
+        );
+        // At 100,000 objects too: a guessed 1 in 11 would stop the in-order read after ~1,100
+        // objects, but a guess may be off by orders of magnitude, and then it fetches the
+        // class; the expected cost of that read is above the partition's.
+        let p = plan_read(&range, &natural_only, &facts, page, &stats(100_000.0));
+        assert_eq!(p.access, Access::Partition, "{:?}", p.candidates);
+        // Once measured common (half the objects), the in-order read stops after its page.
+        let mut common = stats(100_000.0);
+        std::sync::Arc::make_mut(&mut common.learned).insert(range.shape(|_| true), 0.5);
+        let p = plan_read(&range, &natural_only, &facts, page, &common);
+        assert!(
+            matches!(p.access, Access::InOrder { .. }),
             "{:?}",
             p.candidates
         );
