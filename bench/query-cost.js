@@ -169,7 +169,14 @@ async function writeCost(indexCount) {
 
 (async () => {
   const runs = [];
-  for (const mode of ['auto', 'declared']) for (const size of sizes) runs.push(await measure(size, mode));
+  for (const mode of ['auto', 'declared']) {
+    for (const size of sizes) {
+      const r = await measure(size, mode);
+      runs.push(r);
+      // As each run ends (a 100k run takes a while): its units per shape.
+      console.error(`${mode} ${size}: ${JSON.stringify(Object.fromEntries(Object.entries(r.out).map(([k, o]) => [k, `${o.read.toFixed(1)} (${o.rows})`])))} peak ${r.peak.mb.toFixed(1)} MB`);
+    }
+  }
   const names = shapes(sizes[0]).map(([n]) => n);
   const first = sizes[0];
   const last = sizes[sizes.length - 1];
