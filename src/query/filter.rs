@@ -5,7 +5,7 @@
 //! differently from Mongo (e.g. `contains` for arrays). Names and values are always
 //! parameterised, and the expression stays under DynamoDB's 4 KB.
 
-use super::parse::{conjuncts, Cond, Expr};
+use super::parse::{Cond, Expr};
 use crate::codec::{nesting, parse_type, to_attr, MAX_NESTING};
 use crate::store::Filter;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -108,8 +108,9 @@ impl F {
     }
 }
 
-/// The filter expression of `expr`, or None when DynamoDB can check none of it.
-pub fn filter(expr: &Expr) -> Option<Filter> {
+/// The filter expression of a query (its conjuncts, `Normal::conjuncts`), or None when
+/// DynamoDB can check none of it.
+pub fn filter(conjuncts: &[&Expr]) -> Option<Filter> {
     let mut b = Builder {
         names: HashMap::new(),
         name_ids: HashMap::new(),
@@ -117,7 +118,7 @@ pub fn filter(expr: &Expr) -> Option<Filter> {
     };
     let mut parts: Vec<F> = Vec::new();
     let mut len = 0;
-    for c in conjuncts(expr) {
+    for &c in conjuncts {
         let snapshot = (b.names.clone(), b.name_ids.clone(), b.values.clone());
         match push(&mut b, c) {
             Some(f) if len + f.render().len() + 7 <= MAX_FILTER_CHARS => {
@@ -345,7 +346,8 @@ mod tests {
     use serde_json::json;
 
     fn pf(q: Value) -> Option<Filter> {
-        filter(&parse_query(&q, false).unwrap())
+        let e = parse_query(&q, false).unwrap();
+        filter(&crate::query::parse::conjuncts(&e))
     }
 
     #[test]

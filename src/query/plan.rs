@@ -95,7 +95,7 @@ pub fn plan_indexed(expr: &Expr, unique_fields: &[String], indexes: &[String]) -
     };
     Plan {
         access,
-        filter: filter(expr),
+        filter: filter(&q.conjuncts),
         candidates: Vec::new(),
     }
 }
@@ -135,7 +135,7 @@ pub fn plan_read(q: &Normal, kept: &Kept, facts: &ClassFacts, read: Wanted, stat
     if let Some(p) = key_plan(q) {
         return p;
     }
-    let filter = filter(q.expr);
+    let filter = filter(&q.conjuncts);
     let paths = paths(q, kept, facts, read);
     if facts.join {
         let access = paths.into_iter().next().unwrap_or(Access::Partition);
