@@ -31,13 +31,13 @@ function tables(text) {
 }
 
 const esc = s => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/`/g, '');
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79', '#ad494a'];
 
 /** Lines of read units against class size, both on log scales. */
 function costChart(t) {
   const sizes = t.header.slice(1, 4).map(h => Number(h.match(/^(\d+)/)[1]));
   const series = t.rows.map(r => ({ name: r[0], units: r.slice(1, 4).map(c => Number(c.split(' ')[0])) }));
-  const W = 820, H = 450, L = 70, R = 250, T = 50, B = 50;
+  const W = 860, H = 450, L = 70, R = 290, T = 50, B = 50;
   const lx = v => L + ((Math.log10(v) - 3) / 2) * (W - L - R);
   const maxU = Math.max(...series.flatMap(s => s.units));
   const top = Math.ceil(Math.log10(maxU));
