@@ -16,10 +16,14 @@
 // `counts` tells how many of each were made, so a test can show each one happened. `delayMs`
 // holds every request that long before handling it (a network's latency, for bench/roundtrips.js);
 // `delays` holds the requests of some operations longer (`{UpdateItem: 600}`); `only` (a Set of
-// operation names) limits the faults to those operations.
+// operation names) limits the faults to those operations. `model` (a PartitionModel) adds
+// DynamoDB's per-partition limits: a write over its key range's units is refused whole
+// (ThrottlingException, KeyRangeThroughputExceeded; a transaction: TransactionCanceledException
+// with ThrottlingError), and reads are billed to their key range after they ran.
 'use strict';
 const http = require('node:http');
 const { readRequest, replyJson } = require('../scripts/dynamo-rules');
+const { PartitionModel } = require('./partition-model');
 
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'BatchWriteItem']);
 const KINDS = ['throttle', 'provisioned', 'http500', 'conflict', 'cancelThrottled', 'partialGet', 'partialWrite', 'shortPage', 'slow', 'lostAnswer'];
@@ -52,7 +56,8 @@ class FaultProxy {
    * @param {{target: string, seed?: number, rate?: number, slowMs?: number, kinds?: string[]}} o
    * `target` is dynoxide's endpoint; `kinds` limits the faults made (all by default).
    */
-  constructor({ target, seed = 1, rate = 0.1, slowMs = 1500, kinds = KINDS, delayMs = 0, delays = {} }) {
+  constructor({ target, seed = 1, rate = 0.1, slowMs = 1500, kinds = KINDS, delayMs = 0, delays = {}, model = null }) {
+    this.model = model;
     this.delayMs = delayMs;
     this.delays = delays;
     this.target = new URL(target);
@@ -129,12 +134,52 @@ class FaultProxy {
     if (delay > 0) await new Promise(resolve => setTimeout(resolve, delay));
     this.requests++;
     this.ops[op] = (this.ops[op] || 0) + 1;
-    const kind = this._choose(op);
     try {
+      if (this.model && this._overLimit(op, body, res)) return;
+      const kind = this._choose(op);
       await this._answer(kind, op, req, res, body);
     } catch (e) {
       if (!res.headersSent) this._reply(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: `proxy: ${e.message}` });
     }
+  }
+
+  // A write whose key ranges lack the units is answered as DynamoDB throttles it; reads are
+  // billed after they run (`_billRead`).
+  _overLimit(op, body, res) {
+    const q = JSON.parse(body);
+    const charges = writeCharges(op, q);
+    if (charges.length === 0) return false;
+    const refused = this.model.admit(charges);
+    if (refused === null) return false;
+    this.counts.partitionThrottle = (this.counts.partitionThrottle || 0) + 1;
+    const table = q.TableName || (q.TransactItems ? Object.values(q.TransactItems[0])[0].TableName : Object.keys(q.RequestItems || {})[0]);
+    if (op === 'TransactWriteItems') {
+      const reasons = q.TransactItems.map(t => {
+        const key = keyOf(Object.values(t)[0]);
+        return key && key.pk === refused
+          ? { Code: 'ThrottlingError', Message: 'Throughput exceeds the current capacity of a key range of your table' }
+          : { Code: 'None' };
+      });
+      this._reply(res, 400, {
+        __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+        message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map(r => r.Code).join(', ')}]`,
+        CancellationReasons: reasons,
+      });
+    } else {
+      this._reply(res, 400, PartitionModel.throttleBody(table, refused));
+    }
+    return true;
+  }
+
+  _billRead(op, body, answer) {
+    if (!this.model || !READS.has(op) || answer.status !== 200) return;
+    const q = JSON.parse(body);
+    const a = JSON.parse(answer.body);
+    const units = [].concat(a.ConsumedCapacity || []).reduce((n, c) => n + (c.CapacityUnits || 0), 0);
+    if (units <= 0) return;
+    const keys = op === 'BatchGetItem' ? Object.values(q.RequestItems).flatMap(r => r.Keys.map(k => keyOf({ Key: k }))) : [readKey(op, q)];
+    const each = units / Math.max(1, keys.length);
+    for (const k of keys.filter(Boolean)) this.model.consume(k.pk, k.sk, { read: each, debt: true });
   }
 
   async _answer(kind, op, req, res, body) {
@@ -216,8 +261,58 @@ class FaultProxy {
         break;
     }
     const r = await this._forward(req, body);
+    this._billRead(op, body, r);
     return this._relay(res, r);
   }
+}
+
+const READS = new Set(['GetItem', 'BatchGetItem', 'Query']);
+const PK = '_pk_className';
+const SK = '_sk_id';
+
+/** The partition and sort key an item or request names ({Key} or {Item}), or null. */
+function keyOf(x) {
+  const k = (x && (x.Key || x.Item)) || null;
+  if (!k || !k[PK]) return null;
+  return { pk: k[PK].S, sk: (k[SK] && k[SK].S) || '' };
+}
+
+/** Write units: 1 per KB of the item (its JSON, about), twice inside a transaction. */
+function units(x) {
+  return Math.max(1, Math.ceil(Buffer.byteLength(JSON.stringify(x.Item || x.Key || {})) / 1024));
+}
+
+/** What a write request charges: each item's key and write units. */
+function writeCharges(op, q) {
+  const one = (x, factor) => {
+    const key = keyOf(x);
+    return key ? [{ ...key, write: units(x) * factor }] : [];
+  };
+  switch (op) {
+    case 'PutItem':
+    case 'UpdateItem':
+    case 'DeleteItem':
+      return one(q, 1);
+    case 'TransactWriteItems':
+      return q.TransactItems.flatMap(t => {
+        const [kind, x] = Object.entries(t)[0];
+        return kind === 'ConditionCheck' ? one(x, 0).map(c => ({ ...c, write: 0, read: 2 })) : one(x, 2);
+      });
+    case 'BatchWriteItem':
+      return Object.values(q.RequestItems).flatMap(ws => ws.flatMap(w => one(w.PutRequest || w.DeleteRequest, 1)));
+    default:
+      return [];
+  }
+}
+
+/** The key range a read starts in: its Key, or a Query's partition key and lower bound. */
+function readKey(op, q) {
+  if (op === 'GetItem') return keyOf(q);
+  const v = q.ExpressionAttributeValues || {};
+  const pk = v[':pk'] && v[':pk'].S;
+  if (!pk) return null;
+  const from = (v[':from'] && v[':from'].S) || (v[':prefix'] && v[':prefix'].S) || '';
+  return { pk, sk: from };
 }
 
 module.exports = { FaultProxy, KINDS };

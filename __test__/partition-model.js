@@ -101,6 +101,44 @@ class PartitionModel {
     return ok;
   }
 
+  /**
+   * Charges every one of `charges` ({pk, sk, write, read}) or none: a request DynamoDB refuses
+   * is refused whole. Answers the partition key that refused, or null when all were served.
+   */
+  admit(charges) {
+    const now = this.clock();
+    const at = charges.map(c => {
+      const ranges = this.ranges(c.pk);
+      const range = ranges.find(r => r.holds(c.sk)) || ranges[ranges.length - 1];
+      range.refill(this, now);
+      return { c, ranges, range };
+    });
+    // Units per range (two items of one range share its units).
+    const need = new Map();
+    for (const { c, range } of at) {
+      const n = need.get(range) || { write: 0, read: 0 };
+      need.set(range, { write: n.write + (c.write || 0), read: n.read + (c.read || 0) });
+    }
+    let refused = null;
+    for (const [range, n] of need) {
+      if ((n.write > 0 && range.write < n.write) || (n.read > 0 && range.read < n.read)) {
+        refused = at.find(x => x.range === range).c.pk;
+        break;
+      }
+    }
+    for (const { c, ranges, range } of at) {
+      range.demand(this, now, c.write || 0, c.read || 0);
+      if (c.write > 0 && range.recent.push(c.sk) > RECENT) range.recent.shift();
+      if (refused === null) {
+        range.write -= c.write || 0;
+        range.read -= c.read || 0;
+      }
+      this._maybeSplit(c.pk, ranges, range, now);
+    }
+    if (refused !== null) this.throttled++;
+    return refused;
+  }
+
   _maybeSplit(pk, ranges, range, now) {
     if (range.hotSince === null || now - range.hotSince < this.splitAfterMs) return;
     const keys = [...range.recent].sort();
