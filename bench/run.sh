@@ -10,7 +10,8 @@
 #      indexes) and with indexes declared at class creation, and write units per object write
 #      with 0, 3 and 10 indexes (BENCH_SIZES to change);
 #   6. memory of one request at two class sizes;
-#   7. DynamoDB requests and sequential round trips per Parse operation (a delaying proxy).
+#   7. DynamoDB requests and sequential round trips per Parse operation (a delaying proxy);
+#   8. creates per second of one class against DynamoDB's partition limits (the proxy's model).
 # Each prints ratios measured side by side in one run. Not part of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,5 +49,7 @@ echo "== 6. memory of one request =="
 BENCH_MEMORY_SIZES="${BENCH_MEMORY_SIZES:-50000,200000}" node --expose-gc bench/memory.js 2>/dev/null | grep -v '^info:'
 echo "== 7. round trips per Parse operation =="
 node bench/roundtrips.js 2>/dev/null | grep -v '^warn:'
+echo "== 8. creates per second against the partition model =="
+node bench/partitions.js
 echo "== charts (docs/charts/*.svg, from this run's tables) =="
 node bench/charts.js bench/out/last-run.md docs/charts
