@@ -6,8 +6,8 @@
 // KeyRangeThroughputExceeded. DynamoDB splits a busy range ("split for heat"): here a range
 // whose demand (served and refused) stays at or above `splitShare` of its write or read limit
 // for `splitAfterMs` splits at the median of its recent writes' sort keys, each half with the
-// full limits, unless the latest writes all land above that median (keys that only grow: a
-// split would relieve nothing, and DynamoDB does not split then). Random keys so spread over
+// full limits, unless nearly all the latest writes land above that median (keys that only
+// grow, a few retried late: a split would relieve nothing, and DynamoDB does not split then). Random keys so spread over
 // ranges that each take the limit; keys that only grow stay capped at one range's limit
 // (AWS, "Scaling DynamoDB, part 3").
 'use strict';
@@ -144,10 +144,11 @@ class PartitionModel {
     const keys = [...range.recent].sort();
     const median = keys[Math.floor(keys.length / 2)];
     if (median === undefined || median <= range.lo) return;
-    // Writes whose keys only grow: the latest all land above any median, so a split would
-    // leave all of them in one half, and DynamoDB does not split then.
+    // Writes whose keys only grow: the latest land above any median (but for a few retried
+    // late), so a split would leave them in one half, and DynamoDB does not split then. A
+    // split helps when a fair share of the latest writes would go to each half.
     const latest = range.recent.slice(-Math.ceil(range.recent.length / 4));
-    if (latest.every(k => k >= median)) return;
+    if (latest.filter(k => k < median).length < latest.length / 4) return;
     const right = new Range(median, range.hi, this, now);
     right.recent = range.recent.filter(k => k >= median);
     range.hi = median;
