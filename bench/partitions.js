@@ -1,8 +1,9 @@
 // Creates per second one class sustains against DynamoDB's partition limits (issue 22, table
 // 8): the adapter writes through the fault proxy's partition model (`__test__/partition-model.js`:
 // key ranges of 1,000 write units/s each, split for heat, scaled by BENCH_PARTITION_SCALE, 1/20
-// by default so this machine can reach them) in front of dynoxide, with BENCH_WRITERS parallel
-// writers (64) for BENCH_SECONDS (30). Each setup: a class with no index (its objects' random
+// by default so this machine can reach them) in front of dynoxide, for BENCH_SECONDS (30), at
+// each of BENCH_RATES creates/s sent on time (20, 40; 0: BENCH_WRITERS closed loops, 64, as
+// fast as answered). Each setup: a class with no index (its objects' random
 // keys split and spread), and one with a `createdAt` index (whose entries' keys only grow, so
 // every create lands in the index's last key range). Creates/s are of the last 10 s, then
 // scaled back to DynamoDB's real limits (÷ scale). Throttled requests are retried by the
@@ -19,46 +20,67 @@ const writers = Number(process.env.BENCH_WRITERS || 64);
 const seconds = Number(process.env.BENCH_SECONDS || 30);
 const quiet = { info() {}, warn() {}, error() {} };
 
-async function run(dynamo, name, indexes) {
+// Creates at a fixed rate (`rate` a second, each sent on time whatever the others do, as
+// independent clients do) or, without one, `writers` closed loops as fast as they are answered.
+async function run(dynamo, name, indexes, rate) {
   const model = new PartitionModel({ scale });
   const proxy = await new FaultProxy({ target: dynamo.endpoint, rate: 0, model }).start();
-  const a = new DynamoDB(`pt${name}${process.pid}`, { endpoint: proxy.endpoint, region: 'us-east-1', autoIndex: false, logger: quiet }).getAdapter();
+  const a = new DynamoDB(`pt${name}${rate || 'max'}${process.pid}`, { endpoint: proxy.endpoint, region: 'us-east-1', autoIndex: false, logger: quiet }).getAdapter();
   const schema = { className: 'Post', fields: { createdAt: { type: 'Date' }, n: { type: 'Number' } } };
   await a.createClass('Post', { ...schema, indexes });
   const started = Date.now();
   const done = [];
   let errors = 0;
   let n = 0;
-  await Promise.all(
-    Array.from({ length: writers }, async () => {
-      while (Date.now() - started < seconds * 1000) {
-        const i = n++;
-        const at = { __type: 'Date', iso: new Date(Date.UTC(2026, 0, 1) + i).toISOString() };
-        try {
-          await a.createObject('Post', schema, { objectId: `o${i}x${Math.random().toString(36).slice(2, 8)}`, n: i, createdAt: at, updatedAt: at });
-          done.push(Date.now());
-        } catch {
-          errors++;
-        }
-      }
-    })
-  );
-  const tail = done.filter(t => t >= started + (seconds - 10) * 1000).length / 10;
-  const out = { name, perSecond: tail, atAws: tail / scale, throttled: proxy.counts.partitionThrottle || 0, splits: model.splits, errors };
+  const create = async () => {
+    const i = n++;
+    const at = { __type: 'Date', iso: new Date(Date.UTC(2026, 0, 1) + i).toISOString() };
+    try {
+      await a.createObject('Post', schema, { objectId: `o${i}x${Math.random().toString(36).slice(2, 8)}`, n: i, createdAt: at, updatedAt: at });
+      done.push(Date.now());
+    } catch {
+      errors++;
+    }
+  };
+  if (rate) {
+    const sent = [];
+    for (let k = 0; Date.now() - started < seconds * 1000; k++) {
+      const due = started + (k * 1000) / rate;
+      if (due > Date.now()) await new Promise(r => setTimeout(r, due - Date.now()));
+      sent.push(create());
+    }
+    await Promise.all(sent);
+  } else {
+    await Promise.all(
+      Array.from({ length: writers }, async () => {
+        while (Date.now() - started < seconds * 1000) await create();
+      })
+    );
+  }
+  const tail = done.filter(t => t >= started + (seconds - 10) * 1000 && t < started + seconds * 1000).length / 10;
+  const out = { name, rate, perSecond: tail, atAws: tail / scale, throttled: proxy.counts.partitionThrottle || 0, splits: model.splits, errors, sent: n };
   await a._call('admin.deleteTable');
   await proxy.stop();
   return out;
 }
 
+const rates = (process.env.BENCH_RATES || '20,40,0').split(',').map(Number);
+
 (async () => {
   const dynamo = await startDynamo({ port: await freePort() });
   try {
-    const rows = [await run(dynamo, 'none', {}), await run(dynamo, 'created', { by_created: { createdAt: -1 } })];
-    console.log(`\ncreates per second of one class, ${writers} writers for ${seconds} s, partition limits × ${scale}:`);
-    console.log('| class | creates/s here (last 10 s) | at DynamoDB\'s limits | throttled requests | key-range splits | failed creates |');
-    console.log('|---|---|---|---|---|---|');
+    const rows = [];
+    for (const [name, indexes] of [['none', {}], ['created', { by_created: { createdAt: -1 } }]]) {
+      for (const rate of rates) rows.push(await run(dynamo, name, indexes, rate));
+    }
+    console.log(`\ncreates per second of one class for ${seconds} s, partition limits × ${scale} (one key range: ${1000 * scale} write units/s):`);
+    console.log('| class | load | creates/s here (last 10 s) | at DynamoDB\'s limits | throttled requests | key-range splits | failed creates |');
+    console.log('|---|---|---|---|---|---|---|');
     const label = { none: 'no index', created: '`createdAt` index' };
-    for (const r of rows) console.log(`| ${label[r.name]} | ${r.perSecond.toFixed(0)} | ${Math.round(r.atAws).toLocaleString('en')} | ${r.throttled} | ${r.splits} | ${r.errors} |`);
+    for (const r of rows) {
+      const load = r.rate ? `${r.rate}/s sent (${Math.round(r.rate / scale).toLocaleString('en')}/s at AWS)` : `${writers} writers, as fast as answered`;
+      console.log(`| ${label[r.name]} | ${load} | ${r.perSecond.toFixed(0)} | ${Math.round(r.atAws).toLocaleString('en')} | ${r.throttled} | ${r.splits} | ${r.errors} of ${r.sent} |`);
+    }
   } finally {
     await dynamo.stop();
   }
