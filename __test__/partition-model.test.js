@@ -100,3 +100,40 @@ test('the proxy throttles key ranges as DynamoDB does; the adapter retries every
     await dynamo.stop();
   }
 });
+
+// The SDK's retry quota is shared by a client's requests: under sustained throttling (here 64
+// writers against one class's key ranges, ~2.5x what they take), the throttled retries of many
+// requests at once spend it, and then no throttled request is retried: writes fail at once
+// and the writers spin (98% of creates failed so). The adapter gives its client an unlimited
+// quota: every throttled attempt is retried with backoff, within `maxAttempts` and the
+// operation's timeout, so the writers are slowed to what the ranges take.
+test('sustained throttling slows writers down instead of failing their writes (no shared retry quota)', async () => {
+  const { startDynamo, freePort } = require('../scripts/dynamo-local');
+  const { FaultProxy } = require('./fault-proxy');
+  const { DynamoDB } = require('..');
+  const dynamo = await startDynamo({ port: await freePort() });
+  const model = new PartitionModel({ scale: 1 / 20 });
+  const proxy = await new FaultProxy({ target: dynamo.endpoint, rate: 0, model }).start();
+  try {
+    const a = new DynamoDB(`rq${process.pid}`, { endpoint: proxy.endpoint, region: 'us-east-1', autoIndex: false, logger: { info() {}, warn() {}, error() {} } }).getAdapter();
+    const schema = { className: 'Item', fields: { n: { type: 'Number' } } };
+    await a.createClass('Item', schema);
+    const started = Date.now();
+    let n = 0;
+    let failed = 0;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (Date.now() - started < 8000) {
+          const i = n++;
+          await a.createObject('Item', schema, { objectId: `i${i}x${Math.random().toString(36).slice(2, 8)}`, n: i }).catch(() => failed++);
+        }
+      })
+    );
+    assert.ok(proxy.counts.partitionThrottle > 200, `${proxy.counts.partitionThrottle} throttles`);
+    assert.ok(failed <= n * 0.05, `${failed} of ${n} creates failed`);
+    await a._call('admin.deleteTable');
+  } finally {
+    await proxy.stop();
+    await dynamo.stop();
+  }
+});

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, DeleteRequest,
@@ -60,6 +61,9 @@ pub struct Store {
     embedded: Option<String>,
     /// Reads are strongly consistent (else eventually consistent: half the read units).
     strong: bool,
+    /// How long a request may take in all (the operation timeout): a transaction cancelled for
+    /// throttling is sent again until then, as the SDK retries a throttled request.
+    patience: Duration,
 }
 
 /// A filter expression of a Query, with its parameterised names and values (the planner builds
@@ -184,7 +188,14 @@ impl Store {
             ));
         }
         let shared = loader.load().await;
-        let mut conf = aws_sdk_dynamodb::config::Builder::from(&shared);
+        // The SDK's retry quota is shared by every request of the client: throttling on one hot
+        // key range would spend it, and then no request of any class would be retried, so a
+        // throttled write would fail at once (and a busy caller spin). Retries are bounded by
+        // `max_attempts` with backoff and by the operation timeout instead.
+        let partition = RetryPartition::custom("parse-server-dynamodb")
+            .token_bucket(TokenBucket::unlimited())
+            .build();
+        let mut conf = aws_sdk_dynamodb::config::Builder::from(&shared).retry_partition(partition);
         // An empty AWS_REGION is no region (the SDK would take "" and fail every request).
         if shared.region().is_none_or(|r| r.as_ref().is_empty()) {
             if cfg.endpoint.is_none() && cfg!(feature = "embedded") {
@@ -207,6 +218,7 @@ impl Store {
             usage: Arc::default(),
             embedded,
             strong: true,
+            patience: Duration::from_millis(operation),
         })
     }
 
@@ -946,7 +958,11 @@ impl Store {
                 }
             });
         }
-        for attempt in 0..THROTTLED_ATTEMPTS {
+        let started = std::time::Instant::now();
+        for attempt in 0.. {
+            if attempt >= THROTTLED_ATTEMPTS && started.elapsed() >= self.patience {
+                break;
+            }
             // One token for every SDK attempt of this request: DynamoDB applies a retried
             // transaction once (a retry after a lost answer succeeds instead of failing its own
             // conditions). A cancelled one applied nothing, so its resend gets a new token.
@@ -990,7 +1006,8 @@ impl Store {
             return Err(dynamo_err(se));
         }
         Err(Error::Refused(format!(
-            "the transaction was cancelled for throttling {THROTTLED_ATTEMPTS} times; try again later"
+            "the transaction was cancelled for throttling for {} s; try again later",
+            started.elapsed().as_secs()
         )))
     }
 }

@@ -83,7 +83,8 @@ pub(super) fn cancelled(reasons: &[(Option<&str>, Option<&str>)]) -> Cancelled {
     }
 }
 
-/// How often a transaction cancelled for throttling is sent again before giving up.
+/// How often a transaction cancelled for throttling is sent again at least before giving up
+/// (then until the operation timeout has passed).
 pub(super) const THROTTLED_ATTEMPTS: u32 = 10;
 
 /// The writes of a BatchWriteItem with each key once (DynamoDB refuses a batch that names a key

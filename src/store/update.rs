@@ -73,6 +73,7 @@ impl Store {
         let once =
             aws_sdk_dynamodb::config::Builder::default().retry_config(RetryConfig::disabled());
         let mut attempt = 0;
+        let started = std::time::Instant::now();
         loop {
             let unanswered = Arc::new(AtomicU32::new(0));
             let sent = self
@@ -109,7 +110,11 @@ impl Store {
             if se.code() == Some("TransactionConflictException") {
                 return Ok(Updated::Conflict);
             }
-            if throttled(se.code()) && attempt + 1 < THROTTLED_ATTEMPTS {
+            // Throttled: sent again, at least THROTTLED_ATTEMPTS times and until the operation
+            // timeout (as the SDK retries other requests).
+            if throttled(se.code())
+                && (attempt + 1 < THROTTLED_ATTEMPTS || started.elapsed() < self.patience)
+            {
                 backoff(attempt + 2).await;
                 attempt += 1;
                 continue;
