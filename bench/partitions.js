@@ -1,14 +1,14 @@
 // Creates per second one class sustains against DynamoDB's partition limits (issue 22, table
-// 8): Parse Server's REST creates, its adapter writing through the fault proxy's partition model (`__test__/partition-model.js`:
-// key ranges of 1,000 write units/s each, split for heat, scaled by BENCH_PARTITION_SCALE, 1/20
-// by default so this machine can reach them) in front of dynoxide, for BENCH_SECONDS (30), at
-// each of BENCH_RATES creates/s sent on time (20, 40; 0: BENCH_WRITERS closed loops, 64, as
-// fast as answered). Each setup: a class with no index (its objects' random
-// keys split and spread), and one with a `createdAt` index (whose entries' keys only grow, so
-// every create lands in the index's last key range). Creates/s are of the last 10 s, then
-// scaled back to DynamoDB's real limits (÷ scale). Throttled requests are retried by the
-// adapter; "failed" are the creates that failed anyway. Not a test: a table for the README's
-// ceilings.
+// 8): Parse Server's REST creates, its adapter writing through the fault proxy's partition
+// model (`__test__/partition-model.js`: key ranges of 1,000 write units/s each, split for heat,
+// scaled by BENCH_PARTITION_SCALE, 1/20 by default so this machine can reach them) in front of
+// dynoxide, for BENCH_SECONDS (30), at each of BENCH_RATES creates/s sent on time (20, 40; 0:
+// BENCH_WRITERS closed loops, 64, as fast as answered). Each setup: a class with no index (its
+// objects' random keys split and spread), and one with a `createdAt` index (whose entries'
+// keys only grow, so every create lands in the index's last key range). Creates/s are of the
+// last 10 s, then scaled back to DynamoDB's real limits (÷ scale). Throttled requests are
+// retried by the adapter; "failed" are the creates that failed anyway. Not a test: a table for
+// the README's ceilings.
 'use strict';
 const { startDynamo, freePort } = require('../scripts/dynamo-local');
 const { FaultProxy } = require('../__test__/fault-proxy');
