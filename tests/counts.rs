@@ -248,18 +248,21 @@ fn rperm(i: usize) -> Value {
 
 /// A count with conditions DynamoDB can evaluate exactly (equalities on fields the schema says
 /// never hold arrays, `$in`, `$exists`, the ACL) is counted by DynamoDB: no item comes back.
-/// Every count, exact or not, answers what the evaluator counts over the stored objects.
+/// Every count, exact or not, answers what the evaluator counts over the stored objects (a Date
+/// equality included).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counts_dynamodb_can_evaluate_send_no_items_and_all_counts_are_exact() {
     let a = common::adapter().await;
     let schema = json!({"fields": {
         "done": {"type": "Boolean"}, "kind": {"type": "String"}, "n": {"type": "Number"},
-        "tags": {"type": "Array"}, "note": {"type": "String"}}});
+        "tags": {"type": "Array"}, "note": {"type": "String"}, "when": {"type": "Date"}}});
     for i in 0..120 {
         let kind = ["a", "b", "c", "d"][i % 4];
         let mut obj = json!({"objectId": format!("c{i:03}"), "done": i % 3 == 0,
             "kind": kind, "n": i % 7, "tags": [format!("t{}", i % 5), "all"],
             "_rperm": rperm(i)});
+        obj["when"] =
+            json!({"__type": "Date", "iso": format!("2026-01-0{}T00:00:00.000Z", 1 + i % 3)});
         if i % 6 == 0 {
             obj["note"] = json!(null);
         } else if i % 6 == 1 {
@@ -282,6 +285,11 @@ async fn counts_dynamodb_can_evaluate_send_no_items_and_all_counts_are_exact() {
         // An equality on an Array field matches elements: read and evaluated.
         (json!({"tags": "t3"}), false),
         (json!({"n": {"$gte": 5}}), false),
+        // A Date is stored in another form than the query's value: read and evaluated.
+        (
+            json!({"when": {"__type": "Date", "iso": "2026-01-02T00:00:00.000Z"}}),
+            false,
+        ),
     ];
     for (q, exact) in cases {
         let expr = parse_server_dynamodb::query::parse_query(&q, false).expect("query");

@@ -647,7 +647,7 @@ impl Adapter {
         // Read through the partition with a condition DynamoDB evaluates exactly: it counts,
         // nothing is sent. Otherwise counted as the pages come: no object is kept.
         let exact = (planned.plan.access == plan::Access::Partition)
-            .then(|| condition::equivalent(&expr, &facts(class, schema).scalars))
+            .then(|| condition::equivalent(&expr, &planning::plain_fields(schema)))
             .flatten();
         let answer = match exact {
             Some(c) => exec::count_where(&reader, class, c).await?,

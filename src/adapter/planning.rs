@@ -43,6 +43,25 @@ pub(super) fn facts(class: &str, schema: &Value) -> ClassFacts {
     }
 }
 
+/// Fields the schema declares String, Number or Boolean: stored as DynamoDB compares them (a
+/// string, a number, a boolean, or nothing), so an equality DynamoDB evaluates on them holds
+/// exactly when the evaluator's does (a Date or Pointer is stored in another form).
+pub(super) fn plain_fields(schema: &Value) -> Vec<String> {
+    schema
+        .get("fields")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, t)| {
+            matches!(
+                t.get("type").and_then(Value::as_str),
+                Some("String" | "Number" | "Boolean")
+            )
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 impl Adapter {
     /// The plan of a read of `q` from `class`, with the registries and the class's stats it
     /// was made with. Reads by objectId need neither; the stats are read only when the class

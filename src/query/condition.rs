@@ -141,8 +141,8 @@ pub fn implying(expr: &Expr, key: &str) -> Option<Condition> {
 
 /// A condition DynamoDB checks that holds exactly when `expr` matches, for counting with
 /// `Select: COUNT` (no item crosses the network): each conjunct a top-level field's
-/// equality (on a field of `scalars`, which the schema says never holds an array, so element
-/// matches cannot be missed), `$in` (lists held too) or `$exists`. None for anything else,
+/// equality (on a field of `scalars`, which the schema says holds a string, number or boolean,
+/// never an array, so element matches cannot be missed), `$in` (lists held too) or `$exists`. None for anything else,
 /// and for the objectId (key reads count those).
 pub fn equivalent(expr: &Expr, scalars: &[String]) -> Option<Condition> {
     let mut b = Builder::default();
