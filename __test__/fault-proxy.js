@@ -282,11 +282,15 @@ function units(x) {
   return Math.max(1, Math.ceil(Buffer.byteLength(JSON.stringify(x.Item || x.Key || {})) / 1024));
 }
 
-/** What a write request charges: each item's key and write units. */
+/** What a write request charges: each item's key and write units (a condition check reads). */
 function writeCharges(op, q) {
   const one = (x, factor) => {
     const key = keyOf(x);
     return key ? [{ ...key, write: units(x) * factor }] : [];
+  };
+  const check = x => {
+    const key = keyOf(x);
+    return key ? [{ ...key, read: 2 }] : [];
   };
   switch (op) {
     case 'PutItem':
@@ -296,7 +300,7 @@ function writeCharges(op, q) {
     case 'TransactWriteItems':
       return q.TransactItems.flatMap(t => {
         const [kind, x] = Object.entries(t)[0];
-        return kind === 'ConditionCheck' ? one(x, 0).map(c => ({ ...c, write: 0, read: 2 })) : one(x, 2);
+        return kind === 'ConditionCheck' ? check(x) : one(x, 2);
       });
     case 'BatchWriteItem':
       return Object.values(q.RequestItems).flatMap(ws => ws.flatMap(w => one(w.PutRequest || w.DeleteRequest, 1)));

@@ -18,39 +18,26 @@ use crate::store::{Condition, Filter, Store};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 
-/// The rows a plan answered; the read units spent finding them where a better index could
-/// have spent fewer (a Query of the class partition, as billed; index lookups, about one unit
-/// per object fetched; in-order index reads, one per object fetched that did not match; 0 for
-/// key reads and relation ranges), and how many rows matched before paging: what an index
-/// would have saved. With what the cost model learns from: how many objects the evaluator
-/// checked (0 when DynamoDB's filter dropped some unseen: a partition Query), and whether the
-/// access path was read to its end (else the read stopped once it had its page).
+/// The rows a plan answered, how many rows matched before paging (what an index would have
+/// read), and what reading them took.
 #[derive(Debug, Default)]
 pub struct Answer<T> {
     pub rows: T,
-    pub scanned: f64,
     pub matched: usize,
-    pub examined: usize,
-    pub complete: bool,
+    pub read: Read,
 }
 
-/// What `each_row` read: the units as `Answer::scanned` counts them, the objects checked, and
-/// whether it read to the end.
+/// What a read took: the read units spent where a better index could have spent fewer (a Query
+/// of the class partition, as billed; index lookups, about one unit per object fetched;
+/// in-order index reads, one per object fetched that did not match; 0 for key reads and
+/// relation ranges); and what the cost model learns from: how many objects the evaluator
+/// checked (0 when DynamoDB's filter dropped some unseen: a partition Query), and whether the
+/// access path was read to its end (else the read stopped once it had its page).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Read {
     pub scanned: f64,
     pub examined: usize,
     pub complete: bool,
-}
-
-impl Read {
-    pub fn of<T>(a: &Answer<T>) -> Read {
-        Read {
-            scanned: a.scanned,
-            examined: a.examined,
-            complete: a.complete,
-        }
-    }
 }
 
 /// Which rows of the sorted answer a find returns.
@@ -117,7 +104,7 @@ pub async fn find(
         }
         o
     };
-    let (skipped, objs, read) = match &plan.access {
+    let (skipped, objs, read, matched) = match &plan.access {
         Access::InOrder { .. } => {
             let read = scan_in_order(store, class, expr, &plan.access, page).await?;
             let n = read.rows.len();
@@ -132,18 +119,13 @@ pub async fn find(
                 examined: read.fetched,
                 complete: !read.stopped,
             };
-            (read.skipped, objs, (r, matched))
+            (read.skipped, objs, r, matched)
         }
         // Without an order the key order is the result order, so stop after skip + limit.
         _ if order.is_empty() => {
             let a = rows(store, class, plan, expr, page.need()).await?;
             let n = a.rows.len();
-            let r = Read {
-                scanned: a.scanned,
-                examined: a.examined,
-                complete: a.complete,
-            };
-            (0, a.rows.into_iter().map(scored).collect(), (r, n))
+            (0, a.rows.into_iter().map(scored).collect(), a.read, n)
         }
         _ => {
             let mut top = TopN {
@@ -158,10 +140,9 @@ pub async fn find(
                 Ok(true)
             })
             .await?;
-            (0, top.rows, (read, matched))
+            (0, top.rows, read, matched)
         }
     };
-    let (read, matched) = read;
     let rows = objs
         .into_iter()
         .skip(page.skip - skipped)
@@ -169,10 +150,8 @@ pub async fn find(
         .collect();
     Ok(Answer {
         rows,
-        scanned: read.scanned,
         matched,
-        examined: read.examined,
-        complete: read.complete,
+        read,
     })
 }
 
@@ -194,9 +173,7 @@ pub async fn rows(
     Ok(Answer {
         matched: out.len(),
         rows: out,
-        scanned: read.scanned,
-        examined: read.examined,
-        complete: read.complete,
+        read,
     })
 }
 
@@ -224,10 +201,8 @@ pub async fn top(
     .await?;
     Ok(Answer {
         rows: top.rows,
-        scanned: read.scanned,
         matched,
-        examined: read.examined,
-        complete: read.complete,
+        read,
     })
 }
 
@@ -242,10 +217,8 @@ pub async fn count(store: &Store, class: &str, plan: &Plan, expr: &Expr) -> Resu
     .await?;
     Ok(Answer {
         rows: n,
-        scanned: read.scanned,
         matched: n,
-        examined: read.examined,
-        complete: read.complete,
+        read,
     })
 }
 
@@ -265,10 +238,12 @@ pub async fn count_where(
     let (n, units) = store.count_where(class, Some(&filter)).await?;
     Ok(Answer {
         rows: n as usize,
-        scanned: units,
         matched: n as usize,
-        examined: 0,
-        complete: true,
+        read: Read {
+            scanned: units,
+            examined: 0,
+            complete: true,
+        },
     })
 }
 

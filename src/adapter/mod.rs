@@ -26,7 +26,7 @@ use crate::query::condition;
 use crate::query::eval;
 use crate::query::normal::Normal;
 use crate::query::parse::parse_query_for;
-use crate::query::plan::{self, Plan, SortHint, Wanted};
+use crate::query::plan::{self, Demand, Plan, SortHint};
 use crate::query::sort::{project, Order};
 use crate::query::{parse_query, Expr};
 use crate::store::{backoff, Store, StoreConfig};
@@ -61,6 +61,14 @@ pub struct Adapter {
     /// Finds and counts of the app's classes that name no read preference read eventually.
     eventual_reads: bool,
     log: Arc<Log>,
+}
+
+/// The access path a find reads through: the cheapest (and what the read teaches is learned),
+/// or a given one or the plan's candidate `i` (nothing learned).
+enum Path<'a> {
+    Cheapest,
+    Candidate(usize),
+    Given(&'a plan::Access),
 }
 
 #[derive(Debug, Default, Clone)]
@@ -283,7 +291,7 @@ impl Adapter {
         cap: Option<usize>,
     ) -> Result<Vec<Stored>> {
         let q = Normal::of(expr);
-        let read = Wanted {
+        let read = Demand {
             sort: None,
             need: cap,
         };
@@ -314,13 +322,13 @@ impl Adapter {
         query: &Value,
         opts: &FindOptions,
     ) -> Result<Vec<Value>> {
-        self.find_through(class, schema, query, opts, None).await
+        self.find_by(class, schema, query, opts, Path::Cheapest)
+            .await
     }
 
     /// A find read through candidate `pick` of its plan (`explain`'s candidates, cheapest
-    /// first), or the cheapest (None): what `explain` runs for `allPlansExecution`, and what
-    /// the planner's property test checks every candidate with. A picked read teaches nothing
-    /// and asks for no index.
+    /// first), or the cheapest (None): what the planner's property test checks every
+    /// candidate with. A picked read teaches nothing and asks for no index.
     #[doc(hidden)]
     pub async fn find_through(
         &self,
@@ -330,6 +338,18 @@ impl Adapter {
         opts: &FindOptions,
         pick: Option<usize>,
     ) -> Result<Vec<Value>> {
+        let path = pick.map_or(Path::Cheapest, Path::Candidate);
+        self.find_by(class, schema, query, opts, path).await
+    }
+
+    async fn find_by(
+        &self,
+        class: &str,
+        schema: &Value,
+        query: &Value,
+        opts: &FindOptions,
+        path: Path<'_>,
+    ) -> Result<Vec<Value>> {
         let expr = parse_query(query, opts.case_insensitive)?;
         let reader = self.reader(class, opts.read_preference.as_deref())?;
         if opts.limit == Some(0) {
@@ -338,17 +358,22 @@ impl Adapter {
         let order = order_of(class, &expr, opts);
         let hint = sort_hint(&order, opts);
         let q = Normal::of(&expr);
-        let read = Wanted {
+        let read = Demand {
             sort: hint.as_ref(),
             need: opts.page().need(),
         };
         let mut planned = self.plan(class, schema, &q, read).await?;
-        if let Some(i) = pick {
-            planned.plan.access = match planned.plan.candidates.get(i) {
-                Some((access, _)) => access.clone(),
-                None if i == 0 => planned.plan.access.clone(),
-                None => return Err(Error::query(format!("the plan has no candidate {i}"))),
-            };
+        let chosen = matches!(path, Path::Cheapest);
+        match path {
+            Path::Cheapest => {}
+            Path::Given(access) => planned.plan.access = access.clone(),
+            Path::Candidate(i) => {
+                planned.plan.access = match planned.plan.candidates.get(i) {
+                    Some((access, _)) => access.clone(),
+                    None if i == 0 => planned.plan.access.clone(),
+                    None => return Err(Error::query(format!("the plan has no candidate {i}"))),
+                }
+            }
         }
         let answer = exec::find(
             &reader,
@@ -365,7 +390,7 @@ impl Adapter {
             Some(_) => answer.rows.len(),
             None => answer.matched,
         };
-        if pick.is_none() {
+        if chosen {
             self.after_read(
                 class,
                 &q,
@@ -435,7 +460,7 @@ impl Adapter {
         // A leading `$count`, `$sort` + `$limit` or `$group` takes the rows as the pages come
         // (a number, the best rows, one accumulator per group): the class is never held.
         let q = Normal::of(&expr);
-        let planned = self.plan(class, schema, &q, Wanted::default()).await?;
+        let planned = self.plan(class, schema, &q, Demand::default()).await?;
         let plan = &planned.plan;
         let (rows, read, matched) = match (first, limit_next) {
             (Some(("$count", field)), _) => {
@@ -449,14 +474,13 @@ impl Adapter {
                 } else {
                     vec![Map::from_iter([(field.to_string(), json!(a.rows))])]
                 };
-                (rows, exec::Read::of(&a), a.matched)
+                (rows, a.read, a.matched)
             }
             (Some(("$sort", spec)), Some(n)) => {
                 let order = Order::from_sort(Some(spec));
                 let a = exec::top(&reader, class, plan, &expr, &order, n as usize).await?;
                 todo = &todo[2..];
-                let read = exec::Read::of(&a);
-                (aggregate::start(a.rows), read, a.matched)
+                (aggregate::start(a.rows), a.read, a.matched)
             }
             (Some(("$group", spec)), _) => {
                 let mut grouping = aggregate::Grouping::new(spec)?;
@@ -472,17 +496,14 @@ impl Adapter {
             }
             _ => {
                 let a = exec::rows(&reader, class, plan, &expr, None).await?;
-                let (read, matched) = (exec::Read::of(&a), a.matched);
                 let objs = a.rows.into_iter().map(|s| s.obj).collect();
-                (aggregate::start(objs), read, matched)
+                (aggregate::start(objs), a.read, a.matched)
             }
         };
         let answer = exec::Answer {
             rows: (),
-            scanned: read.scanned,
             matched,
-            examined: read.examined,
-            complete: read.complete,
+            read,
         };
         self.after_read(class, &q, None, &planned, &reader, &answer, matched);
         // Stages run in Rust up to each `$lookup`, whose other class is read here.
@@ -561,7 +582,7 @@ impl Adapter {
         let order = order_of(class, &expr, opts);
         let hint = sort_hint(&order, opts);
         let q = Normal::of(&expr);
-        let read = Wanted {
+        let read = Demand {
             sort: hint.as_ref(),
             need: opts.page().need(),
         };
@@ -603,11 +624,12 @@ impl Adapter {
         if runs > 1 {
             // Each candidate run as the plan, with what it returned and billed (other requests
             // of this process at the same time count too).
+            // The paths this explain listed, whatever a read since has taught the planner.
             let mut all = Vec::new();
-            for (i, candidate) in candidates.iter().enumerate() {
+            for ((access, _), candidate) in plan.candidates.iter().zip(&candidates) {
                 let before = self.store.usage().read_units;
                 let rows = self
-                    .find_through(class, schema, query, opts, Some(i))
+                    .find_by(class, schema, query, opts, Path::Given(access))
                     .await?;
                 all.push(json!({
                     "access": candidate["access"],
@@ -640,7 +662,7 @@ impl Adapter {
         }
         // One equality an index answers exactly: count its entries, not the objects.
         let q = Normal::of(&expr);
-        let planned = self.plan(class, schema, &q, Wanted::default()).await?;
+        let planned = self.plan(class, schema, &q, Demand::default()).await?;
         if let Some((spec, range)) = plan::count_range(&q, &planned.kept, &facts(class, schema)) {
             return exec::count_entries(&reader, class, &spec, &range).await;
         }

@@ -11,7 +11,7 @@ use crate::exec;
 use crate::layout::{is_join, Kept};
 use crate::query::cost::Stats;
 use crate::query::normal::Normal;
-use crate::query::plan::{self, ClassFacts, Plan, SortHint, Wanted};
+use crate::query::plan::{self, ClassFacts, Demand, Plan, SortHint};
 use crate::store::Store;
 use serde_json::Value;
 
@@ -25,21 +25,9 @@ pub(super) struct Planned {
 /// What the planner may take from the class's name and schema: relation classes, and fields
 /// whose declared type is not Array (Parse keeps arrays out of them).
 pub(super) fn facts(class: &str, schema: &Value) -> ClassFacts {
-    let scalars = schema
-        .get("fields")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter(|(_, t)| {
-            t.get("type")
-                .and_then(Value::as_str)
-                .is_some_and(|t| t != "Array")
-        })
-        .map(|(name, _)| name.clone())
-        .collect();
     ClassFacts {
         join: is_join(class),
-        scalars,
+        scalars: fields_typed(schema, |t| t != "Array"),
     }
 }
 
@@ -47,17 +35,17 @@ pub(super) fn facts(class: &str, schema: &Value) -> ClassFacts {
 /// string, a number, a boolean, or nothing), so an equality DynamoDB evaluates on them holds
 /// exactly when the evaluator's does (a Date or Pointer is stored in another form).
 pub(super) fn plain_fields(schema: &Value) -> Vec<String> {
+    fields_typed(schema, |t| matches!(t, "String" | "Number" | "Boolean"))
+}
+
+/// The schema's fields whose declared type `keep` accepts.
+fn fields_typed(schema: &Value, keep: impl Fn(&str) -> bool) -> Vec<String> {
     schema
         .get("fields")
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
-        .filter(|(_, t)| {
-            matches!(
-                t.get("type").and_then(Value::as_str),
-                Some("String" | "Number" | "Boolean")
-            )
-        })
+        .filter(|(_, t)| t.get("type").and_then(Value::as_str).is_some_and(&keep))
         .map(|(name, _)| name.clone())
         .collect()
 }
@@ -71,7 +59,7 @@ impl Adapter {
         class: &str,
         schema: &Value,
         q: &Normal<'_>,
-        read: Wanted<'_>,
+        read: Demand<'_>,
     ) -> Result<Planned> {
         self.ready().await?;
         if let Some(plan) = plan::key_plan(q) {
@@ -83,7 +71,7 @@ impl Adapter {
         }
         let kept = self.kept(class).await?;
         let facts = facts(class, schema);
-        let stats = if kept.indexes.is_empty() && kept.unique.is_empty() || is_join(class) {
+        let stats = if (kept.indexes.is_empty() && kept.unique.is_empty()) || is_join(class) {
             Stats::default()
         } else {
             self.stats(class, |s| plan::size_matters(q, &kept, &facts, read, s))
@@ -118,7 +106,7 @@ impl Adapter {
         }
     }
 
-    /// After a read of `q` through `planned` that spent `answer.scanned` read units on the
+    /// After a read of `q` through `planned` that spent `answer.read.scanned` read units on the
     /// class partition or on index lookups where a better index would read about `would_read`
     /// rows: the cost model learns what the read found (the fraction of the class matching
     /// `q`'s shape; what a partition Query billed per object), and the automatic-index policy
@@ -139,7 +127,7 @@ impl Adapter {
             return;
         }
         self.learn(class, q, planned, reader, answer);
-        if answer.scanned == 0.0 {
+        if answer.read.scanned == 0.0 {
             return;
         }
         let kept = &planned.kept;
@@ -156,7 +144,7 @@ impl Adapter {
             .or_else(|| wanted.iter().find(|s| kept.building.contains(s)))
         {
             self.indexes
-                .consider(class, spec, kept, answer.scanned, would_read);
+                .consider(class, spec, kept, answer.read.scanned, would_read);
         }
     }
 
@@ -176,20 +164,20 @@ impl Adapter {
         if matches!(access, plan::Access::Keys(_)) {
             return;
         }
-        let shape = q.shape(|_| true);
-        if answer.complete {
+        let shape = q.whole_shape().to_string();
+        if answer.read.complete {
             self.learned
                 .matched(class, shape, answer.matched as f64 / objects);
             if *access == plan::Access::Partition && objects >= 20.0 {
                 let strong = if reader.strong() { 1.0 } else { 2.0 };
                 self.learned
-                    .item_bytes(class, answer.scanned * strong * 4096.0 / objects);
+                    .item_bytes(class, answer.read.scanned * strong * 4096.0 / objects);
             }
-        } else if answer.examined > 0 {
+        } else if answer.read.examined > 0 {
             // A read that stopped at its page: what it checked is a sample of the entries
             // its path covers.
             let part = plan::covered(access, q, &planned.stats);
-            let fraction = answer.matched as f64 / answer.examined as f64 * part;
+            let fraction = answer.matched as f64 / answer.read.examined as f64 * part;
             self.learned.matched(class, shape, fraction);
         }
     }

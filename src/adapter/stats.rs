@@ -35,6 +35,15 @@ pub enum Count {
     No,
 }
 
+/// The record of `class`, made when there is none (the name is copied only then: `get` runs
+/// before every plan).
+fn entry<'m>(all: &'m mut HashMap<String, Class>, class: &str) -> Option<&'m mut Class> {
+    if !all.contains_key(class) {
+        all.insert(class.to_string(), Class::default());
+    }
+    all.get_mut(class)
+}
+
 impl Learned {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Class>> {
         self.classes.lock().unwrap_or_else(|e| e.into_inner())
@@ -44,7 +53,9 @@ impl Learned {
     /// reads it and calls `counted`; no other caller is told to meanwhile).
     pub fn get(&self, class: &str) -> (Stats, Count) {
         let mut all = self.lock();
-        let c = all.entry(class.to_string()).or_default();
+        let Some(c) = entry(&mut all, class) else {
+            return (Stats::default(), Count::Now);
+        };
         let count = match c.counted {
             None => Count::Now,
             Some(at) if at.elapsed() > FRESH && !c.counting => {
@@ -59,7 +70,9 @@ impl Learned {
     /// The object count of `class` was read (None: it has none yet).
     pub fn counted(&self, class: &str, objects: Option<u64>) {
         let mut all = self.lock();
-        let c = all.entry(class.to_string()).or_default();
+        let Some(c) = entry(&mut all, class) else {
+            return;
+        };
         c.counted = Some(Instant::now());
         c.counting = false;
         if let Some(n) = objects {
@@ -74,7 +87,9 @@ impl Learned {
         }
         let fraction = fraction.clamp(0.0, 1.0);
         let mut all = self.lock();
-        let c = all.entry(class.to_string()).or_default();
+        let Some(c) = entry(&mut all, class) else {
+            return;
+        };
         if c.stats.learned.get(&shape) == Some(&fraction) {
             // Known already: the plans holding the map keep sharing it.
             return;
@@ -92,11 +107,9 @@ impl Learned {
     /// A read of the whole class partition billed `bytes` per object.
     pub fn item_bytes(&self, class: &str, bytes: f64) {
         if bytes.is_finite() && bytes > 0.0 {
-            self.lock()
-                .entry(class.to_string())
-                .or_default()
-                .stats
-                .item_bytes = Some(bytes);
+            if let Some(c) = entry(&mut self.lock(), class) {
+                c.stats.item_bytes = Some(bytes);
+            }
         }
     }
 

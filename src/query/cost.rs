@@ -93,12 +93,26 @@ impl Stats {
     /// The fraction of the class that the conjuncts `which` picks match: as learned for their
     /// shape, else the product of each one's own (learned alone, or guessed).
     pub fn selectivity(&self, q: &Normal, which: impl Fn(&Expr) -> bool + Copy) -> f64 {
+        self.fraction(q, &q.shape(which), which)
+    }
+
+    /// The fraction of the class the whole query matches (`selectivity` of all its conjuncts,
+    /// on the shape the query derived once).
+    pub fn matching(&self, q: &Normal) -> f64 {
+        self.fraction(q, q.whole_shape(), |_| true)
+    }
+
+    /// Whether a read of the whole query's shape has been measured.
+    pub fn measured(&self, q: &Normal) -> bool {
+        self.learned.contains_key(q.whole_shape())
+    }
+
+    fn fraction(&self, q: &Normal, shape: &str, which: impl Fn(&Expr) -> bool + Copy) -> f64 {
         let floor = 0.5 / self.objects();
-        let shape = q.shape(which);
         if shape.is_empty() {
             return 1.0;
         }
-        if let Some(s) = self.learned.get(&shape) {
+        if let Some(s) = self.learned.get(shape) {
             return s.max(floor);
         }
         q.picked(which)
@@ -109,7 +123,7 @@ impl Stats {
 }
 
 /// A guess at the fraction of a class one condition matches, for shapes never read in full.
-pub fn guess(e: &Expr) -> f64 {
+fn guess(e: &Expr) -> f64 {
     match e {
         Expr::True => 1.0,
         Expr::And(v) => v.iter().map(guess).product(),
@@ -147,12 +161,12 @@ mod tests {
             item_bytes: Some(400.0),
             ..Stats::default()
         };
-        assert!((s.selectivity(&q, |_| true) - 0.09).abs() < 1e-9);
+        assert!((s.matching(&q) - 0.09).abs() < 1e-9);
         Arc::make_mut(&mut s.learned).insert("score:gt&score:lt".into(), 0.0005);
-        assert_eq!(s.selectivity(&q, |_| true), 0.0005);
+        assert_eq!(s.matching(&q), 0.0005);
         // Never 0: an estimate of no rows at all would make any path look free.
         Arc::make_mut(&mut s.learned).insert("score:gt&score:lt".into(), 0.0);
-        assert_eq!(s.selectivity(&q, |_| true), 0.5 / 10_000.0);
+        assert_eq!(s.matching(&q), 0.5 / 10_000.0);
     }
 
     #[test]

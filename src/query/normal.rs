@@ -11,17 +11,27 @@ pub struct Normal<'a> {
     pub expr: &'a Expr,
     pub conjuncts: Vec<&'a Expr>,
     shapes: Vec<String>,
+    /// The shape of all its conditions but the ACL's (`shape(|_| true)`), derived once.
+    whole: String,
 }
 
 impl<'a> Normal<'a> {
     pub fn of(expr: &'a Expr) -> Normal<'a> {
         let conjuncts = conjuncts(expr);
         let shapes = conjuncts.iter().map(|c| shape_of(c)).collect();
-        Normal {
+        let mut q = Normal {
             expr,
             conjuncts,
             shapes,
-        }
+            whole: String::new(),
+        };
+        q.whole = q.shape(|_| true);
+        q
+    }
+
+    /// The shape of all the query's conditions but the ACL's: what a read of it teaches.
+    pub fn whole_shape(&self) -> &str {
+        &self.whole
     }
 
     /// The shape of the conjuncts `which` picks, the ACL's left out (it matches about every
@@ -64,7 +74,7 @@ pub fn is_acl(e: &Expr) -> bool {
 
 /// The shape of one condition: field and operator, values left out (an `$in` keeps its
 /// length, which its selectivity follows).
-pub fn shape_of(e: &Expr) -> String {
+fn shape_of(e: &Expr) -> String {
     let many = |name: &str, v: &[Expr]| {
         let mut parts: Vec<String> = v.iter().map(shape_of).collect();
         parts.sort_unstable();
@@ -115,12 +125,12 @@ mod tests {
         .unwrap();
         let b = parse_query(&json!({"score": {"$lt": 500, "$gt": 7}}), false).unwrap();
         let (a, b) = (Normal::of(&a), Normal::of(&b));
-        assert_eq!(a.shape(|_| true), "score:gt&score:lt");
-        assert_eq!(a.shape(|_| true), b.shape(|_| true));
+        assert_eq!(a.whole_shape(), "score:gt&score:lt");
+        assert_eq!(a.whole_shape(), b.whole_shape());
         assert_eq!(a.conjuncts.len(), 3);
         let p = parse_query(&json!({"title": {"$regex": "^t12"}, "n": 1}), false).unwrap();
         let p = Normal::of(&p);
-        assert_eq!(p.shape(|_| true), "n:eq&title:prefix");
+        assert_eq!(p.whole_shape(), "n:eq&title:prefix");
         assert_eq!(p.shape(|c| field_of(c).as_deref() == Some("n")), "n:eq");
     }
 }

@@ -502,13 +502,7 @@ impl Store {
                 None => req,
             };
             if let Some(f) = filter {
-                req = req.filter_expression(&f.expression);
-                for (k, v) in &f.names {
-                    req = req.expression_attribute_names(k, v);
-                }
-                for (k, v) in &f.values {
-                    req = req.expression_attribute_values(k, v.clone());
-                }
+                req = with_filter(req, f);
             }
             let out = req.send().await.map_err(dynamo_err)?;
             units += self.record("Query", out.consumed_capacity());
@@ -645,13 +639,7 @@ impl Store {
                 .select(aws_sdk_dynamodb::types::Select::Count)
                 .set_exclusive_start_key(start);
             if let Some(f) = filter {
-                req = req.filter_expression(&f.expression);
-                for (k, v) in &f.names {
-                    req = req.expression_attribute_names(k, v);
-                }
-                for (k, v) in &f.values {
-                    req = req.expression_attribute_values(k, v.clone());
-                }
+                req = with_filter(req, f);
             }
             let out = req.send().await.map_err(dynamo_err)?;
             units += self.record("Query", out.consumed_capacity());
@@ -1010,6 +998,21 @@ impl Store {
             started.elapsed().as_secs()
         )))
     }
+}
+
+/// A Query with `f` as its filter expression (and its names and values).
+fn with_filter(
+    mut req: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    f: &Filter,
+) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    req = req.filter_expression(&f.expression);
+    for (k, v) in &f.names {
+        req = req.expression_attribute_names(k, v);
+    }
+    for (k, v) in &f.values {
+        req = req.expression_attribute_values(k, v.clone());
+    }
+    req
 }
 
 /// Counts the attempts of one request that may have been applied without the client knowing:

@@ -23,41 +23,36 @@ pub struct Raw {
 pub fn from_ejson(v: &Value) -> Value {
     match v {
         Value::Array(a) => Value::Array(a.iter().map(from_ejson).collect()),
-        Value::Object(m) if m.len() == 1 => {
-            let (k, inner) = m
-                .iter()
-                .next()
-                .map(|(k, v)| (k.as_str(), v))
-                .unwrap_or_default();
-            match (k, inner) {
-                ("$date", Value::String(iso)) => json!({"__type": "Date", "iso": iso}),
-                ("$date", Value::Number(ms)) => date_of_millis(ms.as_f64()),
-                ("$date", Value::Object(n)) => match n.get("$numberLong").and_then(Value::as_str) {
-                    Some(ms) => date_of_millis(ms.parse().ok()),
-                    None => v.clone(),
-                },
-                (
-                    "$numberInt" | "$numberLong" | "$numberDouble" | "$numberDecimal",
-                    Value::String(s),
-                ) => s
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(|f| {
-                        if f.fract() == 0.0 && f.abs() < 9e15 {
-                            Some(json!(f as i64))
-                        } else {
-                            serde_json::Number::from_f64(f).map(Value::Number)
-                        }
-                    })
-                    .unwrap_or_else(|| v.clone()),
-                ("$oid", Value::String(s)) => json!(s),
-                _ => Value::Object(m.iter().map(|(k, x)| (k.clone(), from_ejson(x))).collect()),
+        Value::Object(m) => wrapped(m).unwrap_or_else(|| {
+            Value::Object(m.iter().map(|(k, x)| (k.clone(), from_ejson(x))).collect())
+        }),
+        other => other.clone(),
+    }
+}
+
+/// The value an Extended JSON wrapper (`{"$date": …}`, `{"$numberLong": "…"}`, `{"$oid": …}`)
+/// stands for; None for any other object.
+fn wrapped(m: &Map<String, Value>) -> Option<Value> {
+    let [(k, inner)] = m.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    match (k.as_str(), inner) {
+        ("$date", Value::String(iso)) => Some(json!({"__type": "Date", "iso": iso})),
+        ("$date", Value::Number(ms)) => Some(date_of_millis(ms.as_f64())),
+        ("$date", Value::Object(n)) => {
+            let ms = n.get("$numberLong")?.as_str()?;
+            Some(date_of_millis(ms.parse().ok()))
+        }
+        ("$numberInt" | "$numberLong" | "$numberDouble" | "$numberDecimal", Value::String(s)) => {
+            let f = s.parse::<f64>().ok()?;
+            if f.fract() == 0.0 && f.abs() < 9e15 {
+                Some(json!(f as i64))
+            } else {
+                serde_json::Number::from_f64(f).map(Value::Number)
             }
         }
-        Value::Object(m) => {
-            Value::Object(m.iter().map(|(k, x)| (k.clone(), from_ejson(x))).collect())
-        }
-        other => other.clone(),
+        ("$oid", Value::String(s)) => Some(json!(s)),
+        _ => None,
     }
 }
 
@@ -159,8 +154,8 @@ pub fn document(mut row: Row) -> Row {
 /// ISO string (a JavaScript Date sent as JSON).
 pub fn dates_out(v: Value, ejson: bool) -> Value {
     match v {
-        Value::Object(m) if parse_type(&Value::Object(m.clone())) == Some("Date") => {
-            let iso = m.get("iso").cloned().unwrap_or(Value::Null);
+        Value::Object(mut m) if m.get("__type").and_then(Value::as_str) == Some("Date") => {
+            let iso = m.remove("iso").unwrap_or(Value::Null);
             if ejson {
                 json!({ "$date": iso })
             } else {

@@ -124,7 +124,7 @@ pub struct ClassFacts {
 /// What a read asks besides its conditions: the sort an index may serve, and how many rows
 /// of the sorted answer it needs (`skip + limit`; None: all of them).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Wanted<'a> {
+pub struct Demand<'a> {
     pub sort: Option<&'a SortHint>,
     pub need: Option<usize>,
 }
@@ -134,7 +134,7 @@ pub struct Wanted<'a> {
 /// the query's conditions allow, an index read in the sort's order, the partition Query) is
 /// estimated by what it would bill (`cost`) and the cheapest is taken (on a tie, the one
 /// listed first).
-pub fn plan_read(q: &Normal, kept: &Kept, facts: &ClassFacts, read: Wanted, stats: &Stats) -> Plan {
+pub fn plan_read(q: &Normal, kept: &Kept, facts: &ClassFacts, read: Demand, stats: &Stats) -> Plan {
     if let Some(p) = key_plan(q) {
         return p;
     }
@@ -165,7 +165,7 @@ pub fn plan_read(q: &Normal, kept: &Kept, facts: &ClassFacts, read: Wanted, stat
 /// The access paths that can answer `q` (not by key), in the order ties go: lookups, in-order
 /// reads (a compound index's before the field's own), the partition. A relation class's one
 /// path: lookups, else key ranges of its rows, else its partition.
-fn paths(q: &Normal, kept: &Kept, facts: &ClassFacts, read: Wanted) -> Vec<Access> {
+fn paths(q: &Normal, kept: &Kept, facts: &ClassFacts, read: Demand) -> Vec<Access> {
     let ready = (kept.ready(), kept.ready_unique());
     let known = Known::of(facts, &ready);
     let lookups = lookups(q.expr, &known).map(Access::Lookups);
@@ -209,7 +209,7 @@ pub fn size_matters(
     q: &Normal,
     kept: &Kept,
     facts: &ClassFacts,
-    read: Wanted,
+    read: Demand,
     stats: &Stats,
 ) -> bool {
     if facts.join || key_plan(q).is_some() {
@@ -242,9 +242,9 @@ fn estimate(access: &Access, q: &Normal, stats: &Stats, need: Option<usize>) -> 
             let part = stats.selectivity(q, served);
             // The conditions the index does not serve decide where the read stops: known
             // when there are none or their shape was measured, else a guess.
-            let others = q.shape(|c| !served(c));
-            if others.is_empty() || stats.learned.contains_key(&q.shape(|_| true)) {
-                let rest = (stats.selectivity(q, |_| true) / part).min(1.0);
+            let others = q.picked(|c| !served(c)).next().is_some();
+            if !others || stats.measured(q) {
+                let rest = (stats.matching(q) / part).min(1.0);
                 stats.in_order(part, rest, need)
             } else {
                 stats.in_order_unknown(part, need)

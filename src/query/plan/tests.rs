@@ -11,7 +11,7 @@ fn p(q: Value) -> Plan {
 
 /// A page of 20 planned with nothing measured of the class.
 fn read(e: &Expr, kept: &Kept, facts: &ClassFacts, sort: Option<&SortHint>) -> Plan {
-    let want = Wanted {
+    let want = Demand {
         sort,
         need: Some(20),
     };
@@ -233,7 +233,7 @@ fn the_cheapest_candidate_is_taken() {
         field: "createdAt".into(),
         ascending: true,
     };
-    let page = Wanted {
+    let page = Demand {
         sort: Some(&natural),
         need: Some(100),
     };
@@ -272,7 +272,7 @@ fn the_cheapest_candidate_is_taken() {
     assert_eq!(p.access, Access::Partition, "{:?}", p.candidates);
     // Once measured common (half the objects), the in-order read stops after its page.
     let mut common = stats(100_000.0);
-    std::sync::Arc::make_mut(&mut common.learned).insert(range.shape(|_| true), 0.5);
+    std::sync::Arc::make_mut(&mut common.learned).insert(range.whole_shape().to_string(), 0.5);
     let p = plan_read(&range, &natural_only, &facts, page, &common);
     assert!(
         matches!(p.access, Access::InOrder { .. }),
@@ -282,7 +282,7 @@ fn the_cheapest_candidate_is_taken() {
     // Once a read showed the range matches 5 in 1,000, and the score index exists, the
     // lookup reads about those 5.
     let mut learned = stats(1000.0);
-    std::sync::Arc::make_mut(&mut learned.learned).insert(range.shape(|_| true), 0.005);
+    std::sync::Arc::make_mut(&mut learned.learned).insert(range.whole_shape().to_string(), 0.005);
     let both = Kept {
         indexes: vec!["createdAt".into(), "score".into()],
         ..Kept::default()
