@@ -40,6 +40,13 @@ export interface DynamoDBOptions {
    * `maxPerClass` per class. `false` turns it off. Default
    * `{ minUnits: 25, ratio: 4, maxPerClass: 8 }`. */
   autoIndex?: boolean | { minUnits?: number; ratio?: number; maxPerClass?: number }
+  /** Sharding of hot indexes: when DynamoDB keeps throttling the writes of one index's
+   * partition (an index on `createdAt`, `updatedAt` or another value that only grows takes
+   * every new entry at the end of one key range, which DynamoDB cannot split: ~500 creates/s),
+   * the adapter rebuilds that index spread over 16 partitions by objectId, in the background,
+   * and drops the old one. A sorted page of it then reads 16 small Queries (one round trip,
+   * at least 16 read units) beside its rows. `false` turns it off. Default `true`. */
+  shardHotIndexes?: boolean
   /** Passed to Parse Server as the adapter's `enableSchemaHooks`. */
   enableSchemaHooks?: boolean
   /** Passed to Parse Server as the adapter's `schemaCacheTtl` (ms). */

@@ -163,6 +163,7 @@ function coreConfig(table, options = {}) {
     embedded: options.embedded,
     readPreference: options.readPreference,
     autoIndex: options.autoIndex,
+    shardHotIndexes: options.shardHotIndexes,
   };
   if (config.endpoint && typeof config.endpoint !== 'string') config.endpoint = String(config.endpoint.href || config.endpoint);
   return JSON.stringify(config);

@@ -14,8 +14,8 @@ use crate::query::aggregate::raw::Raw;
 use crate::store::StoreConfig;
 use serde_json::{json, Map, Value};
 
-/// The adapter's own options (beside the store's): `readPreference` and `autoIndex`
-/// (`false`, `true`, or `{minUnits, ratio, maxPerClass}`).
+/// The adapter's own options (beside the store's): `readPreference`, `autoIndex` (`false`,
+/// `true`, or `{minUnits, ratio, maxPerClass}`) and `shardHotIndexes` (`true`, `false`).
 pub fn options_from_json(v: &Value) -> Result<Options> {
     let eventual_reads = match v
         .get("readPreference")
@@ -56,9 +56,19 @@ pub fn options_from_json(v: &Value) -> Result<Options> {
             )))
         }
     }
+    let shard_hot = match v.get("shardHotIndexes") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(on)) => *on,
+        Some(other) => {
+            return Err(Error::json(format!(
+                "shardHotIndexes must be true or false, not {other}"
+            )))
+        }
+    };
     Ok(Options {
         eventual_reads,
         auto_index,
+        shard_hot,
     })
 }
 

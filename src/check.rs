@@ -6,13 +6,13 @@
 //! object's revision, the sentinel's owner, the class still without a schema), so it never
 //! undoes a write that raced with the check; index entries are repaired by `reconcile`.
 
-use crate::codec::{item_to_stored, SK};
+use crate::codec::{item_to_stored, PK, SK};
 use crate::error::Result;
 use crate::index;
 use crate::indexes::Indexes;
 use crate::layout::{
-    entry_of, index_pk, is_join, is_object_partition, join_mirror, join_mirror_key, join_mirror_pk,
-    pointed_key, sentinel_item, sentinel_owner, unique_pk, unique_sk,
+    entry_of, entry_pk, index_pks, is_join, is_object_partition, join_mirror, join_mirror_key,
+    join_mirror_pk, pointed_key, sentinel_item, sentinel_owner, unique_pk, unique_sk,
 };
 use crate::log::Log;
 use crate::reconcile::reconcile_index;
@@ -237,10 +237,26 @@ impl Checker<'_> {
         for spec in &kept.ready() {
             let mut want = want.remove(spec).unwrap_or_default();
             let mut found = 0;
-            for item in items(store, &index_pk(class, spec)).await? {
+            let mut entries = Vec::new();
+            for pk in index_pks(class, spec) {
+                entries.extend(items(store, &pk).await?);
+            }
+            for item in entries {
                 let Some((key, e)) = entry_of(&item) else {
                     continue;
                 };
+                // A sharded index's entry outside the shard its object's key picks: writes
+                // would never find it again.
+                if s(&item, PK) != entry_pk(class, spec, &key) {
+                    found += 1;
+                    report.problems.push(Problem::new(
+                        "misplaced-index-entry",
+                        class,
+                        spec.clone(),
+                        format!("an entry of {key} outside the shard its key picks"),
+                    ));
+                    continue;
+                }
                 let wanted = want.get_mut(&key);
                 match wanted.as_ref().and_then(|w| w.iter().position(|x| *x == e)) {
                     Some(at) => {
@@ -465,7 +481,10 @@ impl Checker<'_> {
             let unnamed = if live(class) {
                 let kept = self.indexes.kept(class).await?;
                 let named = kept.unique.iter().any(|f| unique_pk(class, f) == *pk)
-                    || kept.indexes.iter().any(|s| index_pk(class, s) == *pk)
+                    || kept
+                        .indexes
+                        .iter()
+                        .any(|s| index_pks(class, s).contains(pk))
                     || pk.starts_with("~c:")
                     || pk.starts_with("~jr:");
                 !named

@@ -5,10 +5,11 @@
 //! limits. It decides nothing about Parse; it calls only down (`query::eval`/`sort`, `store`).
 
 use crate::codec::{item_to_stored, Stored};
+use crate::entries::{self, InOrder};
 use crate::error::Result;
 use crate::index::{self, Exactness};
 use crate::layout::{
-    entry_of, index_pk, join_mirror_pk, pointed_key, sentinel_copy, sentinel_owner, unique_pk,
+    entry_of, index_pks, join_mirror_pk, pointed_key, sentinel_copy, sentinel_owner, unique_pk,
 };
 use crate::query::eval::{self, matches};
 use crate::query::plan::{Access, Lookup, Plan};
@@ -428,19 +429,9 @@ async fn lookup(store: &Store, class: &str, l: &Lookup) -> Result<Found> {
     };
     Ok(match l {
         Lookup::Index { spec, range } => {
-            let pk = index_pk(class, spec);
-            let mut found = Vec::new();
-            let mut start = None;
-            loop {
-                let (items, next) = store
-                    .query_page(&pk, (&range.from, &range.to), true, 1000, start)
-                    .await?;
-                found.extend(items.iter().filter_map(pointed_key).cloned());
-                match next {
-                    Some(n) => start = Some(n),
-                    None => break keys(found),
-                }
-            }
+            let items =
+                entries::in_range(store, &index_pks(class, spec), (&range.from, &range.to)).await?;
+            keys(items.iter().filter_map(pointed_key).cloned().collect())
         }
         Lookup::Key(k) => keys(vec![k.clone()]),
         Lookup::Unique { field, sk } => match store.get(&unique_pk(class, field), sk).await? {
@@ -515,7 +506,6 @@ async fn scan_in_order(
     let mut fetched = 0usize;
     let skip = page.skip;
     let need = page.need();
-    let pk = index_pk(class, spec);
     let before = |a: &str, b: &str| if ascending { a < b } else { a > b };
     let mut skipping = matches!(expr, Expr::True) && skip > 0;
     let mut skipped = 0usize;
@@ -523,16 +513,18 @@ async fn scan_in_order(
     let mut group: Option<(String, Vec<String>)> = None;
     let mut seen: HashSet<String> = HashSet::new();
     let mut rows: Vec<(String, Stored)> = Vec::new();
-    let mut start;
     let mut page_size = need.map_or(1000, |n| (n * 2 + 10).min(1000)) as i32;
     let mut finished = false;
     for (i, range) in ranges.iter().enumerate() {
         let last_range = i + 1 == ranges.len();
-        start = None;
+        let mut reader = InOrder::new(
+            store,
+            index_pks(class, spec),
+            (&range.from, &range.to),
+            ascending,
+        );
         loop {
-            let (items, next) = store
-                .query_page(&pk, (&range.from, &range.to), ascending, page_size, start)
-                .await?;
+            let (items, more) = reader.page(page_size).await?;
             page_size = (page_size * 2).min(1000);
             // Keys to read, each with the group of the entry that named it.
             let mut fetch: Vec<(String, String)> = Vec::new();
@@ -581,7 +573,7 @@ async fn scan_in_order(
                     fetch.push((key.clone(), g));
                 }
             }
-            if next.is_none() && last_range {
+            if !more && last_range {
                 if let Some((t, keys)) = group.take() {
                     if skip - skipped >= keys.len() {
                         skipped += keys.len();
@@ -625,9 +617,8 @@ async fn scan_in_order(
             if finished {
                 break;
             }
-            match next {
-                Some(n) => start = Some(n),
-                None => break,
+            if !more {
+                break;
             }
         }
         if finished {
@@ -662,7 +653,8 @@ pub fn describe(class: &str, plan: &Plan, page: Page) -> Value {
             spec, ascending, ..
         } => json!({
             "operation": "Query",
-            "partition": index_pk(class, spec),
+            "partition": index_pks(class, spec)[0],
+            "shards": index::shards(spec),
             "scanIndexForward": ascending,
             "then": "BatchGetItem",
             "stopsAfter": page.need(),

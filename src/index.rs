@@ -57,11 +57,41 @@ pub fn compound_spec(lead: &str, next: &str) -> String {
 
 /// The two fields of a compound index's registry name (None: not a compound index).
 pub fn compound(spec: &str) -> Option<(&str, &str)> {
-    spec.split_once(',')
+    base(spec).split_once(',')
+}
+
+/// How many partitions a sharded index spreads its entries over (see `sharded`).
+pub const SHARDS: u32 = 16;
+/// What ends the registry name of a sharded index: `createdAt@16`.
+const SHARDED: &str = "@16";
+
+/// The registry name of index `spec` with its entries spread over `SHARDS` partitions by the
+/// object's key (`layout::entry_pk`): an index whose new sort keys keep landing after all
+/// others (dates, sequences) takes every write at the end of one key range, which DynamoDB
+/// cannot split, so it is capped at one partition's 1,000 write units per second; sharded, each
+/// shard takes 1/16 of the writes. A spec and its sharded twin are the same index (`base`):
+/// the twin is built beside it, and the spec dropped once the twin is ready.
+pub fn sharded(spec: &str) -> String {
+    format!("{}{SHARDED}", base(spec))
+}
+
+/// The index a registry name stands for, without its sharding.
+pub fn base(spec: &str) -> &str {
+    spec.strip_suffix(SHARDED).unwrap_or(spec)
+}
+
+/// The partitions index `spec`'s entries are spread over: 1, or `SHARDS` for a sharded spec.
+pub fn shards(spec: &str) -> u32 {
+    if spec.ends_with(SHARDED) {
+        SHARDS
+    } else {
+        1
+    }
 }
 
 /// The field and kind a registry name stands for.
 pub fn parse_spec(spec: &str) -> (&str, Kind) {
+    let spec = base(spec);
     if let Some(f) = spec.strip_suffix(":ci") {
         (f, Kind::CaseInsensitive)
     } else if let Some(f) = spec.strip_suffix(":eq") {

@@ -8,8 +8,10 @@
 
 use crate::codec::{item_to_stored, object_to_item, Item, Stored};
 use crate::error::{Error, Result};
+use crate::index;
 use crate::layout::{
-    check_partition, duplicate, index_pk, sentinel_item, unique_pk, unique_sk, Kept, META_PARTITION,
+    check_partition, duplicate, index_pks, longest_index_pk, sentinel_item, unique_pk, unique_sk,
+    Kept, META_PARTITION,
 };
 use crate::log::Log;
 use crate::reconcile::reconcile_index;
@@ -142,9 +144,19 @@ async fn fill(store: &Store, log: &Log, class: &str, spec: &str, what: &str) -> 
     if kept_now(store, class, spec).await? {
         return Ok(true);
     }
-    let keys = store.partition_keys(&index_pk(class, spec)).await?;
-    store.batch_delete(&keys).await?;
+    delete_entries(store, class, spec).await?;
     Ok(false)
+}
+
+/// Deletes every entry of index `spec` of `class` (each of its partitions); answers how many.
+async fn delete_entries(store: &Store, class: &str, spec: &str) -> Result<usize> {
+    let mut n = 0;
+    for pk in index_pks(class, spec) {
+        let keys = store.partition_keys(&pk).await?;
+        store.batch_delete(&keys).await?;
+        n += keys.len();
+    }
+    Ok(n)
 }
 
 pub struct Indexes {
@@ -357,11 +369,15 @@ impl Indexes {
     /// Registers index `spec` of `class` as kept but not ready (`auto`: created by the
     /// adapter). Answers whether it needs building: new, or still building.
     async fn register_index(&self, class: &str, spec: &str, auto: bool) -> Result<bool> {
-        check_partition(&index_pk(class, spec))?;
+        // Room for its sharded twin's keys too, so any index can be sharded later.
+        check_partition(&longest_index_pk(class, &index::sharded(spec)))?;
         let mut building = false;
+        // An index whose sharded twin is kept is kept already.
+        let twin = index::sharded(spec);
         self.update(&format!("index_{class}"), |lists| {
-            building = lists.building.iter().any(|s| s == spec);
-            if lists.fields.iter().any(|s| s == spec) {
+            let known = |s: &String| *s == spec || *s == twin;
+            building = lists.building.iter().any(known);
+            if lists.fields.iter().any(known) {
                 return Ok(false);
             }
             building = true;
@@ -438,7 +454,7 @@ impl Indexes {
         let p = &self.policy;
         let through_index = (would_read + 1) as f64;
         let worth = scanned >= p.min_units && scanned >= p.ratio * through_index;
-        let known = kept.indexes.iter().any(|s| s == spec);
+        let known = kept.keeps(spec);
         let resume = kept.building.iter().any(|s| s == spec);
         if !p.enabled || !worth || (known && !resume) {
             return;
@@ -531,17 +547,25 @@ impl Indexes {
                 for spec in &lists.dropping {
                     self.log
                         .info(format!("resuming the drop of index {class}.{spec}"));
-                    let keys = self.store.partition_keys(&index_pk(class, spec)).await?;
-                    self.store.batch_delete(&keys).await?;
+                    delete_entries(&self.store, class, spec).await?;
                     self.dropped(class, spec).await?;
                 }
                 for spec in &lists.building {
                     self.log
                         .info(format!("resuming the back-fill of index {class}.{spec}"));
-                    if lists.auto.contains(spec) {
+                    if index::shards(spec) > 1 {
+                        self.finish_twin(class, spec).await?;
+                    } else if lists.auto.contains(spec) {
                         self.build_auto(class, spec).await?;
                     } else if fill(&self.store, &self.log, class, spec, "indexing").await? {
                         self.mark_ready(class, spec).await?;
+                    }
+                }
+                // A twin made ready before its old index was dropped (a process killed then).
+                for twin in lists.fields.iter().filter(|s| index::shards(s) > 1) {
+                    let base = index::base(twin);
+                    if !lists.building.contains(twin) && lists.fields.iter().any(|s| s == base) {
+                        self.remove_one(class, base).await?;
                     }
                 }
             }
@@ -549,9 +573,124 @@ impl Indexes {
         Ok(())
     }
 
-    /// Stops keeping index `spec` (`field` or `field:ci`) of `class` and deletes its entries.
-    /// Answers whether there was such an index.
+    /// Stops keeping index `spec` (`field` or `field:ci`) of `class`, sharded or not, and
+    /// deletes its entries. Answers whether there was such an index.
     pub async fn remove(&self, class: &str, spec: &str) -> Result<bool> {
+        let base = index::base(spec);
+        let plain = self.remove_one(class, base).await?;
+        Ok(self.remove_one(class, &index::sharded(base)).await? || plain)
+    }
+
+    /// Spreads index `spec` of `class` over `index::SHARDS` partitions: registers its sharded
+    /// twin (every write keeps it from then on, as a new index), back-fills it twice (the second
+    /// time after the servers that had not seen it yet know it), marks it ready and drops
+    /// `spec`. Queries read `spec` until the twin is ready. Done once: a spec already sharded,
+    /// or not kept, is left as it is.
+    pub async fn shard(&self, class: &str, spec: &str) -> Result<()> {
+        let twin = index::sharded(spec);
+        let Some(lists) = lists_now(&self.store, class).await? else {
+            return Ok(());
+        };
+        if index::shards(spec) > 1 || !lists.fields.iter().any(|s| s == spec) {
+            return Ok(());
+        }
+        if !lists.fields.contains(&twin) {
+            let auto = lists.auto.iter().any(|s| s == spec);
+            self.log.info(format!(
+                "sharding index {class}.{spec}: its partition's writes were throttled"
+            ));
+            self.register_twin(class, &twin, auto).await?;
+        }
+        self.finish_twin(class, &twin).await
+    }
+
+    async fn register_twin(&self, class: &str, twin: &str, auto: bool) -> Result<()> {
+        self.update(&format!("index_{class}"), |lists| {
+            if lists.fields.iter().any(|s| s == twin) {
+                return Ok(false);
+            }
+            lists.fields.push(twin.to_string());
+            lists.building.push(twin.to_string());
+            if auto {
+                lists.auto.push(twin.to_string());
+            }
+            Ok(true)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Back-fills sharded index `twin` (registered, building) twice, marks it ready and drops
+    /// the index it replaces.
+    async fn finish_twin(&self, class: &str, twin: &str) -> Result<()> {
+        if !ready_now(&self.store, class, twin).await? {
+            self.quiesce().await;
+            if !fill(&self.store, &self.log, class, twin, "sharding").await? {
+                return Ok(());
+            }
+            tokio::time::sleep(registry_ttl() * 2).await;
+            if !fill(&self.store, &self.log, class, twin, "sharding").await? {
+                return Ok(());
+            }
+            self.mark_ready(class, twin).await?;
+        }
+        // Every server reads the twin once it sees it ready; one still reading the old index
+        // for a moment finds it empty (its entries are deleted) and reads the twin then.
+        tokio::time::sleep(registry_ttl()).await;
+        self.remove_one(class, index::base(twin)).await?;
+        self.log
+            .info(format!("index {class}.{} is sharded", index::base(twin)));
+        Ok(())
+    }
+
+    /// Shards, in the background, the unsharded indexes whose partition's writes DynamoDB
+    /// throttled again and again lately (`Store::hot_partitions`): the writes of a key range
+    /// that does not split. Costs a lock when none was; the adapter calls it after writes.
+    pub fn shard_hot(self: &Arc<Self>) {
+        let hot = self.store.hot_partitions();
+        if hot.is_empty() {
+            return;
+        }
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let items = match this.cache.read().await.as_ref() {
+                Some(r) => r.items.clone(),
+                None => return,
+            };
+            let mut jobs = Vec::new();
+            for (key, lists) in &items {
+                let Some(class) = key.strip_prefix("index_") else {
+                    continue;
+                };
+                for spec in lists.fields.iter().filter(|s| index::shards(s) == 1) {
+                    if index_pks(class, spec).iter().any(|pk| hot.contains(pk)) {
+                        jobs.push((class.to_string(), spec.clone()));
+                    }
+                }
+            }
+            for job in jobs {
+                let mut here = this.building_here.lock().unwrap_or_else(|e| e.into_inner());
+                if !here.insert(job.clone()) {
+                    continue;
+                }
+                drop(here);
+                let this = Arc::clone(&this);
+                tokio::spawn(async move {
+                    if let Err(e) = this.shard(&job.0, &job.1).await {
+                        this.log
+                            .warn(format!("sharding index {}.{} failed: {e}", job.0, job.1));
+                    }
+                    this.building_here
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&job);
+                });
+            }
+        });
+    }
+
+    /// `remove` for one registry name (sharded or not).
+    async fn remove_one(&self, class: &str, spec: &str) -> Result<bool> {
         let dropped = self
             .update(&format!("index_{class}"), |lists| {
                 let before = lists.fields.len();
@@ -568,16 +707,13 @@ impl Indexes {
         // The registry no longer lists the index. Its entries go even when this call found it
         // gone already: a drop whose answer was lost, retried after another registry change,
         // finds its own removal done.
-        let keys = self.store.partition_keys(&index_pk(class, spec)).await?;
-        if !dropped && keys.is_empty() {
+        let deleted = delete_entries(&self.store, class, spec).await?;
+        if !dropped && deleted == 0 {
             return Ok(false);
         }
-        self.store.batch_delete(&keys).await?;
         self.dropped(class, spec).await?;
-        self.log.info(format!(
-            "dropped index {class}.{spec} ({} entries)",
-            keys.len()
-        ));
+        self.log
+            .info(format!("dropped index {class}.{spec} ({deleted} entries)"));
         // Servers that have not re-read the registry yet still write entries for a while.
         let (store, log) = (self.store.clone(), self.log.clone());
         let (class, spec) = (class.to_string(), spec.to_string());
@@ -585,8 +721,7 @@ impl Indexes {
             tokio::time::sleep(registry_ttl() * 2).await;
             let sweep = async {
                 if !kept_now(&store, &class, &spec).await? {
-                    let keys = store.partition_keys(&index_pk(&class, &spec)).await?;
-                    store.batch_delete(&keys).await?;
+                    delete_entries(&store, &class, &spec).await?;
                 }
                 Ok::<(), crate::error::Error>(())
             };

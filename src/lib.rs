@@ -15,6 +15,7 @@ pub mod check;
 pub mod codec;
 pub mod counts;
 pub mod embedded;
+pub mod entries;
 pub mod error;
 pub mod exec;
 pub mod index;

@@ -7,7 +7,7 @@
 use crate::codec::item_to_stored;
 use crate::error::{Error, Result};
 use crate::index;
-use crate::layout::{entry_changes, entry_of, index_pk};
+use crate::layout::{entry_changes, entry_of, entry_pk, index_pks};
 use crate::log::Log;
 use crate::store::{backoff, Condition, Store, TxOp, Written};
 use std::collections::{HashMap, HashSet};
@@ -106,8 +106,9 @@ async fn reconcile_one(
             }
         }
         current.clear();
+        // An object's entries are all in the partition its key picks (see `entry_pk`).
         store
-            .query(&index_pk(class, spec), None, |item| {
+            .query(&entry_pk(class, spec, key), None, |item| {
                 if let Some((k, e)) = entry_of(&item) {
                     if k == key {
                         current.push(e);
@@ -135,14 +136,23 @@ pub async fn reconcile_index(
     what: &str,
 ) -> Result<()> {
     let mut have: HashMap<String, Vec<index::Entry>> = HashMap::new();
-    store
-        .query(&index_pk(class, spec), None, |item| {
-            if let Some((key, e)) = entry_of(&item) {
-                have.entry(key).or_default().push(e);
-            }
-            Ok(true)
-        })
-        .await?;
+    // Entries outside the shard their key picks (never written so; see `check`) go.
+    let mut misplaced: Vec<(String, String)> = Vec::new();
+    for pk in index_pks(class, spec) {
+        store
+            .query(&pk, None, |item| {
+                if let Some((key, e)) = entry_of(&item) {
+                    if entry_pk(class, spec, &key) == pk {
+                        have.entry(key).or_default().push(e);
+                    } else {
+                        misplaced.push((pk.clone(), e.sk));
+                    }
+                }
+                Ok(true)
+            })
+            .await?;
+    }
+    store.batch_delete(&misplaced).await?;
     let mut rows: Vec<(String, Option<i64>, Vec<index::Entry>)> = Vec::new();
     store
         .query(class, None, |item| {

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue::S;
 use common::{c, must};
 use parse_server_dynamodb::codec::{object_to_item, SK};
 use parse_server_dynamodb::error::code;
-use parse_server_dynamodb::layout::{index_pk, join_mirror_pk, sentinel_item, unique_pk};
+use parse_server_dynamodb::layout::{index_pks, join_mirror_pk, sentinel_item, unique_pk};
 use parse_server_dynamodb::store::Condition;
 use serde_json::{json, Value};
 
@@ -112,7 +112,7 @@ async fn check_finds_planted_damage_and_fix_repairs_it() {
     // 4. Item i3's index entries deleted: the indexed query misses it.
     let mut entries = Vec::new();
     store
-        .query(&index_pk("Item", "n"), None, |item| {
+        .query(&index_pks("Item", "n")[0], None, |item| {
             if matches!(item.get("key"), Some(S(k)) if k == "i3") {
                 if let Some(S(sk)) = item.get(SK) {
                     entries.push(sk.clone());
@@ -125,7 +125,7 @@ async fn check_finds_planted_damage_and_fix_repairs_it() {
     assert!(!entries.is_empty());
     for sk in &entries {
         store
-            .delete(&index_pk("Item", "n"), sk, None)
+            .delete(&index_pks("Item", "n")[0], sk, None)
             .await
             .unwrap();
     }
@@ -133,7 +133,10 @@ async fn check_finds_planted_damage_and_fix_repairs_it() {
     assert_eq!(found, json!([]), "the indexed query misses i3");
     // 5. a stale entry pointing at an object that does not exist.
     let stale = std::collections::HashMap::from([
-        ("_pk_className".to_string(), S(index_pk("Item", "n"))),
+        (
+            "_pk_className".to_string(),
+            S(index_pks("Item", "n").remove(0)),
+        ),
         ("_sk_id".to_string(), S("zz-stale".into())),
         ("key".to_string(), S("ghost".into())),
     ]);
@@ -223,7 +226,7 @@ async fn entries_cut_the_old_way_are_reported_and_fixed() {
     )
     .await;
     let store = a.store();
-    let pk = index_pk("Text", "s");
+    let pk = index_pks("Text", "s").remove(0);
     for (_, sk) in store.partition_keys(&pk).await.unwrap() {
         store.delete(&pk, &sk, None).await.unwrap();
     }

@@ -7,7 +7,7 @@
 use super::Adapter;
 use crate::error::{Error, Result};
 use crate::index;
-use crate::layout::{count_pk, index_pk, is_join, join_mirror_pk, unique_pk, META_PARTITION};
+use crate::layout::{count_pk, index_pks, is_join, join_mirror_pk, unique_pk, META_PARTITION};
 use crate::query::{parse_query, Expr};
 use crate::schema::{fields_mut, Schemas};
 use serde_json::{json, Map, Value};
@@ -265,9 +265,9 @@ impl Adapter {
             };
             if let Some(ix) = class.get("indexes").and_then(Value::as_object) {
                 let kept = self.kept(name).await?;
-                let missing = ix.iter().filter(|(_, ix)| {
-                    schema_index_spec(ix).is_some_and(|s| !kept.indexes.contains(&s))
-                });
+                let missing = ix
+                    .iter()
+                    .filter(|(_, ix)| schema_index_spec(ix).is_some_and(|s| !kept.keeps(&s)));
                 self.keep_schema_indexes(name, missing).await?;
             }
             if class.get("indexes").and_then(|i| i.get("_id_")).is_some() {
@@ -309,18 +309,22 @@ impl Adapter {
             .iter()
             .filter_map(|ix| ix.get("key").and_then(schema_index_spec))
             .collect();
+        let mut listed: Vec<&str> = Vec::new();
         for spec in &kept.indexes {
-            if declared.contains(spec) {
+            // A sharded twin and the index it replaces are one index.
+            let base = index::base(spec);
+            if declared.iter().any(|d| d == base) || listed.contains(&base) {
                 continue;
             }
+            listed.push(base);
             let mut ix = match index::compound(spec) {
                 Some((lead, next)) => {
-                    json!({"name": format!("{spec}_kept"), "key": {lead: 1, next: 1}})
+                    json!({"name": format!("{base}_kept"), "key": {lead: 1, next: 1}})
                 }
                 None => {
                     let (field, kind) = index::parse_spec(spec);
                     let ci = kind == index::Kind::CaseInsensitive;
-                    let mut ix = json!({"name": format!("{spec}_kept"), "key": {field: 1}, "caseInsensitive": ci});
+                    let mut ix = json!({"name": format!("{base}_kept"), "key": {field: 1}, "caseInsensitive": ci});
                     if kind == index::Kind::Lookup {
                         ix["lookupOnly"] = json!(true);
                     }
@@ -333,6 +337,10 @@ impl Adapter {
             }
             if kept.building.contains(spec) {
                 ix["building"] = json!(true);
+            }
+            let shards = kept.indexes.iter().filter(|s| index::base(s) == base);
+            if let Some(n) = shards.map(|s| index::shards(s)).max().filter(|n| *n > 1) {
+                ix["shards"] = json!(n);
             }
             out.push(ix);
         }
@@ -350,7 +358,7 @@ impl Adapter {
             partitions.push(join_mirror_pk(class));
         }
         partitions.push(count_pk(class));
-        partitions.extend(kept.indexes.iter().map(|s| index_pk(class, s)));
+        partitions.extend(kept.indexes.iter().flat_map(|s| index_pks(class, s)));
         let mut keys = Vec::new();
         for pk in &partitions {
             keys.extend(self.store.partition_keys(pk).await?);

@@ -40,13 +40,26 @@ use transform::{prepare_new, upsert_base};
 pub use crate::layout::new_object_id;
 
 /// The adapter's own options (the store's are `StoreConfig`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Finds and counts of the app's classes that name no read preference read eventually
     /// consistent (the `readPreference: 'SECONDARY'` option).
     pub eventual_reads: bool,
     /// When the adapter creates indexes by itself.
     pub auto_index: AutoIndexPolicy,
+    /// Whether an index whose partition's writes DynamoDB keeps throttling is sharded
+    /// (`Indexes::shard_hot`; the `shardHotIndexes` option, on by default).
+    pub shard_hot: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            eventual_reads: false,
+            auto_index: AutoIndexPolicy::default(),
+            shard_hot: true,
+        }
+    }
 }
 
 pub struct Adapter {
@@ -60,6 +73,8 @@ pub struct Adapter {
     learned: Arc<stats::Learned>,
     /// Finds and counts of the app's classes that name no read preference read eventually.
     eventual_reads: bool,
+    /// Indexes whose writes keep being throttled are sharded.
+    shard_hot: bool,
     log: Arc<Log>,
 }
 
@@ -183,6 +198,7 @@ impl Adapter {
             store,
             create_table: cfg.create_table,
             eventual_reads: options.eventual_reads,
+            shard_hot: options.shard_hot,
             ready: OnceCell::new(),
             log,
         })
@@ -218,7 +234,9 @@ impl Adapter {
             .map(|_| ())
     }
 
-    async fn kept(&self, class: &str) -> Result<Kept> {
+    /// What `class` keeps beside its objects (unique fields, index specs), as this process
+    /// knows the registries.
+    pub async fn kept(&self, class: &str) -> Result<Kept> {
         self.indexes.kept(class).await
     }
 
@@ -250,6 +268,14 @@ impl Adapter {
     pub async fn ensure_index_of(&self, class: &str, field: &str, kind: index::Kind) -> Result<()> {
         self.ready().await?;
         self.indexes.ensure(class, &index::spec(field, kind)).await
+    }
+
+    /// Spreads index `spec` of `class` over shards (see `Indexes::shard`), as the adapter does
+    /// by itself when writes to the index's partition are throttled; answers once the sharded
+    /// index is ready and the old one dropped.
+    pub async fn shard_index(&self, class: &str, spec: &str) -> Result<()> {
+        self.ready().await?;
+        self.indexes.shard(class, spec).await
     }
 
     /// Stops keeping index `spec` (`field` or `field:ci`) of `class` and deletes its entries.
@@ -721,7 +747,11 @@ impl Adapter {
     ) -> Result<()> {
         let _writing = self.indexes.writing().await;
         let kept = self.kept(class).await?;
-        self.writer.insert(class, key, obj, &kept, session).await
+        let written = self.writer.insert(class, key, obj, &kept, session).await;
+        if self.shard_hot {
+            self.indexes.shard_hot();
+        }
+        written
     }
 
     /// Applies `upd` to the row `st` (None: it stopped matching `expr` meanwhile).
@@ -735,9 +765,14 @@ impl Adapter {
     ) -> Result<Option<Map<String, Value>>> {
         let _writing = self.indexes.writing().await;
         let kept = self.kept(class).await?;
-        self.writer
+        let written = self
+            .writer
             .update(class, expr, st, upd, &kept, session)
-            .await
+            .await;
+        if self.shard_hot {
+            self.indexes.shard_hot();
+        }
+        written
     }
 
     /// An update of the one object a query names by key, in place when it can be (one

@@ -135,12 +135,12 @@ impl Adapter {
         // the sort's own index is kept (it was read in order and fetched far more than it
         // answered), the index of the query's conditions.
         let mut wanted = plan::wanted_indexes(q, sort);
-        if sort.is_some() && wanted.iter().all(|s| kept.indexes.contains(s)) {
+        if sort.is_some() && wanted.iter().all(|s| kept.keeps(s)) {
             wanted = plan::wanted_indexes(q, None);
         }
         if let Some(spec) = wanted
             .iter()
-            .find(|s| !kept.indexes.contains(s))
+            .find(|s| !kept.keeps(s))
             .or_else(|| wanted.iter().find(|s| kept.building.contains(s)))
         {
             self.indexes

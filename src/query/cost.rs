@@ -63,13 +63,14 @@ impl Stats {
     /// An index read in order over entries a fraction `part` of the class has, stopping
     /// once `need` rows are found (None: reads them all) among which a fraction `rest`
     /// matches the query's other conditions.
-    pub fn in_order(&self, part: f64, rest: f64, need: Option<usize>) -> f64 {
+    /// `queries`: the partitions the index spreads its entries over (each read at least once).
+    pub fn in_order(&self, queries: usize, part: f64, rest: f64, need: Option<usize>) -> f64 {
         let entries = self.objects() * part;
         let fetched = match need {
             Some(n) => entries.min(n as f64 / rest.max(1e-12)),
             None => entries,
         };
-        self.index_read(1, fetched)
+        self.index_read(queries, fetched)
     }
 
     /// `in_order` when the fraction of the read entries that match is not known: its expected
@@ -78,7 +79,7 @@ impl Stats {
     /// 100x makes it fetch 100x more, up to every entry one object at a time; its expectation
     /// weighs that in (about `entries / ln(entries)` for a page much smaller than the range),
     /// so an unmeasured shape reads the partition rather than risk fetching the class.
-    pub fn in_order_unknown(&self, part: f64, need: Option<usize>) -> f64 {
+    pub fn in_order_unknown(&self, queries: usize, part: f64, need: Option<usize>) -> f64 {
         let entries = (self.objects() * part).max(1.0);
         let fetched = match need {
             Some(n) if (n as f64) < entries && entries > 1.0 => {
@@ -87,7 +88,7 @@ impl Stats {
             }
             _ => entries,
         };
-        self.index_read(1, fetched)
+        self.index_read(queries, fetched)
     }
 
     /// The fraction of the class that the conjuncts `which` picks match: as learned for their
@@ -177,21 +178,21 @@ mod tests {
             ..Stats::default()
         };
         // Fetching every object in order costs ~11x the Query of all of them.
-        assert!(s.in_order(1.0, 0.005, Some(100)) > 10.0 * s.partition());
+        assert!(s.in_order(1, 1.0, 0.005, Some(100)) > 10.0 * s.partition());
         // An in-order read that stops after its page costs about the page.
-        assert!(s.in_order(1.0, 1.0, Some(20)) < 25.0);
+        assert!(s.in_order(1, 1.0, 1.0, Some(20)) < 25.0);
         // Unknown where it stops, its expectation at 100k objects is near half the class:
         // more than the partition's Query.
         let big = Stats {
             objects: Some(100_000.0),
             ..s.clone()
         };
-        let unknown = big.in_order_unknown(1.0, Some(100));
+        let unknown = big.in_order_unknown(1, 1.0, Some(100));
         assert!((40_000.0..60_000.0).contains(&unknown), "{unknown}");
         assert!(unknown > big.partition());
         // A page as large as the range reads the range.
         assert_eq!(
-            big.in_order_unknown(0.001, Some(500)),
+            big.in_order_unknown(1, 0.001, Some(500)),
             big.index_read(1, 100.0)
         );
     }

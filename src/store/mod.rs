@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod conditions;
+mod heat;
 mod rules;
 mod update;
 mod usage;
@@ -64,6 +65,8 @@ pub struct Store {
     /// How long a request may take in all (the operation timeout): a transaction cancelled for
     /// throttling is sent again until then, as the SDK retries a throttled request.
     patience: Duration,
+    /// The partitions whose writes were throttled (see `heat`).
+    heat: Arc<Mutex<heat::Heat>>,
 }
 
 /// A filter expression of a Query, with its parameterised names and values (the planner builds
@@ -219,6 +222,7 @@ impl Store {
             embedded,
             strong: true,
             patience: Duration::from_millis(operation),
+            heat: Arc::default(),
         })
     }
 
@@ -894,6 +898,31 @@ impl Store {
         Ok(())
     }
 
+    /// Counts a throttle against the partition of each of these transaction writes.
+    fn throttled<'a>(&self, writes: impl Iterator<Item = &'a TransactWriteItem>) {
+        let mut heat = self.heat.lock().unwrap_or_else(|e| e.into_inner());
+        for w in writes {
+            let key = w
+                .put()
+                .map(|p| p.item())
+                .or_else(|| w.delete().map(|d| d.key()))
+                .or_else(|| w.condition_check().map(|c| c.key()))
+                .or_else(|| w.update().map(|u| u.key()));
+            if let Some(AttributeValue::S(pk)) = key.and_then(|k| k.get(PK)) {
+                heat.throttled(pk);
+            }
+        }
+    }
+
+    /// The partitions whose writes DynamoDB throttled again and again lately (see `heat`),
+    /// each answered once per heat.
+    pub fn hot_partitions(&self) -> Vec<String> {
+        self.heat
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take_hot()
+    }
+
     /// All-or-nothing writes (TransactWriteItems: at most 100 of them and 4 MB, checked here so
     /// an oversized transaction fails clearly before anything is sent). A cancellation for
     /// throttling is sent again after a backoff; one DynamoDB refuses as invalid is `Refused`.
@@ -980,7 +1009,8 @@ impl Store {
                     Cancelled::Condition(i) => return Ok(Written::ConditionFailed(i)),
                     Cancelled::Conflict => return Ok(Written::Conflict),
                     Cancelled::Refused(why) => return Err(Error::Refused(why)),
-                    Cancelled::Throttled => {
+                    Cancelled::Throttled(at) => {
+                        self.throttled(at.iter().filter_map(|i| items.get(*i)));
                         backoff(attempt + 2).await;
                         continue;
                     }

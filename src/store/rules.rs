@@ -47,8 +47,8 @@ pub(super) enum Cancelled {
     Condition(usize),
     /// `TransactionConflict`: another transaction held an item; try again.
     Conflict,
-    /// `ThrottlingError` / `ProvisionedThroughputExceeded`: retry with backoff.
-    Throttled,
+    /// `ThrottlingError` / `ProvisionedThroughputExceeded` at these actions: retry with backoff.
+    Throttled(Vec<usize>),
     /// `ValidationError`, `ItemCollectionSizeLimitExceeded` or a code not known here: the same
     /// request would fail again.
     Refused(String),
@@ -61,13 +61,13 @@ pub(super) fn cancelled(reasons: &[(Option<&str>, Option<&str>)]) -> Cancelled {
     {
         return Cancelled::Condition(i);
     }
-    let mut throttled = false;
+    let mut throttled = Vec::new();
     let mut conflict = false;
     for (i, (code, msg)) in reasons.iter().enumerate() {
         match code {
             None | Some("None") => {}
             Some("TransactionConflict") => conflict = true,
-            Some("ThrottlingError" | "ProvisionedThroughputExceeded") => throttled = true,
+            Some("ThrottlingError" | "ProvisionedThroughputExceeded") => throttled.push(i),
             Some(other) => {
                 return Cancelled::Refused(format!(
                     "transaction cancelled: {other} at action {i}: {}",
@@ -76,10 +76,10 @@ pub(super) fn cancelled(reasons: &[(Option<&str>, Option<&str>)]) -> Cancelled {
             }
         }
     }
-    match (throttled, conflict) {
-        (true, _) => Cancelled::Throttled,
-        (false, true) => Cancelled::Conflict,
-        (false, false) => Cancelled::Refused("transaction cancelled without a reason".into()),
+    match (throttled.is_empty(), conflict) {
+        (false, _) => Cancelled::Throttled(throttled),
+        (true, true) => Cancelled::Conflict,
+        (true, false) => Cancelled::Refused("transaction cancelled without a reason".into()),
     }
 }
 
@@ -148,11 +148,11 @@ mod tests {
         );
         assert_eq!(
             cancelled(&r(&["None", "ThrottlingError"])),
-            Cancelled::Throttled
+            Cancelled::Throttled(vec![1])
         );
         assert_eq!(
             cancelled(&r(&["ProvisionedThroughputExceeded"])),
-            Cancelled::Throttled
+            Cancelled::Throttled(vec![0])
         );
         for refused in [
             "ValidationError",

@@ -243,11 +243,12 @@ fn estimate(access: &Access, q: &Normal, stats: &Stats, need: Option<usize>) -> 
             // The conditions the index does not serve decide where the read stops: known
             // when there are none or their shape was measured, else a guess.
             let others = q.picked(|c| !served(c)).next().is_some();
+            let queries = index::shards(spec) as usize;
             if !others || stats.measured(q) {
                 let rest = (stats.matching(q) / part).min(1.0);
-                stats.in_order(part, rest, need)
+                stats.in_order(queries, part, rest, need)
             } else {
-                stats.in_order_unknown(part, need)
+                stats.in_order_unknown(queries, part, need)
             }
         }
         Access::Partition => stats.partition(),
@@ -298,7 +299,9 @@ fn lookups_cost(lookups: &[Lookup], q: &Normal, stats: &Stats) -> f64 {
         } else {
             (0.05 * n as f64).min(1.0)
         };
-        units += stats.index_read(n, stats.objects() * part);
+        // A lookup of a sharded index is a Query of each shard.
+        let queries = n * index::shards(spec) as usize;
+        units += stats.index_read(queries, stats.objects() * part);
     }
     units
 }
@@ -308,7 +311,7 @@ fn lookups_cost(lookups: &[Lookup], q: &Normal, stats: &Stats) -> f64 {
 fn in_order(q: &Normal, known: &Known, h: &SortHint) -> Option<Access> {
     let range = sort_range(q, known, &h.field)?;
     Some(Access::InOrder {
-        spec: h.field.clone(),
+        spec: known.registered(&h.field)?,
         field: h.field.clone(),
         prefix: String::new(),
         ranges: with_arrays(range, "", known, h),
@@ -357,7 +360,7 @@ fn compound_in_order(q: &Normal, known: &Known, h: &SortHint) -> Option<Access> 
         let range = range_key(&conds, known.scalar(next)).unwrap_or_else(SkRange::all);
         let prefix = index::compound_prefix(&text);
         Some(Access::InOrder {
-            spec: spec.clone(),
+            spec: known.registered(index::base(spec))?,
             field: next.to_string(),
             ranges: with_arrays(range, &prefix, known, h),
             prefix,
@@ -413,6 +416,14 @@ impl<'a> Known<'a> {
         }
     }
 
+    /// The ready index that is `spec` (`index::base`): its sharded twin once that is ready
+    /// (the spec's entries are deleted soon after), else the spec itself.
+    fn registered(&self, spec: &str) -> Option<String> {
+        let same = |s: &&String| index::base(s) == spec;
+        let found = self.indexes.iter().filter(same);
+        found.max_by_key(|s| index::shards(s)).cloned()
+    }
+
     /// Whether `field` never holds an array (see `ClassFacts::scalars`).
     fn scalar(&self, field: &str) -> bool {
         self.scalars.iter().any(|s| s == field)
@@ -424,14 +435,14 @@ impl<'a> Known<'a> {
     fn index_of(&self, field: &str, kinds: &[Kind]) -> Option<String> {
         kinds
             .iter()
-            .map(|k| index::spec(field, *k))
-            .find(|s| self.indexes.contains(s))
+            .find_map(|k| self.registered(&index::spec(field, *k)))
             .or_else(|| {
                 let led = |s: &&String| index::compound(s).is_some_and(|(lead, _)| lead == field);
                 kinds
                     .contains(&Kind::Lookup)
-                    .then(|| self.indexes.iter().find(led).cloned())
+                    .then(|| self.indexes.iter().find(led))
                     .flatten()
+                    .and_then(|s| self.registered(index::base(s)))
             })
     }
 }
@@ -577,7 +588,7 @@ fn range_lookup(field: &str, conds: &[&Cond], known: &Known) -> Option<Vec<Looku
 /// The range of `field`'s index to read in order for a query sorted by that field alone: the
 /// query's own bounds on it, or the whole index. None when the index cannot serve the sort.
 fn sort_range(q: &Normal, known: &Known, field: &str) -> Option<SkRange> {
-    if !sortable(field) || !known.indexes.iter().any(|s| s == field) {
+    if !sortable(field) || known.registered(field).is_none() {
         return None;
     }
     let conds: Vec<&Cond> = q
