@@ -91,7 +91,7 @@ test('export and import round-trip a class as JSON lines, with counts', async ()
   assert.match((await run('import', 'target', 'Score', file)).stdout, /imported 0 objects .*1200 already there/);
 });
 
-test('indexes lists declared, unique and kept indexes; drop-index removes one', async () => {
+test('indexes lists declared, unique and kept indexes; shard-index shards one; drop-index removes one', async () => {
   const adapter = new DynamoDB('idx', { endpoint: dynamo.endpoint, region: 'us-east-1' }).getAdapter();
   const schema = { className: 'Ranked', fields: { n: { type: 'Number' }, tag: { type: 'String' } }, indexes: { by_n: { n: 1 } } };
   await adapter.createClass('Ranked', schema);
@@ -103,6 +103,12 @@ test('indexes lists declared, unique and kept indexes; drop-index removes one', 
   assert.match(listed.stdout, /^by_n\t\{"n":1\}$/m);
   assert.match(listed.stdout, /^tag_kept\t\{"tag":1\}$/m);
   assert.match(listed.stdout, /^code_1\t\{"code":1\}\tunique$/m);
+  // shard-index spreads one over 16 partitions (the registry is re-read every 0.3 s here).
+  process.env.PSD_REGISTRY_TTL_MS = '300';
+  const sharded = await run('shard-index', 'idx', 'Ranked', 'n');
+  delete process.env.PSD_REGISTRY_TTL_MS;
+  assert.equal(sharded.code, 0, sharded.stderr);
+  assert.match((await run('indexes', 'idx', 'Ranked')).stdout, /^by_n\t\{"n":1\}\tshards=16$/m);
   const dropped = await run('drop-index', 'idx', 'Ranked', 'tag');
   assert.equal(dropped.code, 0, dropped.stderr);
   assert.match(dropped.stdout, /dropped the index on Ranked\.tag/);

@@ -13,6 +13,9 @@ async function main() {
   const schema = { fields: {} };
   if (phase === 'setup') {
     await new Parse.Object('Counter', { n: 0 }).save(null, { useMasterKey: true }).then(c => fs.writeFileSync(logFile, `${JSON.stringify({ counter: c.id })}\n`));
+    // Items are created on a sharded index's layout (issue 22).
+    await adapter.ensureIndex('Item', schema, ['i']);
+    await adapter._call('admin.shardIndex', 'Item', 'i');
     for (let i = 0; i < 300; i += 50) {
       await Parse.Object.saveAll(Array.from({ length: 50 }, (_, k) => new Parse.Object('Big', { k: `k${(i + k) % 7}`, code: `c${i + k}`, n: i + k })));
     }
@@ -38,10 +41,11 @@ async function main() {
       ack({ inc: 1 });
     },
     async i => {
-      // Index work a kill can cut in the middle: registrations, back-fills, drops.
+      // Index work a kill can cut in the middle: registrations, back-fills, shardings, drops.
       const f = ['k', 'n', 'code'][i % 3];
       await adapter.ensureIndex('Big', schema, [f]);
-      if (i % 2) await adapter.dropIndex('Big', f);
+      if (f === 'n' && i % 4 === 1) await adapter._call('admin.shardIndex', 'Big', 'n');
+      else if (i % 2) await adapter.dropIndex('Big', f);
       if (i === 0) await adapter.ensureUniqueness('Big', schema, ['code']);
     },
   ];

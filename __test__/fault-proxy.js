@@ -284,9 +284,10 @@ function units(x) {
 
 /** What a write request charges: each item's key and write units (a condition check reads). */
 function writeCharges(op, q) {
-  const one = (x, factor) => {
+  // `put`: the write puts an item (a new index entry lands at its key).
+  const one = (x, factor, put) => {
     const key = keyOf(x);
-    return key ? [{ ...key, write: units(x) * factor }] : [];
+    return key ? [{ ...key, write: units(x) * factor, put }] : [];
   };
   const check = x => {
     const key = keyOf(x);
@@ -295,15 +296,16 @@ function writeCharges(op, q) {
   switch (op) {
     case 'PutItem':
     case 'UpdateItem':
+      return one(q, 1, true);
     case 'DeleteItem':
-      return one(q, 1);
+      return one(q, 1, false);
     case 'TransactWriteItems':
       return q.TransactItems.flatMap(t => {
         const [kind, x] = Object.entries(t)[0];
-        return kind === 'ConditionCheck' ? check(x) : one(x, 2);
+        return kind === 'ConditionCheck' ? check(x) : one(x, 2, kind !== 'Delete');
       });
     case 'BatchWriteItem':
-      return Object.values(q.RequestItems).flatMap(ws => ws.flatMap(w => one(w.PutRequest || w.DeleteRequest, 1)));
+      return Object.values(q.RequestItems).flatMap(ws => ws.flatMap(w => one(w.PutRequest || w.DeleteRequest, 1, !!w.PutRequest)));
     default:
       return [];
   }

@@ -66,6 +66,9 @@ class PartitionModel {
     this.keys = new Map();
     this.throttled = 0;
     this.splits = 0;
+    /** Write units served per partition key, and items put (not deleted) in it. */
+    this.written = new Map();
+    this.puts = new Map();
   }
 
   /** The key ranges of partition key `pk`, in key order. */
@@ -94,6 +97,7 @@ class PartitionModel {
     if (ok) {
       range.write -= write;
       range.read -= read;
+      if (write > 0) this.written.set(pk, (this.written.get(pk) || 0) + write);
     } else {
       this.throttled++;
     }
@@ -132,6 +136,8 @@ class PartitionModel {
       if (refused === null) {
         range.write -= c.write || 0;
         range.read -= c.read || 0;
+        if (c.write > 0) this.written.set(c.pk, (this.written.get(c.pk) || 0) + c.write);
+        if (c.put) this.puts.set(c.pk, (this.puts.get(c.pk) || 0) + 1);
       }
       this._maybeSplit(c.pk, ranges, range, now);
     }

@@ -137,3 +137,74 @@ test('sustained throttling slows writers down instead of failing their writes (n
     await dynamo.stop();
   }
 });
+
+// An index whose keys only grow, under more creates than its last key range takes: the
+// adapter sees DynamoDB name the index's partition in the throttled transactions again and
+// again, rebuilds the index over 16 shards in the background (the old one answers meanwhile)
+// and drops the old one; from then on the index's writes spread over 16 partitions, none of
+// which takes more than a share of them, and the class takes more creates than the unsharded
+// index's ceiling (25 a second at 1/20).
+test('an index the partition model keeps throttling is sharded, and then takes more than its ceiling', async () => {
+  const { startDynamo, freePort } = require('../scripts/dynamo-local');
+  const { FaultProxy } = require('./fault-proxy');
+  const { DynamoDB } = require('..');
+  const dynamo = await startDynamo({ port: await freePort() });
+  const model = new PartitionModel({ scale: 1 / 20 });
+  const proxy = await new FaultProxy({ target: dynamo.endpoint, rate: 0, model }).start();
+  process.env.PSD_REGISTRY_TTL_MS = '300';
+  try {
+    const a = new DynamoDB(`sh${process.pid}`, { endpoint: proxy.endpoint, region: 'us-east-1', autoIndex: false, logger: { info() {}, warn() {}, error() {} } }).getAdapter();
+    const schema = { className: 'Post', fields: { createdAt: { type: 'Date' }, n: { type: 'Number' } } };
+    await a.createClass('Post', { ...schema, indexes: { by_created: { createdAt: -1 } } });
+    let n = 0;
+    let failed = 0;
+    const createdAt = () => ({ __type: 'Date', iso: new Date().toISOString() });
+    const loops = async until => {
+      await Promise.all(
+        Array.from({ length: 48 }, async () => {
+          while (!(await until())) {
+            const i = n++;
+            await a.createObject('Post', schema, { objectId: Math.random().toString(36).slice(2, 12), n: i, createdAt: createdAt() }).catch(() => failed++);
+          }
+        })
+      );
+    };
+    // `shards` once the old index is dropped (`sharding` while both are kept).
+    const shards = async () => (await a.getIndexes('Post')).find(ix => ix.key && ix.key.createdAt)?.shards;
+    const started = Date.now();
+    let sharded = false;
+    let checked = 0;
+    await loops(async () => {
+      if (Date.now() - checked > 500) {
+        checked = Date.now();
+        sharded = (await shards()) === 16;
+      }
+      return sharded || Date.now() - started > 60000;
+    });
+    assert.ok(sharded, 'the index was sharded within a minute');
+    assert.equal((await a.getIndexes('Post')).filter(ix => ix.key && ix.key.createdAt).length, 1, 'one index on createdAt');
+    // After: 6 s more of the same load.
+    const before = { n, puts: new Map(model.puts) };
+    const from = Date.now();
+    await loops(async () => Date.now() - from > 6000);
+    const perSecond = (n - before.n) / ((Date.now() - from) / 1000);
+    const grown = pk => (model.puts.get(pk) || 0) - (before.puts.get(pk) || 0);
+    assert.equal(grown(`~i:Post:createdAt`), 0, 'the old index takes no entries');
+    const shardWrites = Array.from({ length: 16 }, (_, i) => grown(`~i:Post:createdAt@16#${i}`));
+    const all = shardWrites.reduce((x, y) => x + y, 0);
+    assert.ok(all >= n - before.n - failed, `${all} entries put for ${n - before.n} creates`);
+    assert.ok(Math.max(...shardWrites) < all / 6, `entries per shard ${shardWrites}`);
+    assert.ok(perSecond > 1.5 * 25, `${perSecond.toFixed(1)} creates/s after sharding`);
+    assert.ok(failed <= n * 0.05, `${failed} of ${n} creates failed`);
+    // Everything created is there, in order.
+    assert.equal(await a.count('Post', schema, {}), n - failed);
+    const rows = await a.find('Post', schema, {}, { sort: { createdAt: -1 }, limit: 50 });
+    const times = rows.map(r => r.createdAt.iso || r.createdAt);
+    assert.deepEqual([...times].sort().reverse(), times);
+    await a._call('admin.deleteTable');
+  } finally {
+    delete process.env.PSD_REGISTRY_TTL_MS;
+    await proxy.stop();
+    await dynamo.stop();
+  }
+});

@@ -2,7 +2,9 @@
 // of ~370 B), measured with adapter.consumedCapacity() on the adapter Parse Server uses:
 //   (a) no index declared, automatic indexes on: each shape runs twice as a warm-up (waiting
 //       for what the adapter builds after each), then each shape is measured;
-//   (b) indexes declared with the class's creation.
+//   (b) indexes declared with the class's creation;
+//   (c) as (b), with the indexes on values that only grow sharded (issue 22; BENCH_MODES
+//       picks among auto, declared, sharded).
 // Then write units per object write with 0, 3 and 10 indexes. Prints markdown tables; the
 // goal (issue 11) is <= 2 units per returned row + 5 for every shape, 100k/1k <= 1.2, and an
 // empty count <= 2 units; and (issue 21) a count with a condition grows the process by at most
@@ -16,6 +18,7 @@ const { DynamoDB } = require('..');
 const endpoint = process.env.DYNAMODB_ENDPOINT;
 if (!endpoint) throw new Error('set DYNAMODB_ENDPOINT (bench/run.sh starts dynoxide)');
 const sizes = (process.env.BENCH_SIZES || '1000,10000,100000').split(',').map(Number);
+const modes = (process.env.BENCH_MODES || 'auto,declared,sharded').split(',');
 
 const date = i => ({ __type: 'Date', iso: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString() });
 const user = i => ({ __type: 'Pointer', className: '_User', objectId: `u${i}` });
@@ -130,11 +133,15 @@ async function waitForIndexes(adapter) {
 async function measure(size, mode) {
   const table = `qc${size}${mode}${process.pid}`;
   const adapter = new DynamoDB(table, { endpoint, region: 'us-east-1', logger: { info() {}, warn() {} } }).getAdapter();
-  await adapter.createClass('Post', mode === 'declared' ? { ...schema, indexes: declared } : schema);
+  await adapter.createClass('Post', mode === 'auto' ? schema : { ...schema, indexes: declared });
   const t = Date.now();
   await load(adapter, size);
   const loaded = (Date.now() - t) / 1000;
   let automatic = [];
+  if (mode === 'sharded') {
+    // Issue 22: the declared indexes on values that only grow, spread over 16 shards.
+    for (const spec of ['createdAt', 'n']) await adapter._call('admin.shardIndex', 'Post', spec);
+  }
   if (mode === 'auto') {
     for (const [, run] of shapes(size)) await run(adapter); // warm-up
     automatic = await waitForIndexes(adapter);
@@ -175,7 +182,7 @@ async function writeCost(indexCount) {
 
 (async () => {
   const runs = [];
-  for (const mode of ['auto', 'declared']) {
+  for (const mode of modes) {
     for (const size of sizes) {
       const r = await measure(size, mode);
       runs.push(r);
@@ -186,9 +193,14 @@ async function writeCost(indexCount) {
   const names = shapes(sizes[0]).map(([n]) => n);
   const first = sizes[0];
   const last = sizes[sizes.length - 1];
-  for (const mode of ['auto', 'declared']) {
+  for (const mode of modes) {
     const rows = runs.filter(r => r.mode === mode);
-    const title = mode === 'auto' ? '(a) no index declared, automatic indexes, after warm-up' : '(b) indexes declared at class creation';
+    const titles = {
+      auto: '(a) no index declared, automatic indexes, after warm-up',
+      declared: '(b) indexes declared at class creation',
+      sharded: '(c) as (b), the indexes on createdAt and n sharded (16 partitions each)',
+    };
+    const title = titles[mode];
     console.log(`\nread units per query: ${title}`);
     console.log(`| query | ${rows.map(r => `${r.size} objects: units (rows)`).join(' | ')} | units per row, ${last}/${first} | goal met |`);
     console.log(`|---|${rows.map(() => '---|').join('')}---|---|`);

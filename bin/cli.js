@@ -16,6 +16,8 @@ const USAGE = `usage: parse-server-dynamodb <command> [arguments] [--endpoint UR
   classes <table>                                  each class with its number of objects
   indexes <table> <className>                      the class's indexes (declared, unique, kept, automatic)
   drop-index <table> <className> <field>           stop keeping the index on field and delete its entries
+  shard-index <table> <className> <field>          spread the index over 16 partitions now (the adapter does
+                                                   so by itself when DynamoDB keeps throttling its writes)
   export <table> <className> [--out FILE]          the class's objects as JSON lines (stdout by default)
   import <table> <className> <FILE>                create the objects of a JSON-lines file
   migrate <oldTable> <newTable>                    copy a table written by parse-server-dynamodb-adapter
@@ -196,13 +198,21 @@ async function main(argv) {
       need(rest, 2, '<table> <className>');
       const list = await open(rest[0], opts, { createTable: false }).getIndexes(rest[1]);
       const flags = ix =>
-        ['unique', 'automatic', 'building', 'caseInsensitive', 'lookupOnly'].filter(f => ix[f]).join(',');
+        ['unique', 'automatic', 'building', 'sharding', 'caseInsensitive', 'lookupOnly']
+          .filter(f => ix[f])
+          .concat(ix.shards ? [`shards=${ix.shards}`] : [])
+          .join(',');
       return print(list.map(ix => `${ix.name}\t${JSON.stringify(ix.key)}\t${flags(ix)}`.trimEnd()).join('\n'));
     }
     case 'drop-index': {
       need(rest, 3, '<table> <className> <field>');
       const dropped = await open(rest[0], opts, { createTable: false }).dropIndex(rest[1], rest[2]);
       return print(dropped ? `dropped the index on ${rest[1]}.${rest[2]}` : `${rest[1]} keeps no index on ${rest[2]}`);
+    }
+    case 'shard-index': {
+      need(rest, 3, '<table> <className> <field>');
+      await open(rest[0], opts, { createTable: false })._call('admin.shardIndex', rest[1], rest[2]);
+      return print(`the index on ${rest[1]}.${rest[2]} is sharded`);
     }
     case 'export': {
       need(rest, 2, '<table> <className>');

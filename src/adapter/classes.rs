@@ -7,7 +7,9 @@
 use super::Adapter;
 use crate::error::{Error, Result};
 use crate::index;
-use crate::layout::{count_pk, index_pks, is_join, join_mirror_pk, unique_pk, META_PARTITION};
+use crate::layout::{
+    count_pk, index_pks, is_join, join_mirror_pk, unique_pk, Kept, META_PARTITION,
+};
 use crate::query::{parse_query, Expr};
 use crate::schema::{fields_mut, Schemas};
 use serde_json::{json, Map, Value};
@@ -107,6 +109,17 @@ fn merge_schema_indexes(
         existing.insert(name.clone(), idx.clone());
     }
     Ok((existing, dropped))
+}
+
+/// Says in a listed index how index `spec` is kept: `shards` once it is sharded (see
+/// `Indexes::shard`), `sharding` while its sharded twin is built beside it.
+fn sharding_of(kept: &Kept, spec: &str, ix: &mut Value) {
+    let twin = kept.indexes.contains(&index::sharded(spec));
+    match (twin, kept.indexes.iter().any(|s| s == spec)) {
+        (true, false) => ix["shards"] = json!(index::SHARDS),
+        (true, true) => ix["sharding"] = json!(true),
+        _ => {}
+    }
 }
 
 impl Adapter {
@@ -297,7 +310,11 @@ impl Adapter {
         {
             for (name, key) in ix {
                 if name != "_id_" {
-                    out.push(json!({"name": name, "key": key}));
+                    let mut ix = json!({"name": name, "key": key});
+                    if let Some(spec) = schema_index_spec(key) {
+                        sharding_of(&kept, &spec, &mut ix);
+                    }
+                    out.push(ix);
                 }
             }
         }
@@ -338,10 +355,7 @@ impl Adapter {
             if kept.building.contains(spec) {
                 ix["building"] = json!(true);
             }
-            let shards = kept.indexes.iter().filter(|s| index::base(s) == base);
-            if let Some(n) = shards.map(|s| index::shards(s)).max().filter(|n| *n > 1) {
-                ix["shards"] = json!(n);
-            }
+            sharding_of(&kept, base, &mut ix);
             out.push(ix);
         }
         Ok(out)
