@@ -1,5 +1,6 @@
 //! Adapter-kept index entries and their order-preserving encoding. An index on `field` of a
-//! class is the partition `~i:<class>:<field>`; each entry's sort key is `<text>` + SEP + the
+//! class is the partition `~i:<class>:<field>` (a sharded one, `field@16`, 16 partitions: see
+//! `sharded` and `layout::entry_pk`); each entry's sort key is `<text>` + SEP + the
 //! object's key. The text starts with a type tag in MongoDB's sort order (missing/null `0`,
 //! numbers `1`, strings `2`, objects `3`, arrays `4`, booleans `5`, dates `6`) followed by the
 //! value encoded so that DynamoDB's byte order is the evaluator's order: numbers as 16 hex

@@ -430,6 +430,27 @@ mod tests {
     }
 
     #[test]
+    fn a_sharded_index_spreads_keys_over_its_shards_the_same_way_every_time() {
+        assert_eq!(index_pks("C", "at"), ["~i:C:at"]);
+        assert_eq!(entry_pk("C", "at", "k1"), "~i:C:at");
+        let pks = index_pks("C", "at@16");
+        assert_eq!(pks.len(), 16);
+        let mut per: HashMap<String, usize> = HashMap::new();
+        for _ in 0..1600 {
+            *per.entry(entry_pk("C", "at@16", &new_object_id()))
+                .or_default() += 1;
+        }
+        // Every shard takes a share, none much more than 1/16.
+        assert!(
+            pks.iter().all(|pk| per.get(pk).copied().unwrap_or(0) > 50),
+            "{per:?}"
+        );
+        assert!(per.values().all(|n| *n < 160), "{per:?}");
+        // Fixed: the same key always lands in the same shard (FNV-1a of "abc" is 0x1a47e90b).
+        assert_eq!(shard_of("abc", 16), 0x1a47_e90b % 16);
+    }
+
+    #[test]
     fn object_keys_leave_room_for_entry_texts() {
         let obj = Map::new();
         assert!(check_key("C", &"o".repeat(MAX_OBJECT_ID), &obj).is_ok());

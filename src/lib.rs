@@ -4,6 +4,7 @@
 //! `write` (objects with their sentinels, index entries and mirrors; sessions) → `store` (the
 //! only room that speaks DynamoDB). Beside them: `indexes` (registries, automatic indexes),
 //! `reconcile` (an index's entries made to match the objects),
+//! `entries` (an index's entries read across its shard partitions, merged in order),
 //! `counts` (object counts per class), `schema` (class schemas), `layout` (keys of everything
 //! in the table), `index` (entry encoding), `codec`, `update`. The optional `napi` module is
 //! the thin Node binding; every other room builds and tests without Node.
