@@ -11,7 +11,8 @@
 #      with 0, 3 and 10 indexes (BENCH_SIZES to change);
 #   6. memory of one request at two class sizes;
 #   7. DynamoDB requests and sequential round trips per Parse operation (a delaying proxy);
-#   8. creates per second of one class against DynamoDB's partition limits (the proxy's model).
+#   8. creates per second of one class against DynamoDB's partition limits (the proxy's model);
+#   9. import-from of a 100k-object mongodump vs creating the objects one by one.
 # Each prints ratios measured side by side in one run. Not part of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,5 +52,7 @@ echo "== 7. round trips per Parse operation =="
 node bench/roundtrips.js 2>/dev/null | grep -v '^warn:'
 echo "== 8. creates per second against the partition model =="
 node bench/partitions.js
+echo "== 9. import-from: objects per second and write units per object =="
+node bench/import.js
 echo "== charts (docs/charts/*.svg, from this run's tables) =="
 node bench/charts.js bench/out/last-run.md docs/charts

@@ -20,6 +20,14 @@ const USAGE = `usage: parse-server-dynamodb <command> [arguments] [--endpoint UR
                                                    so by itself when DynamoDB keeps throttling its writes)
   export <table> <className> [--out FILE]          the class's objects as JSON lines (stdout by default)
   import <table> <className> <FILE>                create the objects of a JSON-lines file
+  import-from <source> <table> [--classes A,B] [--max-wcu N] [--dry-run]
+                                                   move a Parse app in: <source> is its mongodb://,
+                                                   mongodb+srv:// or postgres:// database URI (read through
+                                                   Parse Server's own adapter) or a mongodump folder; every
+                                                   class, user (password hashes), session, role, relation,
+                                                   Config; continues where an interrupted run stopped
+  verify <source> <table> [--classes A,B]          per class the object count and a checksum of (objectId,
+                                                   updatedAt) on both sides; exit 0 the same, 4 different
   migrate <oldTable> <newTable>                    copy a table written by parse-server-dynamodb-adapter
                                                    (the old JS adapter) into this adapter's format
   check <table> [--fix] [--json]                   the table's consistency check (fsck): sentinels, index
@@ -70,6 +78,8 @@ class Progress {
     if (this.tty) process.stderr.write('\n');
   }
 }
+
+const quietLogger = { info() {}, warn: m => process.stderr.write(`${m}\n`), error: m => process.stderr.write(`${m}\n`) };
 
 function open(table, opts, extra = {}) {
   const endpoint = opts.endpoint || process.env.DYNAMODB_ENDPOINT;
@@ -231,6 +241,41 @@ async function main(argv) {
       need(rest, 2, '<oldTable> <newTable>');
       const report = await migrate(rest[0], rest[1], opts);
       return print(report.map(r => `${r.className}\t${r.copied} copied\t${r.existing} already there`).join('\n'));
+    }
+    case 'import-from': {
+      need(rest, 2, '<source> <table>');
+      const { importFrom } = require('./import-from');
+      const classes = typeof opts.classes === 'string' ? opts.classes.split(',') : undefined;
+      const maxWcu = opts['max-wcu'] ? Number(opts['max-wcu']) : 0;
+      const dryRun = !!opts['dry-run'];
+      const target = open(rest[1], opts, { autoIndex: false, logger: quietLogger });
+      const report = await importFrom(rest[0], target, {
+        classes,
+        dryRun,
+        maxWcu,
+        progress: name => new Progress(`${dryRun ? 'would import' : 'import'} ${name}`, 0),
+        log: m => process.stderr.write(`${m}\n`),
+      });
+      for (const c of report.classes) print(`${c.className}\t${c.objects}${c.alreadyDone ? '\t(imported before)' : ''}`);
+      print(`${dryRun ? 'would import' : 'imported'} ${report.classes.reduce((n, c) => n + (c.objects || 0), 0)} objects of ${report.classes.length} classes; ${report.skipped.length} skipped`);
+      for (const s of report.skipped) print(`SKIPPED\t${s.className}\t${s.objectId}\t${s.error}`);
+      return report.skipped.length ? 4 : 0;
+    }
+    case 'verify': {
+      need(rest, 2, '<source> <table>');
+      const { verify } = require('./import-from');
+      const classes = typeof opts.classes === 'string' ? opts.classes.split(',') : undefined;
+      let out;
+      try {
+        out = await verify(rest[0], open(rest[1], opts, { createTable: false, autoIndex: false, logger: quietLogger }), { classes });
+      } catch (e) {
+        process.stderr.write(`parse-server-dynamodb: the verification could not finish: ${e.message}\n`);
+        return 8;
+      }
+      for (const r of out.rows) {
+        print(`${r.same ? 'same' : 'DIFFERENT'}\t${r.className}\t${r.source.count} ${r.source.checksum}\t${r.table.count} ${r.table.checksum}`);
+      }
+      return out.same ? 0 : 4;
     }
     case 'check': {
       need(rest, 1, '<table>');

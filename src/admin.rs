@@ -1,5 +1,5 @@
 //! What the command-line tool asks of the core besides Parse's interface: pages of a class for
-//! export, and reading tables written by the old JS adapter (`parse-server-dynamodb-adapter`),
+//! export, where an import got to (`import-from`'s marks), and reading tables written by the old JS adapter (`parse-server-dynamodb-adapter`),
 //! whose items hold Parse Server 2.4's MongoDB forms (`_id`, `_created_at`, `_p_<field>` as
 //! `Class$id`, dates as ISO text, GeoPoints as `[lng, lat]`, schemas in the `_SCHEMA` partition
 //! as Mongo schema types), turned here into the Parse forms `Adapter::create_object` and
@@ -223,6 +223,31 @@ pub fn legacy_object(item: &Item, schema: &Value) -> Result<Value> {
         out.insert("authData".into(), Value::Object(auth));
     }
     Ok(Value::Object(out))
+}
+
+/// Where an import of `class` got to (what `import-from` last set: the last objectId written,
+/// or that the class is done), kept in the table so a run on another machine continues it;
+/// None before the first page.
+pub async fn import_mark(store: &Store, class: &str) -> Result<Value> {
+    let key = format!("import_{class}");
+    Ok(
+        match store.get(crate::layout::META_PARTITION, &key).await? {
+            Some(item) => item_to_stored(&item)?
+                .obj
+                .remove("mark")
+                .unwrap_or(Value::Null),
+            None => Value::Null,
+        },
+    )
+}
+
+/// Sets the import mark of `class` (see `import_mark`).
+pub async fn set_import_mark(store: &Store, class: &str, mark: &Value) -> Result<()> {
+    let key = format!("import_{class}");
+    let obj = Map::from_iter([("mark".to_string(), mark.clone())]);
+    let item = crate::codec::object_to_item(crate::layout::META_PARTITION, &key, 1, &obj)?;
+    store.put(item, None).await?;
+    Ok(())
 }
 
 #[cfg(test)]

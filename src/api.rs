@@ -364,6 +364,23 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             a.store().ensure_table(false).await?;
             a.store().describe().await
         }
+        // ---- imports (`import-from`) ----
+        "admin.importObjects" => {
+            a.import_objects(&str_arg(args, 0, "className")?, arg(args, 1))
+                .await
+        }
+        "admin.recount" => Ok(json!(a.recount(&str_arg(args, 0, "className")?).await?)),
+        // Where an import of a class got to (None: not started), and setting it.
+        "admin.importMark" => {
+            let class = str_arg(args, 0, "className")?;
+            match arg(args, 1) {
+                Value::Null => admin::import_mark(a.store(), &class).await,
+                mark => {
+                    admin::set_import_mark(a.store(), &class, mark).await?;
+                    Ok(Value::Null)
+                }
+            }
+        }
         // Spreads an index over shards now instead of when DynamoDB throttles it.
         "admin.shardIndex" => {
             a.shard_index(

@@ -193,6 +193,18 @@ impl Counts {
         Ok(())
     }
 
+    /// Counts `class` again from its objects (one full count): its counters are deleted and
+    /// the count sets a new base. For a class written without counting (an import), while
+    /// nothing else writes it.
+    pub async fn recount(&self, class: &str) -> Result<u64> {
+        self.in_flight.settle(Some(class)).await;
+        let keys = self.store.partition_keys(&count_pk(class)).await?;
+        self.store.batch_delete(&keys).await?;
+        let counted = self.store.count(class).await?;
+        self.set_base(class, counted as i64).await?;
+        Ok(counted)
+    }
+
     async fn set_base(&self, class: &str, base: i64) -> Result<()> {
         let item = HashMap::from([
             (

@@ -819,6 +819,42 @@ impl Adapter {
         Ok(json!({ "ops": [object] }))
     }
 
+    /// Writes objects of `class` in bulk, as Parse would hand them to `createObject`, with
+    /// everything kept beside them (see `write::bulk`): for an import into a table that holds
+    /// nothing else of the class. Answers how many objects and items were written and the
+    /// objects skipped (`{objectId, error}`). The class's count is not kept: `recount` it when
+    /// it is all in.
+    pub async fn import_objects(&self, class: &str, objects: &Value) -> Result<Value> {
+        self.ready().await?;
+        let list = objects
+            .as_array()
+            .ok_or_else(|| Error::json("objects must be an array"))?;
+        let mut skipped = Vec::new();
+        let mut prepared = Vec::with_capacity(list.len());
+        for o in list {
+            match prepare_new(class, o) {
+                Ok(obj) => prepared.push(obj),
+                Err(e) => {
+                    skipped.push(json!({"objectId": o.get("objectId"), "error": e.to_string()}))
+                }
+            }
+        }
+        let kept = self.kept(class).await?;
+        let done = self.writer.import(class, prepared, &kept).await?;
+        skipped.extend(
+            done.skipped
+                .into_iter()
+                .map(|(k, e)| json!({"objectId": k, "error": e})),
+        );
+        Ok(json!({"objects": done.objects, "items": done.items, "skipped": skipped}))
+    }
+
+    /// Counts `class` again from its objects (after an import); answers the count.
+    pub async fn recount(&self, class: &str) -> Result<u64> {
+        self.ready().await?;
+        self.counts.recount(class).await
+    }
+
     pub async fn find_one_and_update(
         &self,
         class: &str,

@@ -69,6 +69,9 @@ pub struct Store {
     heat: Arc<Mutex<heat::Heat>>,
 }
 
+/// BatchWriteItem requests of one batch write in flight at once.
+const BATCHES_AT_ONCE: usize = 8;
+
 /// A filter expression of a Query, with its parameterised names and values (the planner builds
 /// them; see `query::plan`).
 #[derive(Debug, Clone, Default)]
@@ -761,29 +764,41 @@ impl Store {
 
     /// Sends writes in BatchWriteItems of at most 25, each key once (DynamoDB refuses a batch
     /// that names a key twice: of two writes of one key, the later is kept).
+    /// Up to `BATCHES_AT_ONCE` requests are in flight at once.
     async fn batch_write(&self, all: Vec<WriteRequest>) -> Result<()> {
+        use futures::stream::{StreamExt, TryStreamExt};
         let all = rules::each_key_once(all);
-        for chunk in all.chunks(25) {
-            let mut reqs = chunk.to_vec();
-            let mut attempt = 0;
-            while !reqs.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, reqs)
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(dynamo_err)?;
-                self.record("BatchWriteItem", out.consumed_capacity());
-                reqs = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
-                if !reqs.is_empty() {
-                    backoff(attempt).await;
-                    attempt += 1;
-                }
+        let sends: Vec<_> = all
+            .chunks(25)
+            .map(|chunk| self.batch_write_one(chunk.to_vec()))
+            .collect();
+        futures::stream::iter(sends)
+            .buffer_unordered(BATCHES_AT_ONCE)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    /// One BatchWriteItem, its unprocessed items sent again after a backoff until none is left.
+    async fn batch_write_one(&self, mut reqs: Vec<WriteRequest>) -> Result<()> {
+        let mut attempt = 0;
+        while !reqs.is_empty() {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, reqs)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(dynamo_err)?;
+            self.record("BatchWriteItem", out.consumed_capacity());
+            reqs = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&self.table))
+                .unwrap_or_default();
+            if !reqs.is_empty() {
+                backoff(attempt).await;
+                attempt += 1;
             }
         }
         Ok(())

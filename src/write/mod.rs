@@ -25,7 +25,9 @@ use crate::update;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
+mod bulk;
 mod in_place;
+pub use bulk::Imported;
 pub use in_place::Attempt;
 
 const WRITE_ATTEMPTS: u32 = 200;
