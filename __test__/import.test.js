@@ -236,6 +236,20 @@ test('an app on PostgreSQL, and the same app as a mongodump, move in with import
     const bad = await run(dynamo.endpoint, 'import-from', 'mysql://x', 'other');
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /not a mongodb:\/\/, mongodb\+srv:\/\/ or postgres:\/\/ URI, nor a mongodump folder/);
+    // An object DynamoDB cannot store (a number past its 1e126) is named and skipped; the rest
+    // of its class goes in, and the exit status says something was left out.
+    const PostgresStorageAdapter = require('parse-server/lib/Adapters/Storage/Postgres/PostgresStorageAdapter').default;
+    const raw = new PostgresStorageAdapter({ uri: pg.uri, collectionPrefix: '' });
+    const odd = { className: 'Odd', fields: { objectId: { type: 'String' }, createdAt: { type: 'Date' }, updatedAt: { type: 'Date' }, _rperm: { type: 'Array' }, _wperm: { type: 'Array' }, x: { type: 'Number' } } };
+    await raw.createClass('Odd', odd);
+    const at = { __type: 'Date', iso: '2025-01-01T00:00:00.000Z' };
+    await raw.createObject('Odd', odd, { objectId: 'huge', x: 1e200, createdAt: at, updatedAt: at });
+    await raw.createObject('Odd', odd, { objectId: 'fine', x: 1, createdAt: at, updatedAt: at });
+    await raw.handleShutdown();
+    const skipped = await run(dynamo.endpoint, 'import-from', pg.uri, 'odd', '--classes', 'Odd');
+    assert.equal(skipped.code, 4, skipped.stderr + skipped.stdout);
+    assert.match(skipped.stdout, /^SKIPPED\tOdd\thuge\t.+$/m);
+    assert.match(skipped.stdout, /^Odd\t1$/m);
     const missing = await run(dynamo.endpoint, 'import-from', pg.uri, 'other', '--classes', 'Nope');
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /the source has no class Nope/);
