@@ -140,4 +140,9 @@ export declare class DynamoDB {
   readonly Partition: new (table: string, className: string, service?: unknown) => Partition
   /** The same adapter instance on every call. */
   getAdapter(): DynamoStorageAdapter
+  /** Request de-duplication as Parse's `idempotencyOptions` (which Parse Server applies only to
+   * its own adapters): an Express middleware to mount before Parse Server,
+   * `app.use('/parse', dynamo.idempotency({ paths: ['functions/.*', 'classes/.*'], ttl: 300 }), server.app)`.
+   * A repeated request id within `ttl` seconds is answered `400 {code: 159, error: 'Duplicate request'}`. */
+  idempotency(options?: { paths?: string[]; ttl?: number; maxUploadSize?: string }): (req: any, res: any, next: (err?: unknown) => void) => void
 }

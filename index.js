@@ -405,6 +405,55 @@ class DynamoDB {
   getAdapter() {
     return this.adapter;
   }
+
+  /**
+   * Request de-duplication for Parse Server on this adapter (Parse's own `idempotencyOptions`
+   * work only on its MongoDB and PostgreSQL adapters): an Express middleware to mount before
+   * Parse Server, `app.use('/parse', dynamo.idempotency({ paths, ttl }), server.app)`, taking
+   * the same options. A request Parse would de-duplicate (a POST or PUT of objects, users,
+   * installations, a function or job call, its path matching one of `paths`, with an
+   * `X-Parse-Request-Id`) claims its id in the table for `ttl` seconds (one conditional put);
+   * a second request with the id meanwhile is answered as Parse answers it (400,
+   * `{code: 159, error: 'Duplicate request'}`) and never reaches Parse Server.
+   */
+  idempotency({ paths = [], ttl = 300, maxUploadSize = '20mb' } = {}) {
+    const patterns = paths.map(p => new RegExp(p.charAt(0) === '^' ? p : `^${p}`));
+    // The routes Parse Server checks (its `promiseEnsureIdempotency` middleware).
+    const routes = [
+      ['POST', /^\/(classes\/[^/]+|users|installations|functions\/[^/]+|jobs\/[^/]+)\/?$/],
+      ['PUT', /^\/(classes\/[^/]+|users|installations)\/[^/]+\/?$/],
+    ];
+    const adapter = this.adapter;
+    let parseBody = null;
+    return (req, res, next) => {
+      const id = req.headers['x-parse-request-id'];
+      if (!id || patterns.length === 0) return next();
+      // The JS SDK sends every request as a POST naming its method in the body: read it as
+      // Parse Server does (its body parser then finds the body read).
+      if (!parseBody) parseBody = requireFromApp('express').json({ type: '*/*', limit: maxUploadSize });
+      parseBody(req, res, err => {
+        if (err) return next(err);
+        const override = req.body && typeof req.body._method === 'string' ? req.body._method : null;
+        const method = (override || req.method).toUpperCase();
+        if (!routes.some(([m, re]) => m === method && re.test(req.path))) return next();
+        const reqPath = req.path.replace(/^\/|\/$/, '');
+        if (!patterns.some(re => re.test(reqPath))) return next();
+        adapter._call('claimRequest', String(id), Number(ttl)).then(
+          fresh => (fresh ? next() : res.status(400).json({ code: 159, error: 'Duplicate request' })),
+          next
+        );
+      });
+    };
+  }
+}
+
+/** A module the app has (Express, for the idempotency middleware), else one this package's dependencies bring. */
+function requireFromApp(name) {
+  try {
+    return require(require.resolve(name, { paths: [process.cwd()] }));
+  } catch {
+    return require(name);
+  }
 }
 
 module.exports = { DynamoDB, DynamoStorageAdapter, Partition };

@@ -28,6 +28,9 @@ test('the CloudFormation template declares the adapter table and a least-privile
   assert.equal(p.BillingMode, 'PAY_PER_REQUEST');
   assert.equal(p.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled, true);
   assert.equal(p.DeletionProtectionEnabled, true);
+  // The TTL attribute the adapter turns on when it creates a table (src/idempotency.rs).
+  const ttl = read('src/idempotency.rs').match(/TTL_ATTRIBUTE: &str = "([^"]+)"/)[1];
+  assert.deepEqual(p.TimeToLiveSpecification, { AttributeName: ttl, Enabled: true });
   assert.equal(table.DeletionPolicy, 'Retain');
   // Every DynamoDB operation the store calls (src/store/), but creating and deleting tables
   // (the CLI's and createTable's, not a server's), is allowed, and nothing else.

