@@ -164,6 +164,7 @@ function coreConfig(table, options = {}) {
     readPreference: options.readPreference,
     autoIndex: options.autoIndex,
     shardHotIndexes: options.shardHotIndexes,
+    stream: options.stream,
   };
   if (config.endpoint && typeof config.endpoint !== 'string') config.endpoint = String(config.endpoint.href || config.endpoint);
   return JSON.stringify(config);
@@ -187,8 +188,26 @@ class DynamoStorageAdapter {
 
   watch(callback) {
     this._onchange = callback;
+    // With `enableSchemaHooks` Parse never re-reads schemas by itself: this adapter tells it of
+    // every schema change, any server's, from the table's stream (a long poll of the core).
+    if (this.enableSchemaHooks && !this._following) {
+      this._following = true;
+      this._followSchemas();
+    }
+  }
+  async _followSchemas() {
+    let seen = await this._call('schemaChanges', 0, 0).catch(() => 0);
+    while (!this._closed) {
+      // An error (the table unreachable a moment) is waited out, not retried at once.
+      const v = await this._call('schemaChanges', seen, 20000).catch(() => new Promise(r => setTimeout(() => r(seen), 1000)));
+      if (v > seen && !this._closed) {
+        seen = v;
+        this._onchange();
+      }
+    }
   }
   handleShutdown() {
+    this._closed = true;
     // The counter updates sent beside answers finish first.
     return this._call('handleShutdown').then(() => undefined);
   }

@@ -40,9 +40,17 @@ test('the CloudFormation template declares the adapter table and a least-privile
   const action = op => `dynamodb:${op.split('_').map(w => w[0].toUpperCase() + w.slice(1)).join('')}`;
   const wanted = new Set(used.filter(op => op !== 'transact_write_items').map(action));
   wanted.add('dynamodb:ConditionCheckItem'); // a transaction's checks
-  const [statement] = t.Resources.ServerPolicy.Properties.PolicyDocument.Statement;
+  const [statement, streamStatement] = t.Resources.ServerPolicy.Properties.PolicyDocument.Statement;
   assert.deepEqual(new Set(statement.Action), wanted);
   assert.deepEqual(statement.Resource, { 'Fn::GetAtt': ['Table', 'Arn'] });
+  // The stream (src/store/stream.rs), for schema hooks: what the follower calls, on the stream.
+  const streams = read('src/store/stream.rs');
+  const streamOps = ['describe_stream', 'get_shard_iterator', 'get_records'].filter(op => streams.includes(`.${op}()`));
+  assert.equal(streamOps.length, 3);
+  assert.deepEqual(new Set(streamStatement.Action), new Set(streamOps.map(action)));
+  assert.deepEqual(streamStatement.Resource, { 'Fn::GetAtt': ['Table', 'StreamArn'] });
+  assert.equal(p.StreamSpecification.StreamViewType, 'NEW_IMAGE');
+  wanted.add('dynamodb:DescribeStream');
   // The README shows the same actions (plus CreateTable for createTable: true).
   const readme = read('README.md');
   for (const a of wanted) assert.ok(readme.includes(`"${a}"`), `README policy lists ${a}`);

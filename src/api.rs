@@ -65,10 +65,12 @@ pub fn options_from_json(v: &Value) -> Result<Options> {
             )))
         }
     };
+    let enable_stream = v.get("stream").and_then(Value::as_bool).unwrap_or(false);
     Ok(Options {
         eventual_reads,
         auto_index,
         shard_hot,
+        enable_stream,
     })
 }
 
@@ -367,6 +369,17 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
                 .await?;
             a.store().describe().await
         }
+        // The schema version the table's stream has seen once it passes args[0] (or after
+        // args[1] ms): the JS shim's `watch` loop.
+        "schemaChanges" => Ok(json!(
+            a.schema_changes(
+                arg(args, 0).as_u64().unwrap_or(0),
+                std::time::Duration::from_millis(
+                    arg(args, 1).as_u64().unwrap_or(20_000).min(60_000)
+                )
+            )
+            .await?
+        )),
         // Request de-duplication (`dynamo.idempotency()`): whether request id args[0] is new.
         "claimRequest" => Ok(json!(
             a.claim_request(

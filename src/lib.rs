@@ -19,6 +19,7 @@ pub mod embedded;
 pub mod entries;
 pub mod error;
 pub mod exec;
+pub mod follow;
 pub mod idempotency;
 pub mod index;
 pub mod indexes;

@@ -50,6 +50,9 @@ pub struct Options {
     /// Whether an index whose partition's writes DynamoDB keeps throttling is sharded
     /// (`Indexes::shard_hot`; the `shardHotIndexes` option, on by default).
     pub shard_hot: bool,
+    /// Whether to turn the table's stream on when it has none (the `stream` option; tables the
+    /// adapter creates have one).
+    pub enable_stream: bool,
 }
 
 impl Default for Options {
@@ -58,6 +61,7 @@ impl Default for Options {
             eventual_reads: false,
             auto_index: AutoIndexPolicy::default(),
             shard_hot: true,
+            enable_stream: false,
         }
     }
 }
@@ -75,6 +79,10 @@ pub struct Adapter {
     eventual_reads: bool,
     /// Indexes whose writes keep being throttled are sharded.
     shard_hot: bool,
+    /// What the table's stream told (`follow`), once someone waits on it.
+    changes: Arc<crate::follow::Changes>,
+    /// Turn the table's stream on when it has none.
+    enable_stream: bool,
     log: Arc<Log>,
 }
 
@@ -199,6 +207,8 @@ impl Adapter {
             create_table: cfg.create_table,
             eventual_reads: options.eventual_reads,
             shard_hot: options.shard_hot,
+            changes: Arc::default(),
+            enable_stream: options.enable_stream,
             ready: OnceCell::new(),
             log,
         })
@@ -210,6 +220,7 @@ impl Adapter {
 
     /// Parse Server is shutting down: finishes the work sent beside answers (counter updates).
     pub async fn handle_shutdown(&self) {
+        self.changes.stop();
         self.counts.settle().await;
     }
 
@@ -847,6 +858,21 @@ impl Adapter {
                 .map(|(k, e)| json!({"objectId": k, "error": e})),
         );
         Ok(json!({"objects": done.objects, "items": done.items, "skipped": skipped}))
+    }
+
+    /// Waits (at most `timeout`) until the table's stream shows a schema change after version
+    /// `seen`, any server's; answers the version then. The first call starts following the
+    /// stream (`follow`). What the JS shim's `watch` polls, for Parse's `enableSchemaHooks`.
+    pub async fn schema_changes(&self, seen: u64, timeout: std::time::Duration) -> Result<u64> {
+        self.ready().await?;
+        crate::follow::start(
+            &self.changes,
+            self.store.clone(),
+            self.indexes.clone(),
+            self.log.clone(),
+            self.enable_stream,
+        );
+        Ok(self.changes.wait(seen, timeout).await)
     }
 
     /// Claims request id `id` for `ttl` seconds (see `idempotency`): false for a duplicate.

@@ -27,6 +27,7 @@ use std::time::Duration;
 mod conditions;
 mod heat;
 mod rules;
+pub mod stream;
 mod update;
 mod usage;
 pub use conditions::{Condition, TxOp};
@@ -57,6 +58,8 @@ pub struct StoreConfig {
 #[derive(Clone)]
 pub struct Store {
     client: Client,
+    /// The table's stream (`stream.rs`).
+    streams: aws_sdk_dynamodbstreams::Client,
     table: String,
     usage: Arc<Mutex<Usage>>,
     embedded: Option<String>,
@@ -202,6 +205,7 @@ impl Store {
             .token_bucket(TokenBucket::unlimited())
             .build();
         let mut conf = aws_sdk_dynamodb::config::Builder::from(&shared).retry_partition(partition);
+        let mut streams = aws_sdk_dynamodbstreams::config::Builder::from(&shared);
         // An empty AWS_REGION is no region (the SDK would take "" and fail every request).
         if shared.region().is_none_or(|r| r.as_ref().is_empty()) {
             if cfg.endpoint.is_none() && cfg!(feature = "embedded") {
@@ -212,6 +216,7 @@ impl Store {
             }
             if cfg.endpoint.is_some() {
                 conf = conf.region(aws_config::Region::new("us-east-1"));
+                streams = streams.region(aws_config::Region::new("us-east-1"));
             } else {
                 return Err(Error::Internal(
                     "no AWS region: pass `region` (or `endpoint` for a local emulator), or set AWS_REGION".into(),
@@ -220,6 +225,7 @@ impl Store {
         }
         Ok(Store {
             client: Client::from_conf(conf.build()),
+            streams: aws_sdk_dynamodbstreams::Client::from_conf(streams.build()),
             table: cfg.table.clone(),
             usage: Arc::default(),
             embedded,
@@ -402,7 +408,8 @@ impl Store {
             .attribute_definitions(attr(PK)?)
             .attribute_definitions(attr(SK)?)
             .key_schema(key(PK, KeyType::Hash)?)
-            .key_schema(key(SK, KeyType::Range)?);
+            .key_schema(key(SK, KeyType::Range)?)
+            .stream_specification(stream::specification()?);
         let res = match provisioned {
             Some((r, w)) => res
                 .billing_mode(BillingMode::Provisioned)

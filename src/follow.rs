@@ -1,0 +1,207 @@
+//! The table's stream, followed: one task per process (started by the first who listens) reads
+//! every shard of the table's stream every `POLL` and tells what changed. Shards open when it
+//! starts are read from their latest record; shards that appear later (a split's children, a
+//! stream turned on again) from their first; a closed shard read to its end is dropped; an
+//! expired iterator is renewed after the last record read; the shard list is described again
+//! every `DESCRIBE_EVERY` polls. Changes of `~schema` items (any server's schema changes) bump a
+//! version that `wait` answers, so Parse's `watch` callback runs (`enableSchemaHooks`); changes
+//! of `~meta` (index and unique registries) make this process re-read them at once instead of
+//! after their refresh time. Cost: one GetRecords per open shard per poll (DynamoDB Streams bills
+//! them as read request units, $0.02 per 100,000), and a DescribeStream per `DESCRIBE_EVERY`.
+
+use crate::error::Result;
+use crate::indexes::Indexes;
+use crate::layout::META_PARTITION;
+use crate::log::Log;
+use crate::schema::SCHEMA_PARTITION;
+use crate::store::stream::{From, Page};
+use crate::store::Store;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How often every shard is read.
+pub const POLL: Duration = Duration::from_millis(250);
+/// Polls between two descriptions of the stream's shards.
+const DESCRIBE_EVERY: u32 = 20;
+
+/// What the follower has seen, for those who wait on it.
+#[derive(Default)]
+pub struct Changes {
+    schema: AtomicU64,
+    notify: Notify,
+    started: AtomicBool,
+    stopped: AtomicBool,
+}
+
+impl Changes {
+    /// Schema changes seen so far.
+    pub fn schema_version(&self) -> u64 {
+        self.schema.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the schema version passes `seen` (or `timeout`, or the follower stops);
+    /// answers the version then.
+    pub async fn wait(&self, seen: u64, timeout: Duration) -> u64 {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.notify.notified();
+            let v = self.schema_version();
+            if v > seen || self.stopped.load(Ordering::SeqCst) {
+                return v;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.schema_version();
+            }
+        }
+    }
+
+    /// Stops the follower (at shutdown); waiters are answered at once.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+}
+
+/// Starts the follower of `store`'s stream once (later calls do nothing). A table without a
+/// stream is said once in the log, and nothing is followed.
+/// `enable`: turn the stream on (UpdateTable) when the table has none (the `stream` option).
+pub fn start(
+    changes: &Arc<Changes>,
+    store: Store,
+    indexes: Arc<Indexes>,
+    log: Arc<Log>,
+    enable: bool,
+) {
+    if changes.started.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let changes = Arc::clone(changes);
+    tokio::spawn(async move {
+        if let Err(e) = follow(&changes, &store, &indexes, enable, &log).await {
+            log.warn(format!(
+                "following the table's stream stopped: {e}; schema changes of other servers are seen when Parse's schema cache expires"
+            ));
+        }
+    });
+}
+
+/// One shard being read: its iterator and the last record read.
+struct Reading {
+    iterator: Option<String>,
+    last: Option<String>,
+}
+
+/// The table's stream: turned on first when it has none and `enable` says so.
+async fn stream_of(store: &Store, enable: bool, log: &Log) -> Result<String> {
+    if let Some(arn) = store.stream_arn().await? {
+        return Ok(arn);
+    }
+    if !enable {
+        return Err(crate::error::Error::Unsupported(
+            "the table has no stream (tables the adapter creates have one; the `stream: true` option turns it on)"
+                .into(),
+        ));
+    }
+    log.info("turning the table's stream on (UpdateTable, NEW_IMAGE)".to_string());
+    store.enable_stream().await?;
+    for _ in 0..600 {
+        if let Some(arn) = store.stream_arn().await? {
+            return Ok(arn);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(crate::error::Error::Internal(
+        "the table's stream did not appear after UpdateTable".into(),
+    ))
+}
+
+async fn follow(
+    changes: &Changes,
+    store: &Store,
+    indexes: &Indexes,
+    enable: bool,
+    log: &Log,
+) -> Result<()> {
+    let arn = stream_of(store, enable, log).await?;
+    let mut shards: HashMap<String, Reading> = HashMap::new();
+    let mut first = true;
+    let mut poll = 0u32;
+    while !changes.stopped.load(Ordering::SeqCst) {
+        if poll.is_multiple_of(DESCRIBE_EVERY) {
+            let listed = store.stream_shards(&arn).await?;
+            // At the start only the newest shards (no child) matter: the others hold history.
+            let parents: Vec<String> = listed.iter().filter_map(|s| s.parent.clone()).collect();
+            for s in listed {
+                if shards.contains_key(&s.id) || (first && parents.contains(&s.id)) {
+                    continue;
+                }
+                let from = if first {
+                    From::Latest
+                } else {
+                    From::TrimHorizon
+                };
+                let iterator = store.shard_iterator(&arn, &s.id, from).await?;
+                shards.insert(
+                    s.id,
+                    Reading {
+                        iterator,
+                        last: None,
+                    },
+                );
+            }
+            first = false;
+        }
+        poll = poll.wrapping_add(1);
+        let mut schema = false;
+        let mut meta = false;
+        let mut closed = Vec::new();
+        for (id, r) in shards.iter_mut() {
+            let Some(it) = r.iterator.clone() else {
+                continue;
+            };
+            match store.stream_page(&it).await? {
+                Page::Records(records, next) => {
+                    for rec in &records {
+                        schema |= rec.pk == SCHEMA_PARTITION;
+                        meta |= rec.pk == META_PARTITION;
+                    }
+                    if let Some(last) = records.last() {
+                        r.last = Some(last.seq.clone());
+                    }
+                    r.iterator = next;
+                    if r.iterator.is_none() {
+                        closed.push(id.clone());
+                    }
+                }
+                Page::Expired => {
+                    let from = match r.last.clone() {
+                        Some(seq) => From::After(seq),
+                        None => From::Latest,
+                    };
+                    r.iterator = store.shard_iterator(&arn, id, from).await?;
+                }
+                Page::Trimmed => {
+                    r.iterator = store.shard_iterator(&arn, id, From::TrimHorizon).await?;
+                }
+            }
+        }
+        // A closed shard stays known (so it is not read again), without an iterator.
+        for id in closed {
+            if let Some(r) = shards.get_mut(&id) {
+                r.iterator = None;
+            }
+        }
+        if meta {
+            indexes.forget().await;
+        }
+        if schema {
+            changes.schema.fetch_add(1, Ordering::SeqCst);
+            changes.notify.notify_waiters();
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Ok(())
+}
