@@ -143,6 +143,9 @@ export declare class DynamoDB {
   readonly Partition: new (table: string, className: string, service?: unknown) => Partition
   /** The same adapter instance on every call. */
   getAdapter(): DynamoStorageAdapter
+  /** LiveQuery across servers through the table's stream, without Redis: pass it as Parse's
+   * `pubSubAdapter` (in `liveQuery: {…}` and in `ParseServer.createLiveQueryServer`). */
+  liveQueryAdapter(): { createPublisher(): { publish(channel: string, message: string): Promise<void> }; createSubscriber(): any }
   /** Request de-duplication as Parse's `idempotencyOptions` (which Parse Server applies only to
    * its own adapters): an Express middleware to mount before Parse Server,
    * `app.use('/parse', dynamo.idempotency({ paths: ['functions/.*', 'classes/.*'], ttl: 300 }), server.app)`.

@@ -426,6 +426,29 @@ class DynamoDB {
   }
 
   /**
+   * LiveQuery across servers without Redis: what Parse accepts as `pubSubAdapter`
+   * (`liveQuery: { classNames, pubSubAdapter: dynamo.liveQueryAdapter() }` on the servers that
+   * save, and `ParseServer.createLiveQueryServer(httpServer, { pubSubAdapter })` where clients
+   * subscribe). A publish is one put in the table (1 write unit per KB, deleted by DynamoDB's TTL
+   * after a minute); subscribers hear it from the table's stream.
+   */
+  liveQueryAdapter() {
+    const adapter = this.adapter;
+    return {
+      createPublisher() {
+        return {
+          publish(channel, message) {
+            return adapter._call('liveQueryPublish', channel, typeof message === 'string' ? message : JSON.stringify(message));
+          },
+        };
+      },
+      createSubscriber() {
+        return new LiveQuerySubscriber(adapter);
+      },
+    };
+  }
+
+  /**
    * Request de-duplication for Parse Server on this adapter (Parse's own `idempotencyOptions`
    * work only on its MongoDB and PostgreSQL adapters): an Express middleware to mount before
    * Parse Server, `app.use('/parse', dynamo.idempotency({ paths, ttl }), server.app)`, taking
@@ -463,6 +486,51 @@ class DynamoDB {
         );
       });
     };
+  }
+}
+
+/**
+ * LiveQuery's subscriber on this adapter: Parse's LiveQuery server calls `subscribe(channel)`
+ * and listens to `message` events; messages any server published come from the table's stream
+ * (a long poll of the core), those of subscribed channels emitted in the order published.
+ */
+class LiveQuerySubscriber extends require('node:events').EventEmitter {
+  constructor(adapter) {
+    super();
+    this._adapter = adapter;
+    this.subscriptions = new Map();
+    // Parse's LiveQuery server subscribes once it has connected the subscriber.
+    this.isOpen = false;
+  }
+  connect() {
+    this.isOpen = true;
+  }
+  subscribe(channel) {
+    this.subscriptions.set(channel, true);
+    if (!this._listening) {
+      this._listening = true;
+      this._listen();
+    }
+  }
+  unsubscribe(channel) {
+    this.subscriptions.delete(channel);
+  }
+  async _listen() {
+    this.isOpen = true;
+    let cursor = (await this._adapter._call('liveQueryMessages', null, 0).catch(() => ({ cursor: 0 }))).cursor;
+    while (this.isOpen) {
+      const got = await this._adapter
+        ._call('liveQueryMessages', cursor, 20000)
+        .catch(() => new Promise(r => setTimeout(() => r({ cursor, messages: [] }), 1000)));
+      if (!this.isOpen) break;
+      cursor = got.cursor;
+      for (const [channel, message] of got.messages) {
+        if (this.subscriptions.has(channel)) this.emit('message', channel, message);
+      }
+    }
+  }
+  close() {
+    this.isOpen = false;
   }
 }
 

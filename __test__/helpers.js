@@ -42,8 +42,10 @@ async function startStack(extra = {}, shared = null) {
 
   const dynamo = shared ? shared.dynamo : await startDynamo();
   const table = shared ? shared.table : `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-  // `before(db)`: middleware mounted in front of Parse Server (e.g. `db.idempotency()`).
-  const { schemaCacheTtl, adapterOptions = {}, before, ...serverOptions } = extra;
+  // `before(db)`: middleware mounted in front of Parse Server (e.g. `db.idempotency()`);
+  // `publish`: classes whose saves go to LiveQuery through the table; `liveQueryServer`: a
+  // LiveQuery server on this one's port, hearing them from the table.
+  const { schemaCacheTtl, adapterOptions = {}, before, publish, liveQueryServer, ...serverOptions } = extra;
   const appId = serverOptions.appId || 'test-app';
   const db = new DynamoDB(table, { endpoint: dynamo.endpoint, region: 'us-east-1', schemaCacheTtl, ...adapterOptions });
   const port = await freePort();
@@ -59,6 +61,7 @@ async function startStack(extra = {}, shared = null) {
     logLevel: 'error',
     allowClientClassCreation: true,
     filesAdapter: new MemoryFilesAdapter(),
+    ...(publish ? { liveQuery: { classNames: publish, pubSubAdapter: db.liveQueryAdapter() } } : {}),
     ...serverOptions,
   });
   await server.start();
@@ -67,6 +70,9 @@ async function startStack(extra = {}, shared = null) {
   const http = await new Promise(resolve => {
     const s = app.listen(port, '127.0.0.1', () => resolve(s));
   });
+  const liveQuery = liveQueryServer
+    ? await ParseServer.createLiveQueryServer(http, { appId, masterKey, javascriptKey, serverURL, pubSubAdapter: db.liveQueryAdapter() })
+    : null;
   Parse.initialize(appId, javascriptKey, masterKey);
   Parse.serverURL = serverURL;
   Parse.User.enableUnsafeCurrentUser();
@@ -95,6 +101,7 @@ async function startStack(extra = {}, shared = null) {
   }
 
   async function stop() {
+    if (liveQuery) await liveQuery.shutdown();
     server.server = http; // handleShutdown closes the HTTP server it expects startApp to set
     const closing = server.handleShutdown();
     http.closeAllConnections();
@@ -106,7 +113,8 @@ async function startStack(extra = {}, shared = null) {
     }
   }
 
-  return { Parse, db, dynamo, server, serverURL, rest, signUp, stop, masterKey, appId, table };
+  const liveQueryURL = `ws://127.0.0.1:${port}/parse`;
+  return { Parse, db, dynamo, server, serverURL, liveQueryURL, rest, signUp, stop, masterKey, appId, table };
 }
 
 /**

@@ -13,7 +13,7 @@ async function main() {
       process.exit(0);
     }
   });
-  process.send({ serverURL: s.serverURL, appId: s.appId });
+  process.send({ serverURL: s.serverURL, liveQueryURL: s.liveQueryURL, appId: s.appId });
 }
 
 main().catch(e => {

@@ -380,6 +380,23 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             )
             .await?
         )),
+        // LiveQuery through the table (`dynamo.liveQueryAdapter()`).
+        "liveQueryPublish" => {
+            a.live_query_publish(&str_arg(args, 0, "channel")?, &str_arg(args, 1, "message")?)
+                .await?;
+            Ok(Value::Null)
+        }
+        "liveQueryMessages" => {
+            let (last, messages) = a
+                .live_query_messages(
+                    arg(args, 0).as_u64(),
+                    std::time::Duration::from_millis(
+                        arg(args, 1).as_u64().unwrap_or(20_000).min(60_000),
+                    ),
+                )
+                .await?;
+            Ok(json!({"cursor": last, "messages": messages}))
+        }
         // Request de-duplication (`dynamo.idempotency()`): whether request id args[0] is new.
         "claimRequest" => Ok(json!(
             a.claim_request(

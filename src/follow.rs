@@ -6,19 +6,21 @@
 //! every `DESCRIBE_EVERY` polls. Changes of `~schema` items (any server's schema changes) bump a
 //! version that `wait` answers, so Parse's `watch` callback runs (`enableSchemaHooks`); changes
 //! of `~meta` (index and unique registries) make this process re-read them at once instead of
-//! after their refresh time. Cost: one GetRecords per open shard per poll (DynamoDB Streams bills
+//! after their refresh time; LiveQuery messages (`~lq:`, see `livequery`) are kept for this
+//! process's subscribers, in the order published. Cost: one GetRecords per open shard per poll (DynamoDB Streams bills
 //! them as read request units, $0.02 per 100,000), and a DescribeStream per `DESCRIBE_EVERY`.
 
 use crate::error::Result;
 use crate::indexes::Indexes;
 use crate::layout::META_PARTITION;
+use crate::livequery::PARTITION_PREFIX;
 use crate::log::Log;
 use crate::schema::SCHEMA_PARTITION;
 use crate::store::stream::{From, Page};
 use crate::store::Store;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -27,6 +29,10 @@ pub const POLL: Duration = Duration::from_millis(250);
 /// Polls between two descriptions of the stream's shards.
 const DESCRIBE_EVERY: u32 = 20;
 
+/// LiveQuery messages kept for this process's subscribers (the newest; a subscriber further
+/// behind than this misses the oldest).
+const KEPT_MESSAGES: usize = 10_000;
+
 /// What the follower has seen, for those who wait on it.
 #[derive(Default)]
 pub struct Changes {
@@ -34,6 +40,9 @@ pub struct Changes {
     notify: Notify,
     started: AtomicBool,
     stopped: AtomicBool,
+    /// LiveQuery messages heard, numbered from 1: (number, channel, message).
+    messages: Mutex<VecDeque<(u64, String, String)>>,
+    heard: AtomicU64,
 }
 
 impl Changes {
@@ -56,6 +65,53 @@ impl Changes {
                 return self.schema_version();
             }
         }
+    }
+
+    /// The LiveQuery messages heard after number `after` (None: from now on), waiting up to
+    /// `timeout` for one; answers the number of the last and the messages (channel, message).
+    pub async fn messages(
+        &self,
+        after: Option<u64>,
+        timeout: Duration,
+    ) -> (u64, Vec<(String, String)>) {
+        let Some(after) = after else {
+            return (self.heard.load(Ordering::SeqCst), Vec::new());
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.notify.notified();
+            let last = self.heard.load(Ordering::SeqCst);
+            if last > after || self.stopped.load(Ordering::SeqCst) {
+                let kept = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+                let out = kept
+                    .iter()
+                    .filter(|(n, _, _)| *n > after)
+                    .map(|(_, c, m)| (c.clone(), m.clone()))
+                    .collect();
+                return (last, out);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return (after, Vec::new());
+            }
+        }
+    }
+
+    fn heard(&self, mut batch: Vec<(String, String, String)>) {
+        if batch.is_empty() {
+            return;
+        }
+        // In the order published: by sort key (time, then the publisher's sequence).
+        batch.sort();
+        let mut kept = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+        for (_, c, m) in batch {
+            let n = self.heard.fetch_add(1, Ordering::SeqCst) + 1;
+            kept.push_back((n, c, m));
+            if kept.len() > KEPT_MESSAGES {
+                kept.pop_front();
+            }
+        }
+        drop(kept);
+        self.notify.notify_waiters();
     }
 
     /// Stops the follower (at shutdown); waiters are answered at once.
@@ -157,6 +213,7 @@ async fn follow(
         poll = poll.wrapping_add(1);
         let mut schema = false;
         let mut meta = false;
+        let mut live: Vec<(String, String, String)> = Vec::new();
         let mut closed = Vec::new();
         for (id, r) in shards.iter_mut() {
             let Some(it) = r.iterator.clone() else {
@@ -167,6 +224,12 @@ async fn follow(
                     for rec in &records {
                         schema |= rec.pk == SCHEMA_PARTITION;
                         meta |= rec.pk == META_PARTITION;
+                        if rec.pk.starts_with(PARTITION_PREFIX) {
+                            if let (Some(c), Some(m)) = (rec.strings.get("c"), rec.strings.get("m"))
+                            {
+                                live.push((rec.sk.clone(), c.clone(), m.clone()));
+                            }
+                        }
                     }
                     if let Some(last) = records.last() {
                         r.last = Some(last.seq.clone());
@@ -194,6 +257,7 @@ async fn follow(
                 r.iterator = None;
             }
         }
+        changes.heard(live);
         if meta {
             indexes.forget().await;
         }

@@ -24,6 +24,7 @@ pub mod idempotency;
 pub mod index;
 pub mod indexes;
 pub mod layout;
+pub mod livequery;
 pub mod log;
 pub mod query;
 pub mod reconcile;

@@ -132,3 +132,58 @@ async fn the_stream_option_turns_on_the_stream_of_a_table_without_one() {
     let v1 = b.schema_changes(v0, Duration::from_secs(5)).await.unwrap();
     assert!(v1 > v0, "the change arrived through the new stream");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_query_messages_reach_another_server_in_order() {
+    let table = format!("l{}", rand::random::<u32>());
+    let a = Adapter::connect(common::config(&table)).await.unwrap();
+    let b = Adapter::connect(common::config(&table)).await.unwrap();
+    // B listens from now on.
+    let (start, none) = b.live_query_messages(None, Duration::ZERO).await.unwrap();
+    assert!(none.is_empty());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for i in 0..5 {
+        a.live_query_publish("appafterSave", &format!("{{\"n\":{i}}}"))
+            .await
+            .unwrap();
+    }
+    a.live_query_publish("appafterDelete", "{\"gone\":1}")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let mut cursor = start;
+    let t = Instant::now();
+    while got.len() < 6 && t.elapsed() < Duration::from_secs(5) {
+        let (c, batch) = b
+            .live_query_messages(Some(cursor), Duration::from_secs(2))
+            .await
+            .unwrap();
+        cursor = c;
+        got.extend(batch);
+    }
+    let saves: Vec<&str> = got
+        .iter()
+        .filter(|(c, _)| c == "appafterSave")
+        .map(|(_, m)| m.as_str())
+        .collect();
+    assert_eq!(
+        saves,
+        [
+            "{\"n\":0}",
+            "{\"n\":1}",
+            "{\"n\":2}",
+            "{\"n\":3}",
+            "{\"n\":4}"
+        ]
+    );
+    assert!(got
+        .iter()
+        .any(|(c, m)| c == "appafterDelete" && m == "{\"gone\":1}"));
+    // Over DynamoDB's item size: refused, clearly.
+    let big = "x".repeat(410 * 1024);
+    let e = a
+        .live_query_publish("appafterSave", &big)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("400 KB"), "{e}");
+}

@@ -875,6 +875,30 @@ impl Adapter {
         Ok(self.changes.wait(seen, timeout).await)
     }
 
+    /// Publishes a LiveQuery message (see `livequery`).
+    pub async fn live_query_publish(&self, channel: &str, message: &str) -> Result<()> {
+        self.ready().await?;
+        crate::livequery::publish(&self.store, channel, message).await
+    }
+
+    /// The LiveQuery messages any server published after number `after` (None: from now on),
+    /// waiting up to `timeout` for one; the first call starts following the stream.
+    pub async fn live_query_messages(
+        &self,
+        after: Option<u64>,
+        timeout: std::time::Duration,
+    ) -> Result<(u64, Vec<(String, String)>)> {
+        self.ready().await?;
+        crate::follow::start(
+            &self.changes,
+            self.store.clone(),
+            self.indexes.clone(),
+            self.log.clone(),
+            self.enable_stream,
+        );
+        Ok(self.changes.messages(after, timeout).await)
+    }
+
     /// Claims request id `id` for `ttl` seconds (see `idempotency`): false for a duplicate.
     pub async fn claim_request(&self, id: &str, ttl: u64) -> Result<bool> {
         self.ready().await?;
