@@ -12,7 +12,8 @@
 #   6. memory of one request at two class sizes;
 #   7. DynamoDB requests and sequential round trips per Parse operation (a delaying proxy);
 #   8. creates per second of one class against DynamoDB's partition limits (the proxy's model);
-#   9. import-from of a 100k-object mongodump vs creating the objects one by one.
+#   9. import-from of a 100k-object mongodump vs creating the objects one by one;
+#  10. LiveQuery event latency across servers through the table's stream.
 # Each prints ratios measured side by side in one run. Not part of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,5 +55,7 @@ echo "== 8. creates per second against the partition model =="
 node bench/partitions.js
 echo "== 9. import-from: objects per second and write units per object =="
 node bench/import.js
+echo "== 10. LiveQuery event latency across servers through the stream =="
+node bench/livequery.js
 echo "== charts (docs/charts/*.svg, from this run's tables) =="
 node bench/charts.js bench/out/last-run.md docs/charts
