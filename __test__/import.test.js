@@ -69,6 +69,15 @@ async function buildApp(s) {
   return { users: { alice, bob, carol } };
 }
 
+// The objectIds of the Posts imported into table `moved`.
+async function importedPosts(dynamo) {
+  const { DynamoDB } = require('..');
+  const adapter = new DynamoDB('moved', { endpoint: dynamo.endpoint, region: 'us-east-1' }).getAdapter();
+  const ids = (await adapter.find('Post', { fields: {} }, {}, {})).map(o => o.objectId);
+  await adapter.handleShutdown();
+  return ids;
+}
+
 // What the app answers: the same questions asked of each server.
 async function answers(s, app) {
   const q = (where, extra = '') => `/classes/Post?where=${encodeURIComponent(JSON.stringify(where))}${extra}`;
@@ -219,6 +228,20 @@ test('an app on PostgreSQL, and the same app as a mongodump, move in with import
     const afterDump = await answers(dumped, app);
     await dumped.stop();
     for (const k of Object.keys(before)) assert.deepEqual(afterDump[k], before[k], `${k} (from the dump)`);
+
+    // An import cut off in the middle of a class continues after its checkpoint: with the
+    // mark set after the 6th Post (by objectId), a run writes the other 6.
+    const { DynamoDB } = require('..');
+    const partial = new DynamoDB('partial', { endpoint: dynamo.endpoint, region: 'us-east-1' }).getAdapter();
+    const posts = (await importedPosts(dynamo)).sort();
+    await partial.performInitialization();
+    await partial._call('admin.importMark', 'Post', { after: posts[5] });
+    const rest = await run(dynamo.endpoint, 'import-from', pg.uri, 'partial', '--classes', 'Post');
+    assert.equal(rest.code, 0, rest.stderr + rest.stdout);
+    assert.match(rest.stdout, /^Post\t6$/m);
+    const inPartial = (await partial.find('Post', { fields: {} }, {}, {})).map(o => o.objectId).sort();
+    assert.deepEqual(inPartial, posts.slice(6));
+    await partial.handleShutdown();
 
     // Bad input: a scheme it cannot read, a folder that is no dump.
     const bad = await run(dynamo.endpoint, 'import-from', 'mysql://x', 'other');

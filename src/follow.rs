@@ -150,6 +150,99 @@ struct Reading {
     last: Option<String>,
 }
 
+/// Where the follower is: the stream, its shards, whether it has described them yet, polls.
+struct Follower<'a> {
+    store: &'a Store,
+    arn: String,
+    shards: HashMap<String, Reading>,
+    first: bool,
+    poll: u32,
+}
+
+impl Follower<'_> {
+    /// Learns the stream's shards: at the start only the newest (no child; the others hold
+    /// history), from their latest record; later ones (a split's children) from their first.
+    async fn describe(&mut self) -> Result<()> {
+        let listed = self.store.stream_shards(&self.arn).await?;
+        let parents: Vec<String> = listed.iter().filter_map(|s| s.parent.clone()).collect();
+        for s in listed {
+            if self.shards.contains_key(&s.id) || (self.first && parents.contains(&s.id)) {
+                continue;
+            }
+            let from = if self.first {
+                From::Latest
+            } else {
+                From::TrimHorizon
+            };
+            let iterator = self.store.shard_iterator(&self.arn, &s.id, from).await?;
+            self.shards.insert(
+                s.id,
+                Reading {
+                    iterator,
+                    last: None,
+                },
+            );
+        }
+        self.first = false;
+        Ok(())
+    }
+
+    /// One poll: a page of every shard, and what it says told.
+    async fn step(&mut self, changes: &Changes, indexes: &Indexes) -> Result<()> {
+        if self.poll.is_multiple_of(DESCRIBE_EVERY) {
+            self.describe().await?;
+        }
+        self.poll = self.poll.wrapping_add(1);
+        let (store, arn) = (self.store, self.arn.clone());
+        let mut schema = false;
+        let mut meta = false;
+        let mut live: Vec<(String, String, String)> = Vec::new();
+        for (id, r) in self.shards.iter_mut() {
+            // A closed shard read to its end stays known (so it is not read again).
+            let Some(it) = r.iterator.clone() else {
+                continue;
+            };
+            match store.stream_page(&it).await? {
+                Page::Records(records, next) => {
+                    for rec in &records {
+                        schema |= rec.pk == SCHEMA_PARTITION;
+                        meta |= rec.pk == META_PARTITION;
+                        if rec.pk.starts_with(PARTITION_PREFIX) {
+                            if let (Some(c), Some(m)) = (rec.strings.get("c"), rec.strings.get("m"))
+                            {
+                                live.push((rec.sk.clone(), c.clone(), m.clone()));
+                            }
+                        }
+                    }
+                    if let Some(last) = records.last() {
+                        r.last = Some(last.seq.clone());
+                    }
+                    r.iterator = next;
+                }
+                Page::Expired => {
+                    let from = match r.last.clone() {
+                        Some(seq) => From::After(seq),
+                        None => From::Latest,
+                    };
+                    r.iterator = store.shard_iterator(&arn, id, from).await?;
+                }
+                Page::Trimmed => {
+                    r.iterator = store.shard_iterator(&arn, id, From::TrimHorizon).await?;
+                }
+            }
+        }
+        changes.heard(live);
+        if meta {
+            indexes.forget().await;
+        }
+        if schema {
+            changes.schema.fetch_add(1, Ordering::SeqCst);
+            changes.notify.notify_waiters();
+        }
+        Ok(())
+    }
+}
+
 /// The table's stream: turned on first when it has none and `enable` says so.
 async fn stream_of(store: &Store, enable: bool, log: &Log) -> Result<String> {
     if let Some(arn) = store.stream_arn().await? {
@@ -174,6 +267,9 @@ async fn stream_of(store: &Store, enable: bool, log: &Log) -> Result<String> {
     ))
 }
 
+/// Follows the stream until stopped. A failed poll (throttling, a shard gone, the network) is
+/// said once in the log and tried again after a backoff, the shards described again; a stream
+/// re-created (turned off and on) is followed from its start.
 async fn follow(
     changes: &Changes,
     store: &Store,
@@ -181,91 +277,41 @@ async fn follow(
     enable: bool,
     log: &Log,
 ) -> Result<()> {
-    let arn = stream_of(store, enable, log).await?;
-    let mut shards: HashMap<String, Reading> = HashMap::new();
-    let mut first = true;
-    let mut poll = 0u32;
+    let mut f = Follower {
+        store,
+        arn: stream_of(store, enable, log).await?,
+        shards: HashMap::new(),
+        first: true,
+        poll: 0,
+    };
+    let mut failing = 0u32;
     while !changes.stopped.load(Ordering::SeqCst) {
-        if poll.is_multiple_of(DESCRIBE_EVERY) {
-            let listed = store.stream_shards(&arn).await?;
-            // At the start only the newest shards (no child) matter: the others hold history.
-            let parents: Vec<String> = listed.iter().filter_map(|s| s.parent.clone()).collect();
-            for s in listed {
-                if shards.contains_key(&s.id) || (first && parents.contains(&s.id)) {
-                    continue;
+        match f.step(changes, indexes).await {
+            Ok(()) => {
+                if failing > 0 {
+                    log.info("reading the table's stream again".to_string());
                 }
-                let from = if first {
-                    From::Latest
-                } else {
-                    From::TrimHorizon
-                };
-                let iterator = store.shard_iterator(&arn, &s.id, from).await?;
-                shards.insert(
-                    s.id,
-                    Reading {
-                        iterator,
-                        last: None,
-                    },
-                );
+                failing = 0;
+                tokio::time::sleep(POLL).await;
             }
-            first = false;
-        }
-        poll = poll.wrapping_add(1);
-        let mut schema = false;
-        let mut meta = false;
-        let mut live: Vec<(String, String, String)> = Vec::new();
-        let mut closed = Vec::new();
-        for (id, r) in shards.iter_mut() {
-            let Some(it) = r.iterator.clone() else {
-                continue;
-            };
-            match store.stream_page(&it).await? {
-                Page::Records(records, next) => {
-                    for rec in &records {
-                        schema |= rec.pk == SCHEMA_PARTITION;
-                        meta |= rec.pk == META_PARTITION;
-                        if rec.pk.starts_with(PARTITION_PREFIX) {
-                            if let (Some(c), Some(m)) = (rec.strings.get("c"), rec.strings.get("m"))
-                            {
-                                live.push((rec.sk.clone(), c.clone(), m.clone()));
-                            }
-                        }
-                    }
-                    if let Some(last) = records.last() {
-                        r.last = Some(last.seq.clone());
-                    }
-                    r.iterator = next;
-                    if r.iterator.is_none() {
-                        closed.push(id.clone());
+            Err(e) => {
+                if failing == 0 {
+                    log.warn(format!(
+                        "reading the table's stream failed ({e}); trying again"
+                    ));
+                }
+                failing = failing.saturating_add(1);
+                tokio::time::sleep(POLL * failing.min(20)).await;
+                if let Ok(Some(arn)) = store.stream_arn().await {
+                    if arn != f.arn {
+                        f.arn = arn;
+                        f.shards.clear();
+                        f.first = false;
                     }
                 }
-                Page::Expired => {
-                    let from = match r.last.clone() {
-                        Some(seq) => From::After(seq),
-                        None => From::Latest,
-                    };
-                    r.iterator = store.shard_iterator(&arn, id, from).await?;
-                }
-                Page::Trimmed => {
-                    r.iterator = store.shard_iterator(&arn, id, From::TrimHorizon).await?;
-                }
+                f.poll = 0;
             }
         }
-        // A closed shard stays known (so it is not read again), without an iterator.
-        for id in closed {
-            if let Some(r) = shards.get_mut(&id) {
-                r.iterator = None;
-            }
-        }
-        changes.heard(live);
-        if meta {
-            indexes.forget().await;
-        }
-        if schema {
-            changes.schema.fetch_add(1, Ordering::SeqCst);
-            changes.notify.notify_waiters();
-        }
-        tokio::time::sleep(POLL).await;
     }
     Ok(())
 }
