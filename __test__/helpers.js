@@ -7,6 +7,15 @@ process.env.DYNAMO_RULES = process.env.DYNAMO_RULES || '1';
 
 const { startDynamo, freePort } = require('../scripts/dynamo-local');
 
+// The Parse Server under test: this project's (9.x), or with PSD_PARSE_SERVER_DIR an install of
+// a previous major with the JS SDK it depends on (compat/parse-server-8, -7; scripts/test.sh).
+const serverDir = process.env.PSD_PARSE_SERVER_DIR;
+function parseModule(name) {
+  return serverDir ? require(require.resolve(name, { paths: [require('node:path').resolve(serverDir)] })) : require(name);
+}
+/** The major version of the Parse Server under test. */
+const parseServerMajor = Number(parseModule('parse-server/package.json').version.split('.')[0]);
+
 const appId = 'test-app';
 const masterKey = 'test-master';
 const javascriptKey = 'test-js';
@@ -36,8 +45,8 @@ class MemoryFilesAdapter {
  */
 async function startStack(extra = {}, shared = null) {
   const express = require('express');
-  const { ParseServer } = require('parse-server');
-  const Parse = require('parse/node');
+  const { ParseServer } = parseModule('parse-server');
+  const Parse = parseModule('parse/node');
   const { DynamoDB } = require('..');
 
   const dynamo = shared ? shared.dynamo : await startDynamo();
@@ -167,4 +176,4 @@ async function startPostgres() {
   return { uri: `postgres://postgres:pw@127.0.0.1:${port}/app`, stop: async () => { await pg.stop(); fs.rmSync(databaseDir, { recursive: true, force: true }); } };
 }
 
-module.exports = { startStack, startDemo, startPostgres, appId, masterKey, javascriptKey };
+module.exports = { startStack, startDemo, startPostgres, parseServerMajor, appId, masterKey, javascriptKey };

@@ -3,7 +3,7 @@
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startStack } = require('./helpers');
+const { startStack, parseServerMajor } = require('./helpers');
 
 let s;
 let Parse;
@@ -174,8 +174,12 @@ test('aggregate: $match, $group, $sort, $project, $unwind, $count; unknown stage
     new Parse.Query('Item').aggregate([{ $redact: '$$KEEP' }], { useMasterKey: true }),
     err => err.code === Parse.Error.COMMAND_UNAVAILABLE && /\$redact is not supported/.test(err.message)
   );
-  // Parse Server 9's raw options, as its MongoDB adapter answers them. rawFieldNames: the
-  // pipeline names fields as MongoDB stores them and the rows come back that way.
+});
+
+// Parse Server 9's raw options (8 and 7 have none: they neither take nor forward them), as its
+// MongoDB adapter answers them.
+test("aggregate with Parse Server 9's rawFieldNames and rawValues", { skip: parseServerMajor < 9 && `Parse Server ${parseServerMajor} has no raw aggregate options` }, async () => {
+  // rawFieldNames: the pipeline names fields as MongoDB stores them and the rows come back so.
   const master = { 'X-Parse-Master-Key': s.masterKey };
   const aggregate = (pipeline, options) => s.rest('POST', '/aggregate/Item', { _method: 'GET', pipeline, ...options }, master);
   const raw = await aggregate(

@@ -34,10 +34,14 @@ test('npm pack output installs without Rust and serves Parse Server', { timeout:
     path.join(app, 'package.json'),
     JSON.stringify({ name: 'app', private: true, overrides: { router: '2.2.0' } })
   );
-  // No cargo, rustc or rustup: only node's own folder and the system's.
-  const env = { ...process.env, PATH: [path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter) };
+  // npm: beside this node, or (a Node release from the registry's node-linux package, which
+  // brings none) the one on PATH, run by this node.
+  const npm = [path.dirname(process.execPath), ...(process.env.PATH || '').split(path.delimiter)]
+    .map(d => path.join(d, 'npm'))
+    .find(f => fs.existsSync(f));
+  // No cargo, rustc or rustup: only node's own folder, npm's and the system's.
+  const env = { ...process.env, PATH: [path.dirname(process.execPath), path.dirname(npm), '/usr/bin', '/bin'].join(path.delimiter) };
   assert.throws(() => execFileSync('cargo', ['--version'], { env, stdio: 'ignore' }));
-  const npm = path.join(path.dirname(process.execPath), 'npm');
   execFileSync(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', main, platform, 'parse-server@9.10.0', 'express@5.2.1'], {
     cwd: app,
     env,

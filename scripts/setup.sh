@@ -13,3 +13,14 @@ else
   # Dependencies are in place; rebuild the addon if the Rust sources changed.
   PSD_FORCE_BUILD=1 node scripts/install.js
 fi
+# The other Node.js releases the tests run on, and the previous Parse Server majors (with the JS
+# SDK each depends on) for the compatibility run; each installed once.
+source scripts/node-versions.sh
+for v in $NODE_VERSIONS; do node_bin "$v" > /dev/null; done
+for major in 8 7; do
+  dir=compat/parse-server-$major
+  if [ ! -d "$dir/node_modules/parse-server" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "== npm ci in $dir (Parse Server $major for the compatibility run) =="
+    npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts
+  fi
+done

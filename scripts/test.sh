@@ -4,7 +4,9 @@
 #   0. the files napi-rs generates (binding.js, binding.d.ts) must be the committed ones;
 #   1. cargo tests of the Rust core (unit tests, tests against a dynoxide server, and the
 #      embedded in-process store), no Node involved;
-#   2. node:test integration tests: a real Parse Server on this adapter, driven by the Parse JS SDK.
+#   2. node:test integration tests: a real Parse Server on this adapter, driven by the Parse JS SDK,
+#      on the Node on PATH and again on Node 22 and 24 (scripts/node-versions.sh);
+#   3. a representative part of them on Parse Server 8 and 7 (compat/), with their JS SDKs.
 # Every request of both goes through DynamoDB's documented rules (scripts/dynamo-rules.js): one
 # that AWS would refuse is refused, and recorded, and this script fails if any was.
 set -euo pipefail
@@ -45,6 +47,27 @@ cargo test --profile test-fast --no-default-features --features embedded --targe
 check_rules "cargo tests"
 unset DYNAMODB_ENDPOINT  # the node tests start their own stores
 
-echo "== node integration tests (Parse Server + Parse JS SDK) =="
-node --test --test-concurrency=2 __test__/
+# The test files, named (Node 22 and later take a folder argument as a file, not as "its tests").
+TESTS=(__test__/*.test.js __test__/*.test.mjs)
+echo "== node integration tests (Parse Server + Parse JS SDK), Node $(node --version) =="
+node --test --test-concurrency=2 "${TESTS[@]}"
 check_rules "node tests"
+
+# The same tests on the other Node.js releases users run (one addon build serves them all: it
+# is N-API), and a representative part of them (CRUD, queries, users and sessions, relations,
+# transactions, schemas and indexes, ACLs) on Parse Server's previous majors.
+source scripts/node-versions.sh
+for v in $NODE_VERSIONS; do
+  echo "== node integration tests on Node $v =="
+  PATH="$(node_bin "$v"):$PATH" node --test --test-concurrency=2 "${TESTS[@]}"
+  check_rules "node tests on Node $v"
+done
+COMPAT_TESTS="__test__/objects.test.js __test__/users.test.js __test__/updates.test.js __test__/schema.test.js __test__/acl.test.js __test__/exactness.test.js"
+for major in 8 7; do
+  dir=compat/parse-server-$major
+  echo "== compatibility: Parse Server $(node -p "require('./$dir/node_modules/parse-server/package.json').version") with JS SDK $(node -p "require('./$dir/node_modules/parse/package.json').version") =="
+  # shellcheck disable=SC2086
+  # --test-force-exit: Parse Server 7 keeps a handle open after its shutdown (8 and 9 do not).
+  PSD_PARSE_SERVER_DIR="$dir" node --test --test-force-exit --test-concurrency=2 $COMPAT_TESTS
+  check_rules "Parse Server $major tests"
+done
