@@ -101,15 +101,20 @@ function defaultLogger() {
 }
 
 const loggers = new WeakMap();
-function flushLogs(core) {
-  const text = core.takeLogs();
-  if (!text) return;
-  const records = JSON.parse(text);
+function loggerOf(core) {
   let logger = loggers.get(core);
   if (!logger) {
     logger = defaultLogger();
     loggers.set(core, logger);
   }
+  return logger;
+}
+
+function flushLogs(core) {
+  const text = core.takeLogs();
+  if (!text) return;
+  const records = JSON.parse(text);
+  const logger = loggerOf(core);
   for (const r of records) {
     const f = typeof logger[r.level] === 'function' ? logger[r.level] : logger.info;
     f.call(logger, `[parse-server-dynamodb] ${r.message}`);
@@ -437,8 +442,13 @@ class DynamoDB {
     return {
       createPublisher() {
         return {
+          // Parse publishes without waiting for the answer: a refused message (over 400 KB,
+          // DynamoDB unreachable) is logged, never an unhandled rejection (which ends Node).
           publish(channel, message) {
-            return adapter._call('liveQueryPublish', channel, typeof message === 'string' ? message : JSON.stringify(message));
+            const text = typeof message === 'string' ? message : JSON.stringify(message);
+            return adapter._call('liveQueryPublish', channel, text).catch(e => {
+              loggerOf(adapter._core).error(`[parse-server-dynamodb] LiveQuery message on ${channel} not published: ${e.message}`);
+            });
           },
         };
       },
@@ -480,9 +490,11 @@ class DynamoDB {
         if (!routes.some(([m, re]) => m === method && re.test(req.path))) return next();
         const reqPath = req.path.replace(/^\/|\/$/, '');
         if (!patterns.some(re => re.test(reqPath))) return next();
+        // Answered as Parse answers its errors: 400 (500 for an internal one), {code, error}.
+        const answer = (status, code, error) => res.status(status).json({ code, error });
         adapter._call('claimRequest', String(id), Number(ttl)).then(
-          fresh => (fresh ? next() : res.status(400).json({ code: 159, error: 'Duplicate request' })),
-          next
+          fresh => (fresh ? next() : answer(400, 159, 'Duplicate request')),
+          e => (e.code ? answer(e.code === 1 ? 500 : 400, e.code, e.message) : next(e))
         );
       });
     };

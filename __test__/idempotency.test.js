@@ -63,6 +63,10 @@ test('idempotency(): duplicates refused as Parse Server refuses them on its own 
     const s = await startStack({ appId: 'idem-dynamo', before: db => db.idempotency(options), cloud: cloud(calls) }, { dynamo, table: `idem${process.pid}` });
     try {
       assert.deepEqual(await exercise(s, calls), expected);
+      // An id DynamoDB could not key is a clear Parse error, not a 500 page.
+      const long = await s.rest('POST', '/classes/Item', { n: 1 }, { 'X-Parse-Request-Id': 'r'.repeat(600) });
+      assert.equal(long.status, 400);
+      assert.equal(long.body.code, 107, JSON.stringify(long.body));
       // After the TTL the same id is a new request (Parse on MongoDB: its TTL index; here the
       // claim's expiry, before DynamoDB's TTL has deleted it).
       await new Promise(r => setTimeout(r, (options.ttl + 1) * 1000));

@@ -51,20 +51,26 @@ impl Changes {
         self.schema.load(Ordering::SeqCst)
     }
 
-    /// Waits until the schema version passes `seen` (or `timeout`, or the follower stops);
-    /// answers the version then.
-    pub async fn wait(&self, seen: u64, timeout: Duration) -> u64 {
+    /// Waits until `counter` passes `after` (or `timeout`, or the follower stops); answers its
+    /// value then.
+    async fn until(&self, counter: &AtomicU64, after: u64, timeout: Duration) -> u64 {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.notify.notified();
-            let v = self.schema_version();
-            if v > seen || self.stopped.load(Ordering::SeqCst) {
+            let v = counter.load(Ordering::SeqCst);
+            if v > after || self.stopped.load(Ordering::SeqCst) {
                 return v;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.schema_version();
+                return counter.load(Ordering::SeqCst);
             }
         }
+    }
+
+    /// Waits until the schema version passes `seen` (or `timeout`, or the follower stops);
+    /// answers the version then.
+    pub async fn wait(&self, seen: u64, timeout: Duration) -> u64 {
+        self.until(&self.schema, seen, timeout).await
     }
 
     /// The LiveQuery messages heard after number `after` (None: from now on), waiting up to
@@ -77,23 +83,17 @@ impl Changes {
         let Some(after) = after else {
             return (self.heard.load(Ordering::SeqCst), Vec::new());
         };
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = self.notify.notified();
-            let last = self.heard.load(Ordering::SeqCst);
-            if last > after || self.stopped.load(Ordering::SeqCst) {
-                let kept = self.messages.lock().unwrap_or_else(|e| e.into_inner());
-                let out = kept
-                    .iter()
-                    .filter(|(n, _, _)| *n > after)
-                    .map(|(_, c, m)| (c.clone(), m.clone()))
-                    .collect();
-                return (last, out);
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return (after, Vec::new());
-            }
+        let last = self.until(&self.heard, after, timeout).await;
+        if last <= after {
+            return (after, Vec::new());
         }
+        let kept = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+        let out = kept
+            .iter()
+            .filter(|(n, _, _)| *n > after)
+            .map(|(_, c, m)| (c.clone(), m.clone()))
+            .collect();
+        (last, out)
     }
 
     fn heard(&self, mut batch: Vec<(String, String, String)>) {

@@ -502,20 +502,28 @@ impl Indexes {
 
     async fn build_auto(&self, class: &str, spec: &str) -> Result<()> {
         self.register_index(class, spec, true).await?;
+        if self.fill_twice(class, spec).await? {
+            self.log
+                .info(format!("automatic index {class}.{spec} is ready"));
+        }
+        Ok(())
+    }
+
+    /// Back-fills registered index `spec` and marks it ready once every server keeps it: every
+    /// server keeps a new index's entries within `registry_ttl()`, so it is back-filled now and
+    /// again after twice that, for what servers that did not know it yet wrote meanwhile.
+    /// Answers false when the index was dropped meanwhile.
+    async fn fill_twice(&self, class: &str, spec: &str) -> Result<bool> {
         self.quiesce().await;
-        // Every server keeps the index's entries within `registry_ttl()`; back-fill now, and
-        // again after that for what servers that did not know it yet wrote meanwhile.
         if !fill(&self.store, &self.log, class, spec, "indexing").await? {
-            return Ok(());
+            return Ok(false);
         }
         tokio::time::sleep(registry_ttl() * 2).await;
         if !fill(&self.store, &self.log, class, spec, "re-indexing").await? {
-            return Ok(());
+            return Ok(false);
         }
         self.mark_ready(class, spec).await?;
-        self.log
-            .info(format!("automatic index {class}.{spec} is ready"));
-        Ok(())
+        Ok(true)
     }
 
     /// The entries of dropped index `spec` are deleted: off the `dropping` list.
@@ -578,7 +586,13 @@ impl Indexes {
     pub async fn remove(&self, class: &str, spec: &str) -> Result<bool> {
         let base = index::base(spec);
         let plain = self.remove_one(class, base).await?;
-        Ok(self.remove_one(class, &index::sharded(base)).await? || plain)
+        // Its sharded twin, when the registry lists it (kept, or still being deleted): a drop of
+        // an index never sharded reads no shard partitions.
+        let twin = index::sharded(base);
+        let listed = lists_now(&self.store, class)
+            .await?
+            .is_some_and(|l| l.fields.contains(&twin) || l.dropping.contains(&twin));
+        Ok((listed && self.remove_one(class, &twin).await?) || plain)
     }
 
     /// Spreads index `spec` of `class` over `index::SHARDS` partitions: registers its sharded
@@ -599,40 +613,16 @@ impl Indexes {
             self.log.info(format!(
                 "sharding index {class}.{spec}: its partition's writes were throttled"
             ));
-            self.register_twin(class, &twin, auto).await?;
+            self.register_index(class, &twin, auto).await?;
         }
         self.finish_twin(class, &twin).await
-    }
-
-    async fn register_twin(&self, class: &str, twin: &str, auto: bool) -> Result<()> {
-        self.update(&format!("index_{class}"), |lists| {
-            if lists.fields.iter().any(|s| s == twin) {
-                return Ok(false);
-            }
-            lists.fields.push(twin.to_string());
-            lists.building.push(twin.to_string());
-            if auto {
-                lists.auto.push(twin.to_string());
-            }
-            Ok(true)
-        })
-        .await?;
-        Ok(())
     }
 
     /// Back-fills sharded index `twin` (registered, building) twice, marks it ready and drops
     /// the index it replaces.
     async fn finish_twin(&self, class: &str, twin: &str) -> Result<()> {
-        if !ready_now(&self.store, class, twin).await? {
-            self.quiesce().await;
-            if !fill(&self.store, &self.log, class, twin, "sharding").await? {
-                return Ok(());
-            }
-            tokio::time::sleep(registry_ttl() * 2).await;
-            if !fill(&self.store, &self.log, class, twin, "sharding").await? {
-                return Ok(());
-            }
-            self.mark_ready(class, twin).await?;
+        if !ready_now(&self.store, class, twin).await? && !self.fill_twice(class, twin).await? {
+            return Ok(());
         }
         // Every server reads the twin once it sees it ready; one still reading the old index
         // for a moment finds it empty (its entries are deleted) and reads the twin then.

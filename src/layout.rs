@@ -198,7 +198,9 @@ pub fn entry_pk(class: &str, spec: &str, key: &str) -> String {
     }
 }
 
-fn shard_of(key: &str, n: u32) -> u32 {
+/// Which of `n` shards `key` falls in: FNV-1a of its bytes, mod `n` (fixed, so every server and
+/// version agrees).
+pub fn shard_of(key: &str, n: u32) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
     for b in key.bytes() {
         h ^= u32::from(b);

@@ -24,15 +24,6 @@ const MAX_BYTES: usize = 400 * 1024 - 512;
 
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
-fn shard(channel: &str) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in channel.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h % SHARDS
-}
-
 /// Publishes `message` on `channel`.
 pub async fn publish(store: &Store, channel: &str, message: &str) -> Result<()> {
     if channel.len() + message.len() > MAX_BYTES {
@@ -53,7 +44,10 @@ pub async fn publish(store: &Store, channel: &str, message: &str) -> Result<()> 
     let item = HashMap::from([
         (
             crate::codec::PK.to_string(),
-            AttributeValue::S(format!("{PARTITION_PREFIX}{}", shard(channel))),
+            AttributeValue::S(format!(
+                "{PARTITION_PREFIX}{}",
+                crate::layout::shard_of(channel, SHARDS)
+            )),
         ),
         (crate::codec::SK.to_string(), AttributeValue::S(sk)),
         ("c".to_string(), AttributeValue::S(channel.into())),

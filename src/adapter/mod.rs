@@ -860,11 +860,8 @@ impl Adapter {
         Ok(json!({"objects": done.objects, "items": done.items, "skipped": skipped}))
     }
 
-    /// Waits (at most `timeout`) until the table's stream shows a schema change after version
-    /// `seen`, any server's; answers the version then. The first call starts following the
-    /// stream (`follow`). What the JS shim's `watch` polls, for Parse's `enableSchemaHooks`.
-    pub async fn schema_changes(&self, seen: u64, timeout: std::time::Duration) -> Result<u64> {
-        self.ready().await?;
+    /// Starts following the table's stream (once per process; see `follow`).
+    fn follow_stream(&self) {
         crate::follow::start(
             &self.changes,
             self.store.clone(),
@@ -872,6 +869,14 @@ impl Adapter {
             self.log.clone(),
             self.enable_stream,
         );
+    }
+
+    /// Waits (at most `timeout`) until the table's stream shows a schema change after version
+    /// `seen`, any server's; answers the version then. The first call starts following the
+    /// stream (`follow`). What the JS shim's `watch` polls, for Parse's `enableSchemaHooks`.
+    pub async fn schema_changes(&self, seen: u64, timeout: std::time::Duration) -> Result<u64> {
+        self.ready().await?;
+        self.follow_stream();
         Ok(self.changes.wait(seen, timeout).await)
     }
 
@@ -889,13 +894,7 @@ impl Adapter {
         timeout: std::time::Duration,
     ) -> Result<(u64, Vec<(String, String)>)> {
         self.ready().await?;
-        crate::follow::start(
-            &self.changes,
-            self.store.clone(),
-            self.indexes.clone(),
-            self.log.clone(),
-            self.enable_stream,
-        );
+        self.follow_stream();
         Ok(self.changes.messages(after, timeout).await)
     }
 

@@ -608,9 +608,10 @@ impl Store {
         Ok((items, next))
     }
 
-    /// The table's description: status, key schema, billing, item count and size (DynamoDB
-    /// updates the last two about every six hours).
-    pub async fn describe(&self) -> Result<serde_json::Value> {
+    /// What DescribeTable answers of the table.
+    pub(crate) async fn table_description(
+        &self,
+    ) -> Result<Option<aws_sdk_dynamodb::types::TableDescription>> {
         let out = self
             .client
             .describe_table()
@@ -618,7 +619,14 @@ impl Store {
             .send()
             .await
             .map_err(|e| dynamo_err(e.into_service_error()))?;
-        let t = out.table();
+        Ok(out.table)
+    }
+
+    /// The table's description: status, key schema, billing, item count and size (DynamoDB
+    /// updates the last two about every six hours).
+    pub async fn describe(&self) -> Result<serde_json::Value> {
+        let t = self.table_description().await?;
+        let t = t.as_ref();
         let keys: Vec<serde_json::Value> = t
             .map(|t| t.key_schema())
             .unwrap_or_default()

@@ -64,14 +64,7 @@ fn string(v: Option<&AttributeValue>) -> String {
 impl Store {
     /// The table's current stream, or None when it has none enabled.
     pub async fn stream_arn(&self) -> Result<Option<String>> {
-        let out = self
-            .client
-            .describe_table()
-            .table_name(&self.table)
-            .send()
-            .await
-            .map_err(dynamo_err)?;
-        let Some(t) = out.table() else {
+        let Some(t) = self.table_description().await? else {
             return Ok(None);
         };
         let on = t.stream_specification().is_some_and(|s| s.stream_enabled());
