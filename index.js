@@ -466,36 +466,47 @@ class DynamoDB {
    * installations, a function or job call, its path matching one of `paths`, with an
    * `X-Parse-Request-Id`) claims its id in the table for `ttl` seconds (one conditional put);
    * a second request with the id meanwhile is answered as Parse answers it (400,
-   * `{code: 159, error: 'Duplicate request'}`) and never reaches Parse Server.
+   * `{code: 159, error: 'Duplicate request'}`) and never reaches Parse Server. Only the body of
+   * a POST to such a path is read (as Parse reads it, up to `maxUploadSize`), for the method the
+   * JS SDK names in it (`_method`); any other request (file uploads among them) reaches Parse
+   * Server unread.
    */
   idempotency({ paths = [], ttl = 300, maxUploadSize = '20mb' } = {}) {
     const patterns = paths.map(p => new RegExp(p.charAt(0) === '^' ? p : `^${p}`));
     // The routes Parse Server checks (its `promiseEnsureIdempotency` middleware).
-    const routes = [
+    const routes = new Map([
       ['POST', /^\/(classes\/[^/]+|users|installations|functions\/[^/]+|jobs\/[^/]+)\/?$/],
       ['PUT', /^\/(classes\/[^/]+|users|installations)\/[^/]+\/?$/],
-    ];
+    ]);
     const adapter = this.adapter;
     let parseBody = null;
     return (req, res, next) => {
       const id = req.headers['x-parse-request-id'];
       if (!id || patterns.length === 0) return next();
-      // The JS SDK sends every request as a POST naming its method in the body: read it as
-      // Parse Server does (its body parser then finds the body read).
-      if (!parseBody) parseBody = requireFromApp('express').json({ type: '*/*', limit: maxUploadSize });
-      parseBody(req, res, err => {
-        if (err) return next(err);
-        const override = req.body && typeof req.body._method === 'string' ? req.body._method : null;
-        const method = (override || req.method).toUpperCase();
-        if (!routes.some(([m, re]) => m === method && re.test(req.path))) return next();
-        const reqPath = req.path.replace(/^\/|\/$/, '');
-        if (!patterns.some(re => re.test(reqPath))) return next();
-        // Answered as Parse answers its errors: 400 (500 for an internal one), {code, error}.
-        const answer = (status, code, error) => res.status(status).json({ code, error });
+      // Decided from the path and method alone, before any byte of the body is read.
+      const reqPath = req.path.replace(/^\/|\/$/, '');
+      if (!patterns.some(re => re.test(reqPath))) return next();
+      const routed = method => routes.has(method) && routes.get(method).test(req.path);
+      // Answered as Parse answers its errors: 400 (500 for an internal one), {code, error}.
+      const answer = (status, code, error) => res.status(status).json({ code, error });
+      const claim = () =>
         adapter._call('claimRequest', String(id), Number(ttl)).then(
           fresh => (fresh ? next() : answer(400, 159, 'Duplicate request')),
           e => (e.code ? answer(e.code === 1 ? 500 : 400, e.code, e.message) : next(e))
         );
+      if (req.method === 'PUT') return routed('PUT') ? claim() : next();
+      // A POST may name another method in its body, as the JS SDK sends every request (a PUT,
+      // a query): read it as Parse Server does (its own parser then finds it read; a multipart
+      // body, which Parse's parser leaves to the route, stays unread and names none).
+      if (req.method !== 'POST' || !(routed('POST') || routed('PUT'))) return next();
+      if (!parseBody) {
+        parseBody = requireFromApp('express').json({ type: r => !r.is('multipart/form-data'), limit: maxUploadSize });
+      }
+      parseBody(req, res, err => {
+        // A body Parse's parser would refuse, refused as Parse answers it: {error} and its status.
+        if (err) return err.status ? res.status(err.status).json({ error: err.message }) : next(err);
+        const named = req.body && req.body._method;
+        routed(named && typeof named === 'string' ? named.toUpperCase() : 'POST') ? claim() : next();
       });
     };
   }
