@@ -76,13 +76,15 @@ export declare class DynamoStorageAdapter {
   /** The native core, for `new dynamo.Partition(table, className, adapter.service)`. */
   readonly service: unknown
   /** DynamoDB requests, consumed capacity units and items reads sent back, since start, in
-   * total and per operation. */
+   * total and per operation; `refused`: writes whose condition failed (AWS bills each at least
+   * one write unit, counted in `writeUnits`). */
   consumedCapacity(): Promise<{
     requests: number
     readUnits: number
     writeUnits: number
     items: number
-    operations: Record<string, { requests: number; readUnits: number; writeUnits: number; items: number }>
+    refused: number
+    operations: Record<string, { requests: number; readUnits: number; writeUnits: number; items: number; refused: number }>
   }>
   /** Keeps an index on each field (`caseInsensitive`: on lower-cased strings), so equality,
    * `$in`, ranges, `^prefix` regexes and sorted pages on it read index entries, not the class.

@@ -361,7 +361,8 @@ class DynamoStorageAdapter {
     return this._call('consumedCapacity');
   }
 
-  // Seed API
+  // Seed API: the class's Partition, used at once as the seed's callers do, or awaited as Parse
+  // Server's own adapters answer it (a promise of the collection).
   _adaptiveCollection(className) {
     return new Partition(this._table, className, this._core);
   }
@@ -403,6 +404,11 @@ class Partition {
   }
   deleteMany(query = {}) {
     return this._call('deleteMany', query);
+  }
+  /** Awaiting a Partition answers it (as Parse's `_adaptiveCollection` promises a collection). */
+  then(resolve, reject) {
+    // The same Partition without `then`, so the promise does not wait on it again.
+    return Promise.resolve(Object.create(this, { then: { value: undefined } })).then(resolve, reject);
   }
 }
 

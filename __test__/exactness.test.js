@@ -187,6 +187,13 @@ test('aggregate: MongoDB expression operators and stages, $lookup across classes
     { $sort: { item: 1 } },
   ]);
   assert.deepEqual(joined.map(r => [r.item, r.stock, r.desc]), [['almonds', 120, 'product 1'], ['pecans', 70, 'product 4']]);
+  // A pipeline written for Parse on MongoDB names the collection with the app's collectionPrefix.
+  const prefixed = await agg([
+    { $lookup: { from: 'test_Inventory', localField: 'item', foreignField: 'sku', as: 'inv' } },
+    { $project: { item: 1, stock: { $arrayElemAt: ['$inv.instock', 0] } } },
+    { $sort: { item: 1 } },
+  ]);
+  assert.deepEqual(prefixed.map(r => [r.item, r.stock]), [['almonds', 120], ['pecans', 70]]);
   // Parse Server's own spec pattern: a Pointer read in MongoDB's stored form (`_p_<field>`,
   // "Class$objectId"), cut with $substr, joined on _id, unwound and matched.
   await Parse.Object.saveAll([new Parse.Object('Order', { item: 'ptr', price: 1, quantity: 1, tags: [], stock: inv[2] })]);

@@ -3,7 +3,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startDynamo } = require('../scripts/dynamo-local');
-const { DynamoDB } = require('..');
+const { DynamoDB, Partition } = require('..');
 
 let dynamo;
 let db;
@@ -46,6 +46,13 @@ test('_adaptiveCollection works as the seed README shows', async () => {
   const found = await User.find({ _id: 'abc' });
   assert.equal(found[0]._id, 'abc');
   await assert.rejects(User.insertOne({ _id: 'abc' }), err => err.code === 137);
+  // Awaited, as Parse Server's own adapters answer it (a promise of the collection): the same class.
+  const awaited = await db.getAdapter()._adaptiveCollection('User');
+  assert.ok(awaited instanceof Partition);
+  assert.equal(awaited.then, undefined);
+  assert.equal((await awaited.find({ _id: 'abc' }))[0].name, 'x');
+  const viaThen = await db.getAdapter()._adaptiveCollection('User').then(c => c.count({}));
+  assert.equal(viaThen, 1);
 });
 
 test('a table name DynamoDB would refuse fails at construction with a Parse error saying why', () => {

@@ -124,3 +124,38 @@ test('indexes declared through /schemas make equality lookups key reads', async 
   const again = await s.rest('GET', `/classes/Indexed?count=1&limit=0&where=${where}`, undefined, m);
   assert.equal(again.body.count, 2);
 });
+
+// Issue 31: Parse sends a class creation and an addFieldIfNotExists for every field from every
+// first save of a new class at once. A field already there (same type) costs a read, not a
+// write; different fields are added each by a write of its own, never redoing the whole schema
+// item, so concurrent adders do not refuse each other.
+test('fifty parallel first saves of a new class: the schema ends right, with next to no refused writes', async () => {
+  const adapter = s.db.getAdapter();
+  const before = await adapter.consumedCapacity();
+  const saves = [];
+  for (let i = 0; i < 50; i++) {
+    const o = new s.Parse.Object('Rush');
+    // Overlapping fields: every object has `n` and `tag`, one of five `f<k>`, every tenth a pointer.
+    o.set({ n: i, tag: `t${i % 3}`, [`f${i % 5}`]: `v${i}` });
+    if (i % 10 === 0) o.set('owner', s.Parse.Object.fromJSON({ className: '_User', objectId: 'u1' }));
+    saves.push(o.save(null, { useMasterKey: true }));
+  }
+  await Promise.all(saves);
+  const after = await adapter.consumedCapacity();
+  const schema = await s.rest('GET', '/schemas/Rush', undefined, master());
+  const fields = schema.body.fields;
+  assert.deepEqual(
+    Object.fromEntries(['n', 'tag', 'f0', 'f1', 'f2', 'f3', 'f4', 'owner'].map(f => [f, fields[f]])),
+    { n: { type: 'Number' }, tag: { type: 'String' }, f0: { type: 'String' }, f1: { type: 'String' }, f2: { type: 'String' }, f3: { type: 'String' }, f4: { type: 'String' }, owner: { type: 'Pointer', targetClass: '_User' } }
+  );
+  const count = await new s.Parse.Query('Rush').count({ useMasterKey: true });
+  assert.equal(count, 50);
+  // Every write DynamoDB refused (a failed condition) is billed; here next to none: before,
+  // 50 saves made well over a hundred refused schema puts.
+  const refused = after.refused - before.refused;
+  assert.ok(Number.isInteger(refused), JSON.stringify(after));
+  assert.ok(refused <= 5, `${refused} refused writes: ${JSON.stringify(after.operations)}`);
+  // A type clash is still refused, and the field keeps its type.
+  const clash = await s.rest('POST', '/classes/Rush', { n: 'text' });
+  assert.equal(clash.body.code, 111);
+});

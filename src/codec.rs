@@ -52,7 +52,7 @@ pub fn to_attr(v: &Value) -> Result<AttributeValue> {
 
 /// The map entry that keeps an object's key order: a name no stored object key can have
 /// (nested keys with `$` are refused, as MongoDB refuses them).
-const KEY_ORDER: &str = "$keys";
+pub const KEY_ORDER: &str = "$keys";
 
 /// Decodes a DynamoDB attribute value. Sets (written by other tools) decode as arrays.
 pub fn from_attr(a: &AttributeValue) -> Result<Value> {

@@ -1,19 +1,43 @@
 //! The schema store: one item per class in the `~schema` partition (a name no Parse class can
 //! have), holding `className`, `fields`, `classLevelPermissions` and `indexes` as native maps.
-//! Changes are read-modify-writes conditioned on the item's revision, so two servers adding
-//! fields at once both land. `to_parse_schema` gives classes back in the form Parse expects
+//! Changes are read-modify-writes conditioned on the item's revision, so two servers changing
+//! a class at once both land; a change that changes nothing writes nothing. Adding a field (the
+//! common change, and the one Parse sends at once from every first save of a new class) is one
+//! `UpdateItem` of that field alone, conditioned on it being absent: adders of different fields
+//! never refuse each other, and an adder of a field already there only reads. `to_parse_schema` gives classes back in the form Parse expects
 //! (default CLPs filled in, internal `_rperm`/`_wperm`/`_hashed_password` fields hidden).
 //! Index keys are stored as `[key, direction]` pairs, so a compound index keeps its order.
 
 use crate::codec::{item_to_stored, object_to_item};
+use crate::codec::{to_attr, REV};
 use crate::error::{Error, Result};
-use crate::store::{backoff, Condition, Store, Written};
+use crate::store::{backoff, Condition, Store, Update, Updated, Written};
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 
 pub const SCHEMA_PARTITION: &str = "~schema";
 
 pub struct Schemas<'a> {
     pub store: &'a Store,
+    /// This process's schema writers, one at a time per class and field.
+    pub serial: &'a Serial,
+}
+
+/// Schema writes of one process taken one at a time per key (a class, or a class and a field):
+/// Parse sends the same creation or field from every request that finds it missing in its
+/// cache, and the second writer of a key then only reads what the first wrote, instead of
+/// racing it to a write DynamoDB refuses (and bills).
+#[derive(Default)]
+pub struct Serial(std::sync::Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>);
+
+impl Serial {
+    async fn turn(&self, key: String) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            m.entry(key).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
 }
 
 /// Schema indexes as stored: each index's keys as a list of `[key, direction]` pairs, since a
@@ -135,7 +159,14 @@ impl<'a> Schemas<'a> {
         Ok(out)
     }
 
+    /// Creates a class's schema. One that exists already is `ClassExists` after a read, without
+    /// a write DynamoDB would refuse (and bill): Parse sends a creation from every first save of
+    /// a new class at once.
     pub async fn create(&self, class: &str, schema: &Value) -> Result<Value> {
+        let _turn = self.serial.turn(class.to_string()).await;
+        if self.read(class).await?.is_some() {
+            return Err(Error::ClassExists(class.into()));
+        }
         let mut obj = Map::new();
         obj.insert("className".into(), json!(class));
         obj.insert(
@@ -161,7 +192,99 @@ impl<'a> Schemas<'a> {
         }
     }
 
+    /// Adds field `field` of type `typ` to `class` (created if missing). A field there already
+    /// is fine with the same type (nothing written), an error with another.
+    pub async fn add_field(&self, class: &str, field: &str, typ: &Value) -> Result<()> {
+        let _turn = self.serial.turn(format!("{class}\u{0}{field}")).await;
+        let same_as = |existing: &Value| -> Result<()> {
+            let same = |k: &str| existing.get(k) == typ.get(k);
+            if same("type") && same("targetClass") {
+                return Ok(());
+            }
+            Err(Error::IncorrectType(format!(
+                "schema mismatch for {class}.{field}; expected {} but got {}",
+                type_name(existing),
+                type_name(typ)
+            )))
+        };
+        for attempt in 0..50 {
+            let Some((_, obj)) = self.read(class).await? else {
+                // A new class: its first field is a conditional put (another creator first:
+                // read again).
+                let _creating = self.serial.turn(class.to_string()).await;
+                let mut created = false;
+                self.modify(class, true, |s| {
+                    created = !fields_mut(s).contains_key(field);
+                    fields_mut(s).entry(field).or_insert_with(|| typ.clone());
+                    Ok(())
+                })
+                .await?;
+                if created {
+                    return Ok(());
+                }
+                continue;
+            };
+            let fields = obj.get("fields").and_then(Value::as_object);
+            let Some(fields) = fields else {
+                return self
+                    .modify(class, false, |s| {
+                        fields_mut(s).insert(field.to_string(), typ.clone());
+                        Ok(())
+                    })
+                    .await;
+            };
+            if let Some(existing) = fields.get(field) {
+                return same_as(existing);
+            }
+            // The map's key order (see `codec::to_attr`) grows by this field, whoever added
+            // one meanwhile.
+            let order: Vec<Value> = fields.keys().map(|k| json!(k)).collect();
+            let update = Update {
+                set: vec![
+                    "#fields.#f = :t".into(),
+                    "#fields.#order = list_append(if_not_exists(#fields.#order, :order), :f)"
+                        .into(),
+                    "#rev = if_not_exists(#rev, :zero) + :one".into(),
+                ],
+                remove: vec![],
+                names: HashMap::from([
+                    ("#fields".into(), "fields".into()),
+                    ("#f".into(), field.into()),
+                    ("#order".into(), crate::codec::KEY_ORDER.into()),
+                    ("#rev".into(), REV.into()),
+                ]),
+                values: HashMap::from([
+                    (":t".into(), to_attr(typ)?),
+                    (":order".into(), to_attr(&Value::Array(order))?),
+                    (":f".into(), to_attr(&json!([field]))?),
+                    (":zero".into(), to_attr(&json!(0))?),
+                    (":one".into(), to_attr(&json!(1))?),
+                ]),
+            };
+            let absent = Condition {
+                expression: "attribute_exists(#fields) AND attribute_not_exists(#fields.#f)".into(),
+                names: HashMap::new(),
+                values: HashMap::new(),
+            };
+            match self
+                .store
+                .update_item(SCHEMA_PARTITION, class, update, absent)
+                .await?
+            {
+                Updated::Ok(_) => return Ok(()),
+                // Another adder of this field came first (or the class was deleted): read
+                // again. A lost answer too: the read tells whether it landed.
+                Updated::ConditionFailed(_) | Updated::Unanswered => {}
+                Updated::Conflict => backoff(attempt).await,
+            }
+        }
+        Err(Error::Conflict(format!(
+            "schema of {class} kept changing; gave up"
+        )))
+    }
+
     /// Read-modify-write of one class schema; a missing class starts empty when `create`.
+    /// Nothing is written when `f` changes nothing.
     pub async fn modify(
         &self,
         class: &str,
@@ -180,7 +303,11 @@ impl<'a> Schemas<'a> {
                 }
                 None => return Ok(()),
             };
+            let before = (rev > 0).then(|| obj.clone());
             f(&mut obj)?;
+            if before.as_ref() == Some(&obj) {
+                return Ok(());
+            }
             let item = object_to_item(SCHEMA_PARTITION, class, rev + 1, &to_stored(obj))?;
             if self.store.put_checked(item, Some(cond)).await? == Written::Ok {
                 return Ok(());
@@ -195,6 +322,15 @@ impl<'a> Schemas<'a> {
     pub async fn delete(&self, class: &str) -> Result<()> {
         self.store.delete(SCHEMA_PARTITION, class, None).await?;
         Ok(())
+    }
+}
+
+/// A field type as Parse names it in messages (`Pointer<_User>`, `String`).
+pub fn type_name(t: &Value) -> String {
+    let base = t.get("type").and_then(Value::as_str).unwrap_or("?");
+    match t.get("targetClass").and_then(Value::as_str) {
+        Some(target) => format!("{base}<{target}>"),
+        None => base.to_string(),
     }
 }
 

@@ -35,15 +35,6 @@ pub fn validate_class_name(class: &str) -> Result<()> {
     }
 }
 
-/// A field type as Parse names it in messages (`Pointer<_User>`, `String`).
-fn type_name(t: &Value) -> String {
-    let base = t.get("type").and_then(Value::as_str).unwrap_or("?");
-    match t.get("targetClass").and_then(Value::as_str) {
-        Some(target) => format!("{base}<{target}>"),
-        None => base.to_string(),
-    }
-}
-
 /// The field a schema index key names: Mongo-style pointer keys (`_p_field`) name `field`,
 /// and `_created_at`/`_updated_at` the dates Parse calls `createdAt`/`updatedAt`.
 fn index_key_field(key: &str) -> &str {
@@ -124,7 +115,10 @@ fn sharding_of(kept: &Kept, spec: &str, ix: &mut Value) {
 
 impl Adapter {
     fn schemas(&self) -> Schemas<'_> {
-        Schemas { store: &self.store }
+        Schemas {
+            store: &self.store,
+            serial: &self.schema_writes,
+        }
     }
 
     /// A class exists when it has a schema, or (relation and volatile classes, which have none)
@@ -165,28 +159,7 @@ impl Adapter {
 
     pub async fn add_field(&self, class: &str, field: &str, typ: &Value) -> Result<()> {
         self.ready().await?;
-        self.schemas()
-            .modify(class, true, |s| {
-                let f = fields_mut(s);
-                match f.get(field) {
-                    None => {
-                        f.insert(field.to_string(), typ.clone());
-                    }
-                    // Another server added it first: fine if it is the same type.
-                    Some(existing) => {
-                        let same = |k: &str| existing.get(k) == typ.get(k);
-                        if !(same("type") && same("targetClass")) {
-                            return Err(Error::IncorrectType(format!(
-                                "schema mismatch for {class}.{field}; expected {} but got {}",
-                                type_name(existing),
-                                type_name(typ)
-                            )));
-                        }
-                    }
-                }
-                Ok(())
-            })
-            .await
+        self.schemas().add_field(class, field, typ).await
     }
 
     pub async fn update_field_options(&self, class: &str, field: &str, typ: &Value) -> Result<()> {

@@ -81,8 +81,10 @@ pub struct Adapter {
     shard_hot: bool,
     /// What the table's stream told (`follow`), once someone waits on it.
     changes: Arc<crate::follow::Changes>,
-    /// Turn the table's stream on when it has none.
+    /// Turn the table's stream on at start.
     enable_stream: bool,
+    /// Schema writes of this process, one at a time per class and field.
+    schema_writes: crate::schema::Serial,
     log: Arc<Log>,
 }
 
@@ -209,6 +211,7 @@ impl Adapter {
             shard_hot: options.shard_hot,
             changes: Arc::default(),
             enable_stream: options.enable_stream,
+            schema_writes: Default::default(),
             ready: OnceCell::new(),
             log,
         })
@@ -575,6 +578,25 @@ impl Adapter {
         })
     }
 
+    /// The class a `$lookup`'s `from` names: a class, or a pipeline written for Parse on
+    /// MongoDB with its `collectionPrefix` (`test_TestObject`): the first class named by what
+    /// follows an `_` of it, when `from` itself names none. With its schema.
+    async fn lookup_class(&self, from: &str) -> Result<Option<(String, Value)>> {
+        if let Some(schema) = self.get_class(from).await? {
+            return Ok(Some((from.to_string(), schema)));
+        }
+        for (i, _) in from.match_indices('_') {
+            let rest = &from[i + 1..];
+            if rest.is_empty() {
+                continue;
+            }
+            if let Some(schema) = self.get_class(rest).await? {
+                return Ok(Some((rest.to_string(), schema)));
+            }
+        }
+        Ok(None)
+    }
+
     /// The objects of a `$lookup`'s class whose foreign field holds one of the local values,
     /// read as a query for them (keys, an index, or the class partition).
     async fn lookup_rows(
@@ -583,14 +605,14 @@ impl Adapter {
         lookup: &aggregate::Lookup,
         rows: &[Map<String, Value>],
     ) -> Result<Vec<Map<String, Value>>> {
-        let Some(schema) = self.get_class(&lookup.from).await? else {
+        let Some((class, schema)) = self.lookup_class(&lookup.from).await? else {
             return Ok(Vec::new());
         };
         let values = lookup.local_values(rows);
         let query = json!({ lookup.foreign_field.clone(): {"$in": values} });
         let expr = parse_query_for(&query, false, &schema)?;
         Ok(self
-            .matching_from(reader, &lookup.from, &schema, &expr, None)
+            .matching_from(reader, &class, &schema, &expr, None)
             .await?
             .into_iter()
             .map(|s| s.obj)

@@ -293,6 +293,20 @@ impl Store {
         r
     }
 
+    /// A conditional write `op` was refused: DynamoDB reports no capacity for it, but AWS bills
+    /// at least one write unit (more for an item over 1 KB).
+    fn refused(&self, op: &str) {
+        if let Ok(mut u) = self.usage.lock() {
+            u.requests += 1;
+            u.refused += 1;
+            u.write_units += 1.0;
+            let e = u.operations.entry(op.to_string()).or_default();
+            e.requests += 1;
+            e.refused += 1;
+            e.write_units += 1.0;
+        }
+    }
+
     /// `n` items came back from a read `op` (what crossed the network).
     fn received(&self, op: &str, n: usize) {
         if let Ok(mut u) = self.usage.lock() {
@@ -910,6 +924,7 @@ impl Store {
             Err(e) => {
                 let se = e.into_service_error();
                 if se.is_conditional_check_failed_exception() {
+                    self.refused("PutItem");
                     Ok((Written::ConditionFailed(0), retried()))
                 } else {
                     Err(dynamo_err(se))
@@ -934,6 +949,7 @@ impl Store {
             Err(e) => {
                 let se = e.into_service_error();
                 if se.is_conditional_check_failed_exception() {
+                    self.refused("DeleteItem");
                     Ok(Written::ConditionFailed(0))
                 } else {
                     Err(dynamo_err(se))

@@ -105,6 +105,7 @@ impl Store {
             };
             if let aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) = &se {
                 let item = c.item().filter(|i| !i.is_empty()).cloned();
+                self.refused("UpdateItem");
                 return Ok(Updated::ConditionFailed(item));
             }
             if se.code() == Some("TransactionConflictException") {

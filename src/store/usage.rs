@@ -10,6 +10,9 @@ pub struct Usage {
     pub write_units: f64,
     /// Items reads sent back (GetItem, BatchGetItem, Query).
     pub items: u64,
+    /// Writes DynamoDB refused because their condition failed: AWS bills each at least one
+    /// write unit (counted in `write_units`), though it reports none.
+    pub refused: u64,
     pub operations: std::collections::BTreeMap<String, OpUsage>,
 }
 
@@ -19,6 +22,7 @@ pub struct OpUsage {
     pub read_units: f64,
     pub write_units: f64,
     pub items: u64,
+    pub refused: u64,
 }
 
 impl Usage {
@@ -27,7 +31,7 @@ impl Usage {
             .operations
             .iter()
             .map(|(k, o)| {
-                let v = serde_json::json!({"requests": o.requests, "readUnits": o.read_units, "writeUnits": o.write_units, "items": o.items});
+                let v = serde_json::json!({"requests": o.requests, "readUnits": o.read_units, "writeUnits": o.write_units, "items": o.items, "refused": o.refused});
                 (k.clone(), v)
             })
             .collect();
@@ -36,6 +40,7 @@ impl Usage {
             "readUnits": self.read_units,
             "writeUnits": self.write_units,
             "items": self.items,
+            "refused": self.refused,
             "operations": ops,
         })
     }
