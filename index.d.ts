@@ -47,8 +47,8 @@ export interface DynamoDBOptions {
    * and drops the old one. A sorted page of it then reads 16 small Queries (one round trip,
    * at least 16 read units) beside its rows. `false` turns it off. Default `true`. */
   shardHotIndexes?: boolean
-  /** Turn the table's stream on (UpdateTable) when it has none, for `enableSchemaHooks` (tables
-   * the adapter creates have one). Without a stream, schema hooks log one line and do nothing. */
+  /** Turn the table's stream on (UpdateTable) at start. Tables are created without one; the first
+   * server following it (`enableSchemaHooks`, a LiveQuery subscriber) turns it on anyway. */
   stream?: boolean
   /** Passed to Parse Server as the adapter's `enableSchemaHooks`. */
   enableSchemaHooks?: boolean

@@ -39,6 +39,9 @@ pub struct Changes {
     schema: AtomicU64,
     notify: Notify,
     started: AtomicBool,
+    /// The follower has its stream and knows its shards (or gave up): changes from then on are
+    /// heard.
+    following: AtomicBool,
     stopped: AtomicBool,
     /// LiveQuery messages heard, numbered from 1: (number, channel, message).
     messages: Mutex<VecDeque<(u64, String, String)>>,
@@ -65,6 +68,26 @@ impl Changes {
                 return counter.load(Ordering::SeqCst);
             }
         }
+    }
+
+    /// Waits (at most `timeout`) until the follower hears changes made from now on: its stream
+    /// turned on if it had none, its shards described.
+    pub async fn following(&self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.notify.notified();
+            if self.following.load(Ordering::SeqCst) || self.stopped.load(Ordering::SeqCst) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn now_following(&self) {
+        self.following.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
     }
 
     /// Waits until the schema version passes `seen` (or `timeout`, or the follower stops);
@@ -121,22 +144,17 @@ impl Changes {
     }
 }
 
-/// Starts the follower of `store`'s stream once (later calls do nothing). A table without a
-/// stream is said once in the log, and nothing is followed.
-/// `enable`: turn the stream on (UpdateTable) when the table has none (the `stream` option).
-pub fn start(
-    changes: &Arc<Changes>,
-    store: Store,
-    indexes: Arc<Indexes>,
-    log: Arc<Log>,
-    enable: bool,
-) {
+/// Starts the follower of `store`'s stream once (later calls do nothing), turning the stream on
+/// first when the table has none (tables are created without one: see `stream_of`).
+pub fn start(changes: &Arc<Changes>, store: Store, indexes: Arc<Indexes>, log: Arc<Log>) {
     if changes.started.swap(true, Ordering::SeqCst) {
         return;
     }
     let changes = Arc::clone(changes);
     tokio::spawn(async move {
-        if let Err(e) = follow(&changes, &store, &indexes, enable, &log).await {
+        let followed = follow(&changes, &store, &indexes, &log).await;
+        changes.now_following();
+        if let Err(e) = followed {
             log.warn(format!(
                 "following the table's stream stopped: {e}; schema changes of other servers are seen when Parse's schema cache expires"
             ));
@@ -243,22 +261,19 @@ impl Follower<'_> {
     }
 }
 
-/// The table's stream: turned on first when it has none and `enable` says so.
-async fn stream_of(store: &Store, enable: bool, log: &Log) -> Result<String> {
+/// The table's stream, turned on first when it has none. Tables are created without one: a
+/// stream is only needed by a follower (schema hooks, LiveQuery), and a local store keeping
+/// every record of it slows each write down as they pile up (`bench/local-store.js`).
+/// Answers its ARN and whether it was turned on now (then every record it holds is new).
+pub async fn stream_of(store: &Store, log: &Log) -> Result<(String, bool)> {
     if let Some(arn) = store.stream_arn().await? {
-        return Ok(arn);
-    }
-    if !enable {
-        return Err(crate::error::Error::Unsupported(
-            "the table has no stream (tables the adapter creates have one; the `stream: true` option turns it on)"
-                .into(),
-        ));
+        return Ok((arn, false));
     }
     log.info("turning the table's stream on (UpdateTable, NEW_IMAGE)".to_string());
     store.enable_stream().await?;
     for _ in 0..600 {
         if let Some(arn) = store.stream_arn().await? {
-            return Ok(arn);
+            return Ok((arn, true));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -270,20 +285,23 @@ async fn stream_of(store: &Store, enable: bool, log: &Log) -> Result<String> {
 /// Follows the stream until stopped. A failed poll (throttling, a shard gone, the network) is
 /// said once in the log and tried again after a backoff, the shards described again; a stream
 /// re-created (turned off and on) is followed from its start.
-async fn follow(
-    changes: &Changes,
-    store: &Store,
-    indexes: &Indexes,
-    enable: bool,
-    log: &Log,
-) -> Result<()> {
+async fn follow(changes: &Changes, store: &Store, indexes: &Indexes, log: &Log) -> Result<()> {
+    let (arn, new) = stream_of(store, log).await?;
+    // A stream turned on now holds nothing older than this follower: read from its start.
     let mut f = Follower {
         store,
-        arn: stream_of(store, enable, log).await?,
+        arn,
         shards: HashMap::new(),
-        first: true,
+        first: !new,
         poll: 0,
     };
+    match f.describe().await {
+        Ok(()) => f.poll = 1,
+        Err(e) => log.warn(format!(
+            "describing the table's stream failed ({e}); trying again"
+        )),
+    }
+    changes.now_following();
     let mut failing = 0u32;
     while !changes.stopped.load(Ordering::SeqCst) {
         match f.step(changes, indexes).await {

@@ -108,10 +108,48 @@ async fn table_without_stream(table: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_stream_option_turns_on_the_stream_of_a_table_without_one() {
+async fn a_table_gets_its_stream_when_a_follower_needs_it() {
+    // A table the adapter creates has none (a local store keeping every stream record slows
+    // down with each write): writes alone never turn it on.
+    let table = format!("h{}", rand::random::<u32>());
+    let a = Adapter::connect(common::config(&table)).await.unwrap();
+    must(&a, "createClass", json!(["Plain", {"fields": {}}])).await;
+    must(
+        &a,
+        "createObject",
+        json!(["Plain", {"fields": {}}, {"objectId": "p1"}]),
+    )
+    .await;
+    assert!(a.store().stream_arn().await.unwrap().is_none());
+    // The first follower (schema hooks here) turns it on, and hears changes through it.
+    let b = Adapter::connect(common::config(&table)).await.unwrap();
+    let v0 = b
+        .schema_changes(0, Duration::from_millis(1500))
+        .await
+        .unwrap();
+    assert!(
+        a.store().stream_arn().await.unwrap().is_some(),
+        "the follower turned the stream on"
+    );
+    must(&a, "createClass", json!(["Late", {"fields": {}}])).await;
+    let v1 = b.schema_changes(v0, Duration::from_secs(5)).await.unwrap();
+    assert!(v1 > v0, "the change arrived through the new stream");
+    // A second server following turns on nothing more, and hears it too.
+    let c = Adapter::connect(common::config(&table)).await.unwrap();
+    let w0 = c
+        .schema_changes(0, Duration::from_millis(500))
+        .await
+        .unwrap();
+    must(&a, "createClass", json!(["Later", {"fields": {}}])).await;
+    assert!(c.schema_changes(w0, Duration::from_secs(5)).await.unwrap() > w0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_option_turns_on_the_stream_at_start() {
     let table = format!("g{}", rand::random::<u32>());
     table_without_stream(&table).await;
     let a = Adapter::connect(common::config(&table)).await.unwrap();
+    must(&a, "classExists", json!(["Any"])).await;
     assert!(a.store().stream_arn().await.unwrap().is_none());
     let options = parse_server_dynamodb::adapter::Options {
         enable_stream: true,
@@ -120,17 +158,11 @@ async fn the_stream_option_turns_on_the_stream_of_a_table_without_one() {
     let b = Adapter::connect_with(common::config(&table), options)
         .await
         .unwrap();
-    let v0 = b
-        .schema_changes(0, Duration::from_millis(1500))
-        .await
-        .unwrap();
+    must(&b, "classExists", json!(["Any"])).await;
     assert!(
         a.store().stream_arn().await.unwrap().is_some(),
         "the stream was turned on"
     );
-    must(&a, "createClass", json!(["Late", {"fields": {}}])).await;
-    let v1 = b.schema_changes(v0, Duration::from_secs(5)).await.unwrap();
-    assert!(v1 > v0, "the change arrived through the new stream");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -50,8 +50,9 @@ pub struct Options {
     /// Whether an index whose partition's writes DynamoDB keeps throttling is sharded
     /// (`Indexes::shard_hot`; the `shardHotIndexes` option, on by default).
     pub shard_hot: bool,
-    /// Whether to turn the table's stream on when it has none (the `stream` option; tables the
-    /// adapter creates have one).
+    /// Whether to turn the table's stream on at start (the `stream` option). Otherwise the
+    /// first follower (schema hooks, a LiveQuery subscriber) turns it on: tables are created
+    /// without one (`follow::stream_of`).
     pub enable_stream: bool,
 }
 
@@ -235,6 +236,9 @@ impl Adapter {
         self.ready
             .get_or_try_init(|| async {
                 self.store.ensure_table(self.create_table).await?;
+                if self.enable_stream {
+                    crate::follow::stream_of(&self.store, &self.log).await?;
+                }
                 // What a killed process left half done is finished in the background.
                 let (indexes, log) = (self.indexes.clone(), self.log.clone());
                 tokio::spawn(async move {
@@ -882,15 +886,18 @@ impl Adapter {
         Ok(json!({"objects": done.objects, "items": done.items, "skipped": skipped}))
     }
 
-    /// Starts following the table's stream (once per process; see `follow`).
-    fn follow_stream(&self) {
+    /// Starts following the table's stream (once per process; see `follow`) and waits until
+    /// changes made from now on are heard (the stream turned on if the table had none).
+    async fn follow_stream(&self) {
         crate::follow::start(
             &self.changes,
             self.store.clone(),
             self.indexes.clone(),
             self.log.clone(),
-            self.enable_stream,
         );
+        self.changes
+            .following(std::time::Duration::from_secs(30))
+            .await;
     }
 
     /// Waits (at most `timeout`) until the table's stream shows a schema change after version
@@ -898,7 +905,7 @@ impl Adapter {
     /// stream (`follow`). What the JS shim's `watch` polls, for Parse's `enableSchemaHooks`.
     pub async fn schema_changes(&self, seen: u64, timeout: std::time::Duration) -> Result<u64> {
         self.ready().await?;
-        self.follow_stream();
+        self.follow_stream().await;
         Ok(self.changes.wait(seen, timeout).await)
     }
 
@@ -916,7 +923,7 @@ impl Adapter {
         timeout: std::time::Duration,
     ) -> Result<(u64, Vec<(String, String)>)> {
         self.ready().await?;
-        self.follow_stream();
+        self.follow_stream().await;
         Ok(self.changes.messages(after, timeout).await)
     }
 

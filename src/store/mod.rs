@@ -422,8 +422,7 @@ impl Store {
             .attribute_definitions(attr(PK)?)
             .attribute_definitions(attr(SK)?)
             .key_schema(key(PK, KeyType::Hash)?)
-            .key_schema(key(SK, KeyType::Range)?)
-            .stream_specification(stream::specification()?);
+            .key_schema(key(SK, KeyType::Range)?);
         let res = match provisioned {
             Some((r, w)) => res
                 .billing_mode(BillingMode::Provisioned)

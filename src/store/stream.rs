@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
 use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
 use std::collections::HashMap;
 
-/// The stream a table is created with: new images (what LiveQuery messages carry).
-pub(super) fn specification() -> Result<StreamSpecification> {
+/// The stream a follower turns on: new images (what LiveQuery messages carry).
+fn specification() -> Result<StreamSpecification> {
     StreamSpecification::builder()
         .stream_enabled(true)
         .stream_view_type(StreamViewType::NewImage)
@@ -71,16 +71,28 @@ impl Store {
         Ok(t.latest_stream_arn().filter(|_| on).map(str::to_string))
     }
 
-    /// Turns the table's stream on (UpdateTable).
+    /// Turns the table's stream on (UpdateTable). Another server turning it on at the same time
+    /// is no error: DynamoDB refuses the second UpdateTable (the table is being updated, or has
+    /// a stream already), and the stream it asked for comes all the same.
     pub async fn enable_stream(&self) -> Result<()> {
-        self.client
+        let sent = self
+            .client
             .update_table()
             .table_name(&self.table)
             .stream_specification(specification()?)
             .send()
-            .await
-            .map_err(dynamo_err)?;
-        Ok(())
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let se = e.into_service_error();
+                if se.is_resource_in_use_exception() || self.stream_arn().await?.is_some() {
+                    Ok(())
+                } else {
+                    Err(dynamo_err(se))
+                }
+            }
+        }
     }
 
     /// Every shard of stream `arn` (DescribeStream, page by page).
