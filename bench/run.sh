@@ -13,7 +13,9 @@
 #   7. DynamoDB requests and sequential round trips per Parse operation (a delaying proxy);
 #   8. creates per second of one class against DynamoDB's partition limits (the proxy's model);
 #   9. import-from of a 100k-object mongodump vs creating the objects one by one;
-#  10. LiveQuery event latency across servers through the table's stream.
+#  10. LiveQuery event latency across servers through the table's stream;
+#  12. the local store's (dynoxide's) CPU per write over 100,000 writes, with and without a
+#      table stream.
 # Each prints ratios measured side by side in one run. Not part of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,5 +59,9 @@ echo "== 9. import-from: objects per second and write units per object =="
 node bench/import.js
 echo "== 10. LiveQuery event latency across servers through the stream =="
 node bench/livequery.js
+echo "== 11. spec-suite workloads (push, role graph, GraphQL pages) vs PostgreSQL =="
+node bench/parse-workloads.js 2>/dev/null | grep -v '^warn:'
+echo "== 12. the local store's CPU per write as writes pile up, with and without a stream =="
+node bench/local-store.js 2>/dev/null | grep -v '^info:'
 echo "== charts (docs/charts/*.svg, from this run's tables) =="
 node bench/charts.js bench/out/last-run.md docs/charts
