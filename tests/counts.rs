@@ -282,6 +282,15 @@ async fn counts_dynamodb_can_evaluate_send_no_items_and_all_counts_are_exact() {
         (json!({"note": {"$exists": false}}), true),
         (json!({"note": {"$in": [null, "x"]}}), true),
         (json!({"tags": {"$in": ["t1", "t2"]}}), true),
+        // Missing, null and other values all pass `$ne` (Parse's push counts so).
+        (json!({"note": {"$ne": "x"}}), true),
+        (
+            json!({"kind": {"$ne": "a"}, "note": {"$exists": true}}),
+            true,
+        ),
+        (json!({"n": {"$ne": 3}, "done": {"$ne": true}}), true),
+        // On an Array field `$ne` refuses arrays holding the value: read and evaluated.
+        (json!({"tags": {"$ne": "t1"}}), false),
         // An equality on an Array field matches elements: read and evaluated.
         (json!({"tags": "t3"}), false),
         (json!({"n": {"$gte": 5}}), false),

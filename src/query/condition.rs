@@ -6,7 +6,8 @@
 //! is then written the careful way. Only the shapes Parse's updates send are translated (the
 //! object's key, scalar equalities, `$in` such as the `_wperm` of an ACL, `$exists`); any other
 //! query has no condition and is read first. `equivalent` is the stricter kind a count asks
-//! DynamoDB to evaluate alone: a condition that holds exactly when the query matches.
+//! DynamoDB to evaluate alone: a condition that holds exactly when the query matches (`$ne`
+//! too, as Parse's push counts its installations).
 
 use super::parse::{conjuncts, Cond, Expr};
 use crate::codec::to_attr;
@@ -68,6 +69,14 @@ fn atom(b: &mut Builder, field: &str, cond: &Cond) -> Option<String> {
     match cond {
         Cond::Eq(Value::Null) => missing_or_null(b, &mut alts),
         Cond::Eq(v) => alts.push(format!("{f} = {}", b.value(scalar(v)?))),
+        // Missing, null, or any other value (of another type too): DynamoDB's `<>` is false
+        // on a missing attribute, so that one is said apart. Exact only on a field that never
+        // holds an array (MongoDB's `$ne` also refuses an array holding the value).
+        Cond::Ne(v) => {
+            let other = b.value(scalar(v)?);
+            missing_or_null(b, &mut alts);
+            alts.push(format!("{f} <> {other}"));
+        }
         Cond::Exists(true) => alts.push(format!("attribute_exists({f})")),
         Cond::Exists(false) => alts.push(format!("attribute_not_exists({f})")),
         Cond::In(list) => {
@@ -115,6 +124,10 @@ pub fn implying(expr: &Expr, key: &str) -> Option<Condition> {
         if path.len() != 1 {
             return None;
         }
+        if matches!(cond, Cond::Ne(_)) {
+            // An array field holding the value passes `<>`: no condition implies it.
+            return None;
+        }
         if path[0] == "objectId" {
             let allows = match cond {
                 Cond::Eq(Value::String(s)) => s == key,
@@ -141,8 +154,9 @@ pub fn implying(expr: &Expr, key: &str) -> Option<Condition> {
 
 /// A condition DynamoDB checks that holds exactly when `expr` matches, for counting with
 /// `Select: COUNT` (no item crosses the network): each conjunct a top-level field's
-/// equality (on a field of `scalars`, which the schema says holds a string, number or boolean,
-/// never an array, so element matches cannot be missed), `$in` (lists held too) or `$exists`. None for anything else,
+/// equality or `$ne` (on a field of `scalars`, which the schema says holds a string, number or
+/// boolean, never an array, so element matches cannot be missed), `$in` (lists held too) or
+/// `$exists`. None for anything else,
 /// and for the objectId (key reads count those).
 pub fn equivalent(expr: &Expr, scalars: &[String]) -> Option<Condition> {
     let mut b = Builder::default();
@@ -155,7 +169,7 @@ pub fn equivalent(expr: &Expr, scalars: &[String]) -> Option<Condition> {
             return None;
         };
         let exact = match cond {
-            Cond::Eq(_) => scalars.contains(field),
+            Cond::Eq(_) | Cond::Ne(_) => scalars.contains(field),
             Cond::In(_) | Cond::Exists(_) => true,
             _ => false,
         };
