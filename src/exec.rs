@@ -248,6 +248,22 @@ pub async fn count_where(
     })
 }
 
+/// Mirror partitions of a relation read at once.
+const MIRRORS_AT_ONCE: usize = 8;
+
+/// The keys of the relation rows whose related object is `id`, from the mirror partition.
+async fn mirrored_keys(store: &Store, mirror: &str, id: &str) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    let prefix = format!("{id}:");
+    store
+        .query_prefix(mirror, Some(&prefix), None, |item| {
+            keys.extend(pointed_key(&item).cloned());
+            Ok(true)
+        })
+        .await?;
+    Ok(keys)
+}
+
 /// Hands each stored row `plan` reads that matches `expr` to `each`, in key order, as the
 /// pages come (keys in batches of 100); stops when `each` answers false. Answers the read
 /// units spent where a better index could have spent fewer and what was read (see `Read`).
@@ -290,16 +306,19 @@ pub async fn each_row(
             }
         }
         Access::JoinRelated(ids) => {
-            let mut keys = Vec::new();
-            for id in ids {
-                let prefix = format!("{id}:");
-                store
-                    .query_prefix(&join_mirror_pk(class), Some(&prefix), None, |item| {
-                        keys.extend(pointed_key(&item).cloned());
-                        Ok(true)
-                    })
-                    .await?;
-            }
+            // The mirrors of every related id at once (a role walk asks for several), not one
+            // round trip after another.
+            use futures::stream::{StreamExt, TryStreamExt};
+            let mirror = join_mirror_pk(class);
+            let reads: Vec<_> = ids
+                .iter()
+                .map(|id| mirrored_keys(store, &mirror, id))
+                .collect();
+            let found: Vec<Vec<String>> = futures::stream::iter(reads)
+                .buffered(MIRRORS_AT_ONCE)
+                .try_collect()
+                .await?;
+            let keys: Vec<String> = found.into_iter().flatten().collect();
             read_keys(store, class, expr, &keys, each).await?;
         }
         Access::Lookups(lookups) => {

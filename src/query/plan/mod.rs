@@ -369,8 +369,12 @@ fn compound_in_order(q: &Normal, known: &Known, h: &SortHint) -> Option<Access> 
     })
 }
 
+/// Most keys a relation query fixing both ids reads as keys (`owningIds × relatedIds`).
+const MAX_JOIN_KEYS: usize = 100;
+
 /// For relation rows: an equality or `$in` on `owningId` or `relatedId` (the rest of the query
-/// is checked by the evaluator). Only meaningful for `_Join` classes, whose keys are
+/// is checked by the evaluator); on both, the rows' keys themselves (Parse asks whether a row
+/// exists before adding it to a relation). Only meaningful for `_Join` classes, whose keys are
 /// `<owningId>:<relatedId>`; the caller uses it only there.
 fn join_access(q: &Normal) -> Option<Access> {
     let ids = |c: &Cond| -> Option<Vec<String>> {
@@ -391,9 +395,19 @@ fn join_access(q: &Normal) -> Option<Access> {
             _ => None,
         })
     };
-    find("owningId")
-        .map(Access::JoinOwning)
-        .or_else(|| find("relatedId").map(Access::JoinRelated))
+    match (find("owningId"), find("relatedId")) {
+        (Some(o), Some(r)) if o.len() * r.len() <= MAX_JOIN_KEYS => {
+            let mut keys: Vec<String> = o
+                .iter()
+                .flat_map(|o| r.iter().map(move |r| format!("{o}:{r}")))
+                .collect();
+            keys.sort();
+            keys.dedup();
+            Some(Access::Keys(keys))
+        }
+        (Some(o), _) => Some(Access::JoinOwning(o)),
+        (None, r) => r.map(Access::JoinRelated),
+    }
 }
 
 /// Lookups that find every row `e` can match, when there are such (objectId equality or

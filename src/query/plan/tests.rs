@@ -185,6 +185,14 @@ fn plan_read_orders_its_access_paths() {
         Some(&hint(true)),
     );
     assert_eq!(p.access, Access::JoinRelated(vec!["u1".into()]));
+    // Both ids fixed: the rows' keys (a relation row's existence is one key read).
+    let p = read(
+        &q(json!({"owningId": "r1", "relatedId": {"$in": ["u2", "u1"]}})),
+        &kept,
+        &join,
+        None,
+    );
+    assert_eq!(p.access, Access::Keys(vec!["r1:u1".into(), "r1:u2".into()]));
 }
 
 #[test]
