@@ -122,8 +122,12 @@ pub async fn find(
             };
             (read.skipped, objs, r, matched)
         }
-        // Without an order the key order is the result order, so stop after skip + limit.
-        _ if order.is_empty() => {
+        // Without an order the key order is the result order, so stop after skip + limit; so
+        // is it for the class partition sorted by objectId alone (its sort key), as Parse's
+        // push and `each` page through a class.
+        _ if order.is_empty()
+            || (order.is_key_order() && matches!(plan.access, Access::Partition)) =>
+        {
             let a = rows(store, class, plan, expr, page.need()).await?;
             let n = a.rows.len();
             (0, a.rows.into_iter().map(scored).collect(), a.read, n)
@@ -166,6 +170,30 @@ pub async fn rows(
     cap: Option<usize>,
 ) -> Result<Answer<Vec<Stored>>> {
     let mut out = Vec::new();
+    if let (Some(c), Access::Partition) = (cap, &plan.access) {
+        // Pages sized to the answer, not DynamoDB's 1 MB.
+        let mut stopped = false;
+        let scanned = store
+            .query_sized(class, plan.filter.as_ref(), c, |item| {
+                let st = item_to_stored(&item)?;
+                if matches(expr, &st.obj) {
+                    out.push(st);
+                    stopped = out.len() >= c;
+                }
+                Ok((!stopped).then(|| c - out.len()))
+            })
+            .await?;
+        let read = Read {
+            scanned,
+            examined: 0,
+            complete: !stopped,
+        };
+        return Ok(Answer {
+            matched: out.len(),
+            rows: out,
+            read,
+        });
+    }
     let read = each_row(store, class, plan, expr, &mut |st| {
         out.push(st);
         Ok(cap.is_none_or(|c| out.len() < c))

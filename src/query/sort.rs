@@ -35,6 +35,12 @@ impl Order {
         self.keys.is_empty() && self.near.is_none()
     }
 
+    /// Whether this is the order of the class partition's sort key: objectId ascending.
+    pub fn is_key_order(&self) -> bool {
+        self.near.is_none()
+            && matches!(self.keys.as_slice(), [(p, true)] if p.len() == 1 && (p[0] == "objectId" || p[0] == "_id"))
+    }
+
     pub fn sort(&self, rows: &mut [Map<String, Value>]) {
         if self.is_empty() {
             return;

@@ -580,6 +580,50 @@ impl Store {
         }
     }
 
+    /// `query` of a reader that wants `wanted` matches, in pages sized to them rather than
+    /// DynamoDB's 1 MB (which it bills whole): the first page reads `wanted` items, each next
+    /// one what the matches still missing need at the rate seen so far (a quarter more). `each`
+    /// answers how many matches are still missing after an item, or None to stop.
+    pub async fn query_sized(
+        &self,
+        pk: &str,
+        filter: Option<&Filter>,
+        wanted: usize,
+        mut each: impl FnMut(Item) -> Result<Option<usize>>,
+    ) -> Result<f64> {
+        let (mut start, mut units, mut read, mut missing) = (None, 0.0, 0usize, wanted.max(1));
+        loop {
+            let matched = wanted.max(1) - missing;
+            let limit = match (read, matched) {
+                (0, _) => missing,
+                (_, 0) => read.saturating_mul(2),
+                _ => missing.saturating_mul(read).saturating_mul(5) / (matched * 4) + 1,
+            };
+            let mut req = self
+                .partition_query(pk)
+                .set_exclusive_start_key(start.take())
+                .limit(i32::try_from(limit.clamp(1, 10_000)).unwrap_or(10_000));
+            if let Some(f) = filter {
+                req = with_filter(req, f);
+            }
+            let out = req.send().await.map_err(dynamo_err)?;
+            units += self.record("Query", out.consumed_capacity());
+            read += out.scanned_count.max(0) as usize;
+            let items = out.items.unwrap_or_default();
+            self.received("Query", items.len());
+            for item in items {
+                match each(item)? {
+                    Some(m) => missing = m.max(1),
+                    None => return Ok(units),
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(units),
+            }
+        }
+    }
+
     /// One page of a partition's items whose sort keys are in `from..=to`, in key order
     /// (`forward`) or reversed, at most `limit` of them; answers the items and where the next
     /// page starts (None: this was the last).
