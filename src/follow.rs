@@ -54,18 +54,16 @@ impl Changes {
         self.schema.load(Ordering::SeqCst)
     }
 
-    /// Waits until `counter` passes `after` (or `timeout`, or the follower stops); answers its
-    /// value then.
-    async fn until(&self, counter: &AtomicU64, after: u64, timeout: Duration) -> u64 {
+    /// Waits until `done` holds (or `timeout`, or the follower stops).
+    async fn until(&self, done: impl Fn() -> bool, timeout: Duration) {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.notify.notified();
-            let v = counter.load(Ordering::SeqCst);
-            if v > after || self.stopped.load(Ordering::SeqCst) {
-                return v;
+            if done() || self.stopped.load(Ordering::SeqCst) {
+                return;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return counter.load(Ordering::SeqCst);
+                return;
             }
         }
     }
@@ -73,16 +71,8 @@ impl Changes {
     /// Waits (at most `timeout`) until the follower hears changes made from now on: its stream
     /// turned on if it had none, its shards described.
     pub async fn following(&self, timeout: Duration) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = self.notify.notified();
-            if self.following.load(Ordering::SeqCst) || self.stopped.load(Ordering::SeqCst) {
-                return;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return;
-            }
-        }
+        self.until(|| self.following.load(Ordering::SeqCst), timeout)
+            .await
     }
 
     fn now_following(&self) {
@@ -93,7 +83,9 @@ impl Changes {
     /// Waits until the schema version passes `seen` (or `timeout`, or the follower stops);
     /// answers the version then.
     pub async fn wait(&self, seen: u64, timeout: Duration) -> u64 {
-        self.until(&self.schema, seen, timeout).await
+        self.until(|| self.schema.load(Ordering::SeqCst) > seen, timeout)
+            .await;
+        self.schema.load(Ordering::SeqCst)
     }
 
     /// The LiveQuery messages heard after number `after` (None: from now on), waiting up to
@@ -106,7 +98,9 @@ impl Changes {
         let Some(after) = after else {
             return (self.heard.load(Ordering::SeqCst), Vec::new());
         };
-        let last = self.until(&self.heard, after, timeout).await;
+        self.until(|| self.heard.load(Ordering::SeqCst) > after, timeout)
+            .await;
+        let last = self.heard.load(Ordering::SeqCst);
         if last <= after {
             return (after, Vec::new());
         }

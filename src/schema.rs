@@ -4,12 +4,12 @@
 //! a class at once both land; a change that changes nothing writes nothing. Adding a field (the
 //! common change, and the one Parse sends at once from every first save of a new class) is one
 //! `UpdateItem` of that field alone, conditioned on it being absent: adders of different fields
-//! never refuse each other, and an adder of a field already there only reads. `to_parse_schema` gives classes back in the form Parse expects
-//! (default CLPs filled in, internal `_rperm`/`_wperm`/`_hashed_password` fields hidden).
+//! never refuse each other, and an adder of a field already there only reads. `to_parse_schema`
+//! gives classes back in the form Parse expects (default CLPs filled in, internal
+//! `_rperm`/`_wperm`/`_hashed_password` fields hidden).
 //! Index keys are stored as `[key, direction]` pairs, so a compound index keeps its order.
 
-use crate::codec::{item_to_stored, object_to_item};
-use crate::codec::{to_attr, REV};
+use crate::codec::{item_to_stored, object_to_item, to_attr, KEY_ORDER, REV};
 use crate::error::{Error, Result};
 use crate::store::{backoff, Condition, Store, Update, Updated, Written};
 use serde_json::{json, Map, Value};
@@ -250,7 +250,7 @@ impl<'a> Schemas<'a> {
                 names: HashMap::from([
                     ("#fields".into(), "fields".into()),
                     ("#f".into(), field.into()),
-                    ("#order".into(), crate::codec::KEY_ORDER.into()),
+                    ("#order".into(), KEY_ORDER.into()),
                     ("#rev".into(), REV.into()),
                 ]),
                 values: HashMap::from([
@@ -326,7 +326,7 @@ impl<'a> Schemas<'a> {
 }
 
 /// A field type as Parse names it in messages (`Pointer<_User>`, `String`).
-pub fn type_name(t: &Value) -> String {
+fn type_name(t: &Value) -> String {
     let base = t.get("type").and_then(Value::as_str).unwrap_or("?");
     match t.get("targetClass").and_then(Value::as_str) {
         Some(target) => format!("{base}<{target}>"),
