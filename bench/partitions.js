@@ -10,7 +10,7 @@
 // it on (after): the load runs until the adapter has sharded the index by itself (the time it
 // took is shown), then is measured. Creates/s are of the last 10 s, then scaled back to
 // DynamoDB's real limits (÷ scale). Throttled requests are retried by the adapter; "failed"
-// are the creates that failed anyway. Not a test: a table for the README's ceilings.
+// are the creates that failed anyway. Not a test: a table for the ceilings in docs/reliability.md.
 'use strict';
 const { startDynamo, freePort } = require('../scripts/dynamo-local');
 const { FaultProxy } = require('../__test__/fault-proxy');

@@ -9,7 +9,7 @@
 //! `ADD`s still in flight for its class, so counts after sequential writes stay exact (another
 //! server's count may miss a change for the few milliseconds its `ADD` takes). Changes made
 //! while a class's `ADD` is in flight go together in the next one. A crash between
-//! an object's write and its `ADD` leaves the count off by one (the README says so).
+//! an object's write and its `ADD` leaves the count off by one (docs/reliability.md says so).
 
 use crate::error::Result;
 use crate::layout::count_pk;

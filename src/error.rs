@@ -44,7 +44,7 @@ pub enum Error {
     ClassExists(String),
     #[error("{0}")]
     TooLarge(String),
-    /// A feature the adapter does not support (yet); listed in the README's limits table.
+    /// A feature the adapter does not support (yet); listed in the limits of docs/reliability.md.
     #[error("{0}")]
     Unsupported(String),
     /// Optimistic-concurrency retries exhausted.

@@ -1,5 +1,5 @@
 //! Where things live in the table: an object's key, and the items kept beside objects (the
-//! README's "Table and item format"). Unique-value sentinels are `~u:<class>:<field>` /
+//! item format in docs/how-it-works.md). Unique-value sentinels are `~u:<class>:<field>` /
 //! `=<value>` owned by an object; index entries are `~i:<class>:<spec>` / order-preserving text +
 //! objectId (see `index` for the text); relation mirrors are `~jr:<class>` /
 //! `<relatedId>:<owningId>`; object counts are shards of `~c:<class>`; the registries of

@@ -340,7 +340,7 @@ impl Store {
                     if matches!(status, Some(TableStatus::Active) | None) {
                         if created {
                             // Best effort: without the permission (`dynamodb:UpdateTimeToLive`)
-                            // expired request claims stay (they count as absent; README).
+                            // expired request claims stay (they count as absent; docs/aws.md).
                             let _ = self.enable_ttl(crate::idempotency::TTL_ATTRIBUTE).await;
                         }
                         return Ok(());
