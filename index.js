@@ -405,6 +405,15 @@ class Partition {
   deleteMany(query = {}) {
     return this._call('deleteMany', query);
   }
+  /** MongoDB's sparse unique index (Parse's MongoCollection API) on one field: its values are
+   * unique in the class from now on, as Parse's `ensureUniqueness` makes them. */
+  _ensureSparseUniqueIndexInBackground(indexRequest) {
+    const fields = Object.keys(indexRequest || {});
+    if (fields.length !== 1) {
+      return unsupported('A unique index on several fields together');
+    }
+    return call(this._core, 'ensureUniqueness', [this.className, {}, fields]);
+  }
   /** Awaiting a Partition answers it (as Parse's `_adaptiveCollection` promises a collection). */
   then(resolve, reject) {
     // The same Partition without `then`, so the promise does not wait on it again.

@@ -53,6 +53,17 @@ test('_adaptiveCollection works as the seed README shows', async () => {
   assert.equal((await awaited.find({ _id: 'abc' }))[0].name, 'x');
   const viaThen = await db.getAdapter()._adaptiveCollection('User').then(c => c.count({}));
   assert.equal(viaThen, 1);
+  // Parse's MongoCollection API for a unique index (its spec suite uses it): a value then taken
+  // is refused on insert and on update, as MongoDB's sparse unique index refuses it.
+  const Codes = await db.getAdapter()._adaptiveCollection('Code');
+  await Codes.insertOne({ _id: 'c1', code: 1 });
+  await Codes.insertOne({ _id: 'c2', code: 2 });
+  await Codes._ensureSparseUniqueIndexInBackground({ code: 1 });
+  await assert.rejects(Codes.insertOne({ _id: 'c3', code: 1 }), err => err.code === 137);
+  await assert.rejects(Codes.updateOne({ _id: 'c1' }, { $set: { code: 2 } }), err => err.code === 137);
+  await Codes.insertOne({ _id: 'c4' }); // sparse: objects without the field are not held to it
+  await Codes.insertOne({ _id: 'c5' });
+  await assert.rejects(Codes._ensureSparseUniqueIndexInBackground({ a: 1, b: 1 }), err => err.code === 108);
 });
 
 test('a table name DynamoDB would refuse fails at construction with a Parse error saying why', () => {
