@@ -364,9 +364,7 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             };
             a.store().create_table(provisioned).await?;
             a.store().ensure_table(false).await?;
-            a.store()
-                .enable_ttl(crate::idempotency::TTL_ATTRIBUTE)
-                .await?;
+            a.store().enable_ttl(crate::store::TTL_ATTRIBUTE).await?;
             a.store().describe().await
         }
         // The schema version the table's stream has seen once it passes args[0] (or after

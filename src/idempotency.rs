@@ -6,12 +6,10 @@
 //! so the claims spread over the partition's key ranges.
 
 use crate::error::{shown, Error, Result};
-use crate::store::{Condition, Store, Written};
+use crate::store::{Condition, Store, Written, TTL_ATTRIBUTE};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
-/// The attribute DynamoDB's TTL deletes items by (enabled when the adapter creates the table).
-pub const TTL_ATTRIBUTE: &str = "_expires";
 /// The partition of request claims.
 const PARTITION: &str = "~rq";
 /// The longest request id taken (its sort key must fit DynamoDB's 1,024 bytes).

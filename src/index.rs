@@ -16,8 +16,8 @@
 //! equality, `$in`, ranges, prefixes and sorts.
 
 use crate::codec::parse_type;
-use crate::query::eval::collect_path;
 use crate::store::MAX_SORT_KEY;
+use crate::value::collect_path;
 use serde_json::{Map, Value};
 
 /// Between an entry's text and the object's key; below every byte of escaped text.
@@ -388,7 +388,7 @@ pub fn prefix_range(prefix: &str) -> SkRange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::eval::sort_cmp;
+    use crate::value::sort_cmp;
     use proptest::prelude::*;
     use serde_json::json;
 

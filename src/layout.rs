@@ -9,8 +9,8 @@
 use crate::codec::{self, Item};
 use crate::error::{shown, Error, Result};
 use crate::index;
-use crate::query::eval;
 use crate::store::TxOp;
+use crate::value::collect_path;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -326,7 +326,7 @@ pub fn sentinel_key(v: &Value) -> Option<String> {
 pub fn unique_sk(obj: &Map<String, Value>, field: &str) -> Result<Option<String>> {
     let path: Vec<String> = field.split('.').map(str::to_string).collect();
     let mut vals = Vec::new();
-    eval::collect_path(obj, &path, &mut vals);
+    collect_path(obj, &path, &mut vals);
     match vals.into_iter().next() {
         None | Some(Value::Null) => Ok(None),
         Some(v) => sentinel_key(v).map(Some).ok_or_else(|| {

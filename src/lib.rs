@@ -32,6 +32,7 @@ pub mod schema;
 pub mod store;
 pub mod transaction;
 pub mod update;
+pub mod value;
 pub mod write;
 
 #[cfg(feature = "node")]

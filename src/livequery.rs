@@ -7,8 +7,8 @@
 //! size is refused.
 
 use crate::error::{Error, Result};
-use crate::idempotency::TTL_ATTRIBUTE;
 use crate::store::Store;
+use crate::store::TTL_ATTRIBUTE;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -6,6 +6,7 @@
 
 use super::parse::{Cond, Expr, Geo};
 use crate::codec::parse_type;
+pub use crate::value::{cmp_same_type, collect_path, date_iso, sort_cmp, value_eq};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
@@ -31,38 +32,6 @@ pub fn matches(expr: &Expr, obj: &Map<String, Value>) -> bool {
 /// A document's text language: its `language` field, as a MongoDB text index reads it.
 fn text_language(obj: &Map<String, Value>) -> Option<&str> {
     obj.get("language").and_then(Value::as_str)
-}
-
-/// Values at a dotted path; arrays of objects on the way are traversed (Mongo semantics).
-pub fn collect_path<'a>(obj: &'a Map<String, Value>, path: &[String], out: &mut Vec<&'a Value>) {
-    let Some(first) = path.first() else { return };
-    let Some(v) = obj.get(first.as_str()) else {
-        return;
-    };
-    descend(v, &path[1..], out);
-}
-
-fn descend<'a>(v: &'a Value, rest: &[String], out: &mut Vec<&'a Value>) {
-    if rest.is_empty() {
-        out.push(v);
-        return;
-    }
-    match v {
-        Value::Object(m) => collect_path(m, rest, out),
-        Value::Array(a) => {
-            if let Ok(i) = rest[0].parse::<usize>() {
-                if let Some(e) = a.get(i) {
-                    descend(e, &rest[1..], out);
-                }
-            }
-            for e in a {
-                if e.is_object() {
-                    descend(e, rest, out);
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 /// Does `cond` hold for a field whose values (zero when missing) are `vals`?
@@ -175,92 +144,6 @@ fn contains_eq(v: &Value, q: &Value) -> bool {
     match v {
         Value::Array(a) => a.iter().any(|e| value_eq(e, q)),
         _ => false,
-    }
-}
-
-/// Deep equality with numbers compared by value and object keys in any order.
-pub fn value_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| value_eq(p, q))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| value_eq(v, w)))
-        }
-        _ => a == b,
-    }
-}
-
-/// Orders two values of the same kind (numbers, strings, dates, booleans); None otherwise.
-pub fn cmp_same_type(a: &Value, b: &Value) -> Option<Ordering> {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
-        (Value::String(x), Value::String(y)) => Some(x.as_str().cmp(y.as_str())),
-        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
-        _ => match (date_iso(a), date_iso(b)) {
-            (Some(x), Some(y)) => Some(x.cmp(y)),
-            // A date compared with an ISO string (aggregation `$match` sends them as text).
-            (Some(x), None) => b
-                .as_str()
-                .and_then(|s| crate::codec::normalize_iso(s).ok())
-                .map(|y| x.cmp(y.as_str())),
-            _ => None,
-        },
-    }
-}
-
-pub fn date_iso(v: &Value) -> Option<&str> {
-    if parse_type(v) == Some("Date") {
-        v.get("iso")?.as_str()
-    } else {
-        None
-    }
-}
-
-/// Total order for sorting, by type first as MongoDB does: missing/null, numbers, strings,
-/// objects, arrays, booleans, dates.
-pub fn sort_cmp(a: Option<&Value>, b: Option<&Value>) -> Ordering {
-    fn rank(v: Option<&Value>) -> u8 {
-        match v {
-            None | Some(Value::Null) => 0,
-            Some(Value::Number(_)) => 1,
-            Some(Value::String(_)) => 2,
-            Some(v @ Value::Object(_)) if date_iso(v).is_some() => 6,
-            Some(Value::Object(_)) => 3,
-            Some(Value::Array(_)) => 4,
-            Some(Value::Bool(_)) => 5,
-        }
-    }
-    let (ra, rb) = (rank(a), rank(b));
-    if ra != rb {
-        return ra.cmp(&rb);
-    }
-    match (a, b) {
-        (Some(x), Some(y)) => match cmp_same_type(x, y) {
-            Some(o) => o,
-            None => match (x, y) {
-                (Value::Object(p), Value::Object(q)) => {
-                    // Pointers (and other objects) order by their JSON text.
-                    serde_json::to_string(p)
-                        .unwrap_or_default()
-                        .cmp(&serde_json::to_string(q).unwrap_or_default())
-                }
-                (Value::Array(p), Value::Array(q)) => {
-                    for (e, f) in p.iter().zip(q) {
-                        let o = sort_cmp(Some(e), Some(f));
-                        if o != Ordering::Equal {
-                            return o;
-                        }
-                    }
-                    p.len().cmp(&q.len())
-                }
-                _ => Ordering::Equal,
-            },
-        },
-        _ => Ordering::Equal,
     }
 }
 

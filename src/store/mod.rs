@@ -34,6 +34,9 @@ pub use conditions::{Condition, TxOp};
 use rules::{cancelled, key_fits, transaction_bytes, Cancelled};
 pub use rules::{MAX_PARTITION_KEY, MAX_SORT_KEY};
 use rules::{MAX_TRANSACTION_BYTES, MAX_TRANSACTION_ITEMS, THROTTLED_ATTEMPTS};
+/// The attribute DynamoDB's TTL deletes items by (turned on when the adapter creates the
+/// table): request claims and LiveQuery messages carry their expiry in it.
+pub const TTL_ATTRIBUTE: &str = "_expires";
 pub use update::{Update, Updated};
 pub use usage::{OpUsage, Usage};
 
@@ -341,7 +344,7 @@ impl Store {
                         if created {
                             // Best effort: without the permission (`dynamodb:UpdateTimeToLive`)
                             // expired request claims stay (they count as absent; docs/aws.md).
-                            let _ = self.enable_ttl(crate::idempotency::TTL_ATTRIBUTE).await;
+                            let _ = self.enable_ttl(TTL_ATTRIBUTE).await;
                         }
                         return Ok(());
                     }
@@ -399,7 +402,7 @@ impl Store {
     }
 
     /// Creates the table: on-demand, or with `(read, write)` provisioned capacity units, and
-    /// turns on its TTL (`idempotency::TTL_ATTRIBUTE`) once it is active.
+    /// turns on its TTL (`TTL_ATTRIBUTE`) once it is active.
     pub async fn create_table(&self, provisioned: Option<(i64, i64)>) -> Result<()> {
         let attr = |n: &str| {
             AttributeDefinition::builder()
