@@ -51,39 +51,7 @@ impl Ctx<'_> {
                 }
                 Ok(Some(json!(out)))
             }
-            "$substr" | "$substrBytes" | "$substrCP" => {
-                let a = self.args_n(op, arg, 3..=3)?;
-                let s = match &a[0] {
-                    None | Some(Value::Null) => String::new(),
-                    Some(Value::String(s)) => s.clone(),
-                    Some(v @ (Value::Number(_) | Value::Object(_)))
-                        if is_date(v) || v.is_number() =>
-                    {
-                        to_string(v)?.as_str().unwrap_or_default().to_string()
-                    }
-                    Some(other) => {
-                        return Err(bad(format!(
-                            "{op}: can't convert from BSON type {} to String",
-                            type_name(Some(other))
-                        )))
-                    }
-                };
-                let start = index_arg(a[1].clone(), &format!("{op}: starting index"))?.unwrap_or(0);
-                let len = index_arg(a[2].clone(), &format!("{op}: length"))?.unwrap_or(0);
-                if op == "$substrCP" {
-                    if start < 0 || len < 0 {
-                        return Err(bad(
-                            "$substrCP: the starting index and length must be non-negative",
-                        ));
-                    }
-                    return Ok(Some(json!(s
-                        .chars()
-                        .skip(start as usize)
-                        .take(len as usize)
-                        .collect::<String>())));
-                }
-                Ok(Some(json!(substr_bytes(&s, start, len)?)))
-            }
+            "$substr" | "$substrBytes" | "$substrCP" => self.substr(op, arg),
             "$toLower" | "$toUpper" => {
                 let a = self.args_n(op, arg, 1..=1)?;
                 let s = match &a[0] {
@@ -111,35 +79,7 @@ impl Ctx<'_> {
                 }
                 Ok(Some(json!(s.split(sep.as_str()).collect::<Vec<_>>())))
             }
-            "$trim" | "$ltrim" | "$rtrim" => {
-                let m = self.named(op, arg)?;
-                let input = self.eval(
-                    m.get("input")
-                        .ok_or_else(|| bad(format!("{op} requires an 'input' field")))?,
-                )?;
-                let Some(s) = self.string_arg(op, input)? else {
-                    return null;
-                };
-                let chars: Option<Vec<char>> =
-                    match m.get("chars").map(|c| self.eval(c)).transpose()?.flatten() {
-                        None | Some(Value::Null) => None,
-                        Some(Value::String(c)) => Some(c.chars().collect()),
-                        Some(_) => {
-                            return Err(bad(format!("{op} requires 'chars' to be a string")))
-                        }
-                    };
-                // MongoDB's default: white space and the null character.
-                let strip = |c: char| match &chars {
-                    Some(set) => set.contains(&c),
-                    None => c.is_whitespace() || c == '\0',
-                };
-                let out = match op {
-                    "$trim" => s.trim_matches(strip),
-                    "$ltrim" => s.trim_start_matches(strip),
-                    _ => s.trim_end_matches(strip),
-                };
-                Ok(Some(json!(out)))
-            }
+            "$trim" | "$ltrim" | "$rtrim" => self.trim(op, arg),
             "$strLenCP" | "$strLenBytes" => {
                 let a = self.args_n(op, arg, 1..=1)?;
                 match &a[0] {
@@ -210,10 +150,71 @@ impl Ctx<'_> {
                     Some(v) => Ok(Some(to_string(v)?)),
                 }
             }
-
             other => Err(Error::Internal(format!(
                 "{other} is not a string_op operator"
             ))),
         }
+    }
+
+    /// `$substr`/`$substrBytes` (a byte range) and `$substrCP` (a range of code points).
+    fn substr(&self, op: &str, arg: &Value) -> Result<Option<Value>> {
+        let a = self.args_n(op, arg, 3..=3)?;
+        let s = match &a[0] {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(v @ (Value::Number(_) | Value::Object(_))) if is_date(v) || v.is_number() => {
+                to_string(v)?.as_str().unwrap_or_default().to_string()
+            }
+            Some(other) => {
+                return Err(bad(format!(
+                    "{op}: can't convert from BSON type {} to String",
+                    type_name(Some(other))
+                )))
+            }
+        };
+        let start = index_arg(a[1].clone(), &format!("{op}: starting index"))?.unwrap_or(0);
+        let len = index_arg(a[2].clone(), &format!("{op}: length"))?.unwrap_or(0);
+        if op == "$substrCP" {
+            if start < 0 || len < 0 {
+                return Err(bad(
+                    "$substrCP: the starting index and length must be non-negative",
+                ));
+            }
+            return Ok(Some(json!(s
+                .chars()
+                .skip(start as usize)
+                .take(len as usize)
+                .collect::<String>())));
+        }
+        Ok(Some(json!(substr_bytes(&s, start, len)?)))
+    }
+
+    /// `$trim`, `$ltrim`, `$rtrim`: the `chars` given, or white space and the null character.
+    fn trim(&self, op: &str, arg: &Value) -> Result<Option<Value>> {
+        let m = self.named(op, arg)?;
+        let input = self.eval(
+            m.get("input")
+                .ok_or_else(|| bad(format!("{op} requires an 'input' field")))?,
+        )?;
+        let Some(s) = self.string_arg(op, input)? else {
+            return Ok(Some(Value::Null));
+        };
+        let chars: Option<Vec<char>> =
+            match m.get("chars").map(|c| self.eval(c)).transpose()?.flatten() {
+                None | Some(Value::Null) => None,
+                Some(Value::String(c)) => Some(c.chars().collect()),
+                Some(_) => return Err(bad(format!("{op} requires 'chars' to be a string"))),
+            };
+        // MongoDB's default: white space and the null character.
+        let strip = |c: char| match &chars {
+            Some(set) => set.contains(&c),
+            None => c.is_whitespace() || c == '\0',
+        };
+        let out = match op {
+            "$trim" => s.trim_matches(strip),
+            "$ltrim" => s.trim_start_matches(strip),
+            _ => s.trim_end_matches(strip),
+        };
+        Ok(Some(json!(out)))
     }
 }

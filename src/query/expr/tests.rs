@@ -568,3 +568,28 @@ fn types_and_variables() {
         crate::error::code::COMMAND_UNAVAILABLE
     );
 }
+
+/// Each operator is in one family's list, so the order `operator` tries them in does not
+/// matter, and each family's function has an arm for every operator of its list.
+#[test]
+fn operator_families() {
+    let families = [
+        arithmetic::ARITHMETIC_OPS,
+        logic::LOGIC_OPS,
+        strings::STRING_OPS,
+        arrays::ARRAY_OPS,
+        dates::DATE_OPS,
+        types::TYPE_OPS,
+    ];
+    let mut seen = std::collections::HashSet::new();
+    for op in families.concat() {
+        assert!(seen.insert(op), "{op} is in two families");
+        assert!(op != "$literal" && op != "$let");
+        for arg in [json!(null), json!([]), json!({})] {
+            let e = json!({ op: arg });
+            if let Err(e) = eval(&e, &row(json!({}))) {
+                assert!(!matches!(e, Error::Internal(_)), "{op}: {e}");
+            }
+        }
+    }
+}

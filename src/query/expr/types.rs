@@ -1,8 +1,9 @@
 //! MongoDB's value rules for aggregation expressions: type names (`$type`), conversions
 //! (`$convert`, `$toInt`, `$toString`…), dates as Parse carries them (`{__type: "Date", iso}`),
-//! time zones given as UTC or fixed offsets, and `$dateToString`'s format specifiers.
+//! time zones given as UTC or fixed offsets, and `$dateToString`'s format specifiers; and the
+//! type operators themselves (`$type`, `$isNumber`, `$toInt`…`$toObjectId`, `$convert`).
 
-use super::truthy;
+use super::{truthy, Ctx};
 use crate::error::{Error, Result};
 use crate::query::eval::date_iso;
 use chrono::{DateTime, Datelike, FixedOffset, TimeZone, Timelike, Utc};
@@ -248,4 +249,85 @@ pub(super) fn type_alias(to: &Value) -> Result<&'static str> {
         },
         _ => return Err(bad("$convert's 'to' must be a type name or code")),
     })
+}
+
+/// The operators this file answers.
+pub(super) const TYPE_OPS: &[&str] = &[
+    "$type",
+    "$isNumber",
+    "$toInt",
+    "$toLong",
+    "$toDouble",
+    "$toDecimal",
+    "$toBool",
+    "$toDate",
+    "$toObjectId",
+    "$convert",
+];
+
+impl Ctx<'_> {
+    /// `op` (one of `TYPE_OPS`) on `arg`.
+    pub(super) fn type_op(&self, op: &str, arg: &Value) -> Result<Option<Value>> {
+        match op {
+            "$type" => {
+                let a = self.args_n(op, arg, 1..=1)?;
+                Ok(Some(json!(type_name(a[0].as_ref()))))
+            }
+            "$isNumber" => {
+                let a = self.args_n(op, arg, 1..=1)?;
+                Ok(Some(json!(matches!(a[0], Some(Value::Number(_))))))
+            }
+            "$toInt" | "$toLong" | "$toDouble" | "$toDecimal" | "$toBool" | "$toDate"
+            | "$toObjectId" => {
+                let a = self.args_n(op, arg, 1..=1)?;
+                let to = match op {
+                    "$toInt" => "int",
+                    "$toLong" => "long",
+                    "$toDouble" => "double",
+                    "$toDecimal" => "decimal",
+                    "$toBool" => "bool",
+                    "$toDate" => "date",
+                    _ => "objectId",
+                };
+                match &a[0] {
+                    None | Some(Value::Null) => Ok(Some(Value::Null)),
+                    Some(v) => Ok(Some(convert(v, to)?)),
+                }
+            }
+            "$convert" => self.convert_op(op, arg),
+            other => Err(Error::Internal(format!(
+                "{other} is not a type_op operator"
+            ))),
+        }
+    }
+
+    /// `$convert`: `{input, to, onNull, onError}`.
+    fn convert_op(&self, op: &str, arg: &Value) -> Result<Option<Value>> {
+        let m = self.named(op, arg)?;
+        let input = self.eval(
+            m.get("input")
+                .ok_or_else(|| bad("Missing 'input' parameter to $convert"))?,
+        )?;
+        let to = type_alias(
+            &self
+                .eval(
+                    m.get("to")
+                        .ok_or_else(|| bad("Missing 'to' parameter to $convert"))?,
+                )?
+                .unwrap_or(Value::Null),
+        )?;
+        match input {
+            None | Some(Value::Null) => match m.get("onNull") {
+                Some(x) => self.eval(x),
+                None => Ok(Some(Value::Null)),
+            },
+            Some(v) => match convert(&v, to) {
+                Ok(x) => Ok(Some(x)),
+                Err(e) => match m.get("onError") {
+                    Some(x) => self.eval(x),
+                    None => Err(e),
+                },
+            },
+        }
+    }
 }
