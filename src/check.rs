@@ -8,14 +8,14 @@
 
 use crate::codec::{item_to_stored, PK, SK};
 use crate::error::Result;
-use crate::index;
+use crate::indexes::reconcile::reconcile_index;
 use crate::indexes::Indexes;
+use crate::layout::index;
 use crate::layout::{
     entry_of, entry_pk, index_pks, is_join, is_object_partition, join_mirror, join_mirror_key,
     join_mirror_pk, pointed_key, sentinel_item, sentinel_owner, unique_pk, unique_sk,
 };
 use crate::log::Log;
-use crate::reconcile::reconcile_index;
 use crate::schema::SCHEMA_PARTITION;
 use crate::store::{Condition, Store, TxOp, Written};
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -6,7 +6,7 @@
 
 use super::Adapter;
 use crate::error::{Error, Result};
-use crate::index;
+use crate::layout::index;
 use crate::layout::{
     count_pk, index_pks, is_join, join_mirror_pk, unique_pk, Kept, META_PARTITION,
 };

@@ -7,9 +7,9 @@
 use super::stats::Count;
 use super::Adapter;
 use crate::error::Result;
-use crate::exec;
 use crate::layout::{is_join, Kept};
 use crate::query::cost::Stats;
+use crate::query::exec;
 use crate::query::normal::Normal;
 use crate::query::plan::{self, ClassFacts, Demand, Plan, SortHint};
 use crate::store::Store;

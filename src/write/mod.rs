@@ -3,7 +3,7 @@
 //! the query on conflict; `in_place` makes those that can be one `UpdateItem`), deletes; each
 //! in one transaction with the object's unique-value sentinels, index entries and relation
 //! mirror, so those never disagree with the object.
-//! Inside a transactional session the same operations are buffered in `transaction::Sessions`
+//! Inside a transactional session the same operations are buffered in `sessions::Sessions`
 //! and sent together at commit. Objects created and deleted are counted in `counts`.
 
 use crate::codec::{
@@ -12,7 +12,7 @@ use crate::codec::{
 };
 use crate::counts::Counts;
 use crate::error::{Error, Result};
-use crate::index;
+use crate::layout::index;
 use crate::layout::{
     check_key, covers, duplicate, entry_changes, join_mirror, join_mirror_key, owned_sentinel,
     unique_pk, unique_sk, Kept,
@@ -20,13 +20,14 @@ use crate::layout::{
 use crate::query::eval::matches;
 use crate::query::Expr;
 use crate::store::{backoff, Condition, Store, TxOp, Written};
-use crate::transaction::{Pending, Sessions};
 use crate::update;
 use serde_json::{Map, Value};
+use sessions::{Pending, Sessions};
 use std::sync::Arc;
 
 mod bulk;
 mod in_place;
+mod sessions;
 pub use bulk::Imported;
 pub use in_place::Attempt;
 

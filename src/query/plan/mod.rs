@@ -13,7 +13,7 @@ use super::filter::{filter, literal_prefix};
 use super::normal::{field_of, Normal};
 use super::parse::{Cond, Expr};
 use crate::codec::parse_type;
-use crate::index::{self, lookup_text, prefix_range, range_for, sortable, Kind, SkRange};
+use crate::layout::index::{self, lookup_text, prefix_range, range_for, sortable, Kind, SkRange};
 use crate::layout::{sentinel_key, Kept};
 pub use crate::store::Filter;
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! sort field's own, else the first field an index would serve).
 
 use super::{range_cond, range_key, MAX_INDEX_LOOKUPS};
-use crate::index::{self, lookup_text, sortable};
+use crate::layout::index::{self, lookup_text, sortable};
 use crate::query::normal::Normal;
 use crate::query::parse::{Cond, Expr};
 use crate::query::plan::SortHint;

@@ -6,7 +6,7 @@
 
 use crate::codec::item_to_stored;
 use crate::error::{Error, Result};
-use crate::index;
+use crate::layout::index;
 use crate::layout::{entry_changes, entry_of, entry_pk, index_pks};
 use crate::log::Log;
 use crate::store::{backoff, Condition, Store, TxOp, Written};

@@ -4,17 +4,27 @@
 //! `reconcile`), dropping an index, and the automatic-index policy. An index is *kept* (writes
 //! maintain its entries) from its registration, and *ready* (queries read it) only once its
 //! back-fill is done: until then it is listed as `building`. Per-object upkeep of sentinels and
-//! entries is `write`'s; the entry encoding is `index`'s; the keys are `layout`'s.
+//! entries is `write`'s; the entry encoding is `layout::index`'s, the keys `layout`'s. Beside
+//! the registry: `entries` (reading an index's entries, its shards merged in order),
+//! `reconcile` (an index's entries made to match the objects: back-fill and repair), `policy`
+//! (automatic indexes) and `shard` (spreading a throttled index over 16 partitions).
+
+pub mod entries;
+mod policy;
+pub mod reconcile;
+mod shard;
+
+pub use policy::AutoIndexPolicy;
 
 use crate::codec::{item_to_stored, object_to_item, Item, Stored};
 use crate::error::{Error, Result};
-use crate::index;
+use crate::indexes::reconcile::reconcile_index;
+use crate::layout::index;
 use crate::layout::{
     check_partition, duplicate, index_pks, longest_index_pk, sentinel_item, unique_pk, unique_sk,
     Kept, META_PARTITION,
 };
 use crate::log::Log;
-use crate::reconcile::reconcile_index;
 use crate::store::{backoff, Condition, Store, Written};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -87,29 +97,6 @@ impl Lists {
 struct Registry {
     items: HashMap<String, Lists>,
     read_at: std::time::Instant,
-}
-
-/// When the adapter creates an index by itself: a query had to read the class partition, that
-/// cost at least `min_units` read units, and at least `ratio` times what reading through the
-/// index would (one unit per row read, and one for the index range); the class has fewer
-/// than `max_per_class` automatic indexes.
-#[derive(Debug, Clone)]
-pub struct AutoIndexPolicy {
-    pub enabled: bool,
-    pub min_units: f64,
-    pub ratio: f64,
-    pub max_per_class: usize,
-}
-
-impl Default for AutoIndexPolicy {
-    fn default() -> Self {
-        AutoIndexPolicy {
-            enabled: true,
-            min_units: 25.0,
-            ratio: 4.0,
-            max_per_class: 8,
-        }
-    }
 }
 
 /// The lists of `class`'s index registry as stored now (not as cached).
@@ -438,77 +425,6 @@ impl Indexes {
         Ok(())
     }
 
-    /// The automatic-index policy: a read of `class` cost `scanned` read units (of its
-    /// partition, or through a lesser index) where index `spec` would read about `would_read`
-    /// rows. When the policy says so,
-    /// the index is registered and built in the background; queries use it only once it is
-    /// ready everywhere (after the second back-fill), so answers stay exact meanwhile.
-    pub fn consider(
-        self: &Arc<Self>,
-        class: &str,
-        spec: &str,
-        kept: &Kept,
-        scanned: f64,
-        would_read: usize,
-    ) {
-        let p = &self.policy;
-        let through_index = (would_read + 1) as f64;
-        let worth = scanned >= p.min_units && scanned >= p.ratio * through_index;
-        let known = kept.keeps(spec);
-        let resume = kept.building.iter().any(|s| s == spec);
-        if !p.enabled || !worth || (known && !resume) {
-            return;
-        }
-        let job = (class.to_string(), spec.to_string());
-        {
-            let mut here = self.building_here.lock().unwrap_or_else(|e| e.into_inner());
-            // The cap counts the builds this process started and has not registered yet too.
-            let starting = here
-                .iter()
-                .filter(|(c, s)| c == class && !kept.auto.contains(s))
-                .count();
-            if !known && kept.auto.len() + starting >= p.max_per_class {
-                return;
-            }
-            if !here.insert(job.clone()) {
-                return;
-            }
-        }
-        let this = Arc::clone(self);
-        tokio::spawn(async move {
-            let (class, spec) = (&job.0, &job.1);
-            // A query planned before the index became ready (here or on another server) asks
-            // to resume a build that has finished: reading the class again would be waste.
-            if resume && matches!(ready_now(&this.store, class, spec).await, Ok(true)) {
-                this.building_here
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&job);
-                return;
-            }
-            this.log.info(format!(
-                "automatic index {class}.{spec}: a query read {scanned} units of the class for {would_read} rows; building it"
-            ));
-            if let Err(e) = this.build_auto(class, spec).await {
-                this.log
-                    .warn(format!("automatic index {class}.{spec} failed: {e}"));
-            }
-            this.building_here
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&job);
-        });
-    }
-
-    async fn build_auto(&self, class: &str, spec: &str) -> Result<()> {
-        self.register_index(class, spec, true).await?;
-        if self.fill_twice(class, spec).await? {
-            self.log
-                .info(format!("automatic index {class}.{spec} is ready"));
-        }
-        Ok(())
-    }
-
     /// Back-fills registered index `spec` and marks it ready once every server keeps it: every
     /// server keeps a new index's entries within `registry_ttl()`, so it is back-filled now and
     /// again after twice that, for what servers that did not know it yet wrote meanwhile.
@@ -593,90 +509,6 @@ impl Indexes {
             .await?
             .is_some_and(|l| l.fields.contains(&twin) || l.dropping.contains(&twin));
         Ok((listed && self.remove_one(class, &twin).await?) || plain)
-    }
-
-    /// Spreads index `spec` of `class` over `index::SHARDS` partitions: registers its sharded
-    /// twin (every write keeps it from then on, as a new index), back-fills it twice (the second
-    /// time after the servers that had not seen it yet know it), marks it ready and drops
-    /// `spec`. Queries read `spec` until the twin is ready. Done once: a spec already sharded,
-    /// or not kept, is left as it is.
-    pub async fn shard(&self, class: &str, spec: &str) -> Result<()> {
-        let twin = index::sharded(spec);
-        let Some(lists) = lists_now(&self.store, class).await? else {
-            return Ok(());
-        };
-        if index::shards(spec) > 1 || !lists.fields.iter().any(|s| s == spec) {
-            return Ok(());
-        }
-        if !lists.fields.contains(&twin) {
-            let auto = lists.auto.iter().any(|s| s == spec);
-            self.log.info(format!(
-                "sharding index {class}.{spec}: its partition's writes were throttled"
-            ));
-            self.register_index(class, &twin, auto).await?;
-        }
-        self.finish_twin(class, &twin).await
-    }
-
-    /// Back-fills sharded index `twin` (registered, building) twice, marks it ready and drops
-    /// the index it replaces.
-    async fn finish_twin(&self, class: &str, twin: &str) -> Result<()> {
-        if !ready_now(&self.store, class, twin).await? && !self.fill_twice(class, twin).await? {
-            return Ok(());
-        }
-        // Every server reads the twin once it sees it ready; one still reading the old index
-        // for a moment finds it empty (its entries are deleted) and reads the twin then.
-        tokio::time::sleep(registry_ttl()).await;
-        self.remove_one(class, index::base(twin)).await?;
-        self.log
-            .info(format!("index {class}.{} is sharded", index::base(twin)));
-        Ok(())
-    }
-
-    /// Shards, in the background, the unsharded indexes whose partition's writes DynamoDB
-    /// throttled again and again lately (`Store::hot_partitions`): the writes of a key range
-    /// that does not split. Costs a lock when none was; the adapter calls it after writes.
-    pub fn shard_hot(self: &Arc<Self>) {
-        let hot = self.store.hot_partitions();
-        if hot.is_empty() {
-            return;
-        }
-        let this = Arc::clone(self);
-        tokio::spawn(async move {
-            let items = match this.cache.read().await.as_ref() {
-                Some(r) => r.items.clone(),
-                None => return,
-            };
-            let mut jobs = Vec::new();
-            for (key, lists) in &items {
-                let Some(class) = key.strip_prefix("index_") else {
-                    continue;
-                };
-                for spec in lists.fields.iter().filter(|s| index::shards(s) == 1) {
-                    if index_pks(class, spec).iter().any(|pk| hot.contains(pk)) {
-                        jobs.push((class.to_string(), spec.clone()));
-                    }
-                }
-            }
-            for job in jobs {
-                let mut here = this.building_here.lock().unwrap_or_else(|e| e.into_inner());
-                if !here.insert(job.clone()) {
-                    continue;
-                }
-                drop(here);
-                let this = Arc::clone(&this);
-                tokio::spawn(async move {
-                    if let Err(e) = this.shard(&job.0, &job.1).await {
-                        this.log
-                            .warn(format!("sharding index {}.{} failed: {e}", job.0, job.1));
-                    }
-                    this.building_here
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&job);
-                });
-            }
-        });
     }
 
     /// `remove` for one registry name (sharded or not).

@@ -6,9 +6,10 @@
 //! unique fields and indexes are items of `~meta`.
 //! Every room that reads or writes these items takes their keys and shapes from here.
 
+pub mod index;
+
 use crate::codec::{self, Item};
 use crate::error::{shown, Error, Result};
-use crate::index;
 use crate::store::TxOp;
 use crate::value::collect_path;
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -1,0 +1,132 @@
+//! Reads by key: objects by their objectIds (GetItem, BatchGetItem in chunks of 100), the rows
+//! sentinel and index lookups find (several lookups at once), the keys a relation's mirror
+//! partitions name, and how many objects an index range holds. Every row read is checked by
+//! the evaluator before it is handed on.
+
+use super::*;
+
+/// How many objects have an entry in `range` of index `spec` (each object counted once).
+pub async fn count_entries(
+    store: &Store,
+    class: &str,
+    spec: &str,
+    range: &crate::layout::index::SkRange,
+) -> Result<usize> {
+    let lookup = [Lookup::Index {
+        spec: spec.to_string(),
+        range: range.clone(),
+    }];
+    Ok(lookup_found(store, class, &lookup).await?.keys.len())
+}
+
+/// What lookups find: the keys of the objects to read, and the objects unique-value sentinels
+/// hold copies of (read already; see `layout::covers`), each object once.
+pub(super) struct Found {
+    pub(super) keys: Vec<String>,
+    pub(super) rows: Vec<Stored>,
+}
+
+/// The objects the lookups find (keys in the order found): objectIds as they are, unique
+/// values through their sentinels (their owners, or the copies they hold), index ranges
+/// through their entries.
+pub(super) async fn lookup_found(store: &Store, class: &str, lookups: &[Lookup]) -> Result<Found> {
+    use futures::stream::{StreamExt, TryStreamExt};
+    // The lookups are independent reads (an `$or` of a username and an email: two sentinels):
+    // sent together, a few at a time, so they cost one round trip, not one each.
+    let reads: Vec<_> = lookups.iter().map(|l| lookup(store, class, l)).collect();
+    let found: Vec<Found> = futures::stream::iter(reads)
+        .buffered(LOOKUPS_AT_ONCE)
+        .try_collect()
+        .await?;
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut out = Found {
+        keys: Vec::new(),
+        rows: Vec::new(),
+    };
+    for f in found {
+        out.rows
+            .extend(f.rows.into_iter().filter(|st| seen.insert(st.key.clone())));
+        out.keys.extend(
+            f.keys
+                .into_iter()
+                .filter(|k| !k.is_empty() && seen.insert(k.clone())),
+        );
+    }
+    // An object two lookups found is taken as the first gave it.
+    Ok(out)
+}
+
+/// How many lookups of one query are in flight at once.
+const LOOKUPS_AT_ONCE: usize = 16;
+
+/// What one lookup finds, keys in key order.
+async fn lookup(store: &Store, class: &str, l: &Lookup) -> Result<Found> {
+    let keys = |keys| Found {
+        keys,
+        rows: Vec::new(),
+    };
+    Ok(match l {
+        Lookup::Index { spec, range } => {
+            let items =
+                entries::in_range(store, &index_pks(class, spec), (&range.from, &range.to)).await?;
+            keys(items.iter().filter_map(pointed_key).cloned().collect())
+        }
+        Lookup::Key(k) => keys(vec![k.clone()]),
+        Lookup::Unique { field, sk } => match store.get(&unique_pk(class, field), sk).await? {
+            Some(item) => match sentinel_copy(class, &item) {
+                Some(copy) => Found {
+                    keys: Vec::new(),
+                    rows: vec![item_to_stored(&copy)?],
+                },
+                None => keys(sentinel_owner(&item).cloned().into_iter().collect()),
+            },
+            None => keys(Vec::new()),
+        },
+    })
+}
+
+/// Hands the rows with these keys that match `expr` to `each`, in key order (GetItem, or
+/// BatchGetItem in batches of 100, so memory holds one batch); stops when `each` answers false.
+pub(super) async fn read_keys(
+    store: &Store,
+    class: &str,
+    expr: &Expr,
+    keys: &[String],
+    each: &mut (dyn FnMut(Stored) -> Result<bool> + Send),
+) -> Result<()> {
+    let mut keys: Vec<&String> = keys.iter().collect();
+    keys.sort();
+    for chunk in keys.chunks(100) {
+        let items = match chunk {
+            [one] => store.get(class, one).await?.into_iter().collect(),
+            many => {
+                let many: Vec<String> = many.iter().map(|k| (*k).clone()).collect();
+                store.batch_get(class, &many).await?
+            }
+        };
+        let mut rows: Vec<Stored> = items.iter().map(item_to_stored).collect::<Result<_>>()?;
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+        for st in rows {
+            if matches(expr, &st.obj) && !each(st)? {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Mirror partitions of a relation read at once.
+pub(super) const MIRRORS_AT_ONCE: usize = 8;
+
+/// The keys of the relation rows whose related object is `id`, from the mirror partition.
+pub(super) async fn mirrored_keys(store: &Store, mirror: &str, id: &str) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    let prefix = format!("{id}:");
+    store
+        .query_prefix(mirror, Some(&prefix), None, |item| {
+            keys.extend(pointed_key(&item).cloned());
+            Ok(true)
+        })
+        .await?;
+    Ok(keys)
+}
