@@ -1,0 +1,191 @@
+//! Single-item and batch writes: puts and deletes that may carry a condition (a refused one is
+//! counted, as AWS bills it), a put that recognises its own earlier attempt after a lost answer
+//! (`put_checked`, by the write token it carries), an atomic `ADD` to a number, and
+//! BatchWriteItem in chunks of 25, several at once, unprocessed items retried.
+
+use super::*;
+
+impl Store {
+    /// Deletes any number of keys (chunks of 25, unprocessed items retried).
+    pub async fn batch_delete(&self, keys: &[(String, String)]) -> Result<()> {
+        let reqs = keys
+            .iter()
+            .map(|(p, s)| {
+                let d = DeleteRequest::builder()
+                    .set_key(Some(Self::key(p, s)))
+                    .build()
+                    .map_err(build_err)?;
+                Ok(WriteRequest::builder().delete_request(d).build())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.batch_write(reqs).await
+    }
+
+    /// Writes any number of items without conditions (chunks of 25, unprocessed items retried).
+    pub async fn batch_put(&self, items: Vec<Item>) -> Result<()> {
+        let reqs = items
+            .into_iter()
+            .map(|item| {
+                let p = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(build_err)?;
+                Ok(WriteRequest::builder().put_request(p).build())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.batch_write(reqs).await
+    }
+
+    /// Sends writes in BatchWriteItems of at most 25, each key once (DynamoDB refuses a batch
+    /// that names a key twice: of two writes of one key, the later is kept).
+    /// Up to `BATCHES_AT_ONCE` requests are in flight at once.
+    async fn batch_write(&self, all: Vec<WriteRequest>) -> Result<()> {
+        use futures::stream::{StreamExt, TryStreamExt};
+        let all = rules::each_key_once(all);
+        let sends: Vec<_> = all
+            .chunks(25)
+            .map(|chunk| self.batch_write_one(chunk.to_vec()))
+            .collect();
+        futures::stream::iter(sends)
+            .buffer_unordered(BATCHES_AT_ONCE)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    /// One BatchWriteItem, its unprocessed items sent again after a backoff until none is left.
+    async fn batch_write_one(&self, mut reqs: Vec<WriteRequest>) -> Result<()> {
+        let mut attempt = 0;
+        while !reqs.is_empty() {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, reqs)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(dynamo_err)?;
+            self.record("BatchWriteItem", out.consumed_capacity());
+            reqs = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&self.table))
+                .unwrap_or_default();
+            if !reqs.is_empty() {
+                backoff(attempt).await;
+                attempt += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// One write that may carry a condition.
+    pub async fn put(&self, item: Item, cond: Option<Condition>) -> Result<Written> {
+        Ok(self.put_counted(item, cond).await?.0)
+    }
+
+    /// `put` of an item that carries a fresh write token: when the condition fails, the item is
+    /// read and, if it holds the token, the write is taken as done (its answer was lost and
+    /// the SDK's retry failed the condition the write itself changed). For items written
+    /// rarely (schemas, registries), so nothing overwrites them in between.
+    pub async fn put_checked(&self, mut item: Item, cond: Option<Condition>) -> Result<Written> {
+        let token = format!("{:016x}", rand::random::<u64>());
+        item.insert(
+            crate::codec::TOKEN.into(),
+            AttributeValue::L(vec![AttributeValue::S(token.clone())]),
+        );
+        let (pk, sk) = match (item.get(PK), item.get(SK)) {
+            (Some(AttributeValue::S(p)), Some(AttributeValue::S(s))) => (p.clone(), s.clone()),
+            _ => return Err(Error::Internal("item without key".into())),
+        };
+        let (written, retried) = self.put_counted(item, cond).await?;
+        if written != Written::Ok && retried {
+            let now = self.get(&pk, &sk).await?;
+            if now.is_some_and(|i| crate::codec::item_tokens(&i).contains(&token)) {
+                return Ok(Written::Ok);
+            }
+        }
+        Ok(written)
+    }
+
+    /// `put`, also answering whether an attempt the SDK retried may have been applied (it got
+    /// no answer, or a 5xx): then a failed condition may be this write's own earlier attempt.
+    pub async fn put_counted(
+        &self,
+        item: Item,
+        cond: Option<Condition>,
+    ) -> Result<(Written, bool)> {
+        let attempts = Arc::new(AtomicU32::new(0));
+        let req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let req = with_condition!(req, cond);
+        let retried = || attempts.load(Ordering::Relaxed) > 0;
+        match req
+            .customize()
+            .interceptor(CountAttempts(attempts.clone()))
+            .send()
+            .await
+        {
+            Ok(out) => {
+                self.record("PutItem", out.consumed_capacity());
+                Ok((Written::Ok, retried()))
+            }
+            Err(e) => {
+                let se = e.into_service_error();
+                if se.is_conditional_check_failed_exception() {
+                    self.refused("PutItem");
+                    Ok((Written::ConditionFailed(0), retried()))
+                } else {
+                    Err(dynamo_err(se))
+                }
+            }
+        }
+    }
+
+    pub async fn delete(&self, pk: &str, sk: &str, cond: Option<Condition>) -> Result<Written> {
+        let req = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let req = with_condition!(req, cond);
+        match req.send().await {
+            Ok(out) => {
+                self.record("DeleteItem", out.consumed_capacity());
+                Ok(Written::Ok)
+            }
+            Err(e) => {
+                let se = e.into_service_error();
+                if se.is_conditional_check_failed_exception() {
+                    self.refused("DeleteItem");
+                    Ok(Written::ConditionFailed(0))
+                } else {
+                    Err(dynamo_err(se))
+                }
+            }
+        }
+    }
+
+    /// Adds `delta` to number attribute `attr` of item (`pk`, `sk`), creating both if needed
+    /// (UpdateItem `ADD`: atomic, never conflicting with other adders).
+    pub async fn add_number(&self, pk: &str, sk: &str, attr: &str, delta: i64) -> Result<()> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk, sk)))
+            .update_expression("ADD #a :d")
+            .expression_attribute_names("#a", attr)
+            .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(dynamo_err)?;
+        self.record("UpdateItem", out.consumed_capacity());
+        Ok(())
+    }
+}
