@@ -315,54 +315,8 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
             | "$maxDistanceInRadians"
             | "$maxDistanceInMiles"
             | "$maxDistanceInKilometers" => {}
-            "$within" => {
-                let b = arg
-                    .get("$box")
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| Error::json("$within needs $box"))?;
-                if b.len() != 2 {
-                    return Err(Error::json("$box needs two points"));
-                }
-                // MongoDB's `$box` is a flat rectangle: its corners may come in either order.
-                let (a, b) = (geo_point(&b[0])?, geo_point(&b[1])?);
-                let sw = (a.0.min(b.0), a.1.min(b.1));
-                let ne = (a.0.max(b.0), a.1.max(b.1));
-                out.push(Cond::Geo(Geo::Box { sw, ne }));
-            }
-            "$geoWithin" => {
-                if let Some(poly) = arg.get("$polygon") {
-                    let pts = match poly {
-                        Value::Array(a) => a
-                            .iter()
-                            .map(geo_point_or_pair)
-                            .collect::<Result<Vec<_>>>()?,
-                        Value::Object(_) if crate::codec::parse_type(poly) == Some("Polygon") => {
-                            poly.get("coordinates")
-                                .and_then(Value::as_array)
-                                .ok_or_else(|| Error::json("bad Polygon"))?
-                                .iter()
-                                .map(geo_point_or_pair)
-                                .collect::<Result<Vec<_>>>()?
-                        }
-                        _ => return Err(Error::json("bad $polygon")),
-                    };
-                    if pts.len() < 3 {
-                        return Err(Error::json("Polygon must have at least 3 points"));
-                    }
-                    out.push(Cond::Geo(Geo::Polygon(pts)));
-                } else if let Some(cs) = arg.get("$centerSphere") {
-                    let cs = cs.as_array().filter(|a| a.len() >= 2).ok_or_else(|| {
-                        Error::json("bad $geoWithin value; $centerSphere should be an array of Parse.GeoPoint and distance")
-                    })?;
-                    let (lat, lng) = geo_point_or_pair(&cs[0])?;
-                    let radius = cs[1].as_f64().filter(|d| *d >= 0.0).ok_or_else(|| {
-                        Error::json("bad $geoWithin value; $centerSphere distance invalid")
-                    })?;
-                    out.push(Cond::Geo(Geo::CenterSphere { lat, lng, radius }));
-                } else {
-                    return Err(Error::json("bad $geoWithin"));
-                }
-            }
+            "$within" => out.push(Cond::Geo(within_box(arg)?)),
+            "$geoWithin" => out.push(Cond::Geo(geo_within(arg)?)),
             "$geoIntersects" => {
                 let p = arg
                     .get("$point")
@@ -380,6 +334,57 @@ fn parse_constraint(v: &Value, ci: bool) -> Result<Vec<Cond>> {
         }
     }
     Ok(out)
+}
+
+/// `$within: {$box: [a, b]}`: MongoDB's flat rectangle, its corners in either order.
+fn within_box(arg: &Value) -> Result<Geo> {
+    let b = arg
+        .get("$box")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::json("$within needs $box"))?;
+    if b.len() != 2 {
+        return Err(Error::json("$box needs two points"));
+    }
+    let (a, b) = (geo_point(&b[0])?, geo_point(&b[1])?);
+    let sw = (a.0.min(b.0), a.1.min(b.1));
+    let ne = (a.0.max(b.0), a.1.max(b.1));
+    Ok(Geo::Box { sw, ne })
+}
+
+/// `$geoWithin`: a `$polygon` (points, or a Parse Polygon) or a `$centerSphere`.
+fn geo_within(arg: &Value) -> Result<Geo> {
+    if let Some(poly) = arg.get("$polygon") {
+        let pts = match poly {
+            Value::Array(a) => a
+                .iter()
+                .map(geo_point_or_pair)
+                .collect::<Result<Vec<_>>>()?,
+            Value::Object(_) if crate::codec::parse_type(poly) == Some("Polygon") => poly
+                .get("coordinates")
+                .and_then(Value::as_array)
+                .ok_or_else(|| Error::json("bad Polygon"))?
+                .iter()
+                .map(geo_point_or_pair)
+                .collect::<Result<Vec<_>>>()?,
+            _ => return Err(Error::json("bad $polygon")),
+        };
+        if pts.len() < 3 {
+            return Err(Error::json("Polygon must have at least 3 points"));
+        }
+        Ok(Geo::Polygon(pts))
+    } else if let Some(cs) = arg.get("$centerSphere") {
+        let cs = cs.as_array().filter(|a| a.len() >= 2).ok_or_else(|| {
+            Error::json("bad $geoWithin value; $centerSphere should be an array of Parse.GeoPoint and distance")
+        })?;
+        let (lat, lng) = geo_point_or_pair(&cs[0])?;
+        let radius = cs[1]
+            .as_f64()
+            .filter(|d| *d >= 0.0)
+            .ok_or_else(|| Error::json("bad $geoWithin value; $centerSphere distance invalid"))?;
+        Ok(Geo::CenterSphere { lat, lng, radius })
+    } else {
+        Err(Error::json("bad $geoWithin"))
+    }
 }
 
 fn text_search(arg: &Value) -> Result<TextSearch> {
