@@ -4,7 +4,7 @@
 //! mirrors missing or orphaned, items kept for classes that no longer exist, objects of classes
 //! without a schema. With `fix`, each repair is a transaction conditioned on what was read (the
 //! object's revision, the sentinel's owner, the class still without a schema), so it never
-//! undoes a write that raced with the check; index entries are repaired by `reconcile`.
+//! undoes a write that raced with the check; index entries are repaired by `indexes::reconcile`.
 
 use crate::codec::{item_to_stored, PK, SK};
 use crate::error::Result;

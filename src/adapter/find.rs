@@ -4,7 +4,7 @@
 //! the access path it takes (`Path`: the cheapest, or one `explain` or the planner's property
 //! test picks), and `matching`, the strongly consistent read of stored rows that writes,
 //! `distinct` and `$lookup` build on. A find flows down as query JSON → `Expr` → `Plan` →
-//! `exec` (items → decode → evaluate → sort → page) → Parse JSON.
+//! `query::exec` (items → decode → evaluate → sort → page) → Parse JSON.
 
 use super::planning::{self, facts};
 use super::transform::to_parse;

@@ -1,8 +1,8 @@
 //! What Parse Server's storage-adapter interface means, on DynamoDB: each method turns Parse's
-//! arguments into a query (`query::parse`), a plan (`query::plan`), rows (`exec`) and writes
+//! arguments into a query (`query::parse`), a plan (`query::plan`), rows (`query::exec`) and writes
 //! (`write`), and answers in Parse's forms (`transform`). It decides *what* a call means
 //! (which rows, which options, which errors) and delegates *how*: a find flows down as
-//! query JSON → `Expr` → `Plan` → `exec` (items → decode → evaluate → sort → page) → Parse
+//! query JSON → `Expr` → `Plan` → `query::exec` (items → decode → evaluate → sort → page) → Parse
 //! JSON, and nothing below calls back up. This file holds the adapter, its options, its
 //! connection and readiness; the methods are in rooms: `classes` (classes and schemas),
 //! `indexes` (unique values, indexes, the consistency check), `find` (finds and counts),

@@ -11,7 +11,7 @@ use super::*;
 /// until `skip + limit` rows are known to precede everything unread. Answers how many leading
 /// rows were skipped without being read (only when `expr` has no condition: each object's
 /// order entry is then one row) and the rows read, to be sorted by the caller. Correct
-/// because every object has an order entry at the text it sorts by (see `index`), so when
+/// because every object has an order entry at the text it sorts by (see `layout::index`), so when
 /// the scan has passed group G, every row sorting before G has been seen.
 pub(super) async fn scan_in_order(
     store: &Store,
