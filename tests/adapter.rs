@@ -1014,7 +1014,10 @@ async fn indexes_serve_ranges_prefixes_and_sorted_pages() {
     let got = |op: &str, u: &parse_server_dynamodb::store::Usage| {
         u.operations.get(op).map(|o| o.requests).unwrap_or(0)
     };
-    assert_eq!(got("Query", &after) - got("Query", &before), 1);
+    // One Query of the index; and, when this test has run longer than the count's freshness
+    // (adapter/stats.rs `FRESH`, 30 s: a loaded machine), the class's background count read.
+    let queries = got("Query", &after) - got("Query", &before);
+    assert!((1..=2).contains(&queries), "{queries} Queries");
     assert!(
         after.read_units - before.read_units < 10.0,
         "read {} units",
