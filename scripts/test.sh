@@ -9,21 +9,23 @@
 #      what differs between Node releases: loading the addon, ESM, the embedded store,
 #      WebSockets) on Node 22 and 24 (scripts/node-versions.sh);
 #   3. the representative part on Parse Server 8 and 7 (compat/), with their JS SDKs.
-# Every request of both goes through DynamoDB's documented rules (scripts/dynamo-rules.js): one
-# that AWS would refuse is refused, and recorded, and this script fails if any was.
+# 1, 2 and 3 run at once, each into its own log. Every request of each goes through DynamoDB's
+# documented rules (scripts/dynamo-rules.js): one that AWS would refuse is refused, and
+# recorded, and this script fails if any was.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export AWS_EC2_METADATA_DISABLED=true
 export CARGO_TERM_COLOR=never
 export DYNAMO_RULES=1
-DYNAMO_RULES_LOG="$(mktemp -t dynamo-rules.XXXXXX)"
-export DYNAMO_RULES_LOG
 
-# Fails when any request broke DynamoDB's rules during the step named $1.
+# "== step (at N s) ==": where the time goes (CONTRIBUTING.md gives a fresh clone's).
+step() { echo "== $1 (at ${SECONDS} s) =="; }
+
+# Fails when the rules log $2 holds a request of the step named $1.
 check_rules() {
-  if [ -s "$DYNAMO_RULES_LOG" ]; then
+  if [ -s "$2" ]; then
     echo "requests that AWS would refuse were sent during the $1:" >&2
-    head -50 "$DYNAMO_RULES_LOG" >&2
+    head -50 "$2" >&2
     exit 1
   fi
   echo "== DynamoDB's rules: no request of the $1 broke one =="
@@ -33,48 +35,84 @@ bash scripts/setup.sh
 
 if [ -d .git ]; then
   # setup.sh built the addon with `napi build`, which writes them anew.
-  echo "== generated files: binding.js and binding.d.ts are what the build writes =="
+  step "generated files: binding.js and binding.d.ts are what the build writes"
   git diff --exit-code --stat -- binding.js binding.d.ts ||
     { echo "binding.js/binding.d.ts differ from what 'npm run build' writes: run it and commit them" >&2; exit 1; }
 fi
 
-echo "== cargo tests (core) =="
-# dynoxide for the Rust side; stopped when this script exits.
-source scripts/dynoxide.sh
-start_dynoxide
-# For the target triple `napi build` names, so the tests reuse the dependencies the addon's
-# build compiled (target/<triple>/test-fast; Cargo.toml asks the same features of both).
-host=$(rustc -vV | sed -n 's/^host: //p')
-cargo test --profile test-fast --no-default-features --features embedded --target "$host"
-check_rules "cargo tests"
-unset DYNAMODB_ENDPOINT  # the node tests start their own stores
+# 1. The cargo tests, with a dynoxide server of their own (stopped when the run ends). For the
+# target triple `napi build` names, so they reuse the dependencies the addon's build compiled
+# (target/<triple>/test-fast; Cargo.toml asks the same features of both).
+cargo_tests() {
+  source scripts/dynoxide.sh
+  start_dynoxide
+  cargo test --profile test-fast --no-default-features --features embedded --target "$(rustc -vV | sed -n 's/^host: //p')"
+}
 
-# The test files, named (Node 22 and later take a folder argument as a file, not as "its tests").
-TESTS=(__test__/*.test.js __test__/*.test.mjs)
-echo "== node integration tests (Parse Server + Parse JS SDK), Node $(node --version) =="
-node --test --test-concurrency=2 "${TESTS[@]}"
-check_rules "node tests"
+# 2. Every node test on the Node on PATH. The files are named (Node 22 and later take a folder
+# argument as a file, not as "its tests"); each starts its own stores.
+node_tests() {
+  node --test --test-concurrency=2 __test__/*.test.js __test__/*.test.mjs
+}
 
-# A representative part (CRUD, queries, users and sessions, relations, transactions, schemas
+# 3. A representative part (CRUD, queries, users and sessions, relations, transactions, schemas
 # and indexes, ACLs) on Parse Server's previous majors, and with what depends on the Node
 # release (loading the addon, ESM, the embedded store, LiveQuery's WebSockets, the demo, the
 # seed's API, request de-duplication) on the other Node.js releases users run (one addon build
 # serves them all: it is N-API). The long fault, crash, partition-model and packaging tests
-# run on the first Node only. CONTRIBUTING.md gives the split and its timings.
+# run on the first Node only.
 COMPAT_TESTS="__test__/objects.test.js __test__/users.test.js __test__/updates.test.js __test__/schema.test.js __test__/acl.test.js __test__/exactness.test.js"
 NODE_RELEASE_TESTS="$COMPAT_TESTS __test__/esm.test.mjs __test__/embedded.test.js __test__/livequery.test.js __test__/start.test.js __test__/partition.test.js __test__/idempotency.test.js"
-source scripts/node-versions.sh
-for v in $NODE_VERSIONS; do
-  echo "== node integration tests on Node $v (representative part) =="
-  # shellcheck disable=SC2086
-  PATH="$(node_bin "$v"):$PATH" node --test --test-concurrency=2 $NODE_RELEASE_TESTS
-  check_rules "node tests on Node $v"
+other_releases() {
+  source scripts/node-versions.sh
+  for v in $NODE_VERSIONS; do
+    step "Node $v (representative part)"
+    # shellcheck disable=SC2086
+    PATH="$(node_bin "$v"):$PATH" node --test --test-concurrency=2 $NODE_RELEASE_TESTS
+  done
+  for major in 8 7; do
+    dir=compat/parse-server-$major
+    step "Parse Server $(node -p "require('./$dir/node_modules/parse-server/package.json').version") with JS SDK $(node -p "require('./$dir/node_modules/parse/package.json').version") (representative part)"
+    # --test-force-exit: Parse Server 7 keeps a handle open after its shutdown (8 and 9 do not).
+    # shellcheck disable=SC2086
+    PSD_PARSE_SERVER_DIR="$dir" node --test --test-force-exit --test-concurrency=2 $COMPAT_TESTS
+  done
+}
+
+# The three run at once, each into its own log and rules log, printed whole as each ends: the
+# tests mostly wait on their servers (the Node suite alone keeps 2 cores ~70% busy), so at once
+# they end sooner than one after another (CONTRIBUTING.md, "the test command").
+logs=$(mktemp -d -t psd-test.XXXXXX)
+names=(); pids=()
+run() {
+  local name=$1
+  shift
+  (
+    export DYNAMO_RULES_LOG="$logs/$name.rules"
+    : > "$DYNAMO_RULES_LOG"
+    "$@"
+  ) > "$logs/$name.log" 2>&1 &
+  names+=("$name"); pids+=("$!")
+}
+step "cargo tests (core), node tests on Node $(node --version), and the other releases, at once"
+run "cargo tests" cargo_tests
+run "node tests on Node $(node --version)" node_tests
+run "node tests on Node 22 and 24 and Parse Server 8 and 7" other_releases
+failed=()
+for i in "${!pids[@]}"; do
+  name=${names[$i]}
+  if wait "${pids[$i]}"; then ok=1; else ok=0; fi
+  step "$name: $([ $ok = 1 ] && echo passed || echo FAILED); its output follows"
+  cat "$logs/$name.log"
+  if [ $ok = 1 ]; then
+    (check_rules "$name" "$logs/$name.rules") || failed+=("$name (DynamoDB's rules)")
+  else
+    failed+=("$name")
+  fi
 done
-for major in 8 7; do
-  dir=compat/parse-server-$major
-  echo "== compatibility: Parse Server $(node -p "require('./$dir/node_modules/parse-server/package.json').version") with JS SDK $(node -p "require('./$dir/node_modules/parse/package.json').version") =="
-  # shellcheck disable=SC2086
-  # --test-force-exit: Parse Server 7 keeps a handle open after its shutdown (8 and 9 do not).
-  PSD_PARSE_SERVER_DIR="$dir" node --test --test-force-exit --test-concurrency=2 $COMPAT_TESTS
-  check_rules "Parse Server $major tests"
-done
+rm -rf "$logs"
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'failed: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+step "all tests passed"
