@@ -184,8 +184,6 @@ impl Adapter {
             .collect())
     }
 
-    /// What a find does in DynamoDB (Parse's `explain`): the access path, the filter expression
-
     pub async fn distinct(
         &self,
         class: &str,
