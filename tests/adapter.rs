@@ -1023,7 +1023,9 @@ async fn indexes_serve_ranges_prefixes_and_sorted_pages() {
         "read {} units",
         after.read_units - before.read_units
     );
-    // Skip is counted in the index: the skipped objects are not read.
+    // A deep skip: the skipped rows are read (an entry alone cannot tell whether its object
+    // still sorts there; see `query/exec/in_order.rs`), so the planner reads the cheaper of the
+    // index's first 503 objects and the class partition (600 small objects in a few pages).
     let before = reads(&a);
     assert_eq!(
         find(
@@ -1034,13 +1036,11 @@ async fn indexes_serve_ranges_prefixes_and_sorted_pages() {
         vec![500, 501, 502]
     );
     let after = reads(&a);
-    let batch_read = |u: &parse_server_dynamodb::store::Usage| {
-        u.operations
-            .get("BatchGetItem")
-            .map(|o| o.read_units)
-            .unwrap_or(0.0)
-    };
-    assert!(batch_read(&after) - batch_read(&before) <= 4.0);
+    assert!(
+        after.read_units - before.read_units < 25.0,
+        "skip 500 read {} units",
+        after.read_units - before.read_units
+    );
     // Ranges, with other conditions checked by the evaluator, sorted by the ranged field.
     assert_eq!(
         find(

@@ -6,7 +6,7 @@
 //! `distinct` and `$lookup` build on. A find flows down as query JSON → `Expr` → `Plan` →
 //! `query::exec` (items → decode → evaluate → sort → page) → Parse JSON.
 
-use super::planning::{self, facts};
+use super::planning;
 use super::transform::to_parse;
 use super::Adapter;
 use crate::codec::Stored;
@@ -275,12 +275,10 @@ impl Adapter {
             self.learned.counted(class, Some(n));
             return Ok(n as usize);
         }
-        // One equality an index answers exactly: count its entries, not the objects.
+        // Index entries are not counted alone: an entry left by a write a crash cut off
+        // would count (see `write`); the objects they name are read and checked.
         let q = Normal::of(&expr);
         let planned = self.plan(class, schema, &q, Demand::default()).await?;
-        if let Some((spec, range)) = plan::count_range(&q, &planned.kept, &facts(class, schema)) {
-            return exec::count_entries(&reader, class, &spec, &range).await;
-        }
         // Read through the partition with a condition DynamoDB evaluates exactly: it counts,
         // nothing is sent. Otherwise counted as the pages come: no object is kept.
         let exact = (planned.plan.access == plan::Access::Partition)

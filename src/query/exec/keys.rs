@@ -1,23 +1,9 @@
 //! Reads by key: objects by their objectIds (GetItem, BatchGetItem in chunks of 100), the rows
-//! sentinel and index lookups find (several lookups at once), the keys a relation's mirror
-//! partitions name, and how many objects an index range holds. Every row read is checked by
+//! sentinel and index lookups find (several lookups at once), and the keys a relation's mirror
+//! partitions name. Every row read is checked by
 //! the evaluator before it is handed on.
 
 use super::*;
-
-/// How many objects have an entry in `range` of index `spec` (each object counted once).
-pub async fn count_entries(
-    store: &Store,
-    class: &str,
-    spec: &str,
-    range: &crate::layout::index::SkRange,
-) -> Result<usize> {
-    let lookup = [Lookup::Index {
-        spec: spec.to_string(),
-        range: range.clone(),
-    }];
-    Ok(lookup_found(store, class, &lookup).await?.keys.len())
-}
 
 /// What lookups find: the keys of the objects to read, and the objects unique-value sentinels
 /// hold copies of (read already; see `layout::covers`), each object once.

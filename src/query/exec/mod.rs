@@ -8,13 +8,12 @@ mod in_order;
 mod keys;
 
 use in_order::scan_in_order;
-pub use keys::count_entries;
 use keys::{lookup_found, mirrored_keys, read_keys, MIRRORS_AT_ONCE};
 
 use crate::codec::{item_to_stored, Stored};
 use crate::error::Result;
 use crate::indexes::entries::{self, InOrder};
-use crate::layout::index::{self, Exactness};
+use crate::layout::index;
 use crate::layout::{
     entry_of, index_pks, join_mirror_pk, pointed_key, sentinel_copy, sentinel_owner, unique_pk,
 };
@@ -112,7 +111,7 @@ pub async fn find(
         }
         o
     };
-    let (skipped, objs, read, matched) = match &plan.access {
+    let (objs, read, matched) = match &plan.access {
         Access::InOrder { .. } => {
             let read = scan_in_order(store, class, expr, &plan.access, page).await?;
             let n = read.rows.len();
@@ -121,13 +120,12 @@ pub async fn find(
             // The objects fetched beyond the answer are what an index on the query's
             // conditions would have saved (a filter that matches few reads the whole class).
             let waste = read.fetched.saturating_sub(n) as f64;
-            let matched = read.skipped + n;
             let r = Read {
                 scanned: waste,
                 examined: read.fetched,
                 complete: !read.stopped,
             };
-            (read.skipped, objs, r, matched)
+            (objs, r, n)
         }
         // Without an order the key order is the result order, so stop after skip + limit; so
         // is it for the class partition sorted by objectId alone (its sort key), as Parse's
@@ -137,7 +135,7 @@ pub async fn find(
         {
             let a = rows(store, class, plan, expr, page.need()).await?;
             let n = a.rows.len();
-            (0, a.rows.into_iter().map(scored).collect(), a.read, n)
+            (a.rows.into_iter().map(scored).collect(), a.read, n)
         }
         _ => {
             let mut top = TopN {
@@ -152,12 +150,12 @@ pub async fn find(
                 Ok(true)
             })
             .await?;
-            (0, top.rows, read, matched)
+            (top.rows, read, matched)
         }
     };
     let rows = objs
         .into_iter()
-        .skip(page.skip - skipped)
+        .skip(page.skip)
         .take(page.limit.unwrap_or(usize::MAX))
         .collect();
     Ok(Answer {

@@ -615,34 +615,6 @@ fn sort_range(q: &Normal, known: &Known, field: &str) -> Option<SkRange> {
     Some(range_key(&conds, known.scalar(field)).unwrap_or_else(SkRange::all))
 }
 
-/// For a count: an index range whose entries are exactly the matches of `expr`, one per object,
-/// so counting them answers without reading objects. Only for one equality on a field the
-/// schema says holds one value (no arrays), with a value whose entry text is exact (numbers,
-/// booleans, Dates, Pointers, strings whose whole text an entry keeps and that do not read as
-/// dates).
-pub fn count_range(q: &Normal, kept: &Kept, facts: &ClassFacts) -> Option<(String, SkRange)> {
-    let [Expr::Field(p, Cond::Eq(v))] = q.conjuncts.as_slice() else {
-        return None;
-    };
-    let field = p.join(".");
-    if !facts.scalars.contains(&field) {
-        return None;
-    }
-    let exact = match v {
-        Value::String(s) => index::whole_text(s) && crate::codec::normalize_iso(s).is_err(),
-        Value::Number(n) => n.as_f64().is_some_and(f64::is_finite),
-        Value::Bool(_) => true,
-        Value::Object(_) => matches!(parse_type(v), Some("Pointer" | "Date")),
-        _ => false,
-    };
-    if !exact {
-        return None;
-    }
-    let ready = (kept.ready(), kept.ready_unique());
-    let spec = Known::of(facts, &ready).index_of(&field, &[Kind::Ordered, Kind::Lookup])?;
-    Some((spec, SkRange::exact(&lookup_text(v, false)?)))
-}
-
 /// The plan when it is key reads alone (`objectId` equality or `$in` in a conjunct): then
 /// neither the class's registries nor a filter expression matter, so callers can plan it
 /// before reading them.
