@@ -152,7 +152,7 @@ test('a transaction over 4 MB fails clearly before anything is written', async (
 
 test('a write DynamoDB refuses as invalid fails at once, not retried as a conflict; a throttled transaction is sent again', async () => {
   // Rules with a 3,000-byte item limit: the adapter's own 400 KB check lets the object through,
-  // DynamoDB's answer (a ValidationError cancellation, a ValidationException) refuses it.
+  // DynamoDB's answer (a ValidationException) refuses it.
   const dynamo = await startDynamo({ rules: false });
   const strict = await new RulesProxy({ target: dynamo.endpoint, log: null, limits: { itemBytes: 3000 } }).start();
   const faults = await new FaultProxy({ target: dynamo.endpoint, seed: 5, rate: 0.5, kinds: ['cancelThrottled'] }).start();
@@ -165,14 +165,22 @@ test('a write DynamoDB refuses as invalid fails at once, not retried as a confli
     const m1 = { 'X-Parse-Master-Key': masterKey };
     await t1.rest('POST', '/schemas/Indexed', { className: 'Indexed', fields: { tag: { type: 'String' } }, indexes: { by_tag: { tag: 1 } } }, m1);
     const started = Date.now();
+    // An indexed object: its entry goes first, the object is refused, the entry is withdrawn.
     const refused = await t1.rest('POST', '/classes/Indexed', { tag: 't', text: 'x'.repeat(4000) }, m1);
     assert.equal(refused.body.code, 1, JSON.stringify(refused.body));
-    assert.match(refused.body.error, /nothing was written/);
-    const tries = strict.violations.filter(v => v.op === 'TransactWriteItems').length;
-    assert.ok(tries <= 2, `the refused transaction was sent ${tries} times`);
+    assert.match(refused.body.error, /ValidationException/);
+    const tries = strict.violations.filter(v => v.op === 'PutItem').length;
+    assert.ok(tries <= 2, `the refused write was sent ${tries} times`);
     assert.ok(Date.now() - started < 10_000);
-    // Without kept items the write is one PutItem, refused with a ValidationException: known
-    // not to have happened (not TIMEOUT, "may or may not have been applied").
+    const report = await t1.db.getAdapter()._call('check', false);
+    assert.deepEqual([report.problems, report.leftovers], [[], []], 'the entry was withdrawn');
+    // With a unique value (a sign-up), the object and its sentinels are one transaction: refused
+    // whole, nothing written.
+    const user = await t1.rest('POST', '/users', { username: 'big', password: 'pw', text: 'x'.repeat(4000) }, m1);
+    assert.equal(user.body.code, 1, JSON.stringify(user.body));
+    assert.match(user.body.error, /nothing was written/);
+    const txTries = strict.violations.filter(v => v.op === 'TransactWriteItems').length;
+    assert.ok(txTries <= 2, `the refused transaction was sent ${txTries} times`);
     const plain = await t1.rest('POST', '/classes/Plain', { text: 'x'.repeat(4000) }, m1);
     assert.equal(plain.body.code, 1, JSON.stringify(plain.body));
     assert.match(plain.body.error, /ValidationException/);
@@ -180,14 +188,15 @@ test('a write DynamoDB refuses as invalid fails at once, not retried as a confli
   } finally {
     await t1.stop();
   }
-  // Half the transactions cancelled for throttling: every save still lands, once.
+  // Half the transactions (sign-ups: a user and its unique values) cancelled for throttling:
+  // every sign-up still lands, once.
   clearSchemas();
   const t2 = await startStack({ appId: 'throttled-app', adapterOptions: { autoIndex: false } }, { dynamo: { endpoint: faults.endpoint }, table });
   try {
-    for (let i = 0; i < 12; i++) await new t2.Parse.Object('Indexed').save({ tag: `t${i}` }, opts);
+    for (let i = 0; i < 12; i++) await new t2.Parse.User({ username: `user${i}`, password: 'pw' }).signUp();
     assert.ok(faults.counts.cancelThrottled > 0, JSON.stringify(faults.counts));
-    assert.equal(await new t2.Parse.Query('Indexed').count(opts), 12);
-    assert.equal((await new t2.Parse.Query('Indexed').equalTo('tag', 't7').find(opts)).length, 1);
+    assert.equal(await new t2.Parse.Query('_User').count(opts), 12);
+    assert.equal((await new t2.Parse.Query('_User').equalTo('username', 'user7').find(opts)).length, 1);
   } finally {
     await t2.stop();
     await faults.stop();

@@ -68,7 +68,7 @@ test('a refused request charges nothing; a range refills in a second; reads owe 
 
 // Through the fault proxy: creates into a class with a `createdAt` index, in bursts above what
 // the index's last key range takes in a second but not above it on average (its ceiling: 20
-// write units a second at 1/50, 2 per create's entry). The model throttles (DynamoDB's answer,
+// write units a second at 1/50, 1 per create's entry). The model throttles (DynamoDB's answer,
 // with its reason); the adapter sends the throttled writes again after a backoff, so every
 // create lands once and no error reaches the caller.
 test('the proxy throttles key ranges as DynamoDB does; the adapter retries every create in', async () => {
@@ -85,15 +85,15 @@ test('the proxy throttles key ranges as DynamoDB does; the adapter retries every
     await a.createClass('Post', { ...schema, indexes: { by_created: { createdAt: -1 } } });
     const at = i => ({ __type: 'Date', iso: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString() });
     const create = i => a.createObject('Post', schema, { objectId: `p${String(i).padStart(3, '0')}`, n: i, createdAt: at(i), updatedAt: at(i) });
-    // Four bursts of 15 parallel creates (30 units at the index's tail), 2 s apart.
+    // Four bursts of 30 parallel creates (30 units at the index's tail), 2 s apart.
     for (let burst = 0; burst < 4; burst++) {
-      await Promise.all(Array.from({ length: 15 }, (_, k) => create(burst * 15 + k)));
+      await Promise.all(Array.from({ length: 30 }, (_, k) => create(burst * 30 + k)));
       await new Promise(r => setTimeout(r, 2000));
     }
     assert.ok(proxy.counts.partitionThrottle > 0, 'the index range throttled some writes');
-    assert.equal(await a.count('Post', schema, {}), 60);
+    assert.equal(await a.count('Post', schema, {}), 120);
     const rows = await a.find('Post', schema, {}, { sort: { createdAt: -1 }, limit: 5 });
-    assert.deepEqual(rows.map(r => r.n), [59, 58, 57, 56, 55]);
+    assert.deepEqual(rows.map(r => r.n), [119, 118, 117, 116, 115]);
     await a._call('admin.deleteTable');
   } finally {
     await proxy.stop();

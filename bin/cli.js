@@ -290,7 +290,8 @@ async function main(argv) {
       if (opts.json) print(report);
       else {
         for (const p of report.problems) print(`${p.fixed ? 'fixed' : 'FOUND'}\t${p.kind}\t${p.class}\t${p.what}\t${p.detail}`);
-        print(`${report.items} items, ${report.classes} classes: ${report.problems.length} problems, ${report.unfixed} not fixed`);
+        for (const l of report.leftovers) print(`${l.fixed ? 'removed' : 'leftover'}\t${l.kind}\t${l.class}\t${l.what}\t${l.detail}`);
+        print(`${report.items} items, ${report.classes} classes: ${report.problems.length} problems, ${report.unfixed} not fixed; ${report.leftovers.length} leftovers no answer shows`);
       }
       if (report.problems.length === 0) return 0;
       return report.unfixed === 0 ? 1 : 4;

@@ -12,8 +12,9 @@ use crate::indexes::reconcile::reconcile_index;
 use crate::indexes::Indexes;
 use crate::layout::index;
 use crate::layout::{
-    entry_of, entry_pk, index_pks, is_join, is_object_partition, join_mirror, join_mirror_key,
-    join_mirror_pk, pointed_key, sentinel_item, sentinel_owner, unique_pk, unique_sk,
+    entry_of, entry_pk, entry_rev, index_pks, is_join, is_object_partition, join_mirror,
+    join_mirror_key, join_mirror_pk, leftover_below, pointed_key, sentinel_item, sentinel_owner,
+    unique_pk, unique_sk,
 };
 use crate::log::Log;
 use crate::schema::SCHEMA_PARTITION;
@@ -26,8 +27,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
     /// `missing-sentinel`, `orphaned-sentinel`, `duplicate-unique`, `missing-index-entry`,
-    /// `stale-index-entry`, `missing-mirror`, `orphaned-mirror`, `left-over`,
-    /// `objects-without-schema`.
+    /// `misplaced-index-entry`, `missing-mirror`, `orphaned-mirror`, `left-over`,
+    /// `objects-without-schema`; of a leftover (see `Report`), `stale-index-entry` or
+    /// `index-entry-underway`.
     pub kind: &'static str,
     pub class: String,
     /// The unique field, index spec or partition concerned.
@@ -58,12 +60,16 @@ impl Problem {
     }
 }
 
-/// What a check found (and fixed).
+/// What a check found (and fixed). `leftovers` are not problems: index entries no answer
+/// shows, left by writes cut off between their steps (`write`): `stale-index-entry` (the object
+/// does not call for it, or is gone), removed by a fix, and `index-entry-underway` (of an object
+/// not there yet, younger than `layout::LEFTOVER_GRACE_MS`: a create may be under way), left.
 #[derive(Debug, Default)]
 pub struct Report {
     pub items: usize,
     pub classes: usize,
     pub problems: Vec<Problem>,
+    pub leftovers: Vec<Problem>,
 }
 
 impl Report {
@@ -73,6 +79,7 @@ impl Report {
             "classes": self.classes,
             "problems": self.problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
             "unfixed": self.problems.iter().filter(|p| !p.fixed).count(),
+            "leftovers": self.leftovers.iter().map(Problem::to_json).collect::<Vec<_>>(),
         })
     }
 }
@@ -234,9 +241,12 @@ impl Checker<'_> {
             self.check_sentinels(class, f, &held, &revs, report).await?;
         }
         // An index still being back-filled is incomplete by design (its build finishes it).
+        let below = leftover_below();
         for spec in &kept.ready() {
             let mut want = want.remove(spec).unwrap_or_default();
             let mut found = 0;
+            let mut stale = 0;
+            let first_leftover = report.leftovers.len();
             let mut entries = Vec::new();
             for pk in index_pks(class, spec) {
                 entries.extend(items(store, &pk).await?);
@@ -258,15 +268,26 @@ impl Checker<'_> {
                     continue;
                 }
                 let wanted = want.get_mut(&key);
+                let present = wanted.is_some();
                 match wanted.as_ref().and_then(|w| w.iter().position(|x| *x == e)) {
                     Some(at) => {
                         if let Some(w) = wanted {
                             w.swap_remove(at);
                         }
                     }
+                    None if !present && entry_rev(&item).is_some_and(|r| r > below) => {
+                        report.leftovers.push(Problem::new(
+                            "index-entry-underway",
+                            class,
+                            spec.clone(),
+                            format!(
+                                "an entry of {key}, not there yet (a create under way, or cut off)"
+                            ),
+                        ));
+                    }
                     None => {
-                        found += 1;
-                        report.problems.push(Problem::new(
+                        stale += 1;
+                        report.leftovers.push(Problem::new(
                             "stale-index-entry",
                             class,
                             spec.clone(),
@@ -284,11 +305,14 @@ impl Checker<'_> {
                     format!("{} entries of {key} missing", rest.len()),
                 ));
             }
-            if found > 0 && self.fix {
+            if (found > 0 || stale > 0) && self.fix {
                 reconcile_index(store, self.log, class, spec, "repairing").await?;
                 let n = report.problems.len();
                 for p in report.problems[n - found..].iter_mut() {
                     p.fixed = true;
+                }
+                for p in report.leftovers[first_leftover..].iter_mut() {
+                    p.fixed = p.kind == "stale-index-entry";
                 }
             }
         }

@@ -7,13 +7,17 @@
 use crate::codec::item_to_stored;
 use crate::error::{Error, Result};
 use crate::layout::index;
-use crate::layout::{entry_changes, entry_of, entry_pk, index_pks};
+use crate::layout::{
+    entry_changes, entry_of, entry_pk, entry_rev, index_pks, leftover_below, Fence,
+};
 use crate::log::Log;
 use crate::store::{backoff, Condition, Store, TxOp, Written};
 use std::collections::{HashMap, HashSet};
 
 /// Writes turning `have` into `want` for the object at `key`, each transaction checking that
-/// the object is still at revision `rev` (None: still absent), at most 100 items each.
+/// the object is still at revision `rev` (None: still absent), at most 100 items each. A
+/// removal is fenced as a writer's (`layout::Fence`): it leaves an entry a later revision put,
+/// and, of an absent object, one younger than `LEFTOVER_GRACE_MS` (a create under way).
 fn reconcile_ops(
     class: &str,
     spec: &str,
@@ -22,7 +26,17 @@ fn reconcile_ops(
     have: &[index::Entry],
     want: &[index::Entry],
 ) -> Vec<Vec<TxOp>> {
-    let changes = entry_changes(class, spec, key, have, want);
+    let fence = match rev {
+        Some(r) => Fence {
+            put: Some(r),
+            upto: Some(r),
+        },
+        None => Fence {
+            put: None,
+            upto: Some(leftover_below()),
+        },
+    };
+    let changes = entry_changes(class, spec, key, have, want, fence);
     let check = match rev {
         Some(r) => Condition::revision(r),
         None => Condition::absent(),
@@ -138,10 +152,16 @@ pub async fn reconcile_index(
     let mut have: HashMap<String, Vec<index::Entry>> = HashMap::new();
     // Entries outside the shard their key picks (never written so; see `check`) go.
     let mut misplaced: Vec<(String, String)> = Vec::new();
+    // Objects with an entry too young to be a leftover: if absent, a create under way.
+    let mut young: HashSet<String> = HashSet::new();
+    let below = leftover_below();
     for pk in index_pks(class, spec) {
         store
             .query(&pk, None, |item| {
                 if let Some((key, e)) = entry_of(&item) {
+                    if entry_rev(&item).is_some_and(|r| r > below) {
+                        young.insert(key.clone());
+                    }
                     if entry_pk(class, spec, &key) == pk {
                         have.entry(key).or_default().push(e);
                     } else {
@@ -162,11 +182,12 @@ pub async fn reconcile_index(
             Ok(true)
         })
         .await?;
-    // Entries of objects that are gone: delete them if the object is still absent.
+    // Entries of objects that are gone: delete them if the object is still absent (and they
+    // are not a create's first step).
     let gone: Vec<(String, Vec<index::Entry>)> = {
         let present: HashSet<&String> = rows.iter().map(|(k, _, _)| k).collect();
         have.iter()
-            .filter(|(k, _)| !present.contains(k))
+            .filter(|(k, _)| !present.contains(k) && !young.contains(*k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     };

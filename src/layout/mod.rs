@@ -10,7 +10,7 @@ pub mod index;
 
 use crate::codec::{self, Item};
 use crate::error::{shown, Error, Result};
-use crate::store::TxOp;
+use crate::store::{Condition, TxOp};
 use crate::value::collect_path;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
@@ -215,12 +215,26 @@ pub fn longest_index_pk(class: &str, spec: &str) -> String {
     index_pks(class, spec).pop().unwrap_or_default()
 }
 
-fn index_item(class: &str, spec: &str, e: &index::Entry, key: &str) -> Item {
+/// The attribute of an index entry holding the object revision it was put for (see `Fence`).
+pub const ENTRY_REV: &str = "rev";
+
+fn index_item(class: &str, spec: &str, e: &index::Entry, key: &str, rev: Option<i64>) -> Item {
     let mut item = aux_item(entry_pk(class, spec, key), &e.sk, "key", key);
     if let Some(o) = e.ord {
         item.insert("ord".into(), AttributeValue::S(o.attr().into()));
     }
+    if let Some(r) = rev {
+        item.insert(ENTRY_REV.into(), AttributeValue::N(r.to_string()));
+    }
     item
+}
+
+/// The object revision an index entry was put for (None: put before entries had one).
+pub fn entry_rev(item: &Item) -> Option<i64> {
+    match item.get(ENTRY_REV) {
+        Some(AttributeValue::N(n)) => n.parse().ok(),
+        _ => None,
+    }
 }
 
 /// The object key an index item points at, and the entry it holds (its sort key, and for an
@@ -245,21 +259,49 @@ pub fn entry_of(item: &Item) -> Option<(String, index::Entry)> {
     ))
 }
 
+/// How the entry writes of one object write are fenced against the other writers of that
+/// object, whose entries are written outside its transaction (see `write`): each put entry
+/// carries the revision its object is being written at (`put`), and a delete removes an entry
+/// only if no writer of a later revision has put it again since (`upto`: the entry's revision
+/// is at most this, or it has none). Inside one transaction with the object (Parse's
+/// transactional batches) neither is needed for safety, but puts still carry their revision.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fence {
+    pub put: Option<i64>,
+    pub upto: Option<i64>,
+}
+
+/// How long an entry of an object that does not exist is left alone: it may be the first step
+/// of a create still under way (entries go before the object).
+pub const LEFTOVER_GRACE_MS: i64 = 10 * 60 * 1000;
+
+/// The entry revision below which an entry without its object is a leftover of a write that
+/// ended (a create's first revision is its time, see `write::first_revision`; later ones only
+/// add to it).
+pub fn leftover_below() -> i64 {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    ms.saturating_sub(LEFTOVER_GRACE_MS).saturating_mul(1024)
+}
+
 /// The writes turning the entries `have` of index `spec` for the object at `key` into `want`:
-/// deletes of entries no longer wanted, puts of new or changed ones.
+/// deletes of entries no longer wanted, puts of new or changed ones, fenced by `fence`.
 pub fn entry_changes(
     class: &str,
     spec: &str,
     key: &str,
     have: &[index::Entry],
     want: &[index::Entry],
+    fence: Fence,
 ) -> Vec<TxOp> {
     let mut ops: Vec<TxOp> = Vec::new();
     for e in have.iter().filter(|e| !want.iter().any(|w| w.sk == e.sk)) {
-        ops.push(TxOp::Delete(entry_pk(class, spec, key), e.sk.clone(), None));
+        let cond = fence.upto.map(|r| Condition::at_most(ENTRY_REV, r));
+        ops.push(TxOp::Delete(entry_pk(class, spec, key), e.sk.clone(), cond));
     }
     for e in want.iter().filter(|e| !have.contains(e)) {
-        ops.push(TxOp::Put(index_item(class, spec, e, key), None));
+        ops.push(TxOp::Put(index_item(class, spec, e, key, fence.put), None));
     }
     ops
 }

@@ -1,5 +1,6 @@
-//! The conditions and transaction operations of writes: an item absent, at a revision, or
-//! absent or owned by an object (a sentinel), and the puts, deletes and checks a
+//! The conditions and transaction operations of writes: an item absent, at a revision, absent
+//! or owned by an object (a sentinel), or with a number attribute at most or exactly a value
+//! (an index entry's revision), and the puts, deletes and checks a
 //! `TransactWriteItems` is made of.
 
 use crate::codec::{Item, PK, SK};
@@ -39,6 +40,32 @@ impl Condition {
             expression: "#rev = :rev".into(),
             names: HashMap::from([("#rev".to_string(), crate::codec::REV.to_string())]),
             values: HashMap::from([(":rev".to_string(), AttributeValue::N(rev.to_string()))]),
+        }
+    }
+    /// Number attribute `attr` is at most `n`, or the item has none (or is gone).
+    pub fn at_most(attr: &str, n: i64) -> Condition {
+        Condition {
+            expression: "attribute_not_exists(#a) OR #a <= :a".into(),
+            names: HashMap::from([("#a".to_string(), attr.to_string())]),
+            values: HashMap::from([(":a".to_string(), AttributeValue::N(n.to_string()))]),
+        }
+    }
+    /// Number attribute `attr` is `n` (None: the item exists without it).
+    pub fn number_is(attr: &str, n: Option<i64>) -> Condition {
+        match n {
+            Some(n) => Condition {
+                expression: "#a = :a".into(),
+                names: HashMap::from([("#a".to_string(), attr.to_string())]),
+                values: HashMap::from([(":a".to_string(), AttributeValue::N(n.to_string()))]),
+            },
+            None => Condition {
+                expression: "attribute_exists(#sk) AND attribute_not_exists(#a)".into(),
+                names: HashMap::from([
+                    ("#sk".to_string(), SK.to_string()),
+                    ("#a".to_string(), attr.to_string()),
+                ]),
+                values: HashMap::new(),
+            },
         }
     }
     /// Whether this is `absent()`: a write under it creates its item.

@@ -1,9 +1,22 @@
 //! Single-item and batch writes: puts and deletes that may carry a condition (a refused one is
 //! counted, as AWS bills it), a put that recognises its own earlier attempt after a lost answer
 //! (`put_checked`, by the write token it carries), an atomic `ADD` to a number, and
-//! BatchWriteItem in chunks of 25, several at once, unprocessed items retried.
+//! BatchWriteItem in chunks of 25, several at once, unprocessed items retried and throttling
+//! waited out (and counted against its partitions).
 
 use super::*;
+
+/// The partition a batch write goes to.
+fn write_pk(w: &WriteRequest) -> Option<&str> {
+    let key = w
+        .put_request()
+        .map(|p| p.item())
+        .or_else(|| w.delete_request().map(|d| d.key()));
+    match key.and_then(|k| k.get(PK)) {
+        Some(AttributeValue::S(pk)) => Some(pk.as_str()),
+        _ => None,
+    }
+}
 
 impl Store {
     /// Deletes any number of keys (chunks of 25, unprocessed items retried).
@@ -54,28 +67,61 @@ impl Store {
     }
 
     /// One BatchWriteItem, its unprocessed items sent again after a backoff until none is left.
+    /// Throttling is waited out as a transaction's is (until the operation timeout), and
+    /// counted against the partitions it names (`heat`): the unprocessed items' partitions, or
+    /// the batch's when it was throttled whole and holds one partition's writes.
     async fn batch_write_one(&self, mut reqs: Vec<WriteRequest>) -> Result<()> {
+        let started = std::time::Instant::now();
         let mut attempt = 0;
         while !reqs.is_empty() {
-            let out = self
+            let sent = self
                 .client
                 .batch_write_item()
-                .request_items(&self.table, reqs)
+                .request_items(&self.table, reqs.clone())
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
-                .await
-                .map_err(dynamo_err)?;
+                .await;
+            let out = match sent {
+                Ok(out) => out,
+                Err(e) => {
+                    let se = e.into_service_error();
+                    let throttled = se.is_provisioned_throughput_exceeded_exception()
+                        || se.is_request_limit_exceeded()
+                        || se.code() == Some("ThrottlingException");
+                    let patient = attempt < THROTTLED_ATTEMPTS || started.elapsed() < self.patience;
+                    if !(throttled && patient) {
+                        return Err(dynamo_err(se));
+                    }
+                    let pks: std::collections::HashSet<&str> =
+                        reqs.iter().filter_map(write_pk).collect();
+                    if pks.len() == 1 {
+                        self.heat_of(pks);
+                    }
+                    backoff(attempt + 2).await;
+                    attempt += 1;
+                    continue;
+                }
+            };
             self.record("BatchWriteItem", out.consumed_capacity());
             reqs = out
                 .unprocessed_items
                 .and_then(|mut u| u.remove(&self.table))
                 .unwrap_or_default();
             if !reqs.is_empty() {
+                self.heat_of(reqs.iter().filter_map(write_pk).collect());
                 backoff(attempt).await;
                 attempt += 1;
             }
         }
         Ok(())
+    }
+
+    /// Counts a throttle against each of these partitions (see `heat`).
+    fn heat_of(&self, pks: std::collections::HashSet<&str>) {
+        let mut heat = self.heat.lock().unwrap_or_else(|e| e.into_inner());
+        for pk in pks {
+            heat.throttled(pk);
+        }
     }
 
     /// One write that may carry a condition.
@@ -146,6 +192,18 @@ impl Store {
     }
 
     pub async fn delete(&self, pk: &str, sk: &str, cond: Option<Condition>) -> Result<Written> {
+        Ok(self.delete_counted(pk, sk, cond).await?.0)
+    }
+
+    /// `delete`, also answering whether an attempt the SDK retried may have been applied (as
+    /// `put_counted`): then a failed condition may be this delete's own earlier attempt.
+    pub async fn delete_counted(
+        &self,
+        pk: &str,
+        sk: &str,
+        cond: Option<Condition>,
+    ) -> Result<(Written, bool)> {
+        let attempts = Arc::new(AtomicU32::new(0));
         let req = self
             .client
             .delete_item()
@@ -153,16 +211,22 @@ impl Store {
             .set_key(Some(Self::key(pk, sk)))
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         let req = with_condition!(req, cond);
-        match req.send().await {
+        let retried = || attempts.load(Ordering::Relaxed) > 0;
+        match req
+            .customize()
+            .interceptor(CountAttempts(attempts.clone()))
+            .send()
+            .await
+        {
             Ok(out) => {
                 self.record("DeleteItem", out.consumed_capacity());
-                Ok(Written::Ok)
+                Ok((Written::Ok, retried()))
             }
             Err(e) => {
                 let se = e.into_service_error();
                 if se.is_conditional_check_failed_exception() {
                     self.refused("DeleteItem");
-                    Ok(Written::ConditionFailed(0))
+                    Ok((Written::ConditionFailed(0), retried()))
                 } else {
                     Err(dynamo_err(se))
                 }

@@ -7,10 +7,10 @@
 //! object DynamoDB could not store (over 400 KB, nested too deep, a key too long, a number
 //! its decimals cannot hold) is skipped and named, and nothing of it is written.
 
-use super::{check_size, index_ops, Writer};
+use super::{check_size, first_revision, index_ops, Writer};
 use crate::codec::{object_to_item, Item};
 use crate::error::Result;
-use crate::layout::{check_key, join_mirror, key_for, owned_sentinel, unique_sk, Kept};
+use crate::layout::{check_key, join_mirror, key_for, owned_sentinel, unique_sk, Fence, Kept};
 use crate::store::TxOp;
 use serde_json::{Map, Value};
 
@@ -28,7 +28,8 @@ pub struct Imported {
 /// The items an insert of `obj` writes, or why it cannot be stored.
 fn items_of(class: &str, key: &str, obj: &Map<String, Value>, kept: &Kept) -> Result<Vec<Item>> {
     check_key(class, key, obj)?;
-    let item = object_to_item(class, key, 1, obj)?;
+    let rev = first_revision();
+    let item = object_to_item(class, key, rev, obj)?;
     check_size(&item)?;
     let mut items = Vec::new();
     for f in &kept.unique {
@@ -37,7 +38,11 @@ fn items_of(class: &str, key: &str, obj: &Map<String, Value>, kept: &Kept) -> Re
         }
     }
     items.extend(join_mirror(class, key, obj));
-    for op in index_ops(class, &kept.indexes, key, None, Some(obj)) {
+    let fence = Fence {
+        put: Some(rev),
+        upto: None,
+    };
+    for op in index_ops(class, &kept.indexes, key, None, Some(obj), fence) {
         if let TxOp::Put(entry, _) = op {
             items.push(entry);
         }

@@ -1,10 +1,16 @@
 //! Writes of one object with everything kept beside it: inserts conditioned on absence, updates
 //! as read-modify-writes conditioned on the object's revision (re-read and re-checked against
-//! the query on conflict; `in_place` makes those that can be one `UpdateItem`), deletes; each
-//! in one transaction with the object's unique-value sentinels, index entries and relation
-//! mirror, so those never disagree with the object.
-//! Inside a transactional session the same operations are buffered in `sessions::Sessions`
-//! and sent together at commit. Objects created and deleted are counted in `counts`.
+//! the query on conflict; `in_place` makes those that can be one `UpdateItem`), deletes. The
+//! object goes in one transaction with its unique-value sentinels and relation mirror when it
+//! has any, else alone (one PutItem or DeleteItem). Its index entries are written outside it,
+//! one unit each, in an order that keeps every answer exact: the entries a write adds go
+//! before the object (BatchWriteItem), the ones it makes stale are removed after it, each
+//! removal conditioned on the entry not having been put again by a later revision
+//! (`layout::Fence`); readers check every row an entry names against the object. A write cut
+//! off between its steps leaves entries no answer shows (`check` counts them as leftovers, `check
+//! --fix` removes them). Inside a transactional session the same operations, entries
+//! included, are buffered in `sessions::Sessions` and sent together at commit. Objects created
+//! and deleted are counted in `counts`.
 
 use crate::codec::{
     item_measure, item_to_stored, item_tokens, object_to_item, Item, Stored, MAX_ITEM_BYTES,
@@ -15,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::layout::index;
 use crate::layout::{
     check_key, covers, duplicate, entry_changes, join_mirror, join_mirror_key, owned_sentinel,
-    unique_pk, unique_sk, Kept,
+    unique_pk, unique_sk, Fence, Kept,
 };
 use crate::query::eval::matches;
 use crate::query::Expr;
@@ -26,12 +32,37 @@ use sessions::{Pending, Sessions};
 use std::sync::Arc;
 
 mod bulk;
+mod entries;
 mod in_place;
 mod sessions;
 pub use bulk::Imported;
 pub use in_place::Attempt;
 
 const WRITE_ATTEMPTS: u32 = 200;
+
+/// The first revision of a new object: its creation time in milliseconds × 1024 (each write
+/// then adds 1), so a key written again after a delete (a relation row removed and added
+/// again) starts above every revision it had before, and a slow writer's entry removals for the
+/// old object (fenced by revision, `layout::Fence`) cannot touch the new one's entries.
+pub(crate) fn first_revision() -> i64 {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    ms.saturating_mul(1024).max(1)
+}
+
+/// The puts (their items) and the deletes among index entry writes.
+fn split_entries(ops: Vec<TxOp>) -> (Vec<Item>, Vec<TxOp>) {
+    let mut puts = Vec::new();
+    let mut deletes = Vec::new();
+    for op in ops {
+        match op {
+            TxOp::Put(item, _) => puts.push(item),
+            other => deletes.push(other),
+        }
+    }
+    (puts, deletes)
+}
 
 /// A fresh write token (random: 48 bits).
 fn new_token() -> String {
@@ -84,20 +115,25 @@ fn check_size(item: &Item) -> Result<()> {
     Ok(())
 }
 
-/// Index entry writes turning `old`'s entries into `new`'s (either may be absent).
+/// Index entry writes turning `old`'s entries into `new`'s (either may be absent), fenced by
+/// `fence`.
 fn index_ops(
     class: &str,
     specs: &[String],
     key: &str,
     old: Option<&Map<String, Value>>,
     new: Option<&Map<String, Value>>,
+    fence: Fence,
 ) -> Vec<TxOp> {
     let entries = |o: Option<&Map<String, Value>>, spec: &str| {
         o.map(|o| index::entries(o, spec, key)).unwrap_or_default()
     };
     specs
         .iter()
-        .flat_map(|spec| entry_changes(class, spec, key, &entries(old, spec), &entries(new, spec)))
+        .flat_map(|spec| {
+            let (have, want) = (entries(old, spec), entries(new, spec));
+            entry_changes(class, spec, key, &have, &want, fence)
+        })
         .collect()
 }
 
@@ -235,7 +271,8 @@ impl Writer {
         session: Option<u64>,
     ) -> Result<()> {
         check_key(class, key, obj)?;
-        let mut item = object_to_item(class, key, 1, obj)?;
+        let rev = first_revision();
+        let mut item = object_to_item(class, key, rev, obj)?;
         let token = stamp(&mut item, &[]);
         check_size(&item)?;
         let mut sentinels = Vec::new();
@@ -245,7 +282,11 @@ impl Writer {
             }
         }
         let mirror = join_mirror(class, key, obj);
-        let indexed = index_ops(class, &kept.indexes, key, None, Some(obj));
+        let fence = Fence {
+            put: Some(rev),
+            upto: None,
+        };
+        let indexed = index_ops(class, &kept.indexes, key, None, Some(obj), fence);
         if let Some(s) = session {
             if let Pending::Written(_) = self.sessions.pending(s, class, key)? {
                 return Err(Error::Duplicate { field: None });
@@ -271,17 +312,45 @@ impl Writer {
             }
             return Ok(());
         }
-        if sentinels.is_empty() && mirror.is_none() && indexed.is_empty() {
+        // The entries first: a reader that finds the object finds it through them too.
+        let (puts, _) = split_entries(indexed);
+        self.put_entries(&puts).await?;
+        let written = self
+            .write_new(class, key, item, &token, rev, &sentinels, mirror)
+            .await;
+        if written.is_err() {
+            // Best effort: what stays is invisible to answers and `check --fix` removes it.
+            let _ = self
+                .withdraw_entries(class, key, &kept.indexes, &puts, rev)
+                .await;
+        }
+        written
+    }
+
+    /// The object's own write of an insert: one conditional PutItem, or with its sentinels and
+    /// relation mirror one transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_new(
+        &self,
+        class: &str,
+        key: &str,
+        item: Item,
+        token: &str,
+        rev: i64,
+        sentinels: &[(String, String)],
+        mirror: Option<Item>,
+    ) -> Result<()> {
+        if sentinels.is_empty() && mirror.is_none() {
             let put = self.store.put(item, Some(Condition::absent()));
             return match put.await.map_err(Error::of_write)? {
                 Written::Ok => Ok(()),
-                _ if self.landed(class, key, 0, &token).await? == Landed::Yes => Ok(()),
+                _ if self.landed(class, key, rev - 1, token).await? == Landed::Yes => Ok(()),
                 _ => Err(Error::Duplicate { field: None }),
             };
         }
         for attempt in 0..WRITE_ATTEMPTS {
             let mut ops = vec![TxOp::Put(item.clone(), Some(Condition::absent()))];
-            for (f, sk) in &sentinels {
+            for (f, sk) in sentinels {
                 ops.push(TxOp::Put(
                     owned_sentinel(class, f, sk, key, &item),
                     Some(Condition::absent()),
@@ -290,10 +359,9 @@ impl Writer {
             if let Some(m) = &mirror {
                 ops.push(TxOp::Put(m.clone(), None));
             }
-            ops.extend(indexed.iter().cloned());
             match self.store.transact(ops).await.map_err(Error::of_write)? {
                 Written::Ok => return Ok(()),
-                _ if self.landed(class, key, 0, &token).await? == Landed::Yes => return Ok(()),
+                _ if self.landed(class, key, rev - 1, token).await? == Landed::Yes => return Ok(()),
                 Written::ConditionFailed(0) => return Err(Error::Duplicate { field: None }),
                 Written::ConditionFailed(i) => return Err(duplicate(&sentinels[i - 1].0)),
                 Written::Conflict => backoff(attempt.min(6)).await,
@@ -332,14 +400,21 @@ impl Writer {
                     fields.push(f.clone());
                 }
             }
-            // Index entries come after the sentinels (their positions map failures to fields).
-            extra.extend(index_ops(
+            // The entries this revision adds go first; those it makes stale go once it landed.
+            let rev = st.rev + 1;
+            let fence = Fence {
+                put: Some(rev),
+                upto: Some(st.rev),
+            };
+            let (puts, stale) = split_entries(index_ops(
                 class,
                 &kept.indexes,
                 &st.key,
                 Some(&st.obj),
                 Some(&new),
+                fence,
             ));
+            self.put_entries(&puts).await?;
             // A transaction's retries are idempotent (one ClientRequestToken); a PutItem's are
             // not, so the SDK's retries of it are counted.
             let (written, retried) = if extra.is_empty() {
@@ -355,19 +430,30 @@ impl Writer {
                     false,
                 )
             };
-            match written {
-                Written::Ok => return Ok(Some(new)),
-                Written::ConditionFailed(i) if i > 0 => return Err(duplicate(&fields[i - 1])),
+            let landed = match written {
+                Written::Ok => Landed::Yes,
                 // An attempt whose answer was lost may have landed and been overwritten since:
                 // the tokens of the revisions that followed tell; when more writes followed than
                 // the item remembers, applying the update again could apply it twice (an
                 // increment counted twice), so the outcome is reported unknown instead.
-                _ if retried => match self.landed(class, &st.key, st.rev, &token).await? {
-                    Landed::Yes => return Ok(Some(new)),
-                    Landed::Unknown => return Err(unknown_outcome(class, &st.key)),
-                    Landed::No => {}
-                },
-                _ => {
+                _ if retried => self.landed(class, &st.key, st.rev, &token).await?,
+                _ => Landed::No,
+            };
+            match (landed, written) {
+                (Landed::Yes, _) => {
+                    self.remove_entries(stale).await;
+                    return Ok(Some(new));
+                }
+                (Landed::Unknown, _) => return Err(unknown_outcome(class, &st.key)),
+                (Landed::No, Written::ConditionFailed(i)) if i > 0 => {
+                    let _ = self
+                        .withdraw_entries(class, &st.key, &kept.indexes, &puts, rev)
+                        .await;
+                    return Err(duplicate(&fields[i - 1]));
+                }
+                (Landed::No, _) => {
+                    self.withdraw_entries(class, &st.key, &kept.indexes, &puts, rev)
+                        .await?;
                     backoff(attempt.min(6)).await;
                     match self.reread(class, expr, &st.key).await? {
                         Some(now) => st = now,
@@ -456,7 +542,18 @@ impl Writer {
         for (f, op) in sentinels {
             self.sessions.add(s, op, None, duplicate(f))?;
         }
-        for op in index_ops(class, &kept.indexes, &st.key, Some(&base), Some(&new)) {
+        let fence = Fence {
+            put: Some(st.rev + 1),
+            upto: None,
+        };
+        for op in index_ops(
+            class,
+            &kept.indexes,
+            &st.key,
+            Some(&base),
+            Some(&new),
+            fence,
+        ) {
             self.sessions.add(s, op, None, kept_item("index entry"))?;
         }
         Ok(Some(new))
@@ -491,7 +588,8 @@ impl Writer {
                 self.sessions
                     .add(s, op, None, kept_item("relation mirror"))?;
             }
-            for op in index_ops(class, &kept.indexes, &st.key, Some(&base), None) {
+            let fence = Fence::default();
+            for op in index_ops(class, &kept.indexes, &st.key, Some(&base), None, fence) {
                 self.sessions.add(s, op, None, kept_item("index entry"))?;
             }
             return Ok(true);
@@ -504,20 +602,31 @@ impl Writer {
             if let Some((pk, sk)) = join_mirror_key(class, &st.obj) {
                 ops.push(TxOp::Delete(pk, sk, None));
             }
-            ops.extend(index_ops(
-                class,
-                &kept.indexes,
-                &st.key,
-                Some(&st.obj),
-                None,
-            ));
-            // Always a transaction, even of one item: its retries are idempotent (the SDK sends
-            // one ClientRequestToken), so a delete whose answer was lost is not taken for one
-            // that found the object gone.
+            // The entries go once the object is gone, each unless a later object at this key
+            // put it again.
+            let fence = Fence {
+                put: None,
+                upto: Some(st.rev),
+            };
+            let entries = index_ops(class, &kept.indexes, &st.key, Some(&st.obj), None, fence);
             let own = Some(Condition::revision(st.rev));
-            ops.insert(0, TxOp::Delete(class.to_string(), st.key.clone(), own));
-            let written = self.store.transact(ops).await.map_err(Error::of_write)?;
-            if written == Written::Ok {
+            let deleted = if ops.is_empty() {
+                // One conditional DeleteItem. A retried attempt (its answer lost) that finds
+                // the object gone was this delete's own first attempt.
+                let deleted = self.store.delete_counted(class, &st.key, own);
+                match deleted.await.map_err(Error::of_write)? {
+                    (Written::Ok, _) => true,
+                    (_, true) => self.store.get(class, &st.key).await?.is_none(),
+                    _ => false,
+                }
+            } else {
+                // With sentinels or a mirror, one transaction: its retries are idempotent (the
+                // SDK sends one ClientRequestToken).
+                ops.insert(0, TxOp::Delete(class.to_string(), st.key.clone(), own));
+                self.store.transact(ops).await.map_err(Error::of_write)? == Written::Ok
+            };
+            if deleted {
+                self.remove_entries(entries).await;
                 return Ok(true);
             }
             backoff(attempt.min(6)).await;
