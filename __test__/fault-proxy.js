@@ -19,7 +19,7 @@
 // operation names) limits the faults to those operations. `model` (a PartitionModel) adds
 // DynamoDB's per-partition limits: a write over its key range's units is refused whole
 // (ThrottlingException, KeyRangeThroughputExceeded; a transaction: TransactionCanceledException
-// with ThrottlingError), and reads are billed to their key range after they ran.
+// with ThrottlingError; a batch: the items over their ranges' units in UnprocessedItems), and reads are billed to their key range after they ran.
 'use strict';
 const http = require('node:http');
 const { readRequest, replyJson } = require('../scripts/dynamo-rules');
@@ -135,7 +135,8 @@ class FaultProxy {
     this.requests++;
     this.ops[op] = (this.ops[op] || 0) + 1;
     try {
-      if (this.model && this._overLimit(op, body, res)) return;
+      if (this.model && op === 'BatchWriteItem' && (await this._partialBatch(req, res, body))) return;
+      if (this.model && op !== 'BatchWriteItem' && this._overLimit(op, body, res)) return;
       const kind = this._choose(op);
       await this._answer(kind, op, req, res, body);
     } catch (e) {
@@ -168,6 +169,43 @@ class FaultProxy {
     } else {
       this._reply(res, 400, PartitionModel.throttleBody(table, refused));
     }
+    return true;
+  }
+
+  // A batch whose items' key ranges lack the units: as DynamoDB answers it, the items that fit
+  // are written and the others come back in UnprocessedItems; none fits, a ThrottlingException.
+  // Answers whether it answered the request.
+  async _partialBatch(req, res, body) {
+    const q = JSON.parse(body);
+    const [table] = Object.keys(q.RequestItems || {});
+    if (!table) return false;
+    const writes = q.RequestItems[table];
+    const refused = [];
+    const admitted = [];
+    let refusedPk = null;
+    for (const w of writes) {
+      const charges = writeCharges('BatchWriteItem', { RequestItems: { [table]: [w] } });
+      const pk = this.model.admit(charges);
+      if (pk === null) admitted.push(w);
+      else {
+        refused.push(w);
+        refusedPk = pk;
+      }
+    }
+    if (refused.length === 0) return false;
+    this.counts.partitionThrottle = (this.counts.partitionThrottle || 0) + 1;
+    if (admitted.length === 0) {
+      this._reply(res, 400, PartitionModel.throttleBody(table, refusedPk));
+      return true;
+    }
+    const r = await this._forward(req, JSON.stringify({ ...q, RequestItems: { [table]: admitted } }));
+    if (r.status !== 200) {
+      this._relay(res, r);
+      return true;
+    }
+    const a = JSON.parse(r.body);
+    a.UnprocessedItems = { [table]: [...refused, ...((a.UnprocessedItems || {})[table] || [])] };
+    this._relay(res, r, JSON.stringify(a));
     return true;
   }
 

@@ -384,6 +384,37 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CountAttempts {
     }
 }
 
+/// Counts the attempts of one request that DynamoDB throttled (an HTTP 400 whose error is a
+/// throttle), the SDK's own retries included, so `heat` sees every throttle a batch met.
+#[derive(Debug)]
+struct CountThrottles(Arc<AtomicU32>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for CountThrottles {
+    fn name(&self) -> &'static str {
+        "CountThrottles"
+    }
+    fn read_after_attempt(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> std::result::Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let throttled = context.response().is_some_and(|r| {
+            r.status().as_u16() == 400
+                && r.body().bytes().is_some_and(|b| {
+                    let text = String::from_utf8_lossy(b);
+                    text.contains("ThrottlingException")
+                        || text.contains("ProvisionedThroughputExceeded")
+                        || text.contains("RequestLimitExceeded")
+                })
+        });
+        if throttled {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
 /// Jittered exponential backoff: ~5 ms doubling, capped at ~500 ms.
 pub async fn backoff(attempt: u32) {
     let base = 5u64 << attempt.min(7);

@@ -69,18 +69,29 @@ impl Store {
     /// One BatchWriteItem, its unprocessed items sent again after a backoff until none is left.
     /// Throttling is waited out as a transaction's is (until the operation timeout), and
     /// counted against the partitions it names (`heat`): the unprocessed items' partitions, or
-    /// the batch's when it was throttled whole and holds one partition's writes.
+    /// all of the batch's when it was throttled whole (each throttled attempt, the SDK's retries
+    /// included).
     async fn batch_write_one(&self, mut reqs: Vec<WriteRequest>) -> Result<()> {
         let started = std::time::Instant::now();
         let mut attempt = 0;
         while !reqs.is_empty() {
+            let throttles = Arc::new(AtomicU32::new(0));
             let sent = self
                 .client
                 .batch_write_item()
                 .request_items(&self.table, reqs.clone())
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .customize()
+                .interceptor(CountThrottles(throttles.clone()))
                 .send()
                 .await;
+            // The throttles the SDK's own retries met: a batch is throttled whole when none of
+            // its writes could be done (DynamoDB does the others and answers them unprocessed),
+            // so each of its partitions was over its units.
+            let pks: std::collections::HashSet<&str> = reqs.iter().filter_map(write_pk).collect();
+            for _ in 0..throttles.load(Ordering::Relaxed) {
+                self.heat_of(pks.clone());
+            }
             let out = match sent {
                 Ok(out) => out,
                 Err(e) => {
@@ -91,11 +102,6 @@ impl Store {
                     let patient = attempt < THROTTLED_ATTEMPTS || started.elapsed() < self.patience;
                     if !(throttled && patient) {
                         return Err(dynamo_err(se));
-                    }
-                    let pks: std::collections::HashSet<&str> =
-                        reqs.iter().filter_map(write_pk).collect();
-                    if pks.len() == 1 {
-                        self.heat_of(pks);
                     }
                     backoff(attempt + 2).await;
                     attempt += 1;
