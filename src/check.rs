@@ -14,7 +14,7 @@ use crate::layout::index;
 use crate::layout::{
     entry_of, entry_pk, entry_rev, index_pks, is_join, is_object_partition, join_mirror,
     join_mirror_key, join_mirror_pk, leftover_below, pointed_key, sentinel_item, sentinel_owner,
-    unique_pk, unique_sk,
+    unique_pk, unique_sk, ENTRY_REV,
 };
 use crate::log::Log;
 use crate::schema::SCHEMA_PARTITION;
@@ -60,10 +60,12 @@ impl Problem {
     }
 }
 
-/// What a check found (and fixed). `leftovers` are not problems: index entries no answer
-/// shows, left by writes cut off between their steps (`write`): `stale-index-entry` (the object
-/// does not call for it, or is gone), removed by a fix, and `index-entry-underway` (of an object
-/// not there yet, younger than `layout::LEFTOVER_GRACE_MS`: a create may be under way), left.
+/// What a check found (and fixed). `leftovers` are not problems: index entries and relation
+/// mirrors no answer shows, left by writes cut off between their steps (`write`):
+/// `stale-index-entry` (the object does not call for it, or is gone) and `orphaned-mirror`
+/// (its row is gone), removed by a fix, and `index-entry-underway` / `mirror-underway` (of an
+/// object not there yet, younger than `layout::LEFTOVER_GRACE_MS`: a create may be under
+/// way), left.
 #[derive(Debug, Default)]
 pub struct Report {
     pub items: usize,
@@ -437,12 +439,28 @@ impl Checker<'_> {
             })
             .await?;
         let mpk = join_mirror_pk(class);
+        let below = leftover_below();
         for item in items(store, &mpk).await? {
             let sk = s(&item, SK);
             if want.remove(&sk).is_some() {
                 continue;
             }
+            // A mirror is written beside its row (see `write`): one without its row is a
+            // leftover no answer shows (readers read the rows it names), or a row's write
+            // under way.
             let row = pointed_key(&item).cloned().unwrap_or_default();
+            let rev = entry_rev(&item);
+            if rev.is_some_and(|r| r > below) {
+                report.leftovers.push(Problem::new(
+                    "mirror-underway",
+                    class,
+                    mpk.clone(),
+                    format!(
+                        "mirror {sk} of row {row}, not there yet (a write under way, or cut off)"
+                    ),
+                ));
+                continue;
+            }
             let mut p = Problem::new(
                 "orphaned-mirror",
                 class,
@@ -450,16 +468,21 @@ impl Checker<'_> {
                 format!("mirror {sk} of row {row}, which is gone"),
             );
             if self.fix {
+                // Only the mirror as read: a row added again meanwhile puts its own.
                 p.fixed = repair(
                     store,
                     vec![
-                        TxOp::Delete(mpk.clone(), sk.clone(), None),
+                        TxOp::Delete(
+                            mpk.clone(),
+                            sk.clone(),
+                            Some(Condition::number_is(ENTRY_REV, rev)),
+                        ),
                         TxOp::Check(class.into(), row, Condition::absent()),
                     ],
                 )
                 .await?;
             }
-            report.problems.push(p);
+            report.leftovers.push(p);
         }
         for (_, (key, rev)) in want {
             let mut p = Problem::new(
@@ -470,7 +493,7 @@ impl Checker<'_> {
             );
             if self.fix {
                 if let Some(Value::Object(obj)) = rows.get(&key) {
-                    if let Some(m) = join_mirror(class, &key, obj) {
+                    if let Some(m) = join_mirror(class, &key, obj, Some(rev)) {
                         p.fixed = repair(
                             store,
                             vec![

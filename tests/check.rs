@@ -171,16 +171,20 @@ async fn check_finds_planted_damage_and_fix_repairs_it() {
             "missing-index-entry n",
             "missing-mirror ~jr:_Join:members:Folder",
             "missing-sentinel username",
-            "orphaned-mirror ~jr:_Join:members:Folder",
             "orphaned-sentinel username",
         ],
         "{found}"
     );
-    assert_eq!(found["unfixed"], 7);
-    // The entry of no object is a leftover no answer shows (it names no revision: an old one).
+    assert_eq!(found["unfixed"], 6);
+    // Leftovers no answer shows: the entry of no object (it names no revision: an old one), and
+    // the mirror of the row deleted behind the adapter's back (written seconds ago: as far as a
+    // check can tell, a row's create may still be under way, so it stays for 10 minutes).
     assert_eq!(
         leftovers(&found, Some(false)),
-        ["stale-index-entry n"],
+        [
+            "mirror-underway ~jr:_Join:members:Folder",
+            "stale-index-entry n"
+        ],
         "{found}"
     );
 
@@ -201,7 +205,11 @@ async fn check_finds_planted_damage_and_fix_repairs_it() {
         ["duplicate-unique username"],
         "{again}"
     );
-    assert_eq!(leftovers(&again, None), Vec::<String>::new(), "{again}");
+    assert_eq!(
+        leftovers(&again, None),
+        ["mirror-underway ~jr:_Join:members:Folder"],
+        "{again}"
+    );
     // The repairs are real: alice can sign up again, bob is held, the query finds i3.
     must(
         &a,

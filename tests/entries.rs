@@ -324,3 +324,69 @@ async fn a_create_cut_off_after_its_entries_leaves_nothing_an_answer_shows() {
         .collect();
     assert_eq!(left, ["index-entry-underway"], "{after}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relation_row_and_its_mirror_are_written_beside_each_other_at_their_floor() {
+    let a = common::adapter().await;
+    let join = "_Join:roles:_User";
+    let settle = || tokio::time::sleep(std::time::Duration::from_millis(300));
+    let row = |o: &str, r: &str| json!({"owningId": o, "relatedId": r});
+    must(&a, "createObject", json!([join, {}, row("u0", "r0")])).await;
+    settle().await;
+    let u0 = a.store().usage();
+    must(&a, "createObject", json!([join, {}, row("u1", "r1")])).await;
+    settle().await;
+    let u1 = a.store().usage();
+    // The row, its mirror, its count's shard; no transaction.
+    assert_eq!(units(&u0, &u1), 3.0);
+    must(
+        &a,
+        "deleteObjectsByQuery",
+        json!([join, {}, row("u1", "r1")]),
+    )
+    .await;
+    settle().await;
+    let u2 = a.store().usage();
+    assert_eq!(units(&u1, &u2), 3.0);
+    let tx = |u: &Usage| {
+        u.operations
+            .get("TransactWriteItems")
+            .map_or(0, |o| o.requests)
+    };
+    assert_eq!(tx(&u2), tx(&u0));
+    // Added again, removed again, added again: the mirror follows, and the role walk finds
+    // what is there.
+    for _ in 0..2 {
+        must(&a, "createObject", json!([join, {}, row("u1", "r1")])).await;
+        must(
+            &a,
+            "deleteObjectsByQuery",
+            json!([join, {}, row("u1", "r1")]),
+        )
+        .await;
+    }
+    must(&a, "createObject", json!([join, {}, row("u1", "r1")])).await;
+    let of_r1 = must(&a, "find", json!([join, {}, {"relatedId": "r1"}, {}])).await;
+    assert_eq!(of_r1, json!([{"owningId": "u1", "relatedId": "r1"}]));
+    // A mirror whose row was never written (a create cut off after it) names no answer.
+    let ghost = parse_server_dynamodb::layout::join_mirror(
+        join,
+        "u9:r1",
+        row("u9", "r1").as_object().unwrap(),
+        Some(1),
+    )
+    .unwrap();
+    a.store().put(ghost, None).await.unwrap();
+    let of_r1 = must(&a, "find", json!([join, {}, {"relatedId": "r1"}, {}])).await;
+    assert_eq!(of_r1, json!([{"owningId": "u1", "relatedId": "r1"}]));
+    let report = must(&a, "check", json!([true])).await;
+    assert_eq!(report["problems"], json!([]), "{report}");
+    let kinds: Vec<&str> = report["leftovers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["orphaned-mirror"], "{report}");
+    assert_eq!(report["leftovers"][0]["fixed"], true, "{report}");
+}

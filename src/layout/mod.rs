@@ -327,10 +327,20 @@ pub fn join_mirror_pk(class: &str) -> String {
     format!("~jr:{class}")
 }
 
-/// The mirror item of a relation row, or None when `obj` is not one.
-pub fn join_mirror(class: &str, key: &str, obj: &Map<String, Value>) -> Option<Item> {
+/// The mirror item of a relation row, or None when `obj` is not one; written beside the row as
+/// an index entry is, it carries the row revision it was put for (`ENTRY_REV`, see `Fence`).
+pub fn join_mirror(
+    class: &str,
+    key: &str,
+    obj: &Map<String, Value>,
+    rev: Option<i64>,
+) -> Option<Item> {
     let (pk, sk) = join_mirror_key(class, obj)?;
-    Some(aux_item(pk, &sk, "key", key))
+    let mut item = aux_item(pk, &sk, "key", key);
+    if let Some(r) = rev {
+        item.insert(ENTRY_REV.into(), AttributeValue::N(r.to_string()));
+    }
+    Some(item)
 }
 
 pub fn join_mirror_key(class: &str, obj: &Map<String, Value>) -> Option<(String, String)> {

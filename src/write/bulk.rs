@@ -37,7 +37,7 @@ fn items_of(class: &str, key: &str, obj: &Map<String, Value>, kept: &Kept) -> Re
             items.push(owned_sentinel(class, f, &sk, key, &item));
         }
     }
-    items.extend(join_mirror(class, key, obj));
+    items.extend(join_mirror(class, key, obj, Some(rev)));
     let fence = Fence {
         put: Some(rev),
         upto: None,

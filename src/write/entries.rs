@@ -1,4 +1,5 @@
-//! The index entries of one write, written outside the object's transaction (see `write`): the
+//! The index entries of one write (and a relation row's mirror, kept the same way), written
+//! outside the object's transaction (see `write`): the
 //! entries a write adds go before the object, all in BatchWriteItems; once the object has
 //! landed, the entries it made stale are removed, each only if no later revision put it again
 //! (`layout::Fence`); an attempt that did not land withdraws the entries it put that the object,
@@ -7,7 +8,7 @@
 use super::Writer;
 use crate::codec::{item_to_stored, Item, PK, SK};
 use crate::error::{Error, Result};
-use crate::layout::{entry_pk, index, ENTRY_REV};
+use crate::layout::{entry_pk, index, join_mirror_key, ENTRY_REV};
 use crate::store::{Condition, TxOp};
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::stream::{StreamExt, TryStreamExt};
@@ -75,7 +76,7 @@ impl Writer {
         };
         let wanted: HashSet<(String, String)> = now
             .map(|o| {
-                specs
+                let mut wanted: HashSet<(String, String)> = specs
                     .iter()
                     .flat_map(|spec| {
                         let pk = entry_pk(class, spec, key);
@@ -83,7 +84,9 @@ impl Writer {
                             .into_iter()
                             .map(move |e| (pk.clone(), e.sk))
                     })
-                    .collect()
+                    .collect();
+                wanted.extend(join_mirror_key(class, &o));
+                wanted
             })
             .unwrap_or_default();
         let deletes = puts

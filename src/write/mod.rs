@@ -1,9 +1,9 @@
 //! Writes of one object with everything kept beside it: inserts conditioned on absence, updates
 //! as read-modify-writes conditioned on the object's revision (re-read and re-checked against
 //! the query on conflict; `in_place` makes those that can be one `UpdateItem`), deletes. The
-//! object goes in one transaction with its unique-value sentinels and relation mirror when it
-//! has any, else alone (one PutItem or DeleteItem). Its index entries are written outside it,
-//! one unit each, in an order that keeps every answer exact: the entries a write adds go
+//! object goes in one transaction with its unique-value sentinels when it has any, else alone
+//! (one PutItem or DeleteItem). Its index entries, and a relation row's mirror, are written
+//! outside it, one unit each, in an order that keeps every answer exact: the entries a write adds go
 //! before the object (BatchWriteItem), the ones it makes stale are removed after it, each
 //! removal conditioned on the entry not having been put again by a later revision
 //! (`layout::Fence`); readers check every row an entry names against the object. A write cut
@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::layout::index;
 use crate::layout::{
     check_key, covers, duplicate, entry_changes, join_mirror, join_mirror_key, owned_sentinel,
-    unique_pk, unique_sk, Fence, Kept,
+    unique_pk, unique_sk, Fence, Kept, ENTRY_REV,
 };
 use crate::query::eval::matches;
 use crate::query::Expr;
@@ -281,7 +281,7 @@ impl Writer {
                 sentinels.push((f.clone(), sk));
             }
         }
-        let mirror = join_mirror(class, key, obj);
+        let mirror = join_mirror(class, key, obj, Some(rev));
         let fence = Fence {
             put: Some(rev),
             upto: None,
@@ -312,11 +312,13 @@ impl Writer {
             }
             return Ok(());
         }
-        // The entries first: a reader that finds the object finds it through them too.
-        let (puts, _) = split_entries(indexed);
+        // The entries (and a relation row's mirror) first: a reader that finds the object finds
+        // it through them too.
+        let (mut puts, _) = split_entries(indexed);
+        puts.extend(mirror);
         self.put_entries(&puts).await?;
         let written = self
-            .write_new(class, key, item, &token, rev, &sentinels, mirror)
+            .write_new(class, key, item, &token, rev, &sentinels)
             .await;
         if written.is_err() {
             // Best effort: what stays is invisible to answers and `check --fix` removes it.
@@ -327,9 +329,8 @@ impl Writer {
         written
     }
 
-    /// The object's own write of an insert: one conditional PutItem, or with its sentinels and
-    /// relation mirror one transaction.
-    #[allow(clippy::too_many_arguments)]
+    /// The object's own write of an insert: one conditional PutItem, or with its sentinels one
+    /// transaction.
     async fn write_new(
         &self,
         class: &str,
@@ -338,9 +339,8 @@ impl Writer {
         token: &str,
         rev: i64,
         sentinels: &[(String, String)],
-        mirror: Option<Item>,
     ) -> Result<()> {
-        if sentinels.is_empty() && mirror.is_none() {
+        if sentinels.is_empty() {
             let put = self.store.put(item, Some(Condition::absent()));
             return match put.await.map_err(Error::of_write)? {
                 Written::Ok => Ok(()),
@@ -355,9 +355,6 @@ impl Writer {
                     owned_sentinel(class, f, sk, key, &item),
                     Some(Condition::absent()),
                 ));
-            }
-            if let Some(m) = &mirror {
-                ops.push(TxOp::Put(m.clone(), None));
             }
             match self.store.transact(ops).await.map_err(Error::of_write)? {
                 Written::Ok => return Ok(()),
@@ -599,16 +596,20 @@ impl Writer {
                 .into_iter()
                 .map(|(_, op)| op)
                 .collect();
-            if let Some((pk, sk)) = join_mirror_key(class, &st.obj) {
-                ops.push(TxOp::Delete(pk, sk, None));
-            }
-            // The entries go once the object is gone, each unless a later object at this key
-            // put it again.
+            // The entries (and a relation row's mirror) go once the object is gone, each unless
+            // a later object at this key put it again.
             let fence = Fence {
                 put: None,
                 upto: Some(st.rev),
             };
-            let entries = index_ops(class, &kept.indexes, &st.key, Some(&st.obj), None, fence);
+            let mut entries = index_ops(class, &kept.indexes, &st.key, Some(&st.obj), None, fence);
+            if let Some((pk, sk)) = join_mirror_key(class, &st.obj) {
+                entries.push(TxOp::Delete(
+                    pk,
+                    sk,
+                    Some(Condition::at_most(ENTRY_REV, st.rev)),
+                ));
+            }
             let own = Some(Condition::revision(st.rev));
             let deleted = if ops.is_empty() {
                 // One conditional DeleteItem. A retried attempt (its answer lost) that finds
@@ -620,8 +621,8 @@ impl Writer {
                     _ => false,
                 }
             } else {
-                // With sentinels or a mirror, one transaction: its retries are idempotent (the
-                // SDK sends one ClientRequestToken).
+                // With sentinels, one transaction: its retries are idempotent (the SDK sends one
+                // ClientRequestToken).
                 ops.insert(0, TxOp::Delete(class.to_string(), st.key.clone(), own));
                 self.store.transact(ops).await.map_err(Error::of_write)? == Written::Ok
             };
