@@ -41,11 +41,36 @@ fi
 
 # 1. The cargo tests, with a dynoxide server of their own (stopped when the run ends). For the
 # target triple `napi build` names, so they reuse the dependencies the addon's build compiled
-# (target/<triple>/test-fast; Cargo.toml asks the same features of both).
+# (target/<triple>/test-fast; Cargo.toml asks the same features of both). Built once, then run:
+# the property test (tests/pushdown.rs) keeps one core busy for most of a minute, so it runs
+# beside the other test binaries, which cargo would run after it, one at a time.
 cargo_tests() {
   source scripts/dynoxide.sh
   start_dynoxide
-  cargo test --profile test-fast --no-default-features --features embedded --target "$(rustc -vV | sed -n 's/^host: //p')"
+  local host bins pushdown="" others=() pid status=0
+  host=$(rustc -vV | sed -n 's/^host: //p')
+  bins=$(cargo test --profile test-fast --no-default-features --features embedded --target "$host" \
+    --no-run --message-format=json-render-diagnostics |
+    node -e 'let s = ""; process.stdin.on("data", d => (s += d)).on("end", () => {
+      for (const l of s.split("\n").filter(Boolean)) {
+        const m = JSON.parse(l);
+        if (m.reason === "compiler-artifact" && m.executable && m.profile.test) console.log(`${m.target.name} ${m.executable}`);
+      }
+    });')
+  while read -r name path; do
+    if [ "$name" = pushdown ]; then pushdown=$path; else others+=("$name $path"); fi
+  done <<< "$bins"
+  [ -n "$pushdown" ] && [ ${#others[@]} -gt 0 ] || { echo "no test binaries were built" >&2; return 1; }
+  "$pushdown" > "$logs/pushdown.out" 2>&1 &
+  pid=$!
+  for o in "${others[@]}"; do
+    echo "     Running ${o%% *}"
+    "${o#* }"
+  done
+  wait "$pid" || status=$?
+  echo "     Running pushdown"
+  cat "$logs/pushdown.out"
+  return "$status"
 }
 
 # 2. Every node test on the Node on PATH. The files are named (Node 22 and later take a folder
