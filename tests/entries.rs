@@ -50,8 +50,14 @@ async fn a_write_bills_one_unit_per_item_it_changes() {
         json!(["Zero", {"fields": {"a": {"type": "String"}}}]),
     )
     .await;
-    // Counters are written beside the answer: let them settle before each measure.
-    let settle = || tokio::time::sleep(std::time::Duration::from_millis(300));
+    // Counters are written beside the answer: a count waits for those in flight (and bills
+    // reads only), so each measure holds its write's counter too.
+    let settle = |class: &'static str| {
+        let a = &a;
+        async move {
+            must(a, "count", json!([class, {}, {}])).await;
+        }
+    };
     for (class, k) in [("Zero", 0.0), ("Three", 3.0)] {
         let u0 = a.store().usage();
         must(
@@ -60,7 +66,7 @@ async fn a_write_bills_one_unit_per_item_it_changes() {
             json!([class, {}, {"objectId": "x1", "a": "1", "b": "1", "c": "1"}]),
         )
         .await;
-        settle().await;
+        settle(class).await;
         let u1 = a.store().usage();
         // The object, its k entries, its count's shard.
         assert_eq!(units(&u0, &u1), 1.0 + k + 1.0, "{class} create");
@@ -70,7 +76,7 @@ async fn a_write_bills_one_unit_per_item_it_changes() {
             json!([class, {}, {"objectId": "x1"}, {"a": "2"}]),
         )
         .await;
-        settle().await;
+        settle(class).await;
         let u2 = a.store().usage();
         // The object, and for a changed indexed value its new entry and the old one removed.
         let changed = if k > 0.0 { 2.0 } else { 0.0 };
@@ -81,7 +87,7 @@ async fn a_write_bills_one_unit_per_item_it_changes() {
             json!([class, {}, {"objectId": "x1"}]),
         )
         .await;
-        settle().await;
+        settle(class).await;
         let u3 = a.store().usage();
         assert_eq!(units(&u2, &u3), 1.0 + k + 1.0, "{class} delete");
         // Nothing kept is a transaction now.
@@ -329,7 +335,10 @@ async fn a_create_cut_off_after_its_entries_leaves_nothing_an_answer_shows() {
 async fn a_relation_row_and_its_mirror_are_written_beside_each_other_at_their_floor() {
     let a = common::adapter().await;
     let join = "_Join:roles:_User";
-    let settle = || tokio::time::sleep(std::time::Duration::from_millis(300));
+    // A count waits for the counter updates in flight (see the test above).
+    let settle = || async {
+        must(&a, "count", json!([join, {}, {}])).await;
+    };
     let row = |o: &str, r: &str| json!({"owningId": o, "relatedId": r});
     must(&a, "createObject", json!([join, {}, row("u0", "r0")])).await;
     settle().await;

@@ -358,11 +358,41 @@ fn with_filter(
     req
 }
 
-/// Counts the attempts of one request that may have been applied without the client knowing:
-/// those that got no answer (a timeout, a dropped connection) or a 5xx. An attempt answered
-/// 4xx (a throttle, a failed condition) was not applied.
+/// Counts some attempts of one request, the SDK's own retries included: `unanswered`, those
+/// that may have been applied without the client knowing (no answer: a timeout, a dropped
+/// connection; or a 5xx; an attempt answered 4xx, a throttle or a failed condition, was not
+/// applied), or `throttled`, those DynamoDB throttled (an HTTP 400 whose error is a throttle), so
+/// `heat` sees every throttle a batch met.
 #[derive(Debug)]
-struct CountAttempts(Arc<AtomicU32>);
+struct CountAttempts {
+    n: Arc<AtomicU32>,
+    which: fn(Option<&aws_smithy_runtime_api::http::Response>) -> bool,
+}
+
+impl CountAttempts {
+    fn unanswered(n: Arc<AtomicU32>) -> CountAttempts {
+        CountAttempts {
+            n,
+            which: |r| !r.is_some_and(|r| r.status().as_u16() < 500),
+        }
+    }
+    fn throttled(n: Arc<AtomicU32>) -> CountAttempts {
+        CountAttempts {
+            n,
+            which: |r| {
+                r.is_some_and(|r| {
+                    r.status().as_u16() == 400
+                        && r.body().bytes().is_some_and(|b| {
+                            let text = String::from_utf8_lossy(b);
+                            text.contains("ThrottlingException")
+                                || text.contains("ProvisionedThroughputExceeded")
+                                || text.contains("RequestLimitExceeded")
+                        })
+                })
+            },
+        }
+    }
+}
 
 impl aws_smithy_runtime_api::client::interceptors::Intercept for CountAttempts {
     fn name(&self) -> &'static str {
@@ -374,42 +404,8 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CountAttempts {
         _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         _: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> std::result::Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        let answered = context
-            .response()
-            .is_some_and(|r| r.status().as_u16() < 500);
-        if !answered {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-}
-
-/// Counts the attempts of one request that DynamoDB throttled (an HTTP 400 whose error is a
-/// throttle), the SDK's own retries included, so `heat` sees every throttle a batch met.
-#[derive(Debug)]
-struct CountThrottles(Arc<AtomicU32>);
-
-impl aws_smithy_runtime_api::client::interceptors::Intercept for CountThrottles {
-    fn name(&self) -> &'static str {
-        "CountThrottles"
-    }
-    fn read_after_attempt(
-        &self,
-        context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
-        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-        _: &mut aws_smithy_types::config_bag::ConfigBag,
-    ) -> std::result::Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        let throttled = context.response().is_some_and(|r| {
-            r.status().as_u16() == 400
-                && r.body().bytes().is_some_and(|b| {
-                    let text = String::from_utf8_lossy(b);
-                    text.contains("ThrottlingException")
-                        || text.contains("ProvisionedThroughputExceeded")
-                        || text.contains("RequestLimitExceeded")
-                })
-        });
-        if throttled {
-            self.0.fetch_add(1, Ordering::Relaxed);
+        if (self.which)(context.response()) {
+            self.n.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }

@@ -92,7 +92,7 @@ impl Store {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .customize()
                 .config_override(once.clone())
-                .interceptor(CountAttempts(unanswered.clone()))
+                .interceptor(CountAttempts::unanswered(unanswered.clone()))
                 .send()
                 .await;
             let se = match sent {

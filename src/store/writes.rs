@@ -82,7 +82,7 @@ impl Store {
                 .request_items(&self.table, reqs.clone())
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .customize()
-                .interceptor(CountThrottles(throttles.clone()))
+                .interceptor(CountAttempts::throttled(throttles.clone()))
                 .send()
                 .await;
             // The throttles the SDK's own retries met: a batch is throttled whole when none of
@@ -175,25 +175,34 @@ impl Store {
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         let req = with_condition!(req, cond);
         let retried = || attempts.load(Ordering::Relaxed) > 0;
-        match req
+        let sent = req
             .customize()
-            .interceptor(CountAttempts(attempts.clone()))
+            .interceptor(CountAttempts::unanswered(attempts.clone()))
             .send()
             .await
-        {
-            Ok(out) => {
+            .map(|out| {
                 self.record("PutItem", out.consumed_capacity());
-                Ok((Written::Ok, retried()))
+            })
+            .map_err(|e| e.into_service_error());
+        self.written("PutItem", sent, retried())
+    }
+
+    /// The answer to conditional single-item write `op` (its capacity recorded): done, or
+    /// refused by its condition (counted, as AWS bills it); with whether an attempt the SDK
+    /// retried may have been applied.
+    fn written<E: ProvideErrorMetadata + std::error::Error + 'static>(
+        &self,
+        op: &str,
+        sent: std::result::Result<(), E>,
+        retried: bool,
+    ) -> Result<(Written, bool)> {
+        match sent {
+            Ok(()) => Ok((Written::Ok, retried)),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+                self.refused(op);
+                Ok((Written::ConditionFailed(0), retried))
             }
-            Err(e) => {
-                let se = e.into_service_error();
-                if se.is_conditional_check_failed_exception() {
-                    self.refused("PutItem");
-                    Ok((Written::ConditionFailed(0), retried()))
-                } else {
-                    Err(dynamo_err(se))
-                }
-            }
+            Err(e) => Err(dynamo_err(e)),
         }
     }
 
@@ -218,26 +227,16 @@ impl Store {
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         let req = with_condition!(req, cond);
         let retried = || attempts.load(Ordering::Relaxed) > 0;
-        match req
+        let sent = req
             .customize()
-            .interceptor(CountAttempts(attempts.clone()))
+            .interceptor(CountAttempts::unanswered(attempts.clone()))
             .send()
             .await
-        {
-            Ok(out) => {
+            .map(|out| {
                 self.record("DeleteItem", out.consumed_capacity());
-                Ok((Written::Ok, retried()))
-            }
-            Err(e) => {
-                let se = e.into_service_error();
-                if se.is_conditional_check_failed_exception() {
-                    self.refused("DeleteItem");
-                    Ok((Written::ConditionFailed(0), retried()))
-                } else {
-                    Err(dynamo_err(se))
-                }
-            }
-        }
+            })
+            .map_err(|e| e.into_service_error());
+        self.written("DeleteItem", sent, retried())
     }
 
     /// Adds `delta` to number attribute `attr` of item (`pk`, `sk`), creating both if needed
