@@ -174,13 +174,17 @@ test('a write DynamoDB refuses as invalid fails at once, not retried as a confli
     assert.ok(Date.now() - started < 10_000);
     const report = await t1.db.getAdapter()._call('check', false);
     assert.deepEqual([report.problems, report.leftovers], [[], []], 'the entry was withdrawn');
-    // With a unique value (a sign-up), the object and its sentinels are one transaction: refused
-    // whole, nothing written.
+    // With a unique value (a sign-up): the name's claim goes first, the object is refused, the
+    // claim is withdrawn: the name is free at once.
     const user = await t1.rest('POST', '/users', { username: 'big', password: 'pw', text: 'x'.repeat(4000) }, m1);
     assert.equal(user.body.code, 1, JSON.stringify(user.body));
-    assert.match(user.body.error, /nothing was written/);
-    const txTries = strict.violations.filter(v => v.op === 'TransactWriteItems').length;
-    assert.ok(txTries <= 2, `the refused transaction was sent ${txTries} times`);
+    assert.match(user.body.error, /ValidationException/);
+    const userTries = strict.violations.filter(v => v.op === 'PutItem').length - tries;
+    assert.ok(userTries <= 2, `the refused sign-up was sent ${userTries} times`);
+    const after = await t1.db.getAdapter()._call('check', false);
+    assert.deepEqual([after.problems, after.leftovers], [[], []], 'the claim was withdrawn');
+    const small = await t1.rest('POST', '/users', { username: 'big', password: 'pw' }, m1);
+    assert.ok(small.body.objectId, JSON.stringify(small.body));
     const plain = await t1.rest('POST', '/classes/Plain', { text: 'x'.repeat(4000) }, m1);
     assert.equal(plain.body.code, 1, JSON.stringify(plain.body));
     assert.match(plain.body.error, /ValidationException/);
@@ -188,14 +192,18 @@ test('a write DynamoDB refuses as invalid fails at once, not retried as a confli
   } finally {
     await t1.stop();
   }
-  // Half the transactions (sign-ups: a user and its unique values) cancelled for throttling:
-  // every sign-up still lands, once.
+  // Half the transactions (log-outs: a session and its token's sentinel, which holds a copy of
+  // it) cancelled for throttling: every sign-up lands once, every log-out deletes its session.
   clearSchemas();
   const t2 = await startStack({ appId: 'throttled-app', adapterOptions: { autoIndex: false } }, { dynamo: { endpoint: faults.endpoint }, table });
   try {
-    for (let i = 0; i < 12; i++) await new t2.Parse.User({ username: `user${i}`, password: 'pw' }).signUp();
+    for (let i = 0; i < 12; i++) {
+      await new t2.Parse.User({ username: `user${i}`, password: 'pw' }).signUp();
+      await t2.Parse.User.logOut();
+    }
     assert.ok(faults.counts.cancelThrottled > 0, JSON.stringify(faults.counts));
-    assert.equal(await new t2.Parse.Query('_User').count(opts), 12);
+    assert.equal(await new t2.Parse.Query('_User').startsWith('username', 'user').count(opts), 12);
+    assert.equal(await new t2.Parse.Query('_Session').count(opts), 0);
     assert.equal((await new t2.Parse.Query('_User').equalTo('username', 'user7').find(opts)).length, 1);
   } finally {
     await t2.stop();

@@ -142,29 +142,48 @@ test('migrate a table written by the old JS adapter', async () => {
   assert.deepEqual(friends.map(f => f.relatedId), ['u1']);
 });
 
-test('check finds a username blocked by a lost user object; --fix frees it (fsck exit codes)', async () => {
-  const adapter = new DynamoDB('fsck', { endpoint: dynamo.endpoint, region: 'us-east-1' }).getAdapter();
-  const schema = { className: '_User', fields: { username: { type: 'String' } } };
-  await adapter.createClass('_User', schema);
-  await adapter.ensureUniqueness('_User', schema, ['username']);
-  await adapter.createObject('_User', schema, { objectId: 'u1', username: 'alice' });
-  const clean = await run('check', 'fsck');
-  assert.equal(clean.code, 0, clean.stderr);
-  assert.match(clean.stdout, /0 problems/);
-  // The user's object is deleted by another tool; the name's sentinel stays.
-  await raw('DeleteItem', { TableName: 'fsck', Key: { _pk_className: { S: '_User' }, _sk_id: { S: 'u1' } } });
-  await assert.rejects(adapter.createObject('_User', schema, { objectId: 'u2', username: 'alice' }), e => e.code === 137);
-  const found = await run('check', 'fsck');
-  assert.equal(found.code, 4, `damage left: ${found.stdout}${found.stderr}`);
-  assert.match(found.stdout, /^FOUND\torphaned-sentinel\t_User\tusername\t/m);
-  assert.match(found.stderr, /check: class 1\/1: _User/, 'progress on stderr');
-  const fixed = await run('check', 'fsck', '--fix');
-  assert.equal(fixed.code, 1, `damage found and fixed: ${fixed.stdout}${fixed.stderr}`);
-  assert.match(fixed.stdout, /^fixed\torphaned-sentinel/m);
-  assert.equal((await run('check', 'fsck')).code, 0);
-  await adapter.createObject('_User', schema, { objectId: 'u2', username: 'alice' });
-  const json = JSON.parse((await run('check', 'fsck', '--json')).stdout);
-  assert.deepEqual(json.problems, []);
-  const missing = await run('check', 'no-such-table');
-  assert.equal(missing.code, 8, 'the check could not finish');
+test('check: a lost claim is a leftover that blocks nothing past the grace, a lost sentinel is damage --fix repairs (fsck exit codes)', async () => {
+  // A claim whose owner lacks its value stands this long (a write may be under way); short here.
+  process.env.PSD_CLAIM_GRACE_MS = '4000';
+  try {
+    const adapter = new DynamoDB('fsck', { endpoint: dynamo.endpoint, region: 'us-east-1' }).getAdapter();
+    const schema = { className: '_User', fields: { username: { type: 'String' } } };
+    await adapter.createClass('_User', schema);
+    await adapter.ensureUniqueness('_User', schema, ['username']);
+    await adapter.createObject('_User', schema, { objectId: 'u3', username: 'bob' });
+    const clean = await run('check', 'fsck');
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.match(clean.stdout, /0 problems/);
+    await adapter.createObject('_User', schema, { objectId: 'u1', username: 'alice' });
+    const claimed = Date.now();
+    // The user's object is deleted by another tool; the name's claim stays, young enough to be
+    // a write under way: it holds the name, and is no damage.
+    await raw('DeleteItem', { TableName: 'fsck', Key: { _pk_className: { S: '_User' }, _sk_id: { S: 'u1' } } });
+    await assert.rejects(adapter.createObject('_User', schema, { objectId: 'u2', username: 'alice' }), e => e.code === 137);
+    const young = await run('check', 'fsck');
+    assert.equal(young.code, 0, young.stdout);
+    assert.match(young.stdout, /^leftover\tclaim-underway\t_User\tusername\t/m);
+    assert.match(young.stderr, /check: class 1\/1: _User/, 'progress on stderr');
+    // bob's sentinel lost: damage (another bob could sign up).
+    await raw('DeleteItem', { TableName: 'fsck', Key: { _pk_className: { S: '~u:_User:username' }, _sk_id: { S: '=bob' } } });
+    await new Promise(r => setTimeout(r, Math.max(0, claimed + 4100 - Date.now())));
+    const found = await run('check', 'fsck');
+    assert.equal(found.code, 4, `damage left: ${found.stdout}${found.stderr}`);
+    assert.match(found.stdout, /^FOUND\tmissing-sentinel\t_User\tusername\t/m);
+    assert.match(found.stdout, /^leftover\torphaned-sentinel\t_User\tusername\t/m);
+    const fixed = await run('check', 'fsck', '--fix');
+    assert.equal(fixed.code, 1, `damage found and fixed: ${fixed.stdout}${fixed.stderr}`);
+    assert.match(fixed.stdout, /^fixed\tmissing-sentinel/m);
+    assert.match(fixed.stdout, /^removed\torphaned-sentinel/m);
+    assert.equal((await run('check', 'fsck')).code, 0);
+    await adapter.createObject('_User', schema, { objectId: 'u2', username: 'alice' });
+    await assert.rejects(adapter.createObject('_User', schema, { objectId: 'u4', username: 'bob' }), e => e.code === 137);
+    const json = JSON.parse((await run('check', 'fsck', '--json')).stdout);
+    assert.deepEqual(json.problems, []);
+    assert.deepEqual(json.leftovers, []);
+    const missing = await run('check', 'no-such-table');
+    assert.equal(missing.code, 8, 'the check could not finish');
+  } finally {
+    delete process.env.PSD_CLAIM_GRACE_MS;
+  }
 });

@@ -72,7 +72,7 @@ async function runWorkload({ seed = 1, rate = 0.1, scale = 1, log = () => {} } =
       [0, 1, 2].map(k =>
         s.rest('POST', '/users', { username: name, password: 'pw', email: `${name}.${k % 2}@example.com` }, { 'X-Parse-Installation-Id': `i-${name}-${k}` }).then(r => {
           if (r.status !== 201) throw new Error(`sign-up ${name}: ${JSON.stringify(r.body)}`);
-          return { name, id: r.body.objectId, email: `${name}.${k % 2}@example.com` };
+          return { name, id: r.body.objectId, email: `${name}.${k % 2}@example.com`, token: r.body.sessionToken };
         })
       )
     );
@@ -87,7 +87,7 @@ async function runWorkload({ seed = 1, rate = 0.1, scale = 1, log = () => {} } =
       c.addUnique('tags', v);
       return c.save().then(() => v);
     });
-    const pairs = Array.from({ length: n(8) }, (_, i) =>
+    const pairs = Array.from({ length: n(16) }, (_, i) =>
       s
         .rest('POST', '/batch', {
           transaction: true,
@@ -122,6 +122,19 @@ async function runWorkload({ seed = 1, rate = 0.1, scale = 1, log = () => {} } =
     [su, inc, au, pr, del, ad, cr, ix, rd].forEach(tally);
     // Removes after the adds, still under faults.
     const removable = ad.filter(r => r.ok).map(r => r.value).slice(0, n(4));
+    // Log-outs of the users signed up (a session and its token's sentinel, one transaction).
+    const lo = tally(
+      await settle(
+        su
+          .filter(r => r.ok)
+          .map(({ value }) =>
+            s.rest('POST', '/logout', {}, { 'X-Parse-Session-Token': value.token }).then(r => {
+              if (r.status !== 200) throw new Error(`log-out ${value.name}: ${JSON.stringify(r.body)}`);
+              return value.token;
+            })
+          )
+      )
+    );
     const rm = tally(
       await settle(
         removable.map(id => {
@@ -151,6 +164,11 @@ async function runWorkload({ seed = 1, rate = 0.1, scale = 1, log = () => {} } =
     const byEmail = new Map();
     for (const u of users) if (u.get('email')) byEmail.set(u.get('email'), [...(byEmail.get(u.get('email')) || []), u.id]);
     for (const [email, ids] of byEmail) assert.equal(ids.length, 1, `email ${email} has users ${ids}`);
+    // Log-outs: an acknowledged one's token opens nothing any more.
+    for (const token of ok(lo)) {
+      const me = await s.rest('GET', '/users/me', undefined, { 'X-Parse-Session-Token': token });
+      assert.equal(me.body.code, 209, `logged-out token: ${JSON.stringify(me.body)}`);
+    }
     // Increments: each acknowledged one counted once; a failed one at most once.
     const c = await new Parse.Query('Counter').get(counter.id, M);
     const acked = ok(inc).length;

@@ -1,6 +1,6 @@
 //! The consistency check of a table (the `fsck` of this layout): reads every partition page by
-//! page and reports what disagrees with the objects — unique-value sentinels missing or owned by
-//! nobody, objects sharing a registered unique value, index entries missing or stale, relation
+//! page and reports what disagrees with the objects — unique-value sentinels missing, or held
+//! for an object without the value, objects sharing a registered unique value, index entries missing or stale, relation
 //! mirrors missing or orphaned, items kept for classes that no longer exist, objects of classes
 //! without a schema. With `fix`, each repair is a transaction conditioned on what was read (the
 //! object's revision, the sentinel's owner, the class still without a schema), so it never
@@ -12,16 +12,16 @@ use crate::indexes::reconcile::reconcile_index;
 use crate::indexes::Indexes;
 use crate::layout::index;
 use crate::layout::{
-    entry_of, entry_pk, entry_rev, index_pks, is_join, is_object_partition, join_mirror,
-    join_mirror_key, join_mirror_pk, leftover_below, pointed_key, sentinel_item, sentinel_owner,
-    unique_pk, unique_sk, ENTRY_REV,
+    claim_age_ms, claim_grace, entry_of, entry_pk, entry_rev, index_pks, is_join,
+    is_object_partition, join_mirror, join_mirror_key, join_mirror_pk, leftover_below, pointed_key,
+    sentinel_item, sentinel_owner, unique_pk, unique_sk, ENTRY_REV,
 };
 use crate::log::Log;
 use crate::schema::SCHEMA_PARTITION;
 use crate::store::{Condition, Store, TxOp, Written};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// One thing found wrong.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,11 +61,12 @@ impl Problem {
 }
 
 /// What a check found (and fixed). `leftovers` are not problems: index entries and relation
-/// mirrors no answer shows, left by writes cut off between their steps (`write`):
-/// `stale-index-entry` (the object does not call for it, or is gone) and `orphaned-mirror`
-/// (its row is gone), removed by a fix, and `index-entry-underway` / `mirror-underway` (of an
-/// object not there yet, younger than `layout::LEFTOVER_GRACE_MS`: a create may be under
-/// way), left.
+/// mirrors no answer shows and claims that block nothing, left by writes cut off between their
+/// steps (`write`): `stale-index-entry` (the object does not call for it, or is gone),
+/// `orphaned-mirror` (its row is gone) and `orphaned-sentinel` (its owner does not hold the
+/// value, and the next claim takes it over), removed by a fix, and `index-entry-underway` /
+/// `mirror-underway` (of an object not there yet, younger than `layout::LEFTOVER_GRACE_MS`)
+/// and `claim-underway` (younger than `layout::claim_grace`): a write may be under way, left.
 #[derive(Debug, Default)]
 pub struct Report {
     pub items: usize,
@@ -333,7 +334,13 @@ impl Checker<'_> {
         let store = self.store;
         let pk = unique_pk(class, field);
         let mut owners: HashMap<String, String> = HashMap::new();
+        // Claims younger than the grace: a write under way may not hold its value yet.
+        let grace = claim_grace(store.operation_timeout()).as_millis() as i64;
+        let mut young: HashSet<String> = HashSet::new();
         for item in items(store, &pk).await? {
+            if claim_age_ms(&item) < grace {
+                young.insert(s(&item, SK));
+            }
             owners.insert(
                 s(&item, SK),
                 sentinel_owner(&item).cloned().unwrap_or_default(),
@@ -396,10 +403,29 @@ impl Checker<'_> {
                 // Owned by the object holding it, or handled above as missing.
                 continue;
             }
-            let mut p = Problem::new("orphaned-sentinel", class, field, format!(
-                    "the value {} is held for {owner}, which does not have it; nobody else can take it",
-                    &sk[1..]
+            if young.contains(sk) {
+                report.leftovers.push(Problem::new(
+                    "claim-underway",
+                    class,
+                    field,
+                    format!(
+                        "the value {} is claimed for {owner}, which does not have it yet (a write under way, or cut off)",
+                        &sk[1..]
+                    ),
                 ));
+                continue;
+            }
+            // A claim left by a write that failed or was cut off, or a value given up whose
+            // release did not land: the next write that wants the value takes it over.
+            let mut p = Problem::new(
+                "orphaned-sentinel",
+                class,
+                field,
+                format!(
+                    "the value {} is held for {owner}, which does not have it (the next claim of it takes it over)",
+                    &sk[1..]
+                ),
+            );
             if self.fix {
                 let owner_now = match revs.get(owner) {
                     Some(r) => Condition::revision(*r),
@@ -418,7 +444,7 @@ impl Checker<'_> {
                 )
                 .await?;
             }
-            report.problems.push(p);
+            report.leftovers.push(p);
         }
         Ok(())
     }

@@ -773,6 +773,7 @@ async fn equality_on_a_unique_field_reads_two_items_not_the_class() {
 async fn consumed_capacity_is_counted_per_operation() {
     let a = common::adapter().await;
     must(&a, "ensureUniqueness", json!(["_User", {}, ["username"]])).await;
+    let start = must(&a, "consumedCapacity", json!([])).await;
     for i in 0..50 {
         must(
             &a,
@@ -793,9 +794,24 @@ async fn consumed_capacity_is_counted_per_operation() {
         "a login-style lookup is two GetItems"
     );
     assert_eq!(queries(&after), queries(&before), "and no Query");
+    // A create with a unique value: its claim, then the object (one PutItem each), no
+    // transaction.
     assert_eq!(
-        after["operations"]["TransactWriteItems"]["requests"], 50,
-        "a create with a unique value is one transaction"
+        after["operations"]["TransactWriteItems"]["requests"]
+            .as_u64()
+            .unwrap_or(0),
+        0,
+        "a create with a unique value is no transaction"
+    );
+    assert_eq!(
+        after["operations"]["PutItem"]["requests"]
+            .as_u64()
+            .unwrap_or(0)
+            - start["operations"]["PutItem"]["requests"]
+                .as_u64()
+                .unwrap_or(0),
+        100,
+        "a create with a unique value is two PutItems: the claim, then the object"
     );
     eprintln!("capacity: {after}");
 }

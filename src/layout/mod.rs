@@ -397,8 +397,9 @@ pub fn sentinel_item(class: &str, field: &str, sk: &str, owner: &str) -> Item {
 /// Whether the sentinels of `field` of `class` also hold a copy of their object, so a lookup by
 /// that value is one read: `_Session.sessionToken`, since Parse reads a session by its token
 /// for every request whose token it has not cached, and sessions are small and written at
-/// log-in and log-out only. The copy goes in the same transaction as every write of the
-/// object, so the two never differ.
+/// log-in and log-out only. A new session's claim carries the copy before the object lands
+/// (nobody has its token until the create answers); every later write of the object goes in
+/// one transaction with its copy, so the two never differ.
 pub fn covers(class: &str, field: &str) -> bool {
     class == "_Session" && field == "sessionToken"
 }
@@ -438,6 +439,65 @@ pub fn sentinel_copy(class: &str, item: &Item) -> Option<Item> {
     out.insert(codec::PK.into(), AttributeValue::S(class.into()));
     out.insert(codec::SK.into(), AttributeValue::S(owner.clone()));
     Some(out)
+}
+
+/// A sentinel's claim: the write token of the write that claimed it (absent on sentinels
+/// written before claims had one, and on those `check --fix` or a new unique field's claiming
+/// of stored values writes: their owner holds the value already).
+const CLAIM: &str = "claim";
+/// When a claim was made (milliseconds since the epoch, by the claiming server's clock).
+const CLAIMED_AT: &str = "at";
+
+/// The sentinel a write claims for `owner` (see `owned_sentinel`): with its claim token, the
+/// time, and the revision the owner is being written at (`ENTRY_REV`: a release conditioned on
+/// it never removes a claim a later revision made again).
+pub fn claim_sentinel(
+    class: &str,
+    field: &str,
+    sk: &str,
+    owner: &str,
+    object: &Item,
+    claim: &str,
+    rev: i64,
+) -> Item {
+    let mut item = owned_sentinel(class, field, sk, owner, object);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    item.insert(CLAIM.into(), AttributeValue::S(claim.into()));
+    item.insert(CLAIMED_AT.into(), AttributeValue::N(now.to_string()));
+    item.insert(ENTRY_REV.into(), AttributeValue::N(rev.to_string()));
+    item
+}
+
+/// How long a claim whose owner does not hold its value stands (a write under way; see
+/// `write::unique`): `PSD_CLAIM_GRACE_MS`, else twice the store's operation timeout and at
+/// least a minute.
+pub fn claim_grace(operation_timeout: std::time::Duration) -> std::time::Duration {
+    let ms = std::env::var("PSD_CLAIM_GRACE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| (2 * operation_timeout.as_millis() as u64).max(60_000));
+    std::time::Duration::from_millis(ms)
+}
+
+/// A sentinel's claim token (None: one without).
+pub fn sentinel_claim(item: &Item) -> Option<&String> {
+    match item.get(CLAIM) {
+        Some(AttributeValue::S(c)) => Some(c),
+        _ => None,
+    }
+}
+
+/// How old a sentinel's claim is, in milliseconds (a sentinel without a time counts as old).
+pub fn claim_age_ms(item: &Item) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    match item.get(CLAIMED_AT) {
+        Some(AttributeValue::N(n)) => now - n.parse::<i64>().unwrap_or(0),
+        _ => i64::MAX,
+    }
 }
 
 /// The object that owns a sentinel item.

@@ -1,6 +1,6 @@
 //! The conditions and transaction operations of writes: an item absent, at a revision, absent
 //! or owned by an object (a sentinel), or with a number attribute at most or exactly a value
-//! (an index entry's revision), and the puts, deletes and checks a
+//! (an index entry's revision), a sentinel's claim as read or owned up to a revision, and the puts, deletes and checks a
 //! `TransactWriteItems` is made of.
 
 use crate::codec::{Item, PK, SK};
@@ -82,6 +82,33 @@ impl Condition {
             ]),
             values: HashMap::from([(":owner".to_string(), AttributeValue::S(owner.into()))]),
         }
+    }
+    /// The (sentinel) item is the claim of `owner` as read: with claim token `claim`, or
+    /// without one (None).
+    pub fn claimed_as(owner: &str, claim: Option<&str>) -> Condition {
+        let mut c = Condition::absent_or_owned(owner);
+        c.names.insert("#claim".into(), "claim".into());
+        match claim {
+            Some(t) => {
+                c.expression = "#owner = :owner AND #claim = :claim".into();
+                c.values
+                    .insert(":claim".into(), AttributeValue::S(t.into()));
+            }
+            None => c.expression = "#owner = :owner AND attribute_not_exists(#claim)".into(),
+        }
+        c.names.remove("#sk");
+        c
+    }
+    /// The (sentinel) item belongs to `owner` and was claimed at revision `rev` or before (or
+    /// has no revision): a release by a write at `rev` never removes a claim made again later.
+    pub fn owned_upto(owner: &str, rev: i64) -> Condition {
+        let mut c = Condition::absent_or_owned(owner);
+        c.names.remove("#sk");
+        c.names.insert("#rev".into(), "rev".into());
+        c.values
+            .insert(":rev".into(), AttributeValue::N(rev.to_string()));
+        c.expression = "#owner = :owner AND (attribute_not_exists(#rev) OR #rev <= :rev)".into();
+        c
     }
 }
 

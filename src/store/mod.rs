@@ -247,6 +247,11 @@ impl Store {
     }
 
     /// Whether reads are strongly consistent (else they bill half).
+    /// How long one operation may take in all, retries included.
+    pub fn operation_timeout(&self) -> Duration {
+        self.patience
+    }
+
     pub fn strong(&self) -> bool {
         self.strong
     }
@@ -373,7 +378,7 @@ impl CountAttempts {
     fn unanswered(n: Arc<AtomicU32>) -> CountAttempts {
         CountAttempts {
             n,
-            which: |r| !r.is_some_and(|r| r.status().as_u16() < 500),
+            which: |r| r.is_none_or(|r| r.status().as_u16() >= 500),
         }
     }
     fn throttled(n: Arc<AtomicU32>) -> CountAttempts {

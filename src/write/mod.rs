@@ -30,11 +30,14 @@ use crate::update;
 use serde_json::{Map, Value};
 use sessions::{Pending, Sessions};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+use unique::Claim;
 
 mod bulk;
 mod entries;
 mod in_place;
 mod sessions;
+mod unique;
 pub use bulk::Imported;
 pub use in_place::Attempt;
 
@@ -202,11 +205,15 @@ pub struct Writer {
     store: Store,
     sessions: Sessions,
     counts: Arc<Counts>,
+    /// How long another object's claim on a unique value stands while its owner does not hold
+    /// the value (see `unique`).
+    claim_grace: Duration,
 }
 
 impl Writer {
     pub fn new(store: Store, counts: Arc<Counts>) -> Writer {
         Writer {
+            claim_grace: unique::claim_grace(store.operation_timeout()),
             store,
             sessions: Sessions::default(),
             counts,
@@ -312,14 +319,32 @@ impl Writer {
             }
             return Ok(());
         }
-        // The entries (and a relation row's mirror) first: a reader that finds the object finds
-        // it through them too.
+        // The entries (and a relation row's mirror) and the unique values' claims first, at
+        // once: a reader that finds the object finds it through them too.
         let (mut puts, _) = split_entries(indexed);
         puts.extend(mirror);
-        self.put_entries(&puts).await?;
-        let written = self
-            .write_new(class, key, item, &token, rev, &sentinels)
-            .await;
+        let started = Instant::now();
+        let (entered, claimed) = tokio::join!(
+            self.put_entries(&puts),
+            self.claim_all(class, key, rev, &item, &sentinels)
+        );
+        let written = match (entered, claimed) {
+            (Ok(()), Ok(claims)) => {
+                let written = self.write_new(class, key, item, &token, rev).await;
+                match written {
+                    Ok(()) => self.keep_new(class, key, rev, started, &claims).await,
+                    Err(e) => {
+                        self.withdraw_claims(class, key, &claims).await;
+                        Err(e)
+                    }
+                }
+            }
+            (Err(e), Ok(claims)) => {
+                self.withdraw_claims(class, key, &claims).await;
+                Err(e)
+            }
+            (_, Err(e)) => Err(e),
+        };
         if written.is_err() {
             // Best effort: what stays is invisible to answers and `check --fix` removes it.
             let _ = self
@@ -329,8 +354,7 @@ impl Writer {
         written
     }
 
-    /// The object's own write of an insert: one conditional PutItem, or with its sentinels one
-    /// transaction.
+    /// The object's own write of an insert: one conditional PutItem.
     async fn write_new(
         &self,
         class: &str,
@@ -338,35 +362,36 @@ impl Writer {
         item: Item,
         token: &str,
         rev: i64,
-        sentinels: &[(String, String)],
     ) -> Result<()> {
-        if sentinels.is_empty() {
-            let put = self.store.put(item, Some(Condition::absent()));
-            return match put.await.map_err(Error::of_write)? {
-                Written::Ok => Ok(()),
-                _ if self.landed(class, key, rev - 1, token).await? == Landed::Yes => Ok(()),
-                _ => Err(Error::Duplicate { field: None }),
-            };
+        let put = self.store.put(item, Some(Condition::absent()));
+        match put.await.map_err(Error::of_write)? {
+            Written::Ok => Ok(()),
+            _ if self.landed(class, key, rev - 1, token).await? == Landed::Yes => Ok(()),
+            _ => Err(Error::Duplicate { field: None }),
         }
-        for attempt in 0..WRITE_ATTEMPTS {
-            let mut ops = vec![TxOp::Put(item.clone(), Some(Condition::absent()))];
-            for (f, sk) in sentinels {
-                ops.push(TxOp::Put(
-                    owned_sentinel(class, f, sk, key, &item),
-                    Some(Condition::absent()),
-                ));
-            }
-            match self.store.transact(ops).await.map_err(Error::of_write)? {
-                Written::Ok => return Ok(()),
-                _ if self.landed(class, key, rev - 1, token).await? == Landed::Yes => return Ok(()),
-                Written::ConditionFailed(0) => return Err(Error::Duplicate { field: None }),
-                Written::ConditionFailed(i) => return Err(duplicate(&sentinels[i - 1].0)),
-                Written::Conflict => backoff(attempt.min(6)).await,
-            }
-        }
-        Err(Error::Conflict(
-            "too many conflicting writes; try again".into(),
-        ))
+    }
+
+    /// A new object landed late enough that one of its claims may have been taken over (see
+    /// `unique`): if one was, the object is deleted again (its other claims withdrawn) and the
+    /// create answers the duplicate.
+    async fn keep_new(
+        &self,
+        class: &str,
+        key: &str,
+        rev: i64,
+        started: Instant,
+        claims: &[Claim],
+    ) -> Result<()> {
+        let lost = self.lost_claims(class, key, started, claims).await?;
+        let Some(first) = lost.first() else {
+            return Ok(());
+        };
+        self.store
+            .delete(class, key, Some(Condition::revision(rev)))
+            .await
+            .map_err(Error::of_write)?;
+        self.withdraw_claims(class, key, claims).await;
+        Err(duplicate(&first.field))
     }
 
     /// Applies `upd` to one stored row with a revision-conditioned write; re-reads and
@@ -389,15 +414,29 @@ impl Writer {
             let mut item = object_to_item(class, &st.key, st.rev + 1, &new)?;
             let token = stamp(&mut item, &st.tokens);
             check_size(&item)?;
+            // A covered value's sentinel (a copy of the object) changes with the object, in one
+            // transaction; other unique values are claimed before and released after.
+            let covered = self.covered(class, kept, &st.obj, &new)?;
             let mut extra = Vec::new();
             let mut fields = Vec::new();
-            for f in &kept.unique {
-                for op in sentinel_ops(class, f, &st.key, &st.obj, &new, &item)? {
-                    extra.push(op);
-                    fields.push(f.clone());
+            if covered {
+                for f in &kept.unique {
+                    for op in sentinel_ops(class, f, &st.key, &st.obj, &new, &item)? {
+                        extra.push(op);
+                        fields.push(f.clone());
+                    }
                 }
             }
-            // The entries this revision adds go first; those it makes stale go once it landed.
+            let (claiming, given) = if covered {
+                (Vec::new(), Vec::new())
+            } else {
+                (
+                    unique::wanted(&kept.unique, Some(&st.obj), &new)?,
+                    unique::given_up(&kept.unique, &st.obj, Some(&new))?,
+                )
+            };
+            // The entries this revision adds and its claims go first; the entries it makes
+            // stale and the values it gives up go once it landed.
             let rev = st.rev + 1;
             let fence = Fence {
                 put: Some(rev),
@@ -411,7 +450,27 @@ impl Writer {
                 Some(&new),
                 fence,
             ));
-            self.put_entries(&puts).await?;
+            let started = Instant::now();
+            let (entered, claimed) = tokio::join!(
+                self.put_entries(&puts),
+                self.claim_all(class, &st.key, rev, &item, &claiming)
+            );
+            let claims = match (entered, claimed) {
+                (Ok(()), Ok(claims)) => claims,
+                (entered, claimed) => {
+                    if let Ok(claims) = &claimed {
+                        self.withdraw_claims(class, &st.key, claims).await;
+                    }
+                    let _ = self
+                        .withdraw_entries(class, &st.key, &kept.indexes, &puts, rev)
+                        .await;
+                    entered?;
+                    claimed?;
+                    return Err(kept_item("a claim or an entry failed"));
+                }
+            };
+            let mut old_item = object_to_item(class, &st.key, rev + 1, &st.obj)?;
+            stamp(&mut old_item, &st.tokens);
             // A transaction's retries are idempotent (one ClientRequestToken); a PutItem's are
             // not, so the SDK's retries of it are counted.
             let (written, retried) = if extra.is_empty() {
@@ -438,7 +497,21 @@ impl Writer {
             };
             match (landed, written) {
                 (Landed::Yes, _) => {
-                    self.remove_entries(stale).await;
+                    let lost = self.lost_claims(class, &st.key, started, &claims).await?;
+                    if let Some(first) = lost.first() {
+                        // Taken over while this write stalled: the object goes back as it was.
+                        let back = self.store.put(old_item, Some(Condition::revision(rev)));
+                        back.await.map_err(Error::of_write)?;
+                        self.withdraw_claims(class, &st.key, &claims).await;
+                        let _ = self
+                            .withdraw_entries(class, &st.key, &kept.indexes, &puts, rev)
+                            .await;
+                        return Err(duplicate(&first.field));
+                    }
+                    tokio::join!(
+                        self.remove_entries(stale),
+                        self.release(class, &st.key, rev, &given)
+                    );
                     return Ok(Some(new));
                 }
                 (Landed::Unknown, _) => return Err(unknown_outcome(class, &st.key)),
@@ -449,6 +522,7 @@ impl Writer {
                     return Err(duplicate(&fields[i - 1]));
                 }
                 (Landed::No, _) => {
+                    self.withdraw_claims(class, &st.key, &claims).await;
                     self.withdraw_entries(class, &st.key, &kept.indexes, &puts, rev)
                         .await?;
                     backoff(attempt.min(6)).await;
@@ -498,6 +572,23 @@ impl Writer {
             Pending::Deleted => None,
             Pending::None => Some(st.obj.clone()),
         })
+    }
+
+    /// Whether a write of an object going from `old` to `new` touches a unique value whose
+    /// sentinel holds a copy of the object (`layout::covers`).
+    fn covered(
+        &self,
+        class: &str,
+        kept: &Kept,
+        old: &Map<String, Value>,
+        new: &Map<String, Value>,
+    ) -> Result<bool> {
+        for f in kept.unique.iter().filter(|f| covers(class, f)) {
+            if unique_sk(old, f)?.is_some() || unique_sk(new, f)?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn changed_in_session(class: &str, key: &str) -> Error {
@@ -592,10 +683,20 @@ impl Writer {
             return Ok(true);
         }
         for attempt in 0..WRITE_ATTEMPTS {
-            let mut ops: Vec<TxOp> = release_ops(class, kept, &st.key, &st.obj)?
-                .into_iter()
-                .map(|(_, op)| op)
-                .collect();
+            // A covered value's sentinel (a copy of the object) goes with the object, in one
+            // transaction; other unique values are released once the object is gone.
+            let covered = self.covered(class, kept, &st.obj, &st.obj)?;
+            let mut ops: Vec<TxOp> = Vec::new();
+            let mut given = Vec::new();
+            if covered {
+                ops.extend(
+                    release_ops(class, kept, &st.key, &st.obj)?
+                        .into_iter()
+                        .map(|(_, op)| op),
+                );
+            } else {
+                given = unique::given_up(&kept.unique, &st.obj, None)?;
+            }
             // The entries (and a relation row's mirror) go once the object is gone, each unless
             // a later object at this key put it again.
             let fence = Fence {
@@ -627,7 +728,10 @@ impl Writer {
                 self.store.transact(ops).await.map_err(Error::of_write)? == Written::Ok
             };
             if deleted {
-                self.remove_entries(entries).await;
+                tokio::join!(
+                    self.remove_entries(entries),
+                    self.release(class, &st.key, st.rev, &given)
+                );
                 return Ok(true);
             }
             backoff(attempt.min(6)).await;
