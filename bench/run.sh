@@ -64,6 +64,6 @@ node bench/parse-workloads.js 2>/dev/null | grep -v '^warn:'
 echo "== 12. the local store's CPU per write as writes pile up, with and without a stream =="
 node bench/local-store.js 2>/dev/null | grep -v '^info:'
 echo "== 13. what a write bills with 0-8 indexes, and a load with 5 indexes vs none =="
-node bench/write-costs.js 2>/dev/null | grep -v '^info:'
+node bench/write-costs.js 2>/dev/null | grep -v '^info:\|^warn:'
 echo "== charts (docs/charts/*.svg, from this run's tables) =="
 node bench/charts.js bench/out/last-run.md docs/charts
