@@ -54,54 +54,31 @@ async fn write_units(a: &Adapter) -> f64 {
         .unwrap()
 }
 
+/// The write units `method` with `args` bills (its count's shard included).
+async fn units_of(a: &Adapter, method: &str, args: Value) -> f64 {
+    let before = write_units(a).await;
+    must(a, method, args).await;
+    write_units(a).await - before
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_unique_value_bills_one_unit_per_item_a_write_changes() {
     let a = unique_class().await;
-    let u0 = write_units(&a).await;
-    must(
-        &a,
-        "createObject",
-        json!(["U", schema(), {"objectId": "x", "email": "a@x"}]),
-    )
-    .await;
-    let u1 = write_units(&a).await;
-    assert_eq!(
-        u1 - u0,
-        3.0,
-        "a create: the object, its claim, its count's shard"
-    );
-    must(
-        &a,
-        "updateObjectsByQuery",
-        json!(["U", schema(), {"objectId": "x"}, {"email": "b@x"}]),
-    )
-    .await;
-    let u2 = write_units(&a).await;
-    assert_eq!(
-        u2 - u1,
-        3.0,
-        "a new value: the object, the new claim, the old one released"
-    );
-    must(
-        &a,
-        "updateObjectsByQuery",
-        json!(["U", schema(), {"objectId": "x"}, {"note": "n"}]),
-    )
-    .await;
-    let u3 = write_units(&a).await;
-    assert_eq!(u3 - u2, 1.0, "another field: the object alone");
-    must(
-        &a,
-        "deleteObjectsByQuery",
-        json!(["U", schema(), {"objectId": "x"}]),
-    )
-    .await;
-    let u4 = write_units(&a).await;
-    assert_eq!(
-        u4 - u3,
-        3.0,
-        "a delete: the object, its claim released, its count's shard"
-    );
+    let x = json!({"objectId": "x"});
+    let create = json!(["U", schema(), {"objectId": "x", "email": "a@x"}]);
+    let moved = json!(["U", schema(), x, {"email": "b@x"}]);
+    let other = json!(["U", schema(), x, {"note": "n"}]);
+    let delete = json!(["U", schema(), x]);
+    let units = [
+        units_of(&a, "createObject", create).await,
+        units_of(&a, "updateObjectsByQuery", moved).await,
+        units_of(&a, "updateObjectsByQuery", other).await,
+        units_of(&a, "deleteObjectsByQuery", delete).await,
+    ];
+    // A create: the object, its claim, its count's shard; a new value: the object, the new
+    // claim, the old one released; another field: the object alone; a delete: the object, its
+    // claim released, its count's shard.
+    assert_eq!(units, [3.0, 3.0, 1.0, 3.0]);
     assert_eq!(claim_owner(&a, "a@x").await, None);
     assert_eq!(claim_owner(&a, "b@x").await, None);
     let usage = must(&a, "consumedCapacity", json!([])).await;
@@ -192,134 +169,110 @@ async fn stalling_proxy(upstream: &str, marker: &'static [u8], delay: Duration) 
     format!("http://{addr}")
 }
 
-/// A second adapter on `a`'s table whose writes of objects noted `STALL` reach DynamoDB
-/// `delay` late.
-async fn stalled_twin(a: &Adapter, delay: Duration) -> Adapter {
+/// A second adapter on `a`'s table whose requests holding `marker` reach DynamoDB `delay` late.
+async fn twin(a: &Adapter, marker: &'static [u8], delay: Duration) -> Adapter {
     let mut cfg = common::config(a.store().table());
-    cfg.endpoint = Some(stalling_proxy(&common::endpoint(), b"STALL", delay).await);
+    cfg.endpoint = Some(stalling_proxy(&common::endpoint(), marker, delay).await);
     Adapter::connect(cfg).await.expect("connect")
+}
+
+type Answer = Result<Value, parse_server_dynamodb::error::Error>;
+
+/// Calls `method` on `slow` in the background; answers its answer, and the adapter.
+fn in_background(
+    slow: Adapter,
+    method: &'static str,
+    args: Value,
+) -> tokio::task::JoinHandle<(Answer, Adapter)> {
+    tokio::spawn(async move { (c(&slow, method, args).await, slow) })
+}
+
+/// Creates object `id` of `U` with `email`.
+async fn create(a: &Adapter, id: &str, email: &str) {
+    let obj = json!({"objectId": id, "email": email});
+    must(a, "createObject", json!(["U", schema(), obj])).await;
+}
+
+/// After a write of x stalled past the grace lost its claim on v@x to y: y alone holds it, and
+/// the table is clean.
+async fn y_alone_holds_v(a: &Adapter) {
+    assert_eq!(claim_owner(a, "v@x").await.as_deref(), Some("y"));
+    let found = must(a, "find", json!(["U", {}, {"email": "v@x"}, {}])).await;
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found[0]["objectId"], "y");
+    let report = must(a, "check", json!([false])).await;
+    assert_eq!(report["problems"], json!([]), "{report}");
+}
+
+fn stored_email(item: Option<Item>) -> Value {
+    item_to_stored(&item.expect("stored")).unwrap().obj["email"].clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_stalled_past_the_grace_whose_claim_was_taken_over_undoes_itself() {
     let a = unique_class().await;
-    let slow = stalled_twin(&a, Duration::from_millis(GRACE_MS * 2)).await;
-    let stalled = tokio::spawn(async move {
-        let r = c(
-            &slow,
-            "createObject",
-            json!(["U", schema(), {"objectId": "x", "email": "v@x", "note": "STALL"}]),
-        )
-        .await;
-        (r, slow)
-    });
+    let slow = twin(&a, b"STALL", Duration::from_millis(GRACE_MS * 2)).await;
+    let x = json!({"objectId": "x", "email": "v@x", "note": "STALL"});
+    let stalled = in_background(slow, "createObject", json!(["U", schema(), x]));
     // Past the grace, x's claim is taken over: x does not hold the value (its object has not
     // landed).
     tokio::time::sleep(Duration::from_millis(GRACE_MS + 300)).await;
     assert_eq!(claim_owner(&a, "v@x").await.as_deref(), Some("x"));
-    must(
-        &a,
-        "createObject",
-        json!(["U", schema(), {"objectId": "y", "email": "v@x"}]),
-    )
-    .await;
+    create(&a, "y", "v@x").await;
     // Then x's object lands: its write sees the claim lost and takes the object back.
     let (r, _slow) = stalled.await.unwrap();
     assert_eq!(r.unwrap_err().code(), code::DUPLICATE_VALUE);
     assert!(a.store().get("U", "x").await.unwrap().is_none(), "x undone");
-    assert_eq!(claim_owner(&a, "v@x").await.as_deref(), Some("y"));
-    let found = must(&a, "find", json!(["U", {}, {"email": "v@x"}, {}])).await;
-    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
-    assert_eq!(found[0]["objectId"], "y");
-    let report = must(&a, "check", json!([false])).await;
-    assert_eq!(report["problems"], json!([]), "{report}");
+    y_alone_holds_v(&a).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_stalled_past_the_grace_whose_claim_was_taken_over_undoes_itself() {
     let a = unique_class().await;
-    must(
-        &a,
-        "createObject",
-        json!(["U", schema(), {"objectId": "x", "email": "a@x"}]),
-    )
-    .await;
-    let slow = stalled_twin(&a, Duration::from_millis(GRACE_MS * 2)).await;
-    let stalled = tokio::spawn(async move {
-        let upd = json!({"email": "v@x", "note": "STALL"});
-        let r = c(
-            &slow,
-            "updateObjectsByQuery",
-            json!(["U", schema(), {"objectId": "x"}, upd]),
-        )
-        .await;
-        (r, slow)
-    });
+    create(&a, "x", "a@x").await;
+    let slow = twin(&a, b"STALL", Duration::from_millis(GRACE_MS * 2)).await;
+    let upd = json!({"email": "v@x", "note": "STALL"});
+    let stalled = in_background(
+        slow,
+        "updateObjectsByQuery",
+        json!(["U", schema(), {"objectId": "x"}, upd]),
+    );
     tokio::time::sleep(Duration::from_millis(GRACE_MS + 300)).await;
-    must(
-        &a,
-        "createObject",
-        json!(["U", schema(), {"objectId": "y", "email": "v@x"}]),
-    )
-    .await;
+    create(&a, "y", "v@x").await;
     let (r, _slow) = stalled.await.unwrap();
     assert_eq!(r.unwrap_err().code(), code::DUPLICATE_VALUE);
-    let x = item_to_stored(&a.store().get("U", "x").await.unwrap().unwrap()).unwrap();
-    assert_eq!(x.obj["email"], "a@x", "x back as it was");
+    assert_eq!(
+        stored_email(a.store().get("U", "x").await.unwrap()),
+        "a@x",
+        "x back as it was"
+    );
     assert_eq!(
         claim_owner(&a, "a@x").await.as_deref(),
         Some("x"),
         "and still holds its value"
     );
-    assert_eq!(claim_owner(&a, "v@x").await.as_deref(), Some("y"));
-    let found = must(&a, "find", json!(["U", {}, {"email": "v@x"}, {}])).await;
-    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
-    let report = must(&a, "check", json!([false])).await;
-    assert_eq!(report["problems"], json!([]), "{report}");
+    y_alone_holds_v(&a).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_release_never_frees_a_value_its_object_claimed_again() {
     let a = unique_class().await;
-    must(
-        &a,
-        "createObject",
-        json!(["U", schema(), {"objectId": "x", "email": "v@x"}]),
-    )
-    .await;
+    create(&a, "x", "v@x").await;
     // x moves from v to w through a server whose deletes (the release of v) arrive late...
-    let mut cfg = common::config(a.store().table());
-    cfg.endpoint = Some(
-        stalling_proxy(
-            &common::endpoint(),
-            b"DeleteItem",
-            Duration::from_millis(1200),
-        )
-        .await,
-    );
-    let slow = Adapter::connect(cfg).await.expect("connect");
-    let moving = tokio::spawn(async move {
-        let r = c(
-            &slow,
-            "updateObjectsByQuery",
-            json!(["U", schema(), {"objectId": "x"}, {"email": "w@x"}]),
-        )
-        .await;
-        (r, slow)
-    });
+    let slow = twin(&a, b"DeleteItem", Duration::from_millis(1200)).await;
+    let to_w = json!(["U", schema(), {"objectId": "x"}, {"email": "w@x"}]);
+    let moving = in_background(slow, "updateObjectsByQuery", to_w);
     // ...and back to v meanwhile, through another.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let x = item_to_stored(&a.store().get("U", "x").await.unwrap().unwrap()).unwrap();
+    let moved = a.store().get("U", "x").await.unwrap();
+    let rev = item_to_stored(moved.as_ref().expect("x")).unwrap().rev;
     assert_eq!(
-        x.obj["email"], "w@x",
+        stored_email(moved),
+        "w@x",
         "the move landed; its release is on its way"
     );
-    must(
-        &a,
-        "updateObjectsByQuery",
-        json!(["U", schema(), {"objectId": "x"}, {"email": "v@x"}]),
-    )
-    .await;
+    let to_v = json!(["U", schema(), {"objectId": "x"}, {"email": "v@x"}]);
+    must(&a, "updateObjectsByQuery", to_v).await;
     let (r, _slow) = moving.await.unwrap();
     r.unwrap();
     assert_eq!(
@@ -327,25 +280,17 @@ async fn a_slow_release_never_frees_a_value_its_object_claimed_again() {
         Some("x"),
         "the late release was refused"
     );
-    let e = c(
-        &a,
-        "createObject",
-        json!(["U", schema(), {"objectId": "y", "email": "v@x"}]),
-    )
-    .await
-    .unwrap_err();
+    let y = json!({"objectId": "y", "email": "v@x"});
+    let e = c(&a, "createObject", json!(["U", schema(), y]))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), code::DUPLICATE_VALUE);
     // The condition itself: owned by x, claimed at the move's revision or before.
+    let sentinels = unique_pk("U", "email");
     let late = a
         .store()
-        .delete(
-            &unique_pk("U", "email"),
-            "=v@x",
-            Some(Condition::owned_upto("x", x.rev)),
-        )
-        .await
-        .unwrap();
-    assert_eq!(late, Written::ConditionFailed(0));
+        .delete(&sentinels, "=v@x", Some(Condition::owned_upto("x", rev)));
+    assert_eq!(late.await.unwrap(), Written::ConditionFailed(0));
     let report = must(&a, "check", json!([false])).await;
     assert_eq!(report["problems"], json!([]), "{report}");
 }

@@ -282,12 +282,7 @@ impl Writer {
         let mut item = object_to_item(class, key, rev, obj)?;
         let token = stamp(&mut item, &[]);
         check_size(&item)?;
-        let mut sentinels = Vec::new();
-        for f in &kept.unique {
-            if let Some(sk) = unique_sk(obj, f)? {
-                sentinels.push((f.clone(), sk));
-            }
-        }
+        let sentinels = unique::held_apart(&kept.unique, obj, None)?;
         let mirror = join_mirror(class, key, obj, Some(rev));
         let fence = Fence {
             put: Some(rev),
@@ -431,8 +426,8 @@ impl Writer {
                 (Vec::new(), Vec::new())
             } else {
                 (
-                    unique::wanted(&kept.unique, Some(&st.obj), &new)?,
-                    unique::given_up(&kept.unique, &st.obj, Some(&new))?,
+                    unique::held_apart(&kept.unique, &new, Some(&st.obj))?,
+                    unique::held_apart(&kept.unique, &st.obj, Some(&new))?,
                 )
             };
             // The entries this revision adds and its claims go first; the entries it makes
@@ -695,7 +690,7 @@ impl Writer {
                         .map(|(_, op)| op),
                 );
             } else {
-                given = unique::given_up(&kept.unique, &st.obj, None)?;
+                given = unique::held_apart(&kept.unique, &st.obj, None)?;
             }
             // The entries (and a relation row's mirror) go once the object is gone, each unless
             // a later object at this key put it again.

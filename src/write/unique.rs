@@ -37,45 +37,23 @@ pub(super) struct Claim {
     pub token: String,
 }
 
-/// The claims a write makes: the values of unique `fields` that `new` holds and `old` (None:
-/// a create) does not.
-pub(super) fn wanted(
+/// The values of unique `fields` that `holder` holds and `other` (None: no object) does not:
+/// with (`new`, `old`) the values a write claims, with (`old`, `new`) those it gives up.
+pub(super) fn held_apart(
     fields: &[String],
-    old: Option<&Map<String, Value>>,
-    new: &Map<String, Value>,
+    holder: &Map<String, Value>,
+    other: Option<&Map<String, Value>>,
 ) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for f in fields {
-        let Some(sk) = unique_sk(new, f)? else {
+        let Some(sk) = unique_sk(holder, f)? else {
             continue;
         };
-        let had = match old {
+        let also = match other {
             Some(o) => unique_sk(o, f)?,
             None => None,
         };
-        if had.as_ref() != Some(&sk) {
-            out.push((f.clone(), sk));
-        }
-    }
-    Ok(out)
-}
-
-/// The values of unique `fields` that `old` holds and `new` (None: a delete) does not.
-pub(super) fn given_up(
-    fields: &[String],
-    old: &Map<String, Value>,
-    new: Option<&Map<String, Value>>,
-) -> Result<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    for f in fields {
-        let Some(sk) = unique_sk(old, f)? else {
-            continue;
-        };
-        let keeps = match new {
-            Some(n) => unique_sk(n, f)?,
-            None => None,
-        };
-        if keeps.as_ref() != Some(&sk) {
+        if also.as_ref() != Some(&sk) {
             out.push((f.clone(), sk));
         }
     }
@@ -201,16 +179,11 @@ impl Writer {
     /// only while it is still this write's. Best effort: a claim left is taken over once
     /// past the grace, and `check --fix` removes it.
     pub(super) async fn withdraw_claims(&self, class: &str, key: &str, claims: &[Claim]) {
-        let sends = claims.iter().map(|c| {
+        let drops = claims.iter().map(|c| {
             let cond = Condition::claimed_as(key, Some(&c.token));
-            async move {
-                let _ = self
-                    .store
-                    .delete(&unique_pk(class, &c.field), &c.sk, Some(cond))
-                    .await;
-            }
+            (c.field.as_str(), c.sk.as_str(), cond)
         });
-        futures::future::join_all(sends).await;
+        self.drop_sentinels(class, drops).await;
     }
 
     /// Releases the values `key` gave up (`given`) once its write at revision `rev` landed,
@@ -223,14 +196,24 @@ impl Writer {
         rev: i64,
         given: &[(String, String)],
     ) {
-        let sends = given.iter().map(|(f, sk)| {
-            let cond = Condition::owned_upto(key, rev);
-            async move {
-                let _ = self
-                    .store
-                    .delete(&unique_pk(class, f), sk, Some(cond))
-                    .await;
-            }
+        let drops = given
+            .iter()
+            .map(|(f, sk)| (f.as_str(), sk.as_str(), Condition::owned_upto(key, rev)));
+        self.drop_sentinels(class, drops).await;
+    }
+
+    /// Deletes sentinels of `class` (field, value key, condition) at once; one whose
+    /// condition fails stays.
+    async fn drop_sentinels<'a>(
+        &self,
+        class: &str,
+        drops: impl Iterator<Item = (&'a str, &'a str, Condition)>,
+    ) {
+        let sends = drops.map(|(f, sk, cond)| async move {
+            let _ = self
+                .store
+                .delete(&unique_pk(class, f), sk, Some(cond))
+                .await;
         });
         futures::future::join_all(sends).await;
     }
