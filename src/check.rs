@@ -66,7 +66,8 @@ impl Problem {
 /// `orphaned-mirror` (its row is gone) and `orphaned-sentinel` (its owner does not hold the
 /// value, and the next claim takes it over), removed by a fix, and `index-entry-underway` /
 /// `mirror-underway` (of an object not there yet, younger than `layout::LEFTOVER_GRACE_MS`)
-/// and `claim-underway` (younger than `layout::claim_grace`): a write may be under way, left.
+/// and `claim-underway` (younger than `layout::claim_grace`): a write may be under way, left;
+/// `dropped-index-underway`, entries of an index being dropped (its drop sweeps them).
 #[derive(Debug, Default)]
 pub struct Report {
     pub items: usize,
@@ -551,6 +552,20 @@ impl Checker<'_> {
             let Some(class) = class_of_kept(pk) else {
                 continue;
             };
+            if live(class) && pk.starts_with("~i:") {
+                // An index being dropped: servers that have not re-read the registry may still
+                // write its entries until the drop sweeps them (`indexes::remove`).
+                let dropping = self.indexes.dropping_now(class).await?;
+                if dropping.iter().any(|s| index_pks(class, s).contains(pk)) {
+                    report.leftovers.push(Problem::new(
+                        "dropped-index-underway",
+                        class,
+                        pk.clone(),
+                        format!("{n} entries of an index being dropped (swept soon)"),
+                    ));
+                    continue;
+                }
+            }
             let unnamed = if live(class) {
                 let kept = self.indexes.kept(class).await?;
                 let named = kept.unique.iter().any(|f| unique_pk(class, f) == *pk)

@@ -195,6 +195,14 @@ impl Indexes {
         })
     }
 
+    /// The indexes of `class` dropped whose entries are still being deleted (as stored now).
+    pub async fn dropping_now(&self, class: &str) -> Result<Vec<String>> {
+        Ok(lists_now(&self.store, class)
+            .await?
+            .map(|l| l.dropping)
+            .unwrap_or_default())
+    }
+
     /// Forgets the cached registries (after the table was emptied).
     pub async fn forget(&self) {
         *self.cache.write().await = None;
@@ -471,7 +479,10 @@ impl Indexes {
                 for spec in &lists.dropping {
                     self.log
                         .info(format!("resuming the drop of index {class}.{spec}"));
-                    delete_entries(&self.store, class, spec).await?;
+                    // Unless registered again since.
+                    if !kept_now(&self.store, class, spec).await? {
+                        delete_entries(&self.store, class, spec).await?;
+                    }
                     self.dropped(class, spec).await?;
                 }
                 for spec in &lists.building {
@@ -499,7 +510,7 @@ impl Indexes {
 
     /// Stops keeping index `spec` (`field` or `field:ci`) of `class`, sharded or not, and
     /// deletes its entries. Answers whether there was such an index.
-    pub async fn remove(&self, class: &str, spec: &str) -> Result<bool> {
+    pub async fn remove(self: &Arc<Self>, class: &str, spec: &str) -> Result<bool> {
         let base = index::base(spec);
         let plain = self.remove_one(class, base).await?;
         // Its sharded twin, when the registry lists it (kept, or still being deleted): a drop of
@@ -512,7 +523,7 @@ impl Indexes {
     }
 
     /// `remove` for one registry name (sharded or not).
-    async fn remove_one(&self, class: &str, spec: &str) -> Result<bool> {
+    async fn remove_one(self: &Arc<Self>, class: &str, spec: &str) -> Result<bool> {
         let dropped = self
             .update(&format!("index_{class}"), |lists| {
                 let before = lists.fields.len();
@@ -531,24 +542,26 @@ impl Indexes {
         // finds its own removal done.
         let deleted = delete_entries(&self.store, class, spec).await?;
         if !dropped && deleted == 0 {
+            self.dropped(class, spec).await?;
             return Ok(false);
         }
-        self.dropped(class, spec).await?;
         self.log
             .info(format!("dropped index {class}.{spec} ({deleted} entries)"));
-        // Servers that have not re-read the registry yet still write entries for a while.
-        let (store, log) = (self.store.clone(), self.log.clone());
+        // Servers that have not re-read the registry yet still write entries for a while: the
+        // index stays on the `dropping` list (`check` counts its entries as leftovers, a
+        // restart deletes them) until they are swept.
+        let this = Arc::clone(self);
         let (class, spec) = (class.to_string(), spec.to_string());
         tokio::spawn(async move {
             tokio::time::sleep(registry_ttl() * 2).await;
             let sweep = async {
-                if !kept_now(&store, &class, &spec).await? {
-                    delete_entries(&store, &class, &spec).await?;
+                if !kept_now(&this.store, &class, &spec).await? {
+                    delete_entries(&this.store, &class, &spec).await?;
                 }
-                Ok::<(), crate::error::Error>(())
+                this.dropped(&class, &spec).await
             };
             if let Err(e) = sweep.await {
-                log.warn(format!(
+                this.log.warn(format!(
                     "sweeping the dropped index {class}.{spec} failed: {e}"
                 ));
             }

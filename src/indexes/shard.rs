@@ -14,7 +14,7 @@ impl Indexes {
     /// time after the servers that had not seen it yet know it), marks it ready and drops
     /// `spec`. Queries read `spec` until the twin is ready. Done once: a spec already sharded,
     /// or not kept, is left as it is.
-    pub async fn shard(&self, class: &str, spec: &str) -> Result<()> {
+    pub async fn shard(self: &Arc<Self>, class: &str, spec: &str) -> Result<()> {
         let twin = index::sharded(spec);
         let Some(lists) = lists_now(&self.store, class).await? else {
             return Ok(());
@@ -34,7 +34,7 @@ impl Indexes {
 
     /// Back-fills sharded index `twin` (registered, building) twice, marks it ready and drops
     /// the index it replaces.
-    pub(super) async fn finish_twin(&self, class: &str, twin: &str) -> Result<()> {
+    pub(super) async fn finish_twin(self: &Arc<Self>, class: &str, twin: &str) -> Result<()> {
         if !ready_now(&self.store, class, twin).await? && !self.fill_twice(class, twin).await? {
             return Ok(());
         }
