@@ -420,3 +420,71 @@ async fn a_narrow_query_in_natural_order_reads_the_cheapest_path_then_gets_its_i
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// Issue 34: `startsWith` (the JS SDK's `^\Q…\E`) on a class whose other query shapes got
+/// their automatic indexes first: the prefix's own index is built and used, so the read costs
+/// about what it answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prefix_query_gets_its_automatic_index_and_uses_it() {
+    unsafe { std::env::set_var("PSD_REGISTRY_TTL_MS", "300") };
+    let table = format!("t{}", common::rand_suffix());
+    let options = Options::default();
+    let a = Adapter::connect_with(common::config(&table), options)
+        .await
+        .expect("connect");
+    let schema = json!({"fields": {"name": {"type": "String"}, "tags": {"type": "Array"}}});
+    for i in 0..300 {
+        let name = if i % 60 == 0 {
+            format!("zz{i}")
+        } else {
+            format!("n{i}")
+        };
+        let obj = json!({"objectId": format!("o{i:03}"), "name": name, "tags": [format!("t{}", i % 50)], "pad": "x".repeat(1500)});
+        must(&a, "createObject", json!(["Item", schema, obj])).await;
+    }
+    let read = |a: &Adapter| a.store().usage().read_units;
+    // Another shape first: its index is built (with the natural order's field: unsorted
+    // finds answer in `createdAt` order).
+    let tq = json!({"tags": "t7"});
+    must(&a, "find", json!(["Item", schema, tq, {"limit": 5}])).await;
+    wait_ready(&a, "Item", "tags,createdAt").await;
+    let q = json!({"name": {"$regex": "^\\Qzz\\E"}});
+    let opts = json!({"limit": 5});
+    let started = Instant::now();
+    loop {
+        let before = read(&a);
+        let got = must(&a, "find", json!(["Item", schema, q, opts])).await;
+        let units = read(&a) - before;
+        assert_eq!(ids(&got), vec!["o000", "o060", "o120", "o180", "o240"]);
+        if units <= 2.0 * 5.0 + 5.0 {
+            // The prefix's own index, not the natural order's: an in-order read of
+            // `createdAt` would read rows until five match (and its entries cost every write).
+            let listed = must(&a, "getIndexes", json!(["Item"])).await;
+            let names: Vec<&str> = listed
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|i| i["name"].as_str())
+                .collect();
+            assert_eq!(
+                names,
+                ["_id_", "tags,createdAt_kept", "name_kept"],
+                "{listed}"
+            );
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            let plan = must(
+                &a,
+                "explain",
+                json!(["Item", schema, q, {"limit": 5, "explain": "queryPlanner"}]),
+            )
+            .await;
+            panic!(
+                "still {units} units for 5 rows: {plan} {}",
+                must(&a, "getIndexes", json!(["Item"])).await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -10,7 +10,7 @@ use crate::query::plan::SortHint;
 
 /// The index that would serve a read of `expr` (sorted as `sort` says) which had to read the
 /// class partition: with a sort, the compound index of an equality field and the sort field,
-/// or the sort field's own; without, the field of the first conjunct an index serves
+/// else a bounded field's own (a range or `^prefix`), else the sort field's own; without, the field of the first conjunct an index serves
 /// (equality or `$in` before a range or `^prefix`). Never the key, the ACL lists or paths
 /// through arrays of objects. None when nothing in the query can use an index.
 pub fn wanted_index(q: &Normal, sort: Option<&SortHint>) -> Option<String> {
@@ -24,11 +24,20 @@ pub fn wanted_index(q: &Normal, sort: Option<&SortHint>) -> Option<String> {
         Expr::Field(p, Cond::Eq(v)) if lookup_text(v, false).is_some() => indexable(p),
         _ => None,
     });
+    // A range or `^prefix` on another field than the sort's: that field's own index (it reads
+    // about the matches, sorted after), not the sort field's, which would read rows in order
+    // until enough match.
+    let bounded = cs.iter().find_map(|c| {
+        let (field, cond) = range_cond(c)?;
+        range_key(&[cond], false)?;
+        indexable(&[field])
+    });
     if let Some(h) =
         sort.filter(|h| sortable(&h.field) && indexable(std::slice::from_ref(&h.field)).is_some())
     {
-        return Some(match equality {
-            Some(e) if e != h.field => index::compound_spec(&e, &h.field),
+        return Some(match (equality, bounded) {
+            (Some(e), _) if e != h.field => index::compound_spec(&e, &h.field),
+            (None, Some(b)) if b != h.field => b,
             _ => h.field.clone(),
         });
     }
@@ -42,13 +51,7 @@ pub fn wanted_index(q: &Normal, sort: Option<&SortHint>) -> Option<String> {
         }
         _ => None,
     });
-    equality.or(lookup).or_else(|| {
-        cs.iter().find_map(|c| {
-            let (field, cond) = range_cond(c)?;
-            range_key(&[cond], false)?;
-            indexable(&[field])
-        })
-    })
+    equality.or(lookup).or(bounded)
 }
 
 /// The indexes that would serve a read of `expr`, best first: `wanted_index`, else for an
