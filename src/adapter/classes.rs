@@ -47,10 +47,18 @@ fn index_key_field(key: &str) -> &str {
 
 /// What a schema index is kept as: one key (`{field: 1}`) is a single-field index; two or more
 /// (`{author: 1, createdAt: -1}`) a compound index (equality on the first key, range or order
-/// on the second; either direction reads both ways). None for text and geo indexes
-/// (`{field: "text"}`): `$text` and geo queries are evaluated in Rust.
+/// on the second; either direction reads both ways); `{field: "trigram"}` a trigram index
+/// (substrings, suffixes, regexes). None for other kinds (`{field: "text"}`,
+/// `"2dsphere"`): their queries are evaluated in Rust over what other indexes read.
 fn schema_index_spec(ix: &Value) -> Option<String> {
     let keys = ix.as_object()?;
+    if let [(key, Value::String(kind))] = keys.iter().collect::<Vec<_>>().as_slice() {
+        let field = index_key_field(key);
+        return match kind.as_str() {
+            "trigram" => Some(index::spec(field, index::Kind::Trigram)),
+            _ => None,
+        };
+    }
     if keys.is_empty() || keys.values().any(|dir| !dir.is_number()) {
         return None;
     }
@@ -317,6 +325,9 @@ impl Adapter {
                     let mut ix = json!({"name": format!("{base}_kept"), "key": {field: 1}, "caseInsensitive": ci});
                     if kind == index::Kind::Lookup {
                         ix["lookupOnly"] = json!(true);
+                    }
+                    if kind == index::Kind::Trigram {
+                        ix["key"] = json!({field: "trigram"});
                     }
                     ix
                 }

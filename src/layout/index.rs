@@ -34,12 +34,14 @@ pub const MAX_TEXT: usize = (MAX_SORT_KEY - 2 * SEP.len() - MAX_KEY) / 2;
 /// What an index keeps. `Ordered` (spec `field`): lookup entries and each object's order
 /// entry, for equality, ranges and sorts. `Lookup` (`field:eq`): lookup entries only (one
 /// write less per object; Parse Server's own `_Session.user`). `CaseInsensitive`
-/// (`field:ci`): lower-cased strings only.
+/// (`field:ci`): lower-cased strings only. `Trigram` (`field:tri`): the trigrams of strings,
+/// for substrings, suffixes and regexes (see `search`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Ordered,
     Lookup,
     CaseInsensitive,
+    Trigram,
 }
 
 /// The registry name of an index on `field` of this kind.
@@ -48,6 +50,7 @@ pub fn spec(field: &str, kind: Kind) -> String {
         Kind::Ordered => field.to_string(),
         Kind::Lookup => format!("{field}:eq"),
         Kind::CaseInsensitive => format!("{field}:ci"),
+        Kind::Trigram => format!("{field}:tri"),
     }
 }
 
@@ -97,6 +100,8 @@ pub fn parse_spec(spec: &str) -> (&str, Kind) {
         (f, Kind::CaseInsensitive)
     } else if let Some(f) = spec.strip_suffix(":eq") {
         (f, Kind::Lookup)
+    } else if let Some(f) = spec.strip_suffix(":tri") {
+        (f, Kind::Trigram)
     } else {
         (spec, Kind::Ordered)
     }
@@ -302,6 +307,9 @@ pub fn entries(obj: &Map<String, Value>, spec: &str, key: &str) -> Vec<Entry> {
     let path: Vec<String> = field.split('.').map(str::to_string).collect();
     let mut vals = Vec::new();
     collect_path(obj, &path, &mut vals);
+    if kind == Kind::Trigram {
+        return super::search::trigram_entries(&vals, key);
+    }
     let mut out: Vec<Entry> = Vec::new();
     let mut add = |text: String, ord: Option<Exactness>| {
         let sk = format!("{text}{SEP}{key}");

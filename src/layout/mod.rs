@@ -7,6 +7,7 @@
 //! Every room that reads or writes these items takes their keys and shapes from here.
 
 pub mod index;
+pub mod search;
 
 use crate::codec::{self, Item};
 use crate::error::{shown, Error, Result};

@@ -339,6 +339,92 @@ pub fn literal_prefix(src: &str, flags: &str) -> Option<String> {
     }
 }
 
+/// The literal texts every match of regex `src` contains, each of the longest runs of literal
+/// characters outside groups, classes and optional parts (`ab?c` requires `a` and `c`, not
+/// `b`): what a trigram index can look up. None when the regex has an alternation outside a
+/// group (its branches require different texts).
+pub fn required_literals(src: &str) -> Option<Vec<String>> {
+    let mut runs = Vec::new();
+    let mut cur = String::new();
+    let mut chars = src.chars().peekable();
+    let end = |cur: &mut String, runs: &mut Vec<String>| {
+        if !cur.is_empty() {
+            runs.push(std::mem::take(cur));
+        }
+    };
+    while let Some(c) = chars.next() {
+        let literal = match c {
+            '\\' => match chars.next() {
+                Some(n) if !n.is_ascii_alphanumeric() => Some(n),
+                _ => None,
+            },
+            '|' => return None,
+            '[' => {
+                skip_class(&mut chars);
+                None
+            }
+            '(' => {
+                skip_group(&mut chars);
+                None
+            }
+            '?' | '*' | '{' => {
+                // The atom before was optional (or repeated from zero): not required.
+                cur.pop();
+                if c == '{' {
+                    for n in chars.by_ref() {
+                        if n == '}' {
+                            break;
+                        }
+                    }
+                }
+                None
+            }
+            '.' | '^' | '$' | '+' | ')' | ']' | '}' => None,
+            c => Some(c),
+        };
+        match literal {
+            Some(l) => cur.push(l),
+            None => end(&mut cur, &mut runs),
+        }
+    }
+    end(&mut cur, &mut runs);
+    Some(runs)
+}
+
+/// Skips a character class after its `[`.
+fn skip_class(chars: &mut std::iter::Peekable<std::str::Chars>) {
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            ']' => return,
+            _ => {}
+        }
+    }
+}
+
+/// Skips a group after its `(`, nested groups and classes included.
+fn skip_group(chars: &mut std::iter::Peekable<std::str::Chars>) {
+    let mut depth = 1;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '[' => skip_class(chars),
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,5 +479,17 @@ mod tests {
         assert_eq!(literal_prefix("abc", ""), None);
         assert_eq!(literal_prefix("^abc", "i"), None);
         assert_eq!(literal_prefix("^a|b", ""), None);
+    }
+
+    #[test]
+    fn required_literal_runs() {
+        let runs = |s: &str| required_literals(s).map(|v| v.join("|"));
+        assert_eq!(runs("abc"), Some("abc".into()));
+        assert_eq!(runs("ab?cd"), Some("a|cd".into()));
+        assert_eq!(runs("ab*c{0,2}de"), Some("a|de".into()));
+        assert_eq!(runs("a\\.b.c$"), Some("a.b|c".into()));
+        assert_eq!(runs("xy(a|b)z[pq]w"), Some("xy|z|w".into()));
+        assert_eq!(runs("a+bc\\dz"), Some("a|bc|z".into()));
+        assert_eq!(runs("ab|cd"), None);
     }
 }

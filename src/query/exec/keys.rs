@@ -57,6 +57,21 @@ async fn lookup(store: &Store, class: &str, l: &Lookup) -> Result<Found> {
                 entries::in_range(store, &index_pks(class, spec), (&range.from, &range.to)).await?;
             keys(items.iter().filter_map(pointed_key).cloned().collect())
         }
+        Lookup::Every { spec, ranges } => {
+            let pks = index_pks(class, spec);
+            let reads = ranges
+                .iter()
+                .map(|r| entries::in_range(store, &pks, (&r.from, &r.to)));
+            let found = futures::future::try_join_all(reads).await?;
+            let mut sets = found
+                .iter()
+                .map(|items| items.iter().filter_map(pointed_key).collect::<HashSet<_>>());
+            let first = sets.next().unwrap_or_default();
+            let common = sets.fold(first, |acc, s| acc.intersection(&s).copied().collect());
+            let mut both: Vec<String> = common.into_iter().cloned().collect();
+            both.sort();
+            keys(both)
+        }
         Lookup::Key(k) => keys(vec![k.clone()]),
         Lookup::Unique { field, sk } => match store.get(&unique_pk(class, field), sk).await? {
             Some(item) => match sentinel_copy(class, &item) {

@@ -425,9 +425,15 @@ pub fn describe(class: &str, plan: &Plan, page: Page) -> Value {
                     Lookup::Key(_) => "objectId".to_string(),
                     Lookup::Unique { field, .. } => format!("unique value of {field}"),
                     Lookup::Index { spec, .. } => format!("index {spec}"),
+                    Lookup::Every { spec, ranges } => {
+                        format!("index {spec} ({} ranges intersected)", ranges.len())
+                    }
                 })
                 .collect();
-            let op = if l.iter().any(|x| matches!(x, Lookup::Index { .. })) {
+            let op = if l
+                .iter()
+                .any(|x| matches!(x, Lookup::Index { .. } | Lookup::Every { .. }))
+            {
                 "Query"
             } else {
                 "GetItem"

@@ -9,11 +9,12 @@ mod wanted;
 pub use wanted::{wanted_index, wanted_indexes};
 
 use super::cost::Stats;
-use super::filter::{filter, literal_prefix};
+use super::filter::{filter, literal_prefix, required_literals};
 use super::normal::{field_of, Normal};
 use super::parse::{Cond, Expr};
 use crate::codec::parse_type;
 use crate::layout::index::{self, lookup_text, prefix_range, range_for, sortable, Kind, SkRange};
+use crate::layout::search;
 use crate::layout::{sentinel_key, Kept};
 pub use crate::store::Filter;
 use serde_json::Value;
@@ -60,6 +61,12 @@ pub enum Lookup {
     Index {
         spec: String,
         range: SkRange,
+    },
+    /// The objects that have an entry of index `spec` in every one of these key ranges (the
+    /// trigrams a regex's literal text holds, the elements of a `$all`).
+    Every {
+        spec: String,
+        ranges: Vec<SkRange>,
     },
 }
 
@@ -288,6 +295,8 @@ fn lookups_cost(lookups: &[Lookup], q: &Normal, stats: &Stats) -> f64 {
                 Some((_, n)) => *n += 1,
                 None => specs.push((spec, 1)),
             },
+            // One Query per range; the objects fetched are those in all of them.
+            Lookup::Every { spec, ranges } => specs.push((spec, ranges.len())),
         }
     }
     for (spec, n) in specs {
@@ -518,7 +527,11 @@ fn lookups(e: &Expr, known: &Known) -> Option<Vec<Lookup>> {
         Expr::Field(
             p,
             c @ (Cond::Gt(_) | Cond::Gte(_) | Cond::Lt(_) | Cond::Lte(_) | Cond::Regex(_)),
-        ) => range_lookup(&p.join("."), &[c], known),
+        ) => {
+            let field = p.join(".");
+            range_lookup(&field, &[c], known).or_else(|| trigram_lookup(&field, c, known))
+        }
+        Expr::Field(p, Cond::All(conds)) => all_lookup(&p.join("."), conds, known),
         // Equalities first (fewest rows), then one field's bounds together.
         Expr::And(v) => v
             .iter()
@@ -534,6 +547,11 @@ fn lookups(e: &Expr, known: &Known) -> Option<Vec<Lookup>> {
                         .collect();
                     range_lookup(field, &conds, known)
                 })
+            })
+            .or_else(|| {
+                v.iter()
+                    .filter_map(range_cond)
+                    .find_map(|(field, c)| trigram_lookup(&field, c, known))
             }),
         Expr::Or(v) if !v.is_empty() => {
             let mut all = Vec::new();
@@ -597,6 +615,68 @@ fn range_lookup(field: &str, conds: &[&Cond], known: &Known) -> Option<Vec<Looku
         spec,
         range: range_key(conds, known.scalar(field))?,
     }])
+}
+
+/// Most trigrams one regex lookup reads (their entries intersected).
+const MAX_TRIGRAMS: usize = 4;
+
+/// The lookup of a regex on a field with a trigram index: the objects holding every one of a
+/// few trigrams its literal text requires (those with the rarest letters), when it requires
+/// any (a literal run of three characters or more). None for a case-insensitive Unicode regex,
+/// whose case folding the index's does not follow.
+fn trigram_lookup(field: &str, c: &Cond, known: &Known) -> Option<Vec<Lookup>> {
+    let Cond::Regex(p) = c else {
+        return None;
+    };
+    if p.flags.contains('i') && p.flags.contains('u') {
+        return None;
+    }
+    let spec = known.index_of(field, &[Kind::Trigram])?;
+    let mut grams: Vec<String> = Vec::new();
+    for run in required_literals(&p.source)? {
+        for t in search::trigrams(&run) {
+            if !grams.contains(&t) {
+                grams.push(t);
+            }
+        }
+    }
+    if grams.is_empty() {
+        return None;
+    }
+    // Common letters last: their entries are the longest.
+    const COMMON: &str = "etaoinshrdlu ";
+    let rarity = |t: &String| t.chars().filter(|c| !COMMON.contains(*c)).count();
+    grams.sort_by_key(|t| std::cmp::Reverse(rarity(t)));
+    grams.truncate(MAX_TRIGRAMS);
+    let ranges = grams
+        .iter()
+        .map(|t| SkRange::exact(&search::trigram_text(t)))
+        .collect();
+    Some(vec![Lookup::Every { spec, ranges }])
+}
+
+/// The lookup of a `$all` of values on an indexed field: the objects with an entry of every
+/// value (an array holding them all, or a scalar equal to a single one).
+fn all_lookup(field: &str, conds: &[Cond], known: &Known) -> Option<Vec<Lookup>> {
+    let spec = known.index_of(field, &[Kind::Ordered, Kind::Lookup])?;
+    let mut ranges = Vec::new();
+    for c in conds {
+        let Cond::Eq(v) = c else {
+            return None;
+        };
+        let range = SkRange::exact(&lookup_text(v, false)?);
+        if !ranges.contains(&range) {
+            ranges.push(range);
+        }
+    }
+    match ranges.len() {
+        0 => None,
+        1 => Some(vec![Lookup::Index {
+            spec,
+            range: ranges.remove(0),
+        }]),
+        _ => Some(vec![Lookup::Every { spec, ranges }]),
+    }
 }
 
 /// The range of `field`'s index to read in order for a query sorted by that field alone: the

@@ -1,0 +1,237 @@
+//! Search indexes (issue 34), against dynoxide: a trigram index declared through the schema
+//! (`{name: "trigram"}`) answers substring, suffix and regex queries (with and without the `i`
+//! flag) exactly as the evaluator does over every object, random strings and random regexes,
+//! while objects are written between the queries; and such a query reads about what it
+//! answers. `$all` on an indexed array reads the entries of its values, intersected.
+
+mod common;
+
+use common::{c, must};
+use parse_server_dynamodb::adapter::Adapter;
+use parse_server_dynamodb::query::{eval::matches, parse_query};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// Letters that fold together under a case-insensitive regex, and some that do not.
+const ALPHABET: &[char] = &[
+    'a', 'b', 'c', 'x', 'y', 'A', 'B', 'X', 's', 'S', 'ſ', 'σ', 'ς', 'Σ', 'i', 'I', 'ı', 'k', 'K',
+    '\u{212a}', 'ß', '.', ' ', '1',
+];
+
+fn word(r: &mut StdRng, len: usize) -> String {
+    (0..len)
+        .map(|_| ALPHABET[r.random_range(0..ALPHABET.len())])
+        .collect()
+}
+
+/// A regex every so often matching some of `names`: a piece of one of them, quoted or
+/// escaped, with a wildcard, an optional character, a class, a group or an anchor mixed in.
+fn regex(r: &mut StdRng, names: &[String]) -> (String, String) {
+    let name = &names[r.random_range(0..names.len())];
+    let chars: Vec<char> = name.chars().collect();
+    let len = r.random_range(3..=6.min(chars.len()).max(3));
+    let start = r.random_range(0..=chars.len().saturating_sub(len));
+    let piece: Vec<char> = chars[start..(start + len).min(chars.len())].to_vec();
+    let esc = |c: char| {
+        if "\\^$.|?*+()[]{}/-".contains(c) {
+            format!("\\{c}")
+        } else {
+            c.to_string()
+        }
+    };
+    let mut src: String = match r.random_range(0..6) {
+        0 => format!("\\Q{}\\E", piece.iter().collect::<String>()),
+        1 => piece.iter().map(|c| esc(*c)).collect(),
+        2 => {
+            // A wildcard instead of one character.
+            let at = r.random_range(0..piece.len());
+            piece
+                .iter()
+                .enumerate()
+                .map(|(i, c)| if i == at { ".".into() } else { esc(*c) })
+                .collect()
+        }
+        3 => {
+            // One character optional.
+            let at = r.random_range(0..piece.len());
+            piece
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i == at {
+                        format!("{}?", esc(*c))
+                    } else {
+                        esc(*c)
+                    }
+                })
+                .collect()
+        }
+        4 => format!(
+            "{}(x|[ab]){}",
+            piece.iter().map(|c| esc(*c)).collect::<String>(),
+            word(r, 2).chars().map(esc).collect::<String>()
+        ),
+        _ => format!(
+            "{}+{}",
+            esc(piece[0]),
+            piece[1..].iter().map(|c| esc(*c)).collect::<String>()
+        ),
+    };
+    match r.random_range(0..5) {
+        0 => src.push('$'),
+        1 => src.insert(0, '^'),
+        _ => {}
+    }
+    let flags = if r.random_bool(0.5) { "i" } else { "" };
+    (src, flags.to_string())
+}
+
+fn ids(rows: &Value) -> Vec<String> {
+    let mut out: Vec<String> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["objectId"].as_str().unwrap_or_default().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The objectIds of the objects of `model` the evaluator matches with `q`.
+fn expected(model: &BTreeMap<String, Map<String, Value>>, q: &Value) -> Vec<String> {
+    let e = parse_query(q, false).expect("query");
+    model
+        .iter()
+        .filter(|(_, o)| matches(&e, o))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+async fn trigram_class(a: &Adapter) -> Value {
+    let schema = json!({"fields": {"name": {"type": "String"}}, "indexes": {"name_tri": {"name": "trigram"}}});
+    must(a, "createClass", json!(["T", schema])).await;
+    schema
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regexes_through_a_trigram_index_answer_as_the_evaluator() {
+    let a = common::adapter().await;
+    let schema = trigram_class(&a).await;
+    let mut r = StdRng::seed_from_u64(34);
+    let mut model: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for i in 0..200 {
+        let len = r.random_range(0..12);
+        let obj = json!({"objectId": format!("o{i:03}"), "name": word(&mut r, len)});
+        must(&a, "createObject", json!(["T", schema, obj])).await;
+        model.insert(format!("o{i:03}"), obj.as_object().unwrap().clone());
+    }
+    let mut used = 0;
+    for round in 0..150 {
+        if round % 10 == 9 {
+            // Writes between the queries: new names for a few objects.
+            for _ in 0..5 {
+                let id = format!("o{:03}", r.random_range(0..200));
+                let len = r.random_range(0..12);
+                let name = word(&mut r, len);
+                must(
+                    &a,
+                    "updateObjectsByQuery",
+                    json!(["T", schema, {"objectId": id}, {"name": name}]),
+                )
+                .await;
+                model
+                    .get_mut(&id)
+                    .unwrap()
+                    .insert("name".into(), json!(name));
+            }
+        }
+        let names: Vec<String> = model
+            .values()
+            .filter_map(|o| o["name"].as_str().map(String::from))
+            .filter(|n| n.chars().count() >= 3)
+            .collect();
+        let (src, flags) = regex(&mut r, &names);
+        let q = json!({"name": {"$regex": src, "$options": flags}});
+        let got = c(&a, "find", json!(["T", schema, q, {}])).await;
+        let got = match got {
+            Ok(v) => ids(&v),
+            Err(e) => panic!("{q}: {e}"),
+        };
+        assert_eq!(got, expected(&model, &q), "{q}");
+        let plan = must(
+            &a,
+            "explain",
+            json!(["T", schema, q, {"explain": "queryPlanner"}]),
+        )
+        .await;
+        if plan.to_string().contains("name:tri") {
+            used += 1;
+        }
+    }
+    assert!(used > 100, "the trigram index served {used} of 150 regexes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_substring_reads_about_what_it_answers() {
+    let a = common::adapter().await;
+    let schema = trigram_class(&a).await;
+    for i in 0..300 {
+        let name = if i % 60 == 7 {
+            format!("item {i} Quokka-{i}")
+        } else {
+            format!("item {i} plain title {}", "x".repeat(300))
+        };
+        must(
+            &a,
+            "createObject",
+            json!(["T", schema, {"objectId": format!("o{i:03}"), "name": name}]),
+        )
+        .await;
+    }
+    let read = |a: &Adapter| a.store().usage().read_units;
+    for (q, rows) in [
+        (
+            json!({"name": {"$regex": "\\Qquokka\\E", "$options": "i"}}),
+            5,
+        ),
+        (json!({"name": {"$regex": "okka-67$"}}), 1),
+        (json!({"name": {"$regex": "Quo.ka-1"}}), 2),
+    ] {
+        let before = read(&a);
+        let got = must(&a, "find", json!(["T", schema, q, {}])).await;
+        let units = read(&a) - before;
+        assert_eq!(got.as_array().unwrap().len(), rows, "{q}");
+        assert!(
+            units <= 2.0 * rows as f64 + 5.0,
+            "{q}: {units} read units for {rows} rows"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contains_all_reads_the_entries_of_its_values() {
+    let a = common::adapter().await;
+    must(&a, "ensureIndex", json!(["Tagged", {}, ["tags"]])).await;
+    for i in 0..300 {
+        let tags = json!([format!("t{}", i % 7), format!("u{}", i % 11), "all"]);
+        let obj = json!({"objectId": format!("o{i:03}"), "tags": tags, "pad": "x".repeat(300)});
+        must(&a, "createObject", json!(["Tagged", {}, obj])).await;
+    }
+    let read = |a: &Adapter| a.store().usage().read_units;
+    let before = read(&a);
+    let q = json!({"tags": {"$all": ["t3", "u5"]}});
+    let got = must(&a, "find", json!(["Tagged", {}, q, {}])).await;
+    let units = read(&a) - before;
+    let want: Vec<String> = (0..300)
+        .filter(|i| i % 7 == 3 && i % 11 == 5)
+        .map(|i| format!("o{i:03}"))
+        .collect();
+    assert_eq!(ids(&got), want);
+    assert!(
+        units <= 2.0 * want.len() as f64 + 5.0,
+        "{units} read units for {} rows",
+        want.len()
+    );
+}
