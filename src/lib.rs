@@ -29,6 +29,7 @@ pub mod schema;
 pub mod store;
 pub mod update;
 pub mod value;
+pub mod words;
 pub mod write;
 
 #[cfg(feature = "node")]

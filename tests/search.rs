@@ -235,3 +235,130 @@ async fn contains_all_reads_the_entries_of_its_values() {
         want.len()
     );
 }
+
+/// Words that stem, fold and stop: plural forms, accents, capitals, English stop words, and
+/// Portuguese words (for documents whose `language` is Portuguese).
+const WORDS: &[&str] = &[
+    "coffee",
+    "coffees",
+    "Coffee",
+    "shop",
+    "shops",
+    "shopping",
+    "café",
+    "CAFE",
+    "cream",
+    "the",
+    "and",
+    "of",
+    "prepare",
+    "preparamos",
+    "preparado",
+    "bolo",
+    "o",
+    "tea",
+    "teas",
+    "day",
+    "days",
+    "naïve",
+    "naive",
+    "résumé",
+    "resume",
+    "run",
+    "running",
+    "ran",
+];
+
+fn text(r: &mut StdRng) -> String {
+    let n = r.random_range(1..7);
+    (0..n)
+        .map(|_| WORDS[r.random_range(0..WORDS.len())])
+        .collect::<Vec<_>>()
+        .join(if r.random_bool(0.2) { ", " } else { " " })
+}
+
+/// A `$text` search: words (some negated), perhaps a phrase, in English or Portuguese, now
+/// and then case- or diacritic-sensitive.
+fn text_search(r: &mut StdRng) -> Value {
+    let mut parts: Vec<String> = Vec::new();
+    for _ in 0..r.random_range(1..4) {
+        let w = WORDS[r.random_range(0..WORDS.len())];
+        parts.push(if r.random_bool(0.15) {
+            format!("-{w}")
+        } else {
+            w.to_string()
+        });
+    }
+    if r.random_bool(0.2) {
+        let a = WORDS[r.random_range(0..WORDS.len())];
+        let b = WORDS[r.random_range(0..WORDS.len())];
+        parts.push(format!("\"{a} {b}\""));
+    }
+    let mut search = json!({"$term": parts.join(" ")});
+    if r.random_bool(0.2) {
+        search["$language"] = json!("pt");
+    }
+    if r.random_bool(0.1) {
+        search["$caseSensitive"] = json!(true);
+    }
+    if r.random_bool(0.1) {
+        search["$diacriticSensitive"] = json!(true);
+    }
+    json!({"body": {"$text": {"$search": search}}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_searches_through_a_text_index_answer_as_the_evaluator() {
+    let a = common::adapter().await;
+    let schema = json!({"fields": {"body": {"type": "String"}, "language": {"type": "String"}},
+        "indexes": {"body_text": {"body": "text"}}});
+    must(&a, "createClass", json!(["Doc", schema])).await;
+    let mut r = StdRng::seed_from_u64(3434);
+    let mut model: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for i in 0..150 {
+        let mut obj = json!({"objectId": format!("d{i:03}"), "body": text(&mut r)});
+        if r.random_bool(0.2) {
+            obj["language"] = json!("portuguese");
+        }
+        if r.random_bool(0.1) {
+            obj["body"] = json!([text(&mut r), text(&mut r)]);
+        }
+        must(&a, "createObject", json!(["Doc", schema, obj])).await;
+        model.insert(format!("d{i:03}"), obj.as_object().unwrap().clone());
+    }
+    let mut used = 0;
+    for round in 0..120 {
+        if round % 10 == 9 {
+            for _ in 0..5 {
+                let id = format!("d{:03}", r.random_range(0..150));
+                let body = text(&mut r);
+                must(
+                    &a,
+                    "updateObjectsByQuery",
+                    json!(["Doc", schema, {"objectId": id}, {"body": body}]),
+                )
+                .await;
+                model
+                    .get_mut(&id)
+                    .unwrap()
+                    .insert("body".into(), json!(body));
+            }
+        }
+        let q = text_search(&mut r);
+        let got = match c(&a, "find", json!(["Doc", schema, q, {}])).await {
+            Ok(v) => ids(&v),
+            Err(e) => panic!("{q}: {e}"),
+        };
+        assert_eq!(got, expected(&model, &q), "{q}");
+        let plan = must(
+            &a,
+            "explain",
+            json!(["Doc", schema, q, {"explain": "queryPlanner"}]),
+        )
+        .await;
+        if plan.to_string().contains("body:text") {
+            used += 1;
+        }
+    }
+    assert!(used > 80, "the text index served {used} of 120 searches");
+}

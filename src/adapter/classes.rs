@@ -56,6 +56,7 @@ fn schema_index_spec(ix: &Value) -> Option<String> {
         let field = index_key_field(key);
         return match kind.as_str() {
             "trigram" => Some(index::spec(field, index::Kind::Trigram)),
+            "text" => Some(index::spec(field, index::Kind::Text)),
             _ => None,
         };
     }
@@ -326,8 +327,10 @@ impl Adapter {
                     if kind == index::Kind::Lookup {
                         ix["lookupOnly"] = json!(true);
                     }
-                    if kind == index::Kind::Trigram {
-                        ix["key"] = json!({field: "trigram"});
+                    match kind {
+                        index::Kind::Trigram => ix["key"] = json!({field: "trigram"}),
+                        index::Kind::Text => ix["key"] = json!({field: "text"}),
+                        _ => {}
                     }
                     ix
                 }

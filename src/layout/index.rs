@@ -35,13 +35,15 @@ pub const MAX_TEXT: usize = (MAX_SORT_KEY - 2 * SEP.len() - MAX_KEY) / 2;
 /// entry, for equality, ranges and sorts. `Lookup` (`field:eq`): lookup entries only (one
 /// write less per object; Parse Server's own `_Session.user`). `CaseInsensitive`
 /// (`field:ci`): lower-cased strings only. `Trigram` (`field:tri`): the trigrams of strings,
-/// for substrings, suffixes and regexes (see `search`).
+/// for substrings, suffixes and regexes; `Text` (`field:text`): the words of texts, for
+/// `$text` (see `search`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Ordered,
     Lookup,
     CaseInsensitive,
     Trigram,
+    Text,
 }
 
 /// The registry name of an index on `field` of this kind.
@@ -51,6 +53,7 @@ pub fn spec(field: &str, kind: Kind) -> String {
         Kind::Lookup => format!("{field}:eq"),
         Kind::CaseInsensitive => format!("{field}:ci"),
         Kind::Trigram => format!("{field}:tri"),
+        Kind::Text => format!("{field}:text"),
     }
 }
 
@@ -102,6 +105,8 @@ pub fn parse_spec(spec: &str) -> (&str, Kind) {
         (f, Kind::Lookup)
     } else if let Some(f) = spec.strip_suffix(":tri") {
         (f, Kind::Trigram)
+    } else if let Some(f) = spec.strip_suffix(":text") {
+        (f, Kind::Text)
     } else {
         (spec, Kind::Ordered)
     }
@@ -307,8 +312,13 @@ pub fn entries(obj: &Map<String, Value>, spec: &str, key: &str) -> Vec<Entry> {
     let path: Vec<String> = field.split('.').map(str::to_string).collect();
     let mut vals = Vec::new();
     collect_path(obj, &path, &mut vals);
-    if kind == Kind::Trigram {
-        return super::search::trigram_entries(&vals, key);
+    match kind {
+        Kind::Trigram => return super::search::trigram_entries(&vals, key),
+        Kind::Text => {
+            let language = obj.get("language").and_then(Value::as_str);
+            return super::search::text_entries(&vals, language, key);
+        }
+        _ => {}
     }
     let mut out: Vec<Entry> = Vec::new();
     let mut add = |text: String, ord: Option<Exactness>| {

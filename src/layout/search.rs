@@ -3,7 +3,9 @@
 //! substring, suffix or regex query reads the entries of the trigrams its literal text must
 //! contain (as PostgreSQL's pg_trgm serves `LIKE '%…%'`) and intersects them. Characters are
 //! folded as a case-insensitive regex compares them (`fold_char`), so one index serves regexes
-//! with and without the `i` flag; the evaluator re-checks every row.
+//! with and without the `i` flag. A *text* index (`field:text`) keeps the distinct words of
+//! a text as a MongoDB text index does (`words`), so a `$text` search reads the entries of its
+//! words. The evaluator re-checks every row.
 
 use super::index::{lookup_text, Entry, SEP};
 use serde_json::Value;
@@ -46,11 +48,7 @@ pub fn trigram_text(t: &str) -> String {
 /// one per distinct trigram of all its strings.
 pub fn trigram_entries(vals: &[&Value], key: &str) -> Vec<Entry> {
     let mut texts: Vec<String> = Vec::new();
-    let strings = vals.iter().flat_map(|v| match v {
-        Value::Array(a) => a.iter().collect(),
-        other => vec![*other],
-    });
-    for s in strings.filter_map(Value::as_str) {
+    for s in strings(vals) {
         for t in trigrams(s) {
             let text = trigram_text(&t);
             if !texts.contains(&text) {
@@ -58,6 +56,43 @@ pub fn trigram_entries(vals: &[&Value], key: &str) -> Vec<Entry> {
             }
         }
     }
+    entries_of(texts, key)
+}
+
+/// The entries of a text index for a field holding `vals` (strings, or arrays of them) of a
+/// document in `language`: one per distinct word.
+pub fn text_entries(vals: &[&Value], language: Option<&str>, key: &str) -> Vec<Entry> {
+    let mut texts: Vec<String> = Vec::new();
+    for s in strings(vals) {
+        for w in crate::words::index_words(s, language) {
+            let text = word_text(&w);
+            if !texts.contains(&text) {
+                texts.push(text);
+            }
+        }
+    }
+    entries_of(texts, key)
+}
+
+/// The entry text of a word of a text index.
+pub fn word_text(w: &str) -> String {
+    trigram_text(w)
+}
+
+/// The strings of a field's values: each string, and each string of an array.
+fn strings<'a>(vals: &[&'a Value]) -> impl Iterator<Item = &'a str> {
+    vals.iter()
+        .flat_map(|v| match v {
+            Value::Array(a) => a.iter().collect(),
+            other => vec![*other],
+        })
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// Entries at these texts for the object at `key`.
+fn entries_of(texts: Vec<String>, key: &str) -> Vec<Entry> {
     texts
         .into_iter()
         .map(|t| Entry {

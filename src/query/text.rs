@@ -9,9 +9,9 @@
 //! boost when the whole field is the term, summed over the search's distinct terms.
 
 use crate::error::{Error, Result};
-use rust_stemmers::{Algorithm, Stemmer};
+use crate::words::{fold, language, tokens, Language};
+use rust_stemmers::Algorithm;
 use std::collections::HashMap;
-use unicode_normalization::UnicodeNormalization;
 
 /// A parsed `$text` search.
 #[derive(Debug, Clone)]
@@ -23,268 +23,6 @@ pub struct TextSearch {
     case_sensitive: bool,
     diacritic_sensitive: bool,
     language: Language,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Language {
-    None,
-    Stemmed(Algorithm),
-}
-
-/// MongoDB's text languages and their codes (those it stems; `none` splits words only).
-fn language(name: &str) -> Option<Language> {
-    use Algorithm::*;
-    Some(Language::Stemmed(match name.to_lowercase().as_str() {
-        "none" => return Some(Language::None),
-        "english" | "en" => English,
-        "danish" | "da" => Danish,
-        "dutch" | "nl" => Dutch,
-        "finnish" | "fi" => Finnish,
-        "french" | "fr" => French,
-        "german" | "de" => German,
-        "hungarian" | "hu" => Hungarian,
-        "italian" | "it" => Italian,
-        "norwegian" | "nb" => Norwegian,
-        "portuguese" | "pt" => Portuguese,
-        "romanian" | "ro" => Romanian,
-        "russian" | "ru" => Russian,
-        "spanish" | "es" => Spanish,
-        "swedish" | "sv" => Swedish,
-        "turkish" | "tr" => Turkish,
-        _ => return None,
-    }))
-}
-
-/// The Snowball project's English stop words (the list MongoDB's English text index drops).
-const ENGLISH_STOP_WORDS: &[&str] = &[
-    "a",
-    "about",
-    "above",
-    "after",
-    "again",
-    "against",
-    "all",
-    "am",
-    "an",
-    "and",
-    "any",
-    "are",
-    "aren't",
-    "as",
-    "at",
-    "be",
-    "because",
-    "been",
-    "before",
-    "being",
-    "below",
-    "between",
-    "both",
-    "but",
-    "by",
-    "can't",
-    "cannot",
-    "could",
-    "couldn't",
-    "did",
-    "didn't",
-    "do",
-    "does",
-    "doesn't",
-    "doing",
-    "don't",
-    "down",
-    "during",
-    "each",
-    "few",
-    "for",
-    "from",
-    "further",
-    "had",
-    "hadn't",
-    "has",
-    "hasn't",
-    "have",
-    "haven't",
-    "having",
-    "he",
-    "he'd",
-    "he'll",
-    "he's",
-    "her",
-    "here",
-    "here's",
-    "hers",
-    "herself",
-    "him",
-    "himself",
-    "his",
-    "how",
-    "how's",
-    "i",
-    "i'd",
-    "i'll",
-    "i'm",
-    "i've",
-    "if",
-    "in",
-    "into",
-    "is",
-    "isn't",
-    "it",
-    "it's",
-    "its",
-    "itself",
-    "let's",
-    "me",
-    "more",
-    "most",
-    "mustn't",
-    "my",
-    "myself",
-    "no",
-    "nor",
-    "not",
-    "of",
-    "off",
-    "on",
-    "once",
-    "only",
-    "or",
-    "other",
-    "ought",
-    "our",
-    "ours",
-    "ourselves",
-    "out",
-    "over",
-    "own",
-    "same",
-    "shan't",
-    "she",
-    "she'd",
-    "she'll",
-    "she's",
-    "should",
-    "shouldn't",
-    "so",
-    "some",
-    "such",
-    "than",
-    "that",
-    "that's",
-    "the",
-    "their",
-    "theirs",
-    "them",
-    "themselves",
-    "then",
-    "there",
-    "there's",
-    "these",
-    "they",
-    "they'd",
-    "they'll",
-    "they're",
-    "they've",
-    "this",
-    "those",
-    "through",
-    "to",
-    "too",
-    "under",
-    "until",
-    "up",
-    "very",
-    "was",
-    "wasn't",
-    "we",
-    "we'd",
-    "we'll",
-    "we're",
-    "we've",
-    "were",
-    "weren't",
-    "what",
-    "what's",
-    "when",
-    "when's",
-    "where",
-    "where's",
-    "which",
-    "while",
-    "who",
-    "who's",
-    "whom",
-    "why",
-    "why's",
-    "with",
-    "won't",
-    "would",
-    "wouldn't",
-    "you",
-    "you'd",
-    "you'll",
-    "you're",
-    "you've",
-    "your",
-    "yours",
-    "yourself",
-    "yourselves",
-];
-
-impl Language {
-    fn english(self) -> bool {
-        self == Language::Stemmed(Algorithm::English)
-    }
-    fn is_stop_word(self, lower: &str) -> bool {
-        self.english() && ENGLISH_STOP_WORDS.binary_search(&lower).is_ok()
-    }
-}
-
-/// Word boundaries: white space and punctuation, but not `_`, nor (in English) the apostrophe.
-fn is_delimiter(c: char, english: bool) -> bool {
-    if c == '_' || (english && c == '\'') {
-        return false;
-    }
-    c.is_whitespace()
-        || c.is_ascii_punctuation()
-        || matches!(
-            c,
-            '\u{2010}'
-                ..='\u{2027}'
-                    | '\u{00A1}'
-                    | '\u{00AB}'
-                    | '\u{00B7}'
-                    | '\u{00BB}'
-                    | '\u{00BF}'
-                    | '\u{3001}'
-                    | '\u{3002}'
-                    | '\u{FF0C}'
-                    | '\u{FF01}'
-                    | '\u{FF1F}'
-        )
-}
-
-fn strip_diacritics(s: &str) -> String {
-    s.nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .collect()
-}
-
-/// Lower-cased unless case-sensitive, diacritics removed unless diacritic-sensitive: the form
-/// phrases are compared in.
-fn fold(s: &str, case_sensitive: bool, diacritic_sensitive: bool) -> String {
-    let s = if case_sensitive {
-        s.to_string()
-    } else {
-        s.to_lowercase()
-    };
-    if diacritic_sensitive {
-        s
-    } else {
-        strip_diacritics(&s)
-    }
 }
 
 impl TextSearch {
@@ -353,6 +91,14 @@ impl TextSearch {
         t.terms = terms;
         t.negated = negated;
         Ok(t)
+    }
+
+    /// The words an object this search matches has one of, as a text index keeps them
+    /// (`words::index_words`): its terms, when it is neither case- nor diacritic-sensitive
+    /// (then a text index's folded words cannot tell) and has any.
+    pub fn index_terms(&self) -> Option<&[String]> {
+        let plain = !self.case_sensitive && !self.diacritic_sensitive;
+        (plain && !self.terms.is_empty()).then_some(self.terms.as_slice())
     }
 
     fn language_tokens(&self, text: &str) -> Vec<String> {
@@ -444,50 +190,12 @@ fn split_words(text: &str, positive: &mut String, negative: &mut String) {
     }
 }
 
-/// The index terms of a text: words, stop words dropped, stemmed, folded.
-fn tokens(
-    text: &str,
-    language: Language,
-    case_sensitive: bool,
-    diacritic_sensitive: bool,
-) -> Vec<String> {
-    let english = language.english();
-    let stemmer = match language {
-        Language::Stemmed(a) => Some(Stemmer::create(a)),
-        Language::None => None,
-    };
-    text.split(|c| is_delimiter(c, english))
-        .filter(|w| !w.is_empty())
-        .filter_map(|w| {
-            let lower = w.to_lowercase();
-            if language.is_stop_word(&lower) {
-                return None;
-            }
-            let word = if case_sensitive { w.to_string() } else { lower };
-            let stemmed = match &stemmer {
-                Some(s) => s.stem(&word).into_owned(),
-                None => word,
-            };
-            Some(if diacritic_sensitive {
-                stemmed
-            } else {
-                strip_diacritics(&stemmed)
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn search(term: &str) -> TextSearch {
         TextSearch::parse(term, None, false, false).unwrap()
-    }
-
-    #[test]
-    fn stop_words_are_sorted_for_binary_search() {
-        assert!(ENGLISH_STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

@@ -532,6 +532,20 @@ fn lookups(e: &Expr, known: &Known) -> Option<Vec<Lookup>> {
             range_lookup(&field, &[c], known).or_else(|| trigram_lookup(&field, c, known))
         }
         Expr::Field(p, Cond::All(conds)) => all_lookup(&p.join("."), conds, known),
+        // An object a `$text` search matches has one of its words.
+        Expr::Field(p, Cond::Text(t)) => {
+            let spec = known.index_of(&p.join("."), &[Kind::Text])?;
+            let words = t.index_terms()?;
+            Some(
+                words
+                    .iter()
+                    .map(|w| Lookup::Index {
+                        spec: spec.clone(),
+                        range: SkRange::exact(&search::word_text(w)),
+                    })
+                    .collect(),
+            )
+        }
         // Equalities first (fewest rows), then one field's bounds together.
         Expr::And(v) => v
             .iter()
