@@ -125,3 +125,12 @@ pub fn sort_cmp(a: Option<&Value>, b: Option<&Value>) -> Ordering {
         _ => Ordering::Equal,
     }
 }
+
+/// Great-circle distance in radians.
+pub fn distance_radians(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, lo1) = (a.0.to_radians(), a.1.to_radians());
+    let (la2, lo2) = (b.0.to_radians(), b.1.to_radians());
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
+    2.0 * h.sqrt().min(1.0).asin()
+}

@@ -362,3 +362,221 @@ async fn text_searches_through_a_text_index_answer_as_the_evaluator() {
     }
     assert!(used > 80, "the text index served {used} of 120 searches");
 }
+
+fn point(lat: f64, lng: f64) -> Value {
+    json!({"__type": "GeoPoint", "latitude": lat, "longitude": lng})
+}
+
+/// A random point: mostly around a few centres (a city, the antimeridian, near a pole), some
+/// anywhere.
+fn place(r: &mut StdRng) -> (f64, f64) {
+    let centres: [(f64, f64); 5] = [
+        (48.85, 2.35),
+        (-33.9, 151.2),
+        (0.0, 179.9),
+        (89.5, 10.0),
+        (37.77, -122.42),
+    ];
+    if r.random_bool(0.2) {
+        return (r.random_range(-90.0..=90.0), r.random_range(-180.0..=180.0));
+    }
+    let (lat, lng) = centres[r.random_range(0..centres.len())];
+    let spread: f64 = [0.01, 0.3, 3.0][r.random_range(0..3)];
+    let lat = (lat + r.random_range(-spread..spread)).clamp(-90.0, 90.0);
+    let mut lng = lng + r.random_range(-spread..spread);
+    if lng > 180.0 {
+        lng -= 360.0;
+    }
+    (lat, lng)
+}
+
+/// A random geo query and its limit: near (with or without a maximum), a box, a polygon, a
+/// circle; sometimes with a condition on another field.
+fn geo_query(r: &mut StdRng) -> (Value, Option<usize>) {
+    // Half the points anywhere: their nearest objects are often beyond the first cells read.
+    let (lat, lng) = if r.random_bool(0.5) {
+        (r.random_range(-90.0..=90.0), r.random_range(-180.0..=180.0))
+    } else {
+        place(r)
+    };
+    let radius = [0.00001, 0.001, 0.01, 0.1, 1.0][r.random_range(0..5)];
+    let (mut q, limit) = match r.random_range(0..5) {
+        0 => (
+            json!({"loc": {"$nearSphere": point(lat, lng)}}),
+            Some(r.random_range(1..8)),
+        ),
+        1 => (
+            json!({"loc": {"$nearSphere": point(lat, lng), "$maxDistance": radius}}),
+            r.random_bool(0.5).then(|| r.random_range(1..8)),
+        ),
+        2 => {
+            let (dlat, dlng) = (r.random_range(0.001..5.0), r.random_range(0.001..5.0));
+            let (s, w) = ((lat - dlat).max(-90.0), (lng - dlng).max(-180.0));
+            let (n, e) = ((lat + dlat).min(90.0), (lng + dlng).min(180.0));
+            (
+                json!({"loc": {"$within": {"$box": [point(s, w), point(n, e)]}}}),
+                None,
+            )
+        }
+        3 => {
+            let d = r.random_range(0.01..3.0);
+            let (lat, lng) = (lat.clamp(-85.0, 85.0), lng.clamp(-175.0, 175.0));
+            let pts = json!([[lng, lat + d], [lng + d, lat - d], [lng - d, lat - d]]);
+            (json!({"loc": {"$geoWithin": {"$polygon": pts}}}), None)
+        }
+        _ => (
+            json!({"loc": {"$geoWithin": {"$centerSphere": [[lng, lat], radius]}}}),
+            None,
+        ),
+    };
+    if r.random_bool(0.3) {
+        q["kind"] = json!(r.random_range(0..3));
+    }
+    (q, limit)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn geo_queries_through_a_geo_index_answer_as_the_evaluator() {
+    use parse_server_dynamodb::query::eval::distance_radians;
+    let a = common::adapter().await;
+    let schema = json!({"fields": {"loc": {"type": "GeoPoint"}, "kind": {"type": "Number"}},
+        "indexes": {"loc_geo": {"loc": "2dsphere"}}});
+    must(&a, "createClass", json!(["Place", schema])).await;
+    let mut r = StdRng::seed_from_u64(343434);
+    let mut model: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for i in 0..300 {
+        let mut obj = json!({"objectId": format!("p{i:03}"), "kind": r.random_range(0..3)});
+        if !r.random_bool(0.05) {
+            let (lat, lng) = place(&mut r);
+            obj["loc"] = point(lat, lng);
+        }
+        must(&a, "createObject", json!(["Place", schema, obj])).await;
+        model.insert(format!("p{i:03}"), obj.as_object().unwrap().clone());
+    }
+    let mut used = 0;
+    for round in 0..200 {
+        if round % 10 == 9 {
+            for _ in 0..5 {
+                let id = format!("p{:03}", r.random_range(0..300));
+                let (lat, lng) = place(&mut r);
+                must(
+                    &a,
+                    "updateObjectsByQuery",
+                    json!(["Place", schema, {"objectId": id}, {"loc": point(lat, lng)}]),
+                )
+                .await;
+                model
+                    .get_mut(&id)
+                    .unwrap()
+                    .insert("loc".into(), point(lat, lng));
+            }
+        }
+        let (q, limit) = geo_query(&mut r);
+        let opts = match limit {
+            Some(l) => json!({"limit": l}),
+            None => json!({}),
+        };
+        let got = match c(&a, "find", json!(["Place", schema, q, opts])).await {
+            Ok(v) => v,
+            Err(e) => panic!("{q}: {e}"),
+        };
+        let mut want = expected(&model, &q);
+        let near = q["loc"].get("$nearSphere").map(|p| {
+            (
+                p["latitude"].as_f64().unwrap(),
+                p["longitude"].as_f64().unwrap(),
+            )
+        });
+        if let Some(centre) = near {
+            // In distance order, the first `limit`.
+            let dist = |id: &String| {
+                let l = &model[id]["loc"];
+                distance_radians(
+                    (
+                        l["latitude"].as_f64().unwrap(),
+                        l["longitude"].as_f64().unwrap(),
+                    ),
+                    centre,
+                )
+            };
+            want.sort_by(|x, y| dist(x).total_cmp(&dist(y)));
+            want.truncate(limit.unwrap_or(usize::MAX));
+            let got: Vec<String> = got
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["objectId"].as_str().unwrap().to_string())
+                .collect();
+            // Rows at equal distances (points at a pole) may come in either order.
+            let matching = expected(&model, &q);
+            assert!(
+                got.iter().all(|id| matching.contains(id)),
+                "{q} {opts}: {got:?}"
+            );
+            let ds = |v: &[String]| {
+                v.iter()
+                    .map(|id| (dist(id) * 1e12).round() as i64)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(ds(&got), ds(&want), "{q} {opts}: {got:?} {want:?}");
+        } else {
+            assert_eq!(ids(&got), want, "{q}");
+        }
+        let plan = must(
+            &a,
+            "explain",
+            json!(["Place", schema, q, {"explain": "queryPlanner", "limit": limit}]),
+        )
+        .await;
+        if plan.to_string().contains("loc:geo") {
+            used += 1;
+        }
+    }
+    assert!(used > 140, "the geo index served {used} of 200 queries");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nearby_and_within_read_about_what_they_answer() {
+    let a = common::adapter().await;
+    let schema = json!({"fields": {"loc": {"type": "GeoPoint"}, "pad": {"type": "String"}},
+        "indexes": {"loc_geo": {"loc": "2dsphere"}}});
+    must(&a, "createClass", json!(["Shop", schema])).await;
+    let mut r = StdRng::seed_from_u64(7);
+    for i in 0..300 {
+        // A city 0.2° across; objects of about 300 bytes.
+        let (lat, lng) = (
+            48.8 + r.random_range(0.0..0.2),
+            2.25 + r.random_range(0.0..0.2),
+        );
+        let obj =
+            json!({"objectId": format!("s{i:03}"), "loc": point(lat, lng), "pad": "x".repeat(300)});
+        must(&a, "createObject", json!(["Shop", schema, obj])).await;
+    }
+    let read = |a: &Adapter| a.store().usage().read_units;
+    let centre = point(48.9, 2.35);
+    for (q, opts) in [
+        (json!({"loc": {"$nearSphere": centre}}), json!({"limit": 5})),
+        (
+            json!({"loc": {"$nearSphere": centre, "$maxDistance": 0.0003}}),
+            json!({"limit": 5}),
+        ),
+        (
+            json!({"loc": {"$geoWithin": {"$centerSphere": [[2.35, 48.9], 0.0002]}}}),
+            json!({}),
+        ),
+        (
+            json!({"loc": {"$within": {"$box": [point(48.89, 2.34), point(48.905, 2.355)]}}}),
+            json!({}),
+        ),
+    ] {
+        let before = read(&a);
+        let got = must(&a, "find", json!(["Shop", schema, q, opts])).await;
+        let units = read(&a) - before;
+        let rows = got.as_array().unwrap().len();
+        assert!(rows >= 1, "{q}: no rows");
+        assert!(
+            units <= 2.0 * rows as f64 + 5.0,
+            "{q}: {units} read units for {rows} rows"
+        );
+    }
+}

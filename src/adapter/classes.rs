@@ -57,6 +57,7 @@ fn schema_index_spec(ix: &Value) -> Option<String> {
         return match kind.as_str() {
             "trigram" => Some(index::spec(field, index::Kind::Trigram)),
             "text" => Some(index::spec(field, index::Kind::Text)),
+            "2dsphere" | "2d" => Some(index::spec(field, index::Kind::Geo)),
             _ => None,
         };
     }
@@ -330,6 +331,7 @@ impl Adapter {
                     match kind {
                         index::Kind::Trigram => ix["key"] = json!({field: "trigram"}),
                         index::Kind::Text => ix["key"] = json!({field: "text"}),
+                        index::Kind::Geo => ix["key"] = json!({field: "2dsphere"}),
                         _ => {}
                     }
                     ix

@@ -36,7 +36,8 @@ pub const MAX_TEXT: usize = (MAX_SORT_KEY - 2 * SEP.len() - MAX_KEY) / 2;
 /// write less per object; Parse Server's own `_Session.user`). `CaseInsensitive`
 /// (`field:ci`): lower-cased strings only. `Trigram` (`field:tri`): the trigrams of strings,
 /// for substrings, suffixes and regexes; `Text` (`field:text`): the words of texts, for
-/// `$text` (see `search`).
+/// `$text`; `Geo` (`field:geo`): GeoPoints at their geohash, for regions and `$nearSphere`
+/// (see `search`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Ordered,
@@ -44,6 +45,7 @@ pub enum Kind {
     CaseInsensitive,
     Trigram,
     Text,
+    Geo,
 }
 
 /// The registry name of an index on `field` of this kind.
@@ -54,6 +56,7 @@ pub fn spec(field: &str, kind: Kind) -> String {
         Kind::CaseInsensitive => format!("{field}:ci"),
         Kind::Trigram => format!("{field}:tri"),
         Kind::Text => format!("{field}:text"),
+        Kind::Geo => format!("{field}:geo"),
     }
 }
 
@@ -107,6 +110,8 @@ pub fn parse_spec(spec: &str) -> (&str, Kind) {
         (f, Kind::Trigram)
     } else if let Some(f) = spec.strip_suffix(":text") {
         (f, Kind::Text)
+    } else if let Some(f) = spec.strip_suffix(":geo") {
+        (f, Kind::Geo)
     } else {
         (spec, Kind::Ordered)
     }
@@ -314,6 +319,7 @@ pub fn entries(obj: &Map<String, Value>, spec: &str, key: &str) -> Vec<Entry> {
     collect_path(obj, &path, &mut vals);
     match kind {
         Kind::Trigram => return super::search::trigram_entries(&vals, key),
+        Kind::Geo => return super::search::geo_entries(&vals, key),
         Kind::Text => {
             let language = obj.get("language").and_then(Value::as_str);
             return super::search::text_entries(&vals, language, key);

@@ -154,14 +154,7 @@ pub fn as_geo_point(v: &Value) -> Option<(f64, f64)> {
     Some((v.get("latitude")?.as_f64()?, v.get("longitude")?.as_f64()?))
 }
 
-/// Great-circle distance in radians.
-pub fn distance_radians(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (la1, lo1) = (a.0.to_radians(), a.1.to_radians());
-    let (la2, lo2) = (b.0.to_radians(), b.1.to_radians());
-    let h = ((la2 - la1) / 2.0).sin().powi(2)
-        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
-    2.0 * h.sqrt().min(1.0).asin()
-}
+pub use crate::value::distance_radians;
 
 fn point_in_polygon(p: (f64, f64), poly: &[(f64, f64)]) -> bool {
     // Points on the boundary are inside (as MongoDB's $polygon counts them).

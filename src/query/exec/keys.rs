@@ -72,6 +72,33 @@ async fn lookup(store: &Store, class: &str, l: &Lookup) -> Result<Found> {
             both.sort();
             keys(both)
         }
+        Lookup::Cells {
+            spec,
+            ranges,
+            within,
+        } => {
+            let pks = index_pks(class, spec);
+            let reads = ranges
+                .iter()
+                .map(|r| entries::in_range(store, &pks, (&r.from, &r.to)));
+            let found = futures::future::try_join_all(reads).await?;
+            let mut inside: Vec<String> = found
+                .iter()
+                .flatten()
+                .filter(|item| match item.get(crate::codec::SK) {
+                    Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)) => within.admits(
+                        sk.strip_prefix(crate::layout::search::GEO_TAG)
+                            .unwrap_or(""),
+                    ),
+                    _ => true,
+                })
+                .filter_map(pointed_key)
+                .cloned()
+                .collect();
+            inside.sort();
+            inside.dedup();
+            keys(inside)
+        }
         Lookup::Key(k) => keys(vec![k.clone()]),
         Lookup::Unique { field, sk } => match store.get(&unique_pk(class, field), sk).await? {
             Some(item) => match sentinel_copy(class, &item) {

@@ -6,6 +6,7 @@
 
 mod in_order;
 mod keys;
+mod near;
 
 use in_order::scan_in_order;
 use keys::{lookup_found, mirrored_keys, read_keys, MIRRORS_AT_ONCE};
@@ -384,6 +385,25 @@ pub async fn each_row(
                 }
             }
         }
+        Access::Near {
+            spec,
+            field,
+            lat,
+            lng,
+            max,
+            need,
+        } => {
+            let n = near::Near {
+                class,
+                spec,
+                field,
+                lat: *lat,
+                lng: *lng,
+                max: *max,
+                need: *need,
+            };
+            examined = near::scan_near(store, expr, &n, each).await?;
+        }
         Access::Partition => {
             scanned = store
                 .query(class, plan.filter.as_ref(), |item| {
@@ -428,12 +448,17 @@ pub fn describe(class: &str, plan: &Plan, page: Page) -> Value {
                     Lookup::Every { spec, ranges } => {
                         format!("index {spec} ({} ranges intersected)", ranges.len())
                     }
+                    Lookup::Cells { spec, ranges, .. } => {
+                        format!("index {spec} ({} cells)", ranges.len())
+                    }
                 })
                 .collect();
-            let op = if l
-                .iter()
-                .any(|x| matches!(x, Lookup::Index { .. } | Lookup::Every { .. }))
-            {
+            let op = if l.iter().any(|x| {
+                matches!(
+                    x,
+                    Lookup::Index { .. } | Lookup::Every { .. } | Lookup::Cells { .. }
+                )
+            }) {
                 "Query"
             } else {
                 "GetItem"
@@ -446,6 +471,13 @@ pub fn describe(class: &str, plan: &Plan, page: Page) -> Value {
         Access::JoinRelated(ids) => {
             json!({"operation": "Query", "partition": join_mirror_pk(class), "sortKeyPrefixes": ids.len(), "then": "BatchGetItem"})
         }
+        Access::Near { spec, need, .. } => json!({
+            "operation": "Query",
+            "partition": index_pks(class, spec)[0],
+            "via": format!("index {spec}, cells outward from the point"),
+            "stopsAfter": need,
+            "then": "BatchGetItem",
+        }),
         Access::Partition => json!({"operation": "Query", "partition": class}),
     }
 }

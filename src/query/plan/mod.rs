@@ -11,10 +11,10 @@ pub use wanted::{wanted_index, wanted_indexes};
 use super::cost::Stats;
 use super::filter::{filter, literal_prefix, required_literals};
 use super::normal::{field_of, Normal};
-use super::parse::{Cond, Expr};
+use super::parse::{Cond, Expr, Geo};
 use crate::codec::parse_type;
 use crate::layout::index::{self, lookup_text, prefix_range, range_for, sortable, Kind, SkRange};
-use crate::layout::search;
+use crate::layout::search::{self, Region, Within};
 use crate::layout::{sentinel_key, Kept};
 pub use crate::store::Filter;
 use serde_json::Value;
@@ -46,6 +46,17 @@ pub enum Access {
         ranges: Vec<SkRange>,
         ascending: bool,
     },
+    /// The objects nearest (`lat`, `lng`) on `field`, through geo index `spec`: blocks of
+    /// cells read outward until `need` matching rows are known nearer than anything outside
+    /// (see `exec`), none farther than `max` radians: a `$nearSphere` on a limited find.
+    Near {
+        spec: String,
+        field: Vec<String>,
+        lat: f64,
+        lng: f64,
+        max: Option<f64>,
+        need: usize,
+    },
     /// Query the class partition.
     Partition,
 }
@@ -67,6 +78,13 @@ pub enum Lookup {
     Every {
         spec: String,
         ranges: Vec<SkRange>,
+    },
+    /// The entries of geo index `spec` in these ranges (the cells covering a region) whose
+    /// point may be `within` it (their geohash tells, to a few centimetres).
+    Cells {
+        spec: String,
+        ranges: Vec<SkRange>,
+        within: search::Within,
     },
 }
 
@@ -182,6 +200,7 @@ fn paths(q: &Normal, kept: &Kept, facts: &ClassFacts, read: Demand) -> Vec<Acces
             .unwrap_or(Access::Partition)];
     }
     let mut paths: Vec<Access> = lookups.into_iter().collect();
+    paths.extend(near(q, &known, read.need));
     if let Some(h) = read.sort {
         paths.extend(compound_in_order(q, &known, h));
         paths.extend(in_order(q, &known, h));
@@ -259,6 +278,8 @@ fn estimate(access: &Access, q: &Normal, stats: &Stats, need: Option<usize>) -> 
             }
         }
         Access::Partition => stats.partition(),
+        // A few entry Queries, then about the rows it answers.
+        Access::Near { need, .. } => 3.0 + 2.0 * *need as f64 * stats.fetch(),
         Access::JoinOwning(_) | Access::JoinRelated(_) => 1.0,
     }
 }
@@ -296,7 +317,9 @@ fn lookups_cost(lookups: &[Lookup], q: &Normal, stats: &Stats) -> f64 {
                 None => specs.push((spec, 1)),
             },
             // One Query per range; the objects fetched are those in all of them.
-            Lookup::Every { spec, ranges } => specs.push((spec, ranges.len())),
+            Lookup::Every { spec, ranges } | Lookup::Cells { spec, ranges, .. } => {
+                specs.push((spec, ranges.len()))
+            }
         }
     }
     for (spec, n) in specs {
@@ -532,6 +555,7 @@ fn lookups(e: &Expr, known: &Known) -> Option<Vec<Lookup>> {
             range_lookup(&field, &[c], known).or_else(|| trigram_lookup(&field, c, known))
         }
         Expr::Field(p, Cond::All(conds)) => all_lookup(&p.join("."), conds, known),
+        Expr::Field(p, Cond::Geo(g)) => geo_lookup(&p.join("."), g, known),
         // An object a `$text` search matches has one of its words.
         Expr::Field(p, Cond::Text(t)) => {
             let spec = known.index_of(&p.join("."), &[Kind::Text])?;
@@ -629,6 +653,92 @@ fn range_lookup(field: &str, conds: &[&Cond], known: &Known) -> Option<Vec<Looku
         spec,
         range: range_key(conds, known.scalar(field))?,
     }])
+}
+
+/// Most cells one region's lookup reads.
+const MAX_CELLS: usize = 16;
+
+/// The lookup of a region (a box, a polygon's bounding box, a circle's) on a field with a geo
+/// index: the cells covering it. None for a `$nearSphere` without `$maxDistance` (see `near`)
+/// and for `$geoIntersects` (stored polygons have no entries).
+fn geo_lookup(field: &str, g: &Geo, known: &Known) -> Option<Vec<Lookup>> {
+    let (region, within) = match g {
+        Geo::CenterSphere { lat, lng, radius }
+        | Geo::Near {
+            lat,
+            lng,
+            max: Some(radius),
+        } => (
+            Region::around(*lat, *lng, *radius),
+            Within::Circle {
+                lat: *lat,
+                lng: *lng,
+                radius: *radius,
+            },
+        ),
+        _ => {
+            let r = rect(g)?;
+            (r, Within::Rect(r))
+        }
+    };
+    if !(region.south <= region.north && region.west <= region.east) {
+        return None;
+    }
+    let spec = known.index_of(field, &[Kind::Geo])?;
+    // Cells next to each other in key order are one range.
+    let cell = |c: &str| SkRange::prefix(&format!("{}{c}", search::GEO_TAG));
+    let ranges = search::cell_ranges(&search::cover(region, MAX_CELLS))
+        .iter()
+        .map(|(first, last)| SkRange {
+            from: cell(first).from,
+            to: cell(last).to,
+        })
+        .collect();
+    Some(vec![Lookup::Cells {
+        spec,
+        ranges,
+        within,
+    }])
+}
+
+/// The rectangle a box is, or a polygon's bounding box.
+fn rect(g: &Geo) -> Option<Region> {
+    Some(match g {
+        Geo::Box { sw, ne } => Region {
+            south: sw.0,
+            west: sw.1,
+            north: ne.0,
+            east: ne.1,
+        },
+        Geo::Polygon(points) => {
+            let lats = points.iter().map(|p| p.0);
+            let lngs = points.iter().map(|p| p.1);
+            Region {
+                south: lats.clone().fold(f64::INFINITY, f64::min),
+                west: lngs.clone().fold(f64::INFINITY, f64::min),
+                north: lats.fold(f64::NEG_INFINITY, f64::max),
+                east: lngs.fold(f64::NEG_INFINITY, f64::max),
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// The read outward from a `$nearSphere` point (a top-level conjunct), when its field has a
+/// geo index and the find needs a known number of rows.
+fn near(q: &Normal, known: &Known, need: Option<usize>) -> Option<Access> {
+    let need = need?;
+    q.conjuncts.iter().find_map(|c| match c {
+        Expr::Field(p, Cond::Geo(Geo::Near { lat, lng, max })) => Some(Access::Near {
+            spec: known.index_of(&p.join("."), &[Kind::Geo])?,
+            field: p.clone(),
+            lat: *lat,
+            lng: *lng,
+            max: *max,
+            need,
+        }),
+        _ => None,
+    })
 }
 
 /// Most trigrams one regex lookup reads (their entries intersected).
