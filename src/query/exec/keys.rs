@@ -57,6 +57,9 @@ async fn lookup(store: &Store, class: &str, l: &Lookup) -> Result<Found> {
                 entries::in_range(store, &index_pks(class, spec), (&range.from, &range.to)).await?;
             keys(items.iter().filter_map(pointed_key).cloned().collect())
         }
+        Lookup::Every { spec, ranges } if index::shards(spec) == 1 => {
+            keys(rarest_first(store, &index_pks(class, spec)[0], ranges).await?)
+        }
         Lookup::Every { spec, ranges } => {
             let pks = index_pks(class, spec);
             let reads = ranges
@@ -111,6 +114,43 @@ async fn lookup(store: &Store, class: &str, l: &Lookup) -> Result<Found> {
             None => keys(Vec::new()),
         },
     })
+}
+
+/// The keys of the entries in the range of `ranges` with the fewest (those of the others
+/// finished as soon, intersected): the ranges are read together a page at a time (pages
+/// growing from 25 entries), and the first to end decides. The rarest value's entries bound
+/// the answer; the evaluator checks the rest, so the common values' entries are not read to
+/// their end.
+async fn rarest_first(store: &Store, pk: &str, ranges: &[index::SkRange]) -> Result<Vec<String>> {
+    let n = ranges.len();
+    let mut found: Vec<HashSet<String>> = vec![HashSet::new(); n];
+    let mut starts: Vec<Option<_>> = vec![None; n];
+    let mut page = 25;
+    loop {
+        let reads = ranges
+            .iter()
+            .zip(&starts)
+            .map(|(r, start)| store.query_page(pk, (&r.from, &r.to), true, page, start.clone()));
+        let pages = futures::future::try_join_all(reads).await?;
+        let mut ended = Vec::new();
+        for (i, (items, next)) in pages.into_iter().enumerate() {
+            found[i].extend(items.iter().filter_map(pointed_key).cloned());
+            if next.is_none() {
+                ended.push(i);
+            }
+            starts[i] = next;
+        }
+        if let Some((first, rest)) = ended.split_first() {
+            let mut keys: Vec<String> = found[*first]
+                .iter()
+                .filter(|k| rest.iter().all(|j| found[*j].contains(*k)))
+                .cloned()
+                .collect();
+            keys.sort();
+            return Ok(keys);
+        }
+        page = (page * 4).min(1000);
+    }
 }
 
 /// Hands the rows with these keys that match `expr` to `each`, in key order (GetItem, or

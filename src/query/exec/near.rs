@@ -1,7 +1,8 @@
 //! The read of a `$nearSphere` without `$maxDistance` through a geo index (`Access::Near`).
 //! First the finest cell around the point that holds as many entries as the find needs rows
 //! (a binary search over precisions, each probe one Query stopped at that many entries). Then
-//! blocks of 3 × 3 cells around the point, coarser each time: their entries are read (small,
+//! blocks of 3 × 3 cells around the point, from one precision finer than that cell (the rows
+//! may sit across its edge) and coarser each time: their entries are read (small,
 //! cheap), each entry's distance known to within `POINT_ERROR` from its geohash, and objects
 //! are fetched nearest entry first, only while an entry could still be among the rows the
 //! find needs. The read stops once it has as many matching rows as the find needs nearer than
@@ -47,8 +48,8 @@ struct Pending {
 }
 
 impl Near<'_> {
-    /// Whether the cell of `p` characters holding the point has `need` entries or more.
-    async fn dense(&self, store: &Store, p: usize) -> Result<bool> {
+    /// How many entries (up to `need`) the cell of `p` characters holding the point has.
+    async fn density(&self, store: &Store, p: usize) -> Result<usize> {
         let r = cell_range(&search::geo_cell(self.lat, self.lng, p));
         let mut n = 0;
         for pk in index_pks(self.class, self.spec) {
@@ -58,10 +59,10 @@ impl Near<'_> {
                 .await?;
             n += items.len();
             if n >= self.need {
-                return Ok(true);
+                break;
             }
         }
-        Ok(false)
+        Ok(n)
     }
 
     /// The entries of `cells` not seen yet, with their distances about.
@@ -126,15 +127,26 @@ pub(super) async fn scan_near(
     each: &mut (dyn FnMut(Stored) -> Result<bool> + Send),
 ) -> Result<usize> {
     let (mut lo, mut hi, mut start) = (1, 8, 0);
+    let mut counts = [0usize; 10];
     while lo <= hi {
         let mid = (lo + hi) / 2;
-        if near.dense(store, mid).await? {
+        counts[mid] = near.density(store, mid).await?;
+        if counts[mid] >= near.need {
             start = mid;
             lo = mid + 1;
         } else {
             hi = mid - 1;
         }
     }
+    let finer = counts[start + 1];
+    // When the next finer cell holds half of what is needed, the rows cluster at the point and
+    // may sit across that cell's edge: its block (the cells around it, a ninth of the dense
+    // cell's area) goes first; coarser blocks follow.
+    let start = if start > 0 && start < 8 && 2 * finer >= near.need {
+        start + 1
+    } else {
+        start
+    };
     let mut seen = HashSet::new();
     let mut pool: Vec<Pending> = Vec::new();
     let mut distances: Vec<f64> = Vec::new();
