@@ -488,3 +488,70 @@ async fn a_prefix_query_gets_its_automatic_index_and_uses_it() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// Issue 34: a substring query that reads the class gets a trigram index, once the reads
+/// wanting it have spent more than its entries would have cost the writes seen: not on the
+/// server that wrote the class (300 objects × ~30 trigrams outweigh a few reads), at once on
+/// one that only reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_substring_query_gets_a_trigram_index_when_its_reads_outweigh_the_writes() {
+    unsafe { std::env::set_var("PSD_REGISTRY_TTL_MS", "300") };
+    let table = format!("t{}", common::rand_suffix());
+    let writer = Adapter::connect_with(common::config(&table), Options::default())
+        .await
+        .expect("connect");
+    let schema = json!({"fields": {"name": {"type": "String"}}});
+    for i in 0..300 {
+        let name = if i % 60 == 0 {
+            format!("Wombat {i}")
+        } else {
+            format!("item {i} plain")
+        };
+        let obj = json!({"objectId": format!("o{i:03}"), "name": name, "pad": "x".repeat(1500)});
+        must(&writer, "createObject", json!(["Item", schema, obj])).await;
+    }
+    let q = json!({"name": {"$regex": "ombat"}});
+    let names = |listed: Value| -> Vec<String> {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["name"].as_str().map(String::from))
+            .collect()
+    };
+    for _ in 0..3 {
+        let got = must(&writer, "find", json!(["Item", schema, q, {}])).await;
+        assert_eq!(ids(&got).len(), 5);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let listed = must(&writer, "getIndexes", json!(["Item"])).await;
+    assert!(
+        !names(listed.clone()).contains(&"name:tri_kept".to_string()),
+        "{listed}"
+    );
+    // A server that only reads the class.
+    let reader = Adapter::connect_with(common::config(&table), Options::default())
+        .await
+        .expect("connect");
+    let read = |a: &Adapter| a.store().usage().read_units;
+    let started = Instant::now();
+    loop {
+        let before = read(&reader);
+        let got = must(&reader, "find", json!(["Item", schema, q, {}])).await;
+        let units = read(&reader) - before;
+        assert_eq!(ids(&got), vec!["o000", "o060", "o120", "o180", "o240"]);
+        if units <= 2.0 * 5.0 + 5.0 {
+            let listed = must(&reader, "getIndexes", json!(["Item"])).await;
+            assert!(
+                names(listed.clone()).contains(&"name:tri_kept".to_string()),
+                "{listed}"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "still {units} units for 5 rows"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -7,7 +7,7 @@
 use super::stats::Count;
 use super::Adapter;
 use crate::error::Result;
-use crate::layout::{is_join, Kept};
+use crate::layout::{index, is_join, Kept};
 use crate::query::cost::Stats;
 use crate::query::exec;
 use crate::query::normal::Normal;
@@ -143,9 +143,45 @@ impl Adapter {
             .find(|s| !kept.keeps(s))
             .or_else(|| wanted.iter().find(|s| kept.building.contains(s)))
         {
+            if !self.worth_its_writes(class, spec, kept, answer.read.scanned, would_read) {
+                return;
+            }
             self.indexes
                 .consider(class, spec, kept, answer.read.scanned, would_read);
         }
+    }
+
+    /// Whether a search index (trigrams, words, cells) would save more read units than it adds
+    /// write units: its entries per object written (a string's trigrams, a text's words, one
+    /// cell) times the objects this process wrote, against what the reads wanting it spent
+    /// beyond it so far. Other indexes add one entry per object and are weighed by the policy
+    /// alone. Says its reasoning in the log.
+    fn worth_its_writes(
+        &self,
+        class: &str,
+        spec: &str,
+        kept: &Kept,
+        scanned: f64,
+        would_read: usize,
+    ) -> bool {
+        let per_object = match index::parse_spec(spec).1 {
+            index::Kind::Trigram => 30.0,
+            index::Kind::Text => 12.0,
+            _ => return true,
+        };
+        let (wasted, writes) = self
+            .learned
+            .wasted(class, spec, scanned - (would_read + 1) as f64);
+        let adds = writes as f64 * per_object;
+        let worth = wasted >= adds;
+        if !kept.keeps(spec) {
+            self.log.info(format!(
+                "automatic index {class}.{spec}: reads wanting it spent {wasted:.0} units beyond it; \
+                 {writes} objects written here would have added ~{adds:.0} write units (~{per_object} entries each): {}",
+                if worth { "worth it" } else { "not yet" }
+            ));
+        }
+        worth
     }
 
     /// What a read teaches the cost model of a class whose object count it knew.

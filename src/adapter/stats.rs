@@ -24,6 +24,10 @@ struct Class {
     stats: Stats,
     counted: Option<Instant>,
     counting: bool,
+    /// Objects written (created or updated) by this process.
+    writes: u64,
+    /// Per index a read wanted: the read units reads spent beyond what it would have read.
+    wasted: HashMap<String, f64>,
 }
 
 /// Whether the object count of a class is to be read: before planning (never read), in the
@@ -111,6 +115,28 @@ impl Learned {
                 c.stats.item_bytes = Some(bytes);
             }
         }
+    }
+
+    /// An object of `class` was written.
+    pub fn wrote(&self, class: &str) {
+        if let Some(c) = entry(&mut self.lock(), class) {
+            c.writes += 1;
+        }
+    }
+
+    /// A read of `class` wanting index `spec` spent `units` more than the index would have;
+    /// answers what reads wanting it spent so far beyond it, and the objects written so far.
+    pub fn wasted(&self, class: &str, spec: &str, units: f64) -> (f64, u64) {
+        let mut all = self.lock();
+        let Some(c) = entry(&mut all, class) else {
+            return (0.0, 0);
+        };
+        if c.wasted.len() >= MAX_LEARNED && !c.wasted.contains_key(spec) {
+            return (units, c.writes);
+        }
+        let w = c.wasted.entry(spec.to_string()).or_default();
+        *w += units.max(0.0);
+        (*w, c.writes)
     }
 
     /// Forgets what is known of `class` (it was deleted or emptied).

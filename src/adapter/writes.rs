@@ -34,6 +34,7 @@ impl Adapter {
         let _writing = self.indexes.writing().await;
         let kept = self.kept(class).await?;
         let written = self.writer.insert(class, key, obj, &kept, session).await;
+        self.learned.wrote(class);
         if self.shard_hot {
             self.indexes.shard_hot();
         }
@@ -55,6 +56,7 @@ impl Adapter {
             .writer
             .update(class, expr, st, upd, &kept, session)
             .await;
+        self.learned.wrote(class);
         if self.shard_hot {
             self.indexes.shard_hot();
         }

@@ -3,9 +3,10 @@
 //! sort field's own, else the first field an index would serve).
 
 use super::{range_cond, range_key, MAX_INDEX_LOOKUPS};
-use crate::layout::index::{self, lookup_text, sortable};
+use crate::layout::index::{self, lookup_text, sortable, Kind};
+use crate::query::filter::{literal_prefix, required_literals};
 use crate::query::normal::Normal;
-use crate::query::parse::{Cond, Expr};
+use crate::query::parse::{Cond, Expr, Geo};
 use crate::query::plan::SortHint;
 
 /// The index that would serve a read of `expr` (sorted as `sort` says) which had to read the
@@ -32,12 +33,33 @@ pub fn wanted_index(q: &Normal, sort: Option<&SortHint>) -> Option<String> {
         range_key(&[cond], false)?;
         indexable(&[field])
     });
+    // A search: the index of trigrams, words or cells that serves it.
+    let searched = cs.iter().find_map(|c| {
+        let Expr::Field(p, cond) = c else {
+            return None;
+        };
+        let field = indexable(p)?;
+        let kind = match cond {
+            Cond::Regex(pat) if literal_prefix(&pat.source, &pat.flags).is_none() => {
+                let runs = required_literals(&pat.source)?;
+                runs.iter()
+                    .any(|r| r.chars().count() >= 3)
+                    .then_some(Kind::Trigram)?
+            }
+            Cond::Text(t) => t.index_terms().map(|_| Kind::Text)?,
+            Cond::Geo(g) if !matches!(g, Geo::Intersects { .. }) => Kind::Geo,
+            Cond::All(_) => Kind::Ordered,
+            _ => return None,
+        };
+        Some(index::spec(&field, kind))
+    });
     if let Some(h) =
         sort.filter(|h| sortable(&h.field) && indexable(std::slice::from_ref(&h.field)).is_some())
     {
-        return Some(match (equality, bounded) {
-            (Some(e), _) if e != h.field => index::compound_spec(&e, &h.field),
-            (None, Some(b)) if b != h.field => b,
+        return Some(match (equality, bounded, searched) {
+            (Some(e), _, _) if e != h.field => index::compound_spec(&e, &h.field),
+            (None, Some(b), _) if b != h.field => b,
+            (None, None, Some(s)) => s,
             _ => h.field.clone(),
         });
     }
@@ -51,7 +73,7 @@ pub fn wanted_index(q: &Normal, sort: Option<&SortHint>) -> Option<String> {
         }
         _ => None,
     });
-    equality.or(lookup).or(bounded)
+    equality.or(lookup).or(bounded).or(searched)
 }
 
 /// The indexes that would serve a read of `expr`, best first: `wanted_index`, else for an
