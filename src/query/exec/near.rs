@@ -126,7 +126,15 @@ pub(super) async fn scan_near(
     near: &Near<'_>,
     each: &mut (dyn FnMut(Stored) -> Result<bool> + Send),
 ) -> Result<usize> {
-    let (mut lo, mut hi, mut start) = (1, 8, 0);
+    // Within a maximum distance, the finest block that holds the circle is as far as any read
+    // need go, and only finer cells are probed for density.
+    let floor = near.max.and_then(|m| {
+        (1..=8).rev().find(|p| {
+            let block = search::block(near.lat, near.lng, *p);
+            search::inner_radius(near.lat, near.lng, block) > m
+        })
+    });
+    let (mut lo, mut hi, mut start) = (floor.map_or(1, |f| f + 1), 8, floor.unwrap_or(0));
     let mut counts = [0usize; 10];
     while lo <= hi {
         let mid = (lo + hi) / 2;
