@@ -580,3 +580,40 @@ async fn nearby_and_within_read_about_what_they_answer() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_says_why_a_search_index_cannot_serve() {
+    let a = common::adapter().await;
+    let schema = trigram_class(&a).await;
+    let explain = |q: Value| {
+        let a = &a;
+        let schema = schema.clone();
+        async move {
+            must(
+                a,
+                "explain",
+                json!(["T", schema, q, {"explain": "queryPlanner"}]),
+            )
+            .await["queryPlanner"]
+                .clone()
+        }
+    };
+    let short = explain(json!({"name": {"$regex": "a.b|cd"}})).await;
+    assert_eq!(short["access"]["partition"], "T", "{short}");
+    assert!(
+        short["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("no literal run of 3"),
+        "{short}"
+    );
+    let served = explain(json!({"name": {"$regex": "abc"}})).await;
+    assert!(served.get("notes").is_none(), "{served}");
+    assert!(
+        served["access"]["via"]
+            .as_str()
+            .unwrap()
+            .contains("name:tri"),
+        "{served}"
+    );
+}

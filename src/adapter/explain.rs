@@ -37,7 +37,9 @@ impl Adapter {
             sort: hint.as_ref(),
             need: opts.page().need(),
         };
-        let plan = self.plan(class, schema, &q, read).await?.plan;
+        let planned = self.plan(class, schema, &q, read).await?;
+        let notes = crate::query::plan::unserved_searches(&q, &planned.kept);
+        let plan = planned.plan;
         // The paths compared, cheapest first, each with what it would bill.
         let candidates: Vec<Value> = plan
             .candidates
@@ -64,6 +66,9 @@ impl Adapter {
                 "evaluator": "every returned item is re-checked in Rust; sort, skip, limit and keys run after it",
             }
         });
+        if !notes.is_empty() {
+            out["queryPlanner"]["notes"] = json!(notes);
+        }
         if runs > 0 {
             let before = self.store.usage().read_units;
             let rows = self.find(class, schema, query, opts).await?;

@@ -16,6 +16,7 @@ use crate::codec::parse_type;
 use crate::layout::index::{self, lookup_text, prefix_range, range_for, sortable, Kind, SkRange};
 use crate::layout::search::{self, Region, Within};
 use crate::layout::{sentinel_key, Kept};
+
 pub use crate::store::Filter;
 use serde_json::Value;
 
@@ -739,6 +740,43 @@ fn near(q: &Normal, known: &Known, need: Option<usize>) -> Option<Access> {
         }),
         _ => None,
     })
+}
+
+/// Why search indexes the class keeps cannot serve conditions of `q` (for `explain`): a regex
+/// with no literal run of three characters, a case-insensitive Unicode regex, a case- or
+/// diacritic-sensitive `$text`, a `$geoIntersects`.
+pub fn unserved_searches(q: &Normal, kept: &Kept) -> Vec<String> {
+    let ready = kept.ready();
+    let has = |field: &str, kind: Kind| {
+        ready
+            .iter()
+            .any(|s| index::base(s) == index::spec(field, kind))
+    };
+    let mut out = Vec::new();
+    for c in &q.conjuncts {
+        let Expr::Field(p, cond) = c else {
+            continue;
+        };
+        let field = p.join(".");
+        match cond {
+            Cond::Regex(pat) if has(&field, Kind::Trigram) => {
+                let runs = required_literals(&pat.source).unwrap_or_default();
+                if pat.flags.contains('i') && pat.flags.contains('u') {
+                    out.push(format!("the trigram index of {field} cannot serve /{}/{}: a case-insensitive Unicode regex folds characters the index does not", pat.source, pat.flags));
+                } else if !runs.iter().any(|r| r.chars().count() >= 3) {
+                    out.push(format!("the trigram index of {field} cannot serve /{}/{}: it has no literal run of 3 characters or more (an alternation, or only classes and wildcards)", pat.source, pat.flags));
+                }
+            }
+            Cond::Text(t) if has(&field, Kind::Text) && t.index_terms().is_none() => out.push(format!(
+                "the text index of {field} cannot serve a case- or diacritic-sensitive $text search (its words are folded)"
+            )),
+            Cond::Geo(Geo::Intersects { .. }) => out.push(format!(
+                "$geoIntersects on {field}: stored Polygons have no index entries"
+            )),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Most trigrams one regex lookup reads (their entries intersected).
