@@ -15,6 +15,7 @@
 //! objectId under the string tag) serve equality lookups. Ranges of these keys answer
 //! equality, `$in`, ranges, prefixes and sorts.
 
+use super::search;
 use crate::codec::parse_type;
 use crate::store::MAX_SORT_KEY;
 use crate::value::collect_path;
@@ -214,6 +215,11 @@ pub fn number_text(f: f64) -> String {
     format!("{folded:016x}")
 }
 
+/// The entry text of a string (a trigram's, a word's): its lookup text.
+pub fn string_text(s: &str) -> String {
+    format!("2{}", escape(s).0)
+}
+
 /// The text under which an equality lookup finds `v` (None: an index cannot answer it):
 /// strings (lower-cased for a case-insensitive index), numbers, booleans, Dates, and Pointers
 /// by objectId (as Parse lets a Pointer field be queried with a plain objectId).
@@ -317,14 +323,29 @@ pub fn entries(obj: &Map<String, Value>, spec: &str, key: &str) -> Vec<Entry> {
     let path: Vec<String> = field.split('.').map(str::to_string).collect();
     let mut vals = Vec::new();
     collect_path(obj, &path, &mut vals);
-    match kind {
-        Kind::Trigram => return super::search::trigram_entries(&vals, key),
-        Kind::Geo => return super::search::geo_entries(&vals, key),
+    let searched = match kind {
+        Kind::Trigram => Some(
+            search::trigram_strings(&vals)
+                .iter()
+                .map(|t| string_text(t))
+                .collect(),
+        ),
         Kind::Text => {
             let language = obj.get("language").and_then(Value::as_str);
-            return super::search::text_entries(&vals, language, key);
+            let words = search::text_words(&vals, language);
+            Some(words.iter().map(|w| string_text(w)).collect())
         }
-        _ => {}
+        Kind::Geo => Some(search::geo_texts(&vals)),
+        _ => None,
+    };
+    if let Some(texts) = searched {
+        return texts
+            .into_iter()
+            .map(|t: String| Entry {
+                sk: format!("{t}{SEP}{key}"),
+                ord: None,
+            })
+            .collect();
     }
     let mut out: Vec<Entry> = Vec::new();
     let mut add = |text: String, ord: Option<Exactness>| {

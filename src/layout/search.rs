@@ -11,7 +11,6 @@
 //! it and a `$nearSphere` reads cells outward from its point. The evaluator re-checks every
 //! row.
 
-use super::index::{lookup_text, Entry, SEP};
 use serde_json::Value;
 
 /// A character as trigram entries and lookups hold it: its upper case when that is one
@@ -43,66 +42,42 @@ pub fn trigrams(s: &str) -> Vec<String> {
     out
 }
 
-/// The entry text of a trigram (a string's lookup text).
-pub fn trigram_text(t: &str) -> String {
-    lookup_text(&Value::String(t.to_string()), false).unwrap_or_default()
-}
-
-/// The entries of a trigram index for a field holding `vals` (strings, or arrays of them):
-/// one per distinct trigram of all its strings.
-pub fn trigram_entries(vals: &[&Value], key: &str) -> Vec<Entry> {
-    let mut texts: Vec<String> = Vec::new();
+/// The distinct trigrams of a field holding `vals` (strings, or arrays of them): what a
+/// trigram index keeps (each at its string's entry text).
+pub fn trigram_strings(vals: &[&Value]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
     for s in strings(vals) {
         for t in trigrams(s) {
-            let text = trigram_text(&t);
-            if !texts.contains(&text) {
-                texts.push(text);
+            if !out.contains(&t) {
+                out.push(t);
             }
         }
     }
-    entries_of(texts, key)
+    out
 }
 
-/// The entries of a text index for a field holding `vals` (strings, or arrays of them) of a
-/// document in `language`: one per distinct word.
-pub fn text_entries(vals: &[&Value], language: Option<&str>, key: &str) -> Vec<Entry> {
-    let mut texts: Vec<String> = Vec::new();
+/// The distinct words a text index keeps of a field holding `vals` (strings, or arrays of
+/// them) of a document in `language`.
+pub fn text_words(vals: &[&Value], language: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
     for s in strings(vals) {
         for w in crate::words::index_words(s, language) {
-            let text = word_text(&w);
-            if !texts.contains(&text) {
-                texts.push(text);
+            if !out.contains(&w) {
+                out.push(w);
             }
         }
     }
-    entries_of(texts, key)
-}
-
-/// The entry text of a word of a text index.
-pub fn word_text(w: &str) -> String {
-    trigram_text(w)
+    out
 }
 
 /// The strings of a field's values: each string, and each string of an array.
-fn strings<'a>(vals: &[&'a Value]) -> impl Iterator<Item = &'a str> {
+fn strings<'a>(vals: &[&'a Value]) -> Vec<&'a str> {
     vals.iter()
         .flat_map(|v| match v {
             Value::Array(a) => a.iter().collect(),
             other => vec![*other],
         })
         .filter_map(Value::as_str)
-        .collect::<Vec<_>>()
-        .into_iter()
-}
-
-/// Entries at these texts for the object at `key`.
-fn entries_of(texts: Vec<String>, key: &str) -> Vec<Entry> {
-    texts
-        .into_iter()
-        .map(|t| Entry {
-            sk: format!("{t}{SEP}{key}"),
-            ord: None,
-        })
         .collect()
 }
 
@@ -213,8 +188,8 @@ impl Within {
     }
 }
 
-/// The entries of a geo index for a field holding `vals`: one per GeoPoint.
-pub fn geo_entries(vals: &[&Value], key: &str) -> Vec<Entry> {
+/// The entry texts of a geo index for a field holding `vals`: one per GeoPoint.
+pub fn geo_texts(vals: &[&Value]) -> Vec<String> {
     let mut texts: Vec<String> = Vec::new();
     for v in vals {
         if crate::codec::parse_type(v) != Some("GeoPoint") {
@@ -231,7 +206,7 @@ pub fn geo_entries(vals: &[&Value], key: &str) -> Vec<Entry> {
             texts.push(text);
         }
     }
-    entries_of(texts, key)
+    texts
 }
 
 /// A latitude/longitude rectangle, in degrees.
@@ -410,10 +385,8 @@ mod tests {
     }
 
     #[test]
-    fn entries_are_the_distinct_trigrams_of_every_string() {
+    fn a_field_keeps_the_distinct_trigrams_of_every_string() {
         let v = json!(["xyz", "XYZA"]);
-        let e = trigram_entries(&[&v], "k1");
-        assert_eq!(e.len(), 2, "{e:?}");
-        assert!(e.iter().all(|e| e.sk.ends_with(&format!("{SEP}k1"))));
+        assert_eq!(trigram_strings(&[&v]), ["xyz", "yza"]);
     }
 }

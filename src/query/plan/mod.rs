@@ -566,7 +566,7 @@ fn lookups(e: &Expr, known: &Known) -> Option<Vec<Lookup>> {
                     .iter()
                     .map(|w| Lookup::Index {
                         spec: spec.clone(),
-                        range: SkRange::exact(&search::word_text(w)),
+                        range: SkRange::exact(&index::string_text(w)),
                     })
                     .collect(),
             )
@@ -812,7 +812,7 @@ fn trigram_lookup(field: &str, c: &Cond, known: &Known) -> Option<Vec<Lookup>> {
     grams.truncate(MAX_TRIGRAMS);
     let ranges = grams
         .iter()
-        .map(|t| SkRange::exact(&search::trigram_text(t)))
+        .map(|t| SkRange::exact(&index::string_text(t)))
         .collect();
     Some(vec![Lookup::Every { spec, ranges }])
 }
