@@ -555,3 +555,46 @@ async fn a_substring_query_gets_a_trigram_index_when_its_reads_outweigh_the_writ
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// Issue 34: a `$nearSphere` page that reads the class gets a geo index (it wants about the
+/// page, not every object with a point, which all match a near query without a maximum).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_near_query_gets_a_geo_index() {
+    unsafe { std::env::set_var("PSD_REGISTRY_TTL_MS", "300") };
+    let table = format!("t{}", common::rand_suffix());
+    let a = Adapter::connect_with(common::config(&table), Options::default())
+        .await
+        .expect("connect");
+    let schema = json!({"fields": {"loc": {"type": "GeoPoint"}}});
+    for i in 0..300 {
+        let loc =
+            json!({"__type": "GeoPoint", "latitude": 48.8 + (i as f64) * 0.0007, "longitude": 2.3});
+        let obj = json!({"objectId": format!("o{i:03}"), "loc": loc, "pad": "x".repeat(1500)});
+        must(&a, "createObject", json!(["Item", schema, obj])).await;
+    }
+    let q =
+        json!({"loc": {"$nearSphere": {"__type": "GeoPoint", "latitude": 48.8, "longitude": 2.3}}});
+    let read = |a: &Adapter| a.store().usage().read_units;
+    let started = Instant::now();
+    loop {
+        let before = read(&a);
+        let got = must(&a, "find", json!(["Item", schema, q, {"limit": 5}])).await;
+        let units = read(&a) - before;
+        let order: Vec<&str> = got
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["objectId"].as_str().unwrap())
+            .collect();
+        assert_eq!(order, ["o000", "o001", "o002", "o003", "o004"]);
+        if units <= 2.0 * 5.0 + 5.0 {
+            wait_ready(&a, "Item", "loc:geo").await;
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "still {units} units for 5 rows"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -230,8 +230,10 @@ impl Adapter {
             opts.wants_score(),
         )
         .await?;
-        // A sorted page read in index order reads about the page; a lookup reads the matches.
+        // A sorted page read in index order reads about the page, and so does a read outward
+        // from a `$nearSphere` point; a lookup reads the matches.
         let would_read = match hint {
+            _ if order.near.is_some() => answer.rows.len(),
             Some(_) => answer.rows.len(),
             None => answer.matched,
         };
