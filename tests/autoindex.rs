@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::must;
+use common::{ids, must};
 
 use parse_server_dynamodb::adapter::{Adapter, Options};
 use parse_server_dynamodb::indexes::AutoIndexPolicy;
@@ -26,17 +26,6 @@ async fn adapter(table: &str, enabled: bool) -> Adapter {
     Adapter::connect_with(common::config(table), options)
         .await
         .expect("connect")
-}
-
-fn ids(rows: &Value) -> Vec<String> {
-    let mut out: Vec<String> = rows
-        .as_array()
-        .expect("rows")
-        .iter()
-        .map(|r| r["objectId"].as_str().unwrap_or_default().to_string())
-        .collect();
-    out.sort();
-    out
 }
 
 /// The objectIds of the objects whose `field` is `value`, from every object (the evaluator's

@@ -7,22 +7,11 @@
 mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue::{N, S};
-use common::{c, must};
+use common::{c, ids, must};
 use parse_server_dynamodb::codec::item_to_stored;
 use parse_server_dynamodb::layout::{entry_pk, index, ENTRY_REV};
 use parse_server_dynamodb::store::{Condition, Usage, Written};
-use serde_json::{json, Value};
-
-fn ids(rows: &Value) -> Vec<String> {
-    let mut out: Vec<String> = rows
-        .as_array()
-        .expect("rows")
-        .iter()
-        .map(|r| r["objectId"].as_str().unwrap_or_default().to_string())
-        .collect();
-    out.sort();
-    out
-}
+use serde_json::json;
 
 /// Write units (requests refused included, as AWS bills them) between two usages.
 fn units(before: &Usage, after: &Usage) -> f64 {

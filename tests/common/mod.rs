@@ -110,3 +110,15 @@ pub async fn index_names(a: &Adapter, class: &str) -> Vec<Value> {
         .map(|i| i["name"].clone())
         .collect()
 }
+
+/// The objectIds of `rows` (a find's answer), sorted.
+pub fn ids(rows: &Value) -> Vec<String> {
+    let mut out: Vec<String> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["objectId"].as_str().unwrap_or_default().to_string())
+        .collect();
+    out.sort();
+    out
+}
