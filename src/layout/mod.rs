@@ -276,13 +276,18 @@ pub struct Fence {
 /// of a create still under way (entries go before the object).
 pub const LEFTOVER_GRACE_MS: i64 = 10 * 60 * 1000;
 
+/// The time now, in milliseconds since the epoch (0 on a clock before it).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// The entry revision below which an entry without its object is a leftover of a write that
 /// ended (a create's first revision is its time, see `write::first_revision`; later ones only
 /// add to it).
 pub fn leftover_below() -> i64 {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let ms = now_ms();
     ms.saturating_sub(LEFTOVER_GRACE_MS).saturating_mul(1024)
 }
 
@@ -462,9 +467,7 @@ pub fn claim_sentinel(
     rev: i64,
 ) -> Item {
     let mut item = owned_sentinel(class, field, sk, owner, object);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let now = now_ms();
     item.insert(CLAIM.into(), AttributeValue::S(claim.into()));
     item.insert(CLAIMED_AT.into(), AttributeValue::N(now.to_string()));
     item.insert(ENTRY_REV.into(), AttributeValue::N(rev.to_string()));
@@ -492,9 +495,7 @@ pub fn sentinel_claim(item: &Item) -> Option<&String> {
 
 /// How old a sentinel's claim is, in milliseconds (a sentinel without a time counts as old).
 pub fn claim_age_ms(item: &Item) -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let now = now_ms();
     match item.get(CLAIMED_AT) {
         Some(AttributeValue::N(n)) => now - n.parse::<i64>().unwrap_or(0),
         _ => i64::MAX,

@@ -18,6 +18,25 @@ fn write_pk(w: &WriteRequest) -> Option<&str> {
     }
 }
 
+/// Sends conditional single-item write `$req` (PutItem or DeleteItem, operation name `$op`),
+/// counting attempts the SDK retried without an answer, records its capacity, and answers as
+/// `Store::written` does.
+macro_rules! send_counted {
+    ($store:expr, $req:expr, $op:literal) => {{
+        let attempts = Arc::new(AtomicU32::new(0));
+        let sent = $req
+            .customize()
+            .interceptor(CountAttempts::unanswered(attempts.clone()))
+            .send()
+            .await
+            .map(|out| {
+                $store.record($op, out.consumed_capacity());
+            })
+            .map_err(|e| e.into_service_error());
+        $store.written($op, sent, attempts.load(Ordering::Relaxed) > 0)
+    }};
+}
+
 impl Store {
     /// Deletes any number of keys (chunks of 25, unprocessed items retried).
     pub async fn batch_delete(&self, keys: &[(String, String)]) -> Result<()> {
@@ -166,25 +185,13 @@ impl Store {
         item: Item,
         cond: Option<Condition>,
     ) -> Result<(Written, bool)> {
-        let attempts = Arc::new(AtomicU32::new(0));
         let req = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        let req = with_condition!(req, cond);
-        let retried = || attempts.load(Ordering::Relaxed) > 0;
-        let sent = req
-            .customize()
-            .interceptor(CountAttempts::unanswered(attempts.clone()))
-            .send()
-            .await
-            .map(|out| {
-                self.record("PutItem", out.consumed_capacity());
-            })
-            .map_err(|e| e.into_service_error());
-        self.written("PutItem", sent, retried())
+        send_counted!(self, with_condition!(req, cond), "PutItem")
     }
 
     /// The answer to conditional single-item write `op` (its capacity recorded): done, or
@@ -218,25 +225,13 @@ impl Store {
         sk: &str,
         cond: Option<Condition>,
     ) -> Result<(Written, bool)> {
-        let attempts = Arc::new(AtomicU32::new(0));
         let req = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(pk, sk)))
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        let req = with_condition!(req, cond);
-        let retried = || attempts.load(Ordering::Relaxed) > 0;
-        let sent = req
-            .customize()
-            .interceptor(CountAttempts::unanswered(attempts.clone()))
-            .send()
-            .await
-            .map(|out| {
-                self.record("DeleteItem", out.consumed_capacity());
-            })
-            .map_err(|e| e.into_service_error());
-        self.written("DeleteItem", sent, retried())
+        send_counted!(self, with_condition!(req, cond), "DeleteItem")
     }
 
     /// Adds `delta` to number attribute `attr` of item (`pk`, `sk`), creating both if needed

@@ -48,9 +48,7 @@ const WRITE_ATTEMPTS: u32 = 200;
 /// again) starts above every revision it had before, and a slow writer's entry removals for the
 /// old object (fenced by revision, `layout::Fence`) cannot touch the new one's entries.
 pub(crate) fn first_revision() -> i64 {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let ms = crate::layout::now_ms();
     ms.saturating_mul(1024).max(1)
 }
 
@@ -464,8 +462,6 @@ impl Writer {
                     return Err(kept_item("a claim or an entry failed"));
                 }
             };
-            let mut old_item = object_to_item(class, &st.key, rev + 1, &st.obj)?;
-            stamp(&mut old_item, &st.tokens);
             // A transaction's retries are idempotent (one ClientRequestToken); a PutItem's are
             // not, so the SDK's retries of it are counted.
             let (written, retried) = if extra.is_empty() {
@@ -495,6 +491,8 @@ impl Writer {
                     let lost = self.lost_claims(class, &st.key, started, &claims).await?;
                     if let Some(first) = lost.first() {
                         // Taken over while this write stalled: the object goes back as it was.
+                        let mut old_item = object_to_item(class, &st.key, rev + 1, &st.obj)?;
+                        stamp(&mut old_item, &st.tokens);
                         let back = self.store.put(old_item, Some(Condition::revision(rev)));
                         back.await.map_err(Error::of_write)?;
                         self.withdraw_claims(class, &st.key, &claims).await;

@@ -232,17 +232,20 @@ impl Writer {
             return Ok(Vec::new());
         }
         let strong = self.store.reading(true);
-        let mut lost = Vec::new();
-        for c in claims {
-            let now = strong.get(&unique_pk(class, &c.field), &c.sk).await?;
-            // Another owner (or none): taken over. This object's own later claim is still its.
-            let ours = now
-                .as_ref()
-                .is_some_and(|s| sentinel_owner(s).map(String::as_str) == Some(key));
-            if !ours {
-                lost.push(c.clone());
-            }
-        }
-        Ok(lost)
+        let strong = &strong;
+        let reads = claims
+            .iter()
+            .map(|c| async move { strong.get(&unique_pk(class, &c.field), &c.sk).await });
+        let now = futures::future::try_join_all(reads).await?;
+        // Another owner (or none): taken over. This object's own later claim is still its.
+        Ok(claims
+            .iter()
+            .zip(now)
+            .filter(|(_, s)| {
+                s.as_ref()
+                    .is_none_or(|s| sentinel_owner(s).map(String::as_str) != Some(key))
+            })
+            .map(|(c, _)| c.clone())
+            .collect())
     }
 }
