@@ -125,7 +125,12 @@ class FaultProxy {
       .filter(k => this.kinds.has(k))
       .flatMap(k => (['throttle', 'provisioned', 'http500', 'slow'].includes(k) ? [k] : [k, k, k]));
     if (weighted.length === 0) return null;
-    return weighted[Math.floor(this.random() * weighted.length)];
+    // A kind this proxy has not made yet goes first: every kind shows up in a workload that
+    // sends its operation a few times under faults (transactions are few: a conflict must not
+    // depend on luck).
+    const fresh = weighted.filter(k => this.counts[k] === 0 && k !== 'slow');
+    const pool = fresh.length > 0 ? fresh : weighted;
+    return pool[Math.floor(this.random() * pool.length)];
   }
 
   async _handle(req, res) {
