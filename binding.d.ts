@@ -23,6 +23,14 @@ export declare class Core {
    * call, so the common case costs no JSON).
    */
   takeLogs(): string
-  /** Calls adapter method `method` with the JSON array `args_json`; resolves to JSON text. */
-  call(method: string, argsJson: string): Promise<string>
+  /**
+   * What the open Parse request `id` has cost so far, as JSON (`bill::Ledger::open_request`),
+   * or an empty string: read synchronously as its response goes out (`costHeader`).
+   */
+  requestCost(id: number): string
+  /**
+   * Calls adapter method `method` with the JSON array `args_json`; resolves to JSON text.
+   * `tag_json`: the Parse request that makes the call, for the cost ledger.
+   */
+  call(method: string, argsJson: string, tagJson?: string | undefined | null): Promise<string>
 }

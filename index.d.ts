@@ -50,6 +50,25 @@ export interface DynamoDBOptions {
   /** Turn the table's stream on (UpdateTable) at start. Tables are created without one; the first
    * server following it (`enableSchemaHooks`, a LiveQuery subscriber) turns it on anyway. */
   stream?: boolean
+  /** Log each Parse request that DynamoDB billed at least this many read or write units for,
+   * with the plan of each query it ran (a warning through the logger). */
+  costLog?: { readUnits?: number; writeUnits?: number }
+  /** The cost report's prices (`region`, else the adapter's region, else us-east-1; `prices`
+   * over the region's on-demand prices, dollars per million units) and, with
+   * `saveEverySeconds`, a copy of this server's ledger written to the table that often for
+   * `npx parse-server-dynamodb cost-report`. */
+  costReport?: { region?: string; prices?: { readPerMillion?: number; writePerMillion?: number }; saveEverySeconds?: number }
+  /** Each Parse response tells what it cost in a `Server-Timing` header: `dynamodb` (read and
+   * write units, DynamoDB requests) and `dynamodb-query-N` (each query's plan and units), shown
+   * by browsers' developer tools. */
+  costHeader?: boolean
+  /** The read units a find, count or aggregate may cost: one whose cheapest plan is estimated
+   * above it is refused (Parse.Error EXCEEDED_QUOTA, 140, naming the index that would serve it)
+   * and one that reads beyond it is stopped; `mode: 'warn'` runs them and logs instead. */
+  maxReadUnitsPerQuery?: number | { units: number; mode?: 'refuse' | 'warn' }
+  /** Classes whose objects DynamoDB's TTL deletes at a Date field, with every item kept for
+   * them: `{ClassName: 'field'}`. `_Session` expires at `expiresAt` unless `{_Session: null}`. */
+  ttl?: Record<string, string | null>
   /** Passed to Parse Server as the adapter's `enableSchemaHooks`. */
   enableSchemaHooks?: boolean
   /** Passed to Parse Server as the adapter's `schemaCacheTtl` (ms). */
@@ -153,4 +172,30 @@ export declare class DynamoDB {
    * `app.use('/parse', dynamo.idempotency({ paths: ['functions/.*', 'classes/.*'], ttl: 300 }), server.app)`.
    * A repeated request id within `ttl` seconds is answered `400 {code: 159, error: 'Duplicate request'}`. */
   idempotency(options?: { paths?: string[]; ttl?: number; maxUploadSize?: string }): (req: any, res: any, next: (err?: unknown) => void) => void
+  /** What DynamoDB billed since this server started, per Parse route, class and Cloud function
+   * or job, ranked by dollars a month at on-demand prices. */
+  costReport(options?: { region?: string; prices?: { readPerMillion?: number; writePerMillion?: number }; top?: number }): Promise<CostReport>
+}
+
+export interface CostReport {
+  seconds: number
+  readUnits: number
+  writeUnits: number
+  dollarsPerMonth: number
+  prices: { region: string; readPerMillion: number; writePerMillion: number; source: string; hoursPerMonth: number }
+  servers: number
+  since: number | null
+  rows: Array<{
+    route: string
+    class: string | null
+    function: string | null
+    requests: number
+    calls: number
+    dynamoRequests: number
+    readUnits: number
+    writeUnits: number
+    readUnitsPerRequest: number
+    writeUnitsPerRequest: number
+    dollarsPerMonth: number
+  }>
 }

@@ -5,6 +5,8 @@
 'use strict';
 
 const { Core } = require('./binding.js');
+const { AsyncLocalStorage } = require('node:async_hooks');
+const diagnostics = require('node:diagnostics_channel');
 
 // Errors must be instances of the Parse.Error class Parse Server itself uses (it checks with
 // instanceof). Parse Server publishes its Parse SDK as `global.Parse` when it starts; before
@@ -121,8 +123,158 @@ function flushLogs(core) {
   }
 }
 
+// ---- Which Parse request a call serves (the cost ledger's rows) ----
+// Every HTTP request the process serves gets an id in an AsyncLocalStorage as Node starts it
+// (diagnostics channel `http.server.request.start`), so the adapter calls Parse makes for it
+// (its triggers and Cloud code included) carry it: the core meters each call and adds it to
+// the request and its row (route, class, function). When the response closes the core counts
+// the request and logs it past `costLog`. Calls outside requests are `(no request)`.
+// Cloud code with `directAccess: false` calls its own server over HTTP: such a request carries
+// the id of the one it serves (header `NESTED`, with this process's `SECRET`; added to requests
+// to this server's port made inside a request, or in a job it started) and is billed to it.
+const requests = new AsyncLocalStorage();
+const openRequests = new Map();
+const NESTED = 'x-parse-dynamodb-request';
+const SECRET = require('node:crypto').randomBytes(8).toString('hex');
+// How long a job's request stays known after it answered (its work goes on).
+const JOB_KEPT_MS = 60 * 60 * 1000;
+let nextRequest = 1;
+let listening = false;
+// Adapters made with `costHeader: true`: then each Parse response tells its cost.
+let costHeaders = 0;
+
+/** How a query read (its plan, as `explain` describes it), in a few words. */
+function planText(q) {
+  const p = q.plan || {};
+  if (p.via) return `via ${p.via}`;
+  if (p.keys !== undefined) return `${Array.isArray(p.keys) ? p.keys.length : p.keys} key reads`;
+  const part = String(p.partition || '');
+  if (part === q.class) return 'read the whole class';
+  const index = part.match(/^~i:[^:]+:(.+)$/);
+  if (index) return `index ${index[1]} in order${p.stopsAfter ? `, stopping after ${p.stopsAfter}` : ''}`;
+  return `${p.operation || 'read'} ${part}`.trim();
+}
+
+/** What a request cost (`Core.requestCost`), as `Server-Timing` entries: browsers show them
+ * beside the request's timing, and pages read them (`PerformanceResourceTiming.serverTiming`). */
+function serverTiming(cost) {
+  const quote = s => `"${String(s).replace(/["\\]/g, '')}"`;
+  const out = [`dynamodb;desc=${quote(`${cost.readUnits} read units, ${cost.writeUnits} write units, ${cost.dynamoRequests} requests`)}`];
+  cost.queries.slice(0, 3).forEach((q, i) => {
+    out.push(`dynamodb-query-${i + 1};desc=${quote(`${q.call} ${q.class}: ${planText(q)}, ${q.readUnits} read units`)}`);
+  });
+  return out;
+}
+function followRequests() {
+  if (listening) return;
+  listening = true;
+  diagnostics.subscribe('http.server.request.start', ({ request, response }) => {
+    const [secret, id] = String(request.headers[NESTED] || '').split(':');
+    const outer = secret === SECRET ? openRequests.get(Number(id)) : undefined;
+    if (outer) return requests.enterWith(outer);
+    const r = { id: nextRequest++, req: request, port: request.socket && request.socket.localPort, started: performance.now(), label: null, cores: null, done: false };
+    openRequests.set(r.id, r);
+    requests.enterWith(r);
+    if (costHeaders > 0) {
+      const writeHead = response.writeHead;
+      response.writeHead = function (...args) {
+        if (r.cores && !this.headersSent) {
+          const timing = [];
+          for (const core of r.cores) {
+            const text = core.requestCost(r.id);
+            if (text) timing.push(...serverTiming(JSON.parse(text)));
+          }
+          if (timing.length) this.setHeader('Server-Timing', timing.join(', '));
+        }
+        return writeHead.apply(this, args);
+      };
+    }
+    response.once('close', () => {
+      r.done = true;
+      r.label ??= labelOf(r.req);
+      r.req = null;
+      // A job's work, and its calls to this server, go on after it answered: kept a while.
+      if (r.label && r.label.route.startsWith('POST /jobs/')) setTimeout(() => openRequests.delete(r.id), JOB_KEPT_MS).unref();
+      else openRequests.delete(r.id);
+      if (!r.cores) return;
+      const end = JSON.stringify([r.id, { status: response.statusCode, ms: performance.now() - r.started }]);
+      for (const core of r.cores) core.call('costRequestDone', end).catch(() => {});
+    });
+  });
+  const toSelf = (r, origin) => {
+    try {
+      return r && String(new URL(origin).port || 80) === String(r.port);
+    } catch {
+      return false;
+    }
+  };
+  // fetch (the Parse JS SDK's) and node:http clients.
+  diagnostics.subscribe('undici:request:create', ({ request }) => {
+    const r = requests.getStore();
+    if (toSelf(r, request.origin)) request.addHeader(NESTED, `${SECRET}:${r.id}`);
+  });
+  diagnostics.subscribe('http.client.request.start', ({ request }) => {
+    const r = requests.getStore();
+    if (r && !request.headersSent && toSelf(r, `http://${request.getHeader('host')}`)) request.setHeader(NESTED, `${SECRET}:${r.id}`);
+  });
+}
+
+// Parse's routes: the first path segment Parse names (after where it is mounted), and how the
+// next segments read.
+const NAMED = new Set(['classes', 'aggregate', 'schemas', 'purge', 'functions', 'jobs', 'hooks']);
+const CLASS_OF = { users: '_User', login: '_User', logout: '_Session', loginAs: '_User', verifyPassword: '_User', sessions: '_Session', installations: '_Installation', roles: '_Role', requestPasswordReset: '_User', verificationEmailRequest: '_User', upgradeToRevocableSession: '_Session' };
+const OTHER = new Set(['batch', 'graphql', 'config', 'push', 'files', 'health', 'serverInfo', 'challenge', 'push_audiences', 'scriptlog', 'validate_purchase', 'cloud_code', 'events']);
+
+/** The ledger's label of request `req`: `{route, class?, function?}`. */
+function labelOf(req) {
+  const path = String(req.originalUrl || req.url || '').split('?')[0];
+  const decode = x => {
+    try {
+      return decodeURIComponent(x);
+    } catch {
+      return x;
+    }
+  };
+  const segs = path.split('/').filter(Boolean).map(decode);
+  const named = x => Object.prototype.hasOwnProperty.call(CLASS_OF, x);
+  const body = req.body && typeof req.body === 'object' ? req.body : {};
+  const method = req.method === 'POST' && typeof body._method === 'string' ? body._method.toUpperCase() : req.method;
+  const i = segs.findIndex(s => NAMED.has(s) || named(s) || OTHER.has(s));
+  if (i < 0) return { route: `${method} (not a Parse route)` };
+  const at = segs[i];
+  const label = { route: `${method} /${at}` };
+  if (NAMED.has(at)) {
+    const param = at === 'functions' ? 'functionName' : at === 'jobs' ? 'jobName' : 'className';
+    if (segs[i + 1] !== undefined) label.route += `/:${param}`;
+    if (segs[i + 2] !== undefined) label.route += '/:objectId';
+    if (param === 'className') label.class = segs[i + 1];
+    else label.function = segs[i + 1];
+  } else if (named(at)) {
+    label.class = CLASS_OF[at];
+    const id = segs[i + 1];
+    if (id !== undefined) label.route += id === 'me' ? '/me' : '/:objectId';
+  } else if (at === 'graphql' && typeof body.operationName === 'string') {
+    label.function = body.operationName;
+  }
+  return label;
+}
+
+/** The tag of a call into `core` made now: the request it serves, else none. */
+function tagOf(core) {
+  const r = requests.getStore();
+  if (!r) return undefined;
+  try {
+    r.label ??= labelOf(r.req);
+  } catch {
+    r.label = { route: '(unknown route)' }; // never fails the call it labels
+  }
+  if (r.done) return JSON.stringify(r.label); // work a request left running (a job, an afterSave)
+  (r.cores ??= new Set()).add(core);
+  return JSON.stringify({ id: r.id, ...r.label });
+}
+
 function call(core, method, args) {
-  return core.call(method, JSON.stringify(args, replacer)).then(
+  return core.call(method, JSON.stringify(args, replacer), tagOf(core)).then(
     out => {
       flushLogs(core);
       return JSON.parse(out);
@@ -143,7 +295,7 @@ function newCore(table, options) {
   }
   if (options.logger) loggers.set(core, options.logger);
   // Long calls (an index back-fill) report progress while they run.
-  setInterval(() => flushLogs(core), 1000).unref();
+  requests.exit(() => setInterval(() => flushLogs(core), 1000).unref());
   return core;
 }
 
@@ -170,6 +322,10 @@ function coreConfig(table, options = {}) {
     autoIndex: options.autoIndex,
     shardHotIndexes: options.shardHotIndexes,
     stream: options.stream,
+    costLog: options.costLog,
+    costReport: options.costReport,
+    maxReadUnitsPerQuery: options.maxReadUnitsPerQuery,
+    ttl: options.ttl,
   };
   if (config.endpoint && typeof config.endpoint !== 'string') config.endpoint = String(config.endpoint.href || config.endpoint);
   return JSON.stringify(config);
@@ -197,7 +353,7 @@ class DynamoStorageAdapter {
     // every schema change, any server's, from the table's stream (a long poll of the core).
     if (this.enableSchemaHooks && !this._following) {
       this._following = true;
-      this._followSchemas();
+      requests.exit(() => this._followSchemas()); // a long poll, not the request's work
     }
   }
   async _followSchemas() {
@@ -429,6 +585,8 @@ class DynamoDB {
     this.options = options;
     this.service = newCore(table, options);
     this.adapter = new DynamoStorageAdapter(this.service, options, table);
+    followRequests();
+    if (options.costHeader) costHeaders++;
     const dynamo = this;
     this.Partition = class extends Partition {
       constructor(tableName = table, className, service) {
@@ -443,6 +601,19 @@ class DynamoDB {
   }
   getAdapter() {
     return this.adapter;
+  }
+
+  /**
+   * What DynamoDB billed since this server started, per Parse route, class and Cloud function
+   * or job (`(no request)`: calls outside requests; `(background)`: the adapter's own work),
+   * ranked by what a month of the same traffic costs at on-demand prices:
+   * `{seconds, readUnits, writeUnits, dollarsPerMonth, prices, rows: [{route, class, function,
+   * requests, readUnits, writeUnits, readUnitsPerRequest, writeUnitsPerRequest,
+   * dollarsPerMonth}]}`. Options: `region` (prices of; else `costReport.region`, the
+   * adapter's region, us-east-1), `prices` (`{readPerMillion, writePerMillion}`), `top` (20).
+   */
+  costReport(options = {}) {
+    return this.adapter._call('costReport', options);
   }
 
   /**
@@ -547,7 +718,7 @@ class LiveQuerySubscriber extends require('node:events').EventEmitter {
     this.subscriptions.set(channel, true);
     if (!this._listening) {
       this._listening = true;
-      this._listen();
+      requests.exit(() => this._listen()); // a long poll, not the request's work
     }
   }
   unsubscribe(channel) {

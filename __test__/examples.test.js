@@ -28,8 +28,8 @@ test('the CloudFormation template declares the adapter table and a least-privile
   assert.equal(p.BillingMode, 'PAY_PER_REQUEST');
   assert.equal(p.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled, true);
   assert.equal(p.DeletionProtectionEnabled, true);
-  // The TTL attribute the adapter turns on when it creates a table (src/store/mod.rs).
-  const ttl = read('src/store/mod.rs').match(/TTL_ATTRIBUTE: &str = "([^"]+)"/)[1];
+  // The TTL attribute the adapter turns on when it creates a table (src/codec.rs, `EXPIRES`).
+  const ttl = read('src/codec.rs').match(/pub const EXPIRES: &str = "([^"]+)"/)[1];
   assert.deepEqual(p.TimeToLiveSpecification, { AttributeName: ttl, Enabled: true });
   assert.equal(table.DeletionPolicy, 'Retain');
   // Every DynamoDB operation the store calls (src/store/), but creating and deleting tables

@@ -54,7 +54,8 @@ async function startStack(extra = {}, shared = null) {
   // `before(db)`: middleware mounted in front of Parse Server (e.g. `db.idempotency()`);
   // `publish`: classes whose saves go to LiveQuery through the table; `liveQueryServer`: a
   // LiveQuery server on this one's port, hearing them from the table.
-  const { schemaCacheTtl, adapterOptions = {}, before, publish, liveQueryServer, ...serverOptions } = extra;
+  // `graphQL`: Parse's GraphQL API mounted at /graphql.
+  const { schemaCacheTtl, adapterOptions = {}, before, publish, liveQueryServer, graphQL, ...serverOptions } = extra;
   const appId = serverOptions.appId || 'test-app';
   const db = new DynamoDB(table, { endpoint: dynamo.endpoint, region: 'us-east-1', schemaCacheTtl, ...adapterOptions });
   const port = await freePort();
@@ -76,6 +77,10 @@ async function startStack(extra = {}, shared = null) {
   await server.start();
   const app = express();
   app.use('/parse', ...(before ? [before(db)] : []), server.app);
+  if (graphQL) {
+    const { ParseGraphQLServer } = parseModule('parse-server');
+    new ParseGraphQLServer(server, { graphQLPath: '/graphql' }).applyGraphQL(app);
+  }
   const http = await new Promise(resolve => {
     const s = app.listen(port, '127.0.0.1', () => resolve(s));
   });

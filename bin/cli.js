@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The command-line tool (`npx parse-server-dynamodb <command>`): table administration, class
-// counts, JSON-lines export/import, and migration of a table written by the old JS adapter.
+// counts, JSON-lines export/import, migration of a table written by the old JS adapter, the
+// consistency check and the cost report of every server's saved ledger.
 // Every command is one or more calls into the Rust core through the same binding the adapter
 // uses (`indexes`, `drop-index`: the adapter's getIndexes/dropIndex); this file only parses arguments, reads/writes files and draws progress on stderr.
 'use strict';
@@ -30,6 +31,11 @@ const USAGE = `usage: parse-server-dynamodb <command> [arguments] [--endpoint UR
                                                    updatedAt) on both sides; exit 0 the same, 4 different
   migrate <oldTable> <newTable>                    copy a table written by parse-server-dynamodb-adapter
                                                    (the old JS adapter) into this adapter's format
+  cost-report <table> [--region R] [--prices FILE] [--top N] [--json]
+                                                   what DynamoDB billed per Parse route, class and Cloud
+                                                   function, and a month of it at on-demand prices, from
+                                                   the ledgers servers save (costReport.saveEverySeconds);
+                                                   FILE: {"readPerMillion", "writePerMillion"}
   check <table> [--fix] [--json]                   the table's consistency check (fsck): sentinels, index
                                                    entries and relation mirrors against the objects;
                                                    --fix repairs what it safely can. Exit status as
@@ -180,6 +186,26 @@ async function migrate(oldTable, newTable, opts) {
   return report;
 }
 
+/** A cost report (`dynamo.costReport()`, `cost-report`) as a table to read. */
+function formatCostReport(r) {
+  const p = r.prices;
+  const money = d => (d >= 1 ? `$${d.toFixed(2)}` : `$${d.toFixed(4)}`);
+  const minutes = Math.round(r.seconds / 60);
+  const took = r.seconds < 120 ? `${Math.round(r.seconds)} s` : minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
+  const head = [
+    `${r.servers} server${r.servers === 1 ? '' : 's'}, ${took}: ` +
+      `${r.readUnits} read units, ${r.writeUnits} write units; ${money(r.dollarsPerMonth)} a month at this rate`,
+    `prices: ${p.region} on-demand, $${p.readPerMillion} per million reads, $${p.writePerMillion} per million writes (${p.source}; ${p.hoursPerMonth} h a month)`,
+  ];
+  const cols = ['route', 'class', 'function', 'requests', 'read/req', 'write/req', '$/month'];
+  // Per request (per adapter call outside requests; the background has neither).
+  const per = x => (x.requests || x.calls ? [String(x.requests || x.calls), String(x.readUnitsPerRequest), String(x.writeUnitsPerRequest)] : ['—', `${x.readUnits} in all`, `${x.writeUnits} in all`]);
+  const rows = r.rows.map(x => [x.route, x.class || '', x.function || '', ...per(x), money(x.dollarsPerMonth)]);
+  const width = cols.map((c, i) => Math.max(c.length, ...rows.map(row => row[i].length)));
+  const line = row => row.map((v, i) => (i >= 3 ? v.padStart(width[i]) : v.padEnd(width[i]))).join('  ').trimEnd();
+  return [...head, '', line(cols), ...rows.map(line)].join('\n');
+}
+
 async function main(argv) {
   const { pos, opts } = parseArgs(argv);
   const [command, ...rest] = pos;
@@ -277,6 +303,14 @@ async function main(argv) {
       }
       return out.same ? 0 : 4;
     }
+    case 'cost-report': {
+      need(rest, 1, '<table>');
+      const prices = typeof opts.prices === 'string' ? JSON.parse(fs.readFileSync(opts.prices, 'utf8')) : undefined;
+      const region = typeof opts.region === 'string' ? opts.region : undefined;
+      const top = opts.top ? Number(opts.top) : 20;
+      const report = await open(rest[0], opts, { createTable: false, autoIndex: false, logger: quietLogger })._call('savedCostReport', { region, prices, top });
+      return print(opts.json ? report : formatCostReport(report));
+    }
     case 'check': {
       need(rest, 1, '<table>');
       const logger = { info: m => process.stderr.write(`${m}\n`), warn: m => process.stderr.write(`${m}\n`), error: m => process.stderr.write(`${m}\n`) };
@@ -315,4 +349,4 @@ if (require.main === module) {
   );
 }
 
-module.exports = { main };
+module.exports = { main, formatCostReport };

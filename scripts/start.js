@@ -46,7 +46,8 @@ async function main() {
   const options = embedded
     ? { embedded: dataFile }
     : { endpoint: process.env.DYNAMODB_ENDPOINT, region: process.env.AWS_REGION };
-  const dynamo = new DynamoDB(table, options);
+  // Each response tells its cost (the demo page shows it).
+  const dynamo = new DynamoDB(table, { ...options, costHeader: true });
   const serverURL = `http://localhost:${port}/parse`;
   const server = new ParseServer({
     databaseAdapter: dynamo.getAdapter(),
@@ -72,6 +73,20 @@ async function main() {
   // A page that talks to the server through the Parse JS SDK.
   app.use('/sdk', express.static(path.dirname(require.resolve('parse/dist/parse.min.js'))));
   app.get('/', (req, res) => res.type('html').send(demoPage(appId, serverURL)));
+  // The indexes the adapter built by itself, for the demo page.
+  app.get('/demo/indexes', async (req, res, next) => {
+    try {
+      const adapter = dynamo.getAdapter();
+      const classes = await adapter.getAllClasses();
+      const out = [];
+      for (const c of classes) {
+        for (const ix of await adapter.getIndexes(c.className)) if (ix.automatic) out.push({ className: c.className, ...ix });
+      }
+      res.json(out);
+    } catch (e) {
+      next(e);
+    }
+  });
   const http = app.listen(port, () => {
     console.log(`Parse Server on DynamoDB (${embedded ? `embedded store ${options.embedded}` : options.endpoint || `AWS ${options.region}`}, table ${table})`);
     console.log(`  demo page: http://localhost:${port}/  (the Parse JS SDK saving and querying objects)`);
@@ -93,22 +108,76 @@ async function main() {
 
 function demoPage(appId, serverURL) {
   return `<!doctype html><meta charset="utf-8"><title>Parse Server on DynamoDB</title>
-<h1>Parse Server on DynamoDB</h1><p><button id="add">Save a GameScore</button></p><pre id="out">…</pre>
+<style>
+body { font: 15px/1.4 system-ui, sans-serif; margin: 2em; max-width: 60em; color: #222 }
+table { border-collapse: collapse; margin: 1em 0 } td, th { border-bottom: 1px solid #ddd; padding: .3em .8em; text-align: left; vertical-align: top }
+th { background: #f4f4f4 } .units { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap } code { font-size: 13px }
+</style>
+<h1>Parse Server on DynamoDB</h1>
+<p>DynamoDB bills every item a request reads or writes. Each query below shows what it cost and how the adapter read it
+(from the <code>Server-Timing</code> header of its response, option <code>costHeader</code>). Add scores and run the
+queries again: the adapter builds the indexes they want by itself.</p>
+<p><button id="add">Save a GameScore</button> <button id="many">Add 500 scores</button> <button id="run">Run the queries</button> <span id="status"></span></p>
+<table id="queries"><thead><tr><th>query (Parse JS SDK)</th><th>rows</th><th class="units">read units</th><th>plan</th></tr></thead><tbody></tbody></table>
+<h2>Indexes the adapter built by itself</h2><ul id="indexes"><li>none yet</li></ul>
+<h2>Newest scores</h2><pre id="out">…</pre>
 <script src="/sdk/parse.min.js"></script>
 <script>
 Parse.initialize(${JSON.stringify(appId)});
 Parse.serverURL = ${JSON.stringify(serverURL)};
-const out = document.getElementById('out');
-async function show() {
-  const q = new Parse.Query('GameScore').descending('createdAt').limit(10);
-  const rows = await q.find();
-  out.textContent = rows.length + ' newest scores:\\n' + rows.map(r => r.id + '  ' + r.get('score') + '  ' + r.createdAt.toISOString()).join('\\n');
-}
-document.getElementById('add').onclick = async () => {
-  await new Parse.Object('GameScore').save({ score: Math.floor(Math.random() * 1000) });
-  show();
+const $ = id => document.getElementById(id);
+const players = ['ann', 'bob', 'cy', 'dee', 'eve', 'fay', 'gus', 'hal'];
+const QUERIES = [
+  ['10 newest', "new Parse.Query('GameScore').descending('createdAt').limit(10)", () => new Parse.Query('GameScore').descending('createdAt').limit(10).find()],
+  ['score ≥ 995', "new Parse.Query('GameScore').greaterThanOrEqualTo('score', 995)", () => new Parse.Query('GameScore').greaterThanOrEqualTo('score', 995).find()],
+  ["player 'ann', best 3", "new Parse.Query('GameScore').equalTo('player', 'ann').descending('score').limit(3)", () => new Parse.Query('GameScore').equalTo('player', 'ann').descending('score').limit(3).find()],
+  ['count', "new Parse.Query('GameScore').count()", () => new Parse.Query('GameScore').count()],
+];
+// What the last Parse response cost: its \`Server-Timing\` header, read as the SDK's fetch returns.
+let lastTiming = [];
+const fetchParse = window.fetch;
+window.fetch = async (...args) => {
+  const res = await fetchParse(...args);
+  const header = res.headers.get('server-timing');
+  if (header) lastTiming = [...header.matchAll(/(dynamodb[\\w-]*);desc="([^"]*)"/g)].map(m => ({ name: m[1], description: m[2] }));
+  return res;
 };
-show().catch(e => (out.textContent = String(e)));
+async function runQueries() {
+  const body = $('queries').tBodies[0];
+  body.innerHTML = '';
+  for (const [name, code, run] of QUERIES) {
+    lastTiming = [];
+    const rows = await run();
+    const timing = lastTiming;
+    const total = timing.find(t => t.name === 'dynamodb');
+    const plans = timing.filter(t => t.name.startsWith('dynamodb-query')).map(t => t.description);
+    const tr = body.insertRow();
+    tr.insertCell().innerHTML = '<b>' + name + '</b><br><code>' + code + '</code>';
+    tr.insertCell().textContent = Array.isArray(rows) ? rows.length : rows;
+    const units = tr.insertCell();
+    units.className = 'units';
+    units.textContent = total ? total.description.split(',')[0] : '?';
+    tr.insertCell().textContent = plans.join('; ') || '—';
+  }
+  const ix = await (await fetch('/demo/indexes')).json();
+  $('indexes').innerHTML = ix.length
+    ? ix.map(i => '<li><code>' + i.className + ' ' + JSON.stringify(i.key) + '</code>' + (i.building ? ' (being built)' : '') + '</li>').join('')
+    : '<li>none yet: add scores and run the queries again</li>';
+  const newest = await new Parse.Query('GameScore').descending('createdAt').limit(5).find();
+  $('out').textContent = newest.map(r => r.id + '  ' + r.get('player') + '  ' + r.get('score') + '  ' + r.createdAt.toISOString()).join('\\n') || 'none yet';
+}
+const score = () => new Parse.Object('GameScore', { player: players[Math.floor(Math.random() * players.length)], score: Math.floor(Math.random() * 1000) });
+async function busy(label, work) {
+  $('status').textContent = label + '…';
+  try { await work(); $('status').textContent = ''; } catch (e) { $('status').textContent = String(e); }
+}
+$('add').onclick = () => busy('saving', async () => { await score().save(); await runQueries(); });
+$('many').onclick = () => busy('adding 500 scores', async () => {
+  for (let i = 0; i < 10; i++) await Parse.Object.saveAll(Array.from({ length: 50 }, score));
+  await runQueries();
+});
+$('run').onclick = () => busy('running', runQueries);
+busy('running', runQueries);
 </script>`;
 }
 

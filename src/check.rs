@@ -5,6 +5,7 @@
 //! without a schema. With `fix`, each repair is a transaction conditioned on what was read (the
 //! object's revision, the sentinel's owner, the class still without a schema), so it never
 //! undoes a write that raced with the check; index entries are repaired by `indexes::reconcile`.
+//! Items past their TTL expiry (`expired`) are taken as gone: DynamoDB deletes them.
 
 use crate::codec::{item_to_stored, PK, SK};
 use crate::error::Result;
@@ -99,16 +100,30 @@ fn class_of_kept(pk: &str) -> Option<&str> {
     Some(rest)
 }
 
-/// Every item of partition `pk`.
+/// Every item of partition `pk`, but those DynamoDB's TTL is to delete (`expired`).
 async fn items(store: &Store, pk: &str) -> Result<Vec<crate::codec::Item>> {
     let mut out = Vec::new();
+    let now = crate::layout::now_ms() / 1000;
     store
         .query(pk, None, |item| {
-            out.push(item);
+            if !expired(&item, now) {
+                out.push(item);
+            }
             Ok(true)
         })
         .await?;
     Ok(out)
+}
+
+/// Whether DynamoDB's TTL is to delete `item` (its expiry is past `now`, in epoch seconds):
+/// the check takes it as gone. An object and what is kept for it expire at the same second,
+/// and TTL deletes each of them in its own time (within days on AWS), so one of them may be
+/// gone while another is still there.
+fn expired(item: &crate::codec::Item, now: i64) -> bool {
+    match item.get(crate::codec::EXPIRES) {
+        Some(AttributeValue::N(n)) => n.parse::<i64>().is_ok_and(|at| at <= now),
+        _ => false,
+    }
 }
 
 fn s(item: &crate::codec::Item, name: &str) -> String {
@@ -216,8 +231,12 @@ impl Checker<'_> {
         let mut revs: HashMap<String, i64> = HashMap::new();
         let mut values: HashMap<String, BTreeMap<String, Vec<String>>> = HashMap::new();
         let mut want: HashMap<String, HashMap<String, Vec<index::Entry>>> = HashMap::new();
+        let now = crate::layout::now_ms() / 1000;
         store
             .query(class, None, |item| {
+                if expired(&item, now) {
+                    return Ok(true);
+                }
                 let st = item_to_stored(&item)?;
                 for f in &kept.unique {
                     // An object whose value cannot have a sentinel was refused when written.

@@ -17,6 +17,9 @@ use std::collections::HashMap;
 pub const PK: &str = "_pk_className";
 pub const SK: &str = "_sk_id";
 pub const REV: &str = "_rev";
+/// The attribute DynamoDB's TTL deletes items by (epoch seconds): on the objects of a class
+/// with `ttl` and everything kept for them, request claims and LiveQuery messages. Not a field.
+pub const EXPIRES: &str = "_expires";
 /// The tokens of the last writes of an object item (random per write, newest first, at most
 /// `TOKENS_KEPT`): after an answer lost on the way (the write happened, the client did not
 /// hear it), a retry that fails its condition reads the item and knows whether one of the
@@ -404,7 +407,7 @@ pub fn item_to_stored(item: &Item) -> Result<Stored> {
     let mut names: Vec<&String> = item.keys().collect();
     names.sort();
     for k in names {
-        if k == PK || k == SK || k == REV || k == TOKEN {
+        if k == PK || k == SK || k == REV || k == TOKEN || k == EXPIRES {
             continue;
         }
         obj.insert(k.clone(), from_attr(&item[k])?);

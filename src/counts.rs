@@ -10,6 +10,8 @@
 //! server's count may miss a change for the few milliseconds its `ADD` takes). Changes made
 //! while a class's `ADD` is in flight go together in the next one. A crash between
 //! an object's write and its `ADD` leaves the count off by one (docs/reliability.md says so).
+//! Objects DynamoDB's TTL deletes (a class with `ttl`) are counted on counters of the day
+//! they expire in (`x<day>#s<n>`), which TTL deletes at that day's end, after them.
 
 use crate::error::Result;
 use crate::layout::count_pk;
@@ -24,6 +26,20 @@ use tokio::sync::Notify;
 /// deletes per second before its counters throttle.
 const SHARDS: u32 = 16;
 const BASE: &str = "base";
+/// What separates a class from the expiry period of its changes in the in-flight map.
+const PERIOD: char = '\u{1}';
+/// Counter items per expiry day of a class with `ttl`: 4,000 changes a second.
+const EXPIRING_SHARDS: u32 = 4;
+
+/// The period (seconds) objects expiring in which share counters: a day
+/// (`PSD_TTL_COUNT_PERIOD_S` shortens it, for tests that watch TTL delete them).
+fn period() -> i64 {
+    std::env::var("PSD_TTL_COUNT_PERIOD_S")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(86_400)
+}
 const N: &str = "n";
 
 pub struct Counts {
@@ -43,6 +59,12 @@ struct InFlight {
 impl InFlight {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// Whether a change of `class` (any of its expiry hours) is in flight.
+    fn holds(&self, class: &str) -> bool {
+        self.lock()
+            .keys()
+            .any(|k| k.split(PERIOD).next() == Some(class))
     }
     /// Adds `delta` to what `class` will send; answers whether it has no sender yet (the
     /// caller starts one).
@@ -72,7 +94,7 @@ impl InFlight {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let pending = match class {
-                Some(c) => self.lock().contains_key(c),
+                Some(c) => self.holds(c),
                 None => !self.lock().is_empty(),
             };
             if !pending {
@@ -105,16 +127,43 @@ impl Counts {
     /// write has happened: a failure here is logged, not returned, since the write must not look
     /// failed to the client.
     pub fn changed(&self, class: &str, delta: i64) {
-        if delta == 0 || !self.in_flight.add(class, delta) {
+        self.changed_until(class, delta, None)
+    }
+
+    /// `changed`, of objects DynamoDB's TTL deletes at epoch second `expires` (a class with
+    /// `ttl`): the change goes to a counter of the day they expire in, which TTL deletes at
+    /// that day's end, so the count loses them about when TTL deletes them (it never hears
+    /// of those deletes). A day's counter is `EXPIRING_SHARDS` items (the sessions made in a
+    /// day mostly expire on one day, a year on: not one key for them all); a count reads one
+    /// per shard and day still to come (Parse's year-long sessions: ~1,460 small items, ~15
+    /// read units).
+    pub fn changed_until(&self, class: &str, delta: i64, expires: Option<i64>) {
+        let key = match expires {
+            Some(at) => format!("{class}{PERIOD}{}", at.div_euclid(period())),
+            None => class.to_string(),
+        };
+        if delta == 0 || !self.in_flight.add(&key, delta) {
             return;
         }
         let (store, log, in_flight) =
             (self.store.clone(), self.log.clone(), self.in_flight.clone());
-        let class = class.to_string();
         tokio::spawn(async move {
-            while let Some(delta) = in_flight.take(&class) {
-                let shard = format!("s{:02}", rand::random_range(0..SHARDS));
-                if let Err(e) = store.add_number(&count_pk(&class), &shard, N, delta).await {
+            let (class, period_no) = match key.split_once(PERIOD) {
+                Some((c, h)) => (c.to_string(), h.parse::<i64>().ok()),
+                None => (key.clone(), None),
+            };
+            while let Some(delta) = in_flight.take(&key) {
+                let (sk, until) = match period_no {
+                    Some(h) => {
+                        let shard = rand::random_range(0..EXPIRING_SHARDS);
+                        (format!("x{h}#s{shard}"), Some((h + 1) * period()))
+                    }
+                    None => (format!("s{:02}", rand::random_range(0..SHARDS)), None),
+                };
+                let added = store
+                    .add_number_until(&count_pk(&class), &sk, N, delta, until)
+                    .await;
+                if let Err(e) = added {
                     log.warn(format!(
                         "the object count of {class} missed a change of {delta}: {e}"
                     ));

@@ -3,7 +3,8 @@
 //! AWS account and no separate server. Used when the options ask for it (`embedded`, or
 //! `endpoint: 'embedded'`) or when neither an endpoint nor an AWS region is configured
 //! anywhere. One server per data file per process, shared by every adapter that names it;
-//! the store client then talks to it like to any endpoint.
+//! the store client then talks to it like to any endpoint. It deletes expired items as
+//! DynamoDB's TTL does, by a sweep every minute (`sweep_expired`).
 
 use crate::error::{Error, Result};
 use once_cell::sync::Lazy;
@@ -48,8 +49,28 @@ async fn start(path: &str) -> Result<String> {
         .await
         .map_err(|e| fail(e.to_string()))?;
     let addr = listener.local_addr().map_err(|e| fail(e.to_string()))?;
+    sweep_expired(db.clone());
     tokio::spawn(dynoxide::server::serve_on(listener, db));
     Ok(format!("http://{addr}"))
+}
+
+/// Deletes expired items as DynamoDB's TTL does (dynoxide only sweeps when asked): every
+/// `PSD_TTL_SWEEP_MS` (default a minute; AWS takes up to a few days), on a thread of its own,
+/// a page at a time so requests go between pages.
+#[cfg(feature = "embedded")]
+fn sweep_expired(db: dynoxide::Database) {
+    let every = std::env::var("PSD_TTL_SWEEP_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .unwrap_or(60_000);
+    let spawned = std::thread::Builder::new()
+        .name("embedded-ttl".into())
+        .spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_millis(every));
+            let _ = db.sweep_ttl();
+        });
+    drop(spawned);
 }
 
 #[cfg(not(feature = "embedded"))]

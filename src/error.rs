@@ -18,6 +18,7 @@ pub mod code {
     pub const TIMEOUT: i64 = 124;
     pub const INVALID_NESTED_KEY: i64 = 121;
     pub const DUPLICATE_VALUE: i64 = 137;
+    pub const EXCEEDED_QUOTA: i64 = 140;
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -66,6 +67,10 @@ pub enum Error {
     Unknown(String),
     #[error("{0}")]
     Internal(String),
+    /// A query over `maxReadUnitsPerQuery`: refused before it ran, or stopped once it read that
+    /// much. Parse's EXCEEDED_QUOTA.
+    #[error("{0}")]
+    OverBudget(String),
 }
 
 impl Error {
@@ -95,6 +100,7 @@ impl Error {
                 INTERNAL_SERVER_ERROR
             }
             Error::Unknown(_) => TIMEOUT,
+            Error::OverBudget(_) => EXCEEDED_QUOTA,
         }
     }
 

@@ -13,6 +13,7 @@
 pub mod adapter;
 pub mod admin;
 pub mod api;
+pub mod bill;
 pub mod check;
 pub mod codec;
 pub mod counts;

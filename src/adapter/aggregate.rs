@@ -65,46 +65,63 @@ impl Adapter {
         // A leading `$count`, `$sort` + `$limit` or `$group` takes the rows as the pages come
         // (a number, the best rows, one accumulator per group): the class is never held.
         let q = Normal::of(&expr);
-        let planned = self.plan(class, schema, &q, Demand::default()).await?;
+        let mut planned = self.plan(class, schema, &q, Demand::default()).await?;
+        let budget = self.budget_for("aggregate", class, &q, None, &mut planned)?;
         let plan = &planned.plan;
-        let (rows, read, matched) = match (first, limit_next) {
-            (Some(("$count", field)), _) => {
-                let field = field
-                    .as_str()
-                    .ok_or_else(|| Error::query("$count takes a field name"))?;
-                let a = exec::count(&reader, class, plan, &expr).await?;
-                todo = &todo[1..];
-                let rows = if a.rows == 0 {
-                    Vec::new()
-                } else {
-                    vec![Map::from_iter([(field.to_string(), json!(a.rows))])]
-                };
-                (rows, a.read, a.matched)
-            }
-            (Some(("$sort", spec)), Some(n)) => {
-                let order = Order::from_sort(Some(spec));
-                let a = exec::top(&reader, class, plan, &expr, &order, n as usize).await?;
-                todo = &todo[2..];
-                (aggregate::start(a.rows), a.read, a.matched)
-            }
-            (Some(("$group", spec)), _) => {
-                let mut grouping = aggregate::Grouping::new(spec)?;
-                let mut matched = 0usize;
-                let read = exec::each_row(&reader, class, plan, &expr, &mut |st| {
-                    matched += 1;
-                    grouping.add(&aggregate::row(st.obj))?;
-                    Ok(true)
-                })
-                .await?;
-                todo = &todo[1..];
-                (grouping.finish(), read, matched)
-            }
-            _ => {
-                let a = exec::rows(&reader, class, plan, &expr, None).await?;
-                let objs = a.rows.into_iter().map(|s| s.obj).collect();
-                (aggregate::start(objs), a.read, a.matched)
-            }
+        let mut used = 0;
+        let before = crate::store::read_so_far();
+        let run = Box::pin(async {
+            Ok::<_, Error>(match (first, limit_next) {
+                (Some(("$count", field)), _) => {
+                    let field = field
+                        .as_str()
+                        .ok_or_else(|| Error::query("$count takes a field name"))?;
+                    let a = exec::count(&reader, class, plan, &expr).await?;
+                    used = 1;
+                    let rows = if a.rows == 0 {
+                        Vec::new()
+                    } else {
+                        vec![Map::from_iter([(field.to_string(), json!(a.rows))])]
+                    };
+                    (rows, a.read, a.matched)
+                }
+                (Some(("$sort", spec)), Some(n)) => {
+                    let order = Order::from_sort(Some(spec));
+                    let a = exec::top(&reader, class, plan, &expr, &order, n as usize).await?;
+                    used = 2;
+                    (aggregate::start(a.rows), a.read, a.matched)
+                }
+                (Some(("$group", spec)), _) => {
+                    let mut grouping = aggregate::Grouping::new(spec)?;
+                    let mut matched = 0usize;
+                    let read = exec::each_row(&reader, class, plan, &expr, &mut |st| {
+                        matched += 1;
+                        grouping.add(&aggregate::row(st.obj))?;
+                        Ok(true)
+                    })
+                    .await?;
+                    used = 1;
+                    (grouping.finish(), read, matched)
+                }
+                _ => {
+                    let a = exec::rows(&reader, class, plan, &expr, None).await?;
+                    let objs = a.rows.into_iter().map(|s| s.obj).collect();
+                    (aggregate::start(objs), a.read, a.matched)
+                }
+            })
+        });
+        let (rows, read, matched) = match &budget {
+            Some(b) => crate::store::budgeted(b.clone(), run).await?,
+            None => run.await?,
         };
+        todo = &todo[used..];
+        self.budget_spent("aggregate", class, budget.as_ref());
+        crate::store::note_query(json!({
+            "call": "aggregate",
+            "class": class,
+            "plan": exec::describe(class, plan, Default::default()),
+            "readUnits": crate::store::read_so_far() - before,
+        }));
         let answer = exec::Answer {
             rows: (),
             matched,

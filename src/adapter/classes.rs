@@ -317,26 +317,14 @@ impl Adapter {
                 continue;
             }
             listed.push(base);
-            let mut ix = match index::compound(spec) {
-                Some((lead, next)) => {
-                    json!({"name": format!("{base}_kept"), "key": {lead: 1, next: 1}})
+            let mut ix = json!({"name": format!("{base}_kept"), "key": index::parse_key(spec)});
+            if index::compound(spec).is_none() {
+                let kind = index::parse_spec(spec).1;
+                ix["caseInsensitive"] = json!(kind == index::Kind::CaseInsensitive);
+                if kind == index::Kind::Lookup {
+                    ix["lookupOnly"] = json!(true);
                 }
-                None => {
-                    let (field, kind) = index::parse_spec(spec);
-                    let ci = kind == index::Kind::CaseInsensitive;
-                    let mut ix = json!({"name": format!("{base}_kept"), "key": {field: 1}, "caseInsensitive": ci});
-                    if kind == index::Kind::Lookup {
-                        ix["lookupOnly"] = json!(true);
-                    }
-                    match kind {
-                        index::Kind::Trigram => ix["key"] = json!({field: "trigram"}),
-                        index::Kind::Text => ix["key"] = json!({field: "text"}),
-                        index::Kind::Geo => ix["key"] = json!({field: "2dsphere"}),
-                        _ => {}
-                    }
-                    ix
-                }
-            };
+            }
             // Made by the adapter for queries that read the class; not read until back-filled.
             if kept.auto.contains(spec) {
                 ix["automatic"] = json!(true);

@@ -20,7 +20,7 @@ use crate::query::parse::parse_query_for;
 use crate::query::plan::{self, Demand, SortHint};
 use crate::query::sort::{project, Order};
 use crate::query::{parse_query, Expr};
-use crate::store::Store;
+use crate::store::{self, Store};
 use serde_json::{json, Value};
 
 /// The access path a find reads through: the cheapest (and what the read teaches is learned),
@@ -220,7 +220,13 @@ impl Adapter {
                 }
             }
         }
-        let answer = exec::find(
+        let budget = match chosen {
+            true => self.budget_for("find", class, &q, hint.as_ref(), &mut planned)?,
+            false => None,
+        };
+        let before = store::read_so_far();
+        // Boxed: run under a budget or not, one future (not one on the stack per way).
+        let run = Box::pin(exec::find(
             &reader,
             class,
             &planned.plan,
@@ -228,8 +234,18 @@ impl Adapter {
             &order,
             opts.page(),
             opts.wants_score(),
-        )
-        .await?;
+        ));
+        let answer = match &budget {
+            Some(b) => store::budgeted(b.clone(), run).await?,
+            None => run.await?,
+        };
+        self.budget_spent("find", class, budget.as_ref());
+        store::note_query(json!({
+            "call": "find",
+            "class": class,
+            "plan": exec::describe(class, &planned.plan, opts.page()),
+            "readUnits": store::read_so_far() - before,
+        }));
         // A sorted page read in index order reads about the page, and so does a read outward
         // from a `$nearSphere` point; a lookup reads the matches.
         let would_read = match hint {
@@ -273,23 +289,45 @@ impl Adapter {
         let reader = self.reader(class, read_preference)?;
         if matches!(expr, Expr::True) {
             self.ready().await?;
+            let before = store::read_so_far();
             let n = self.counts.size(&reader, class).await?;
             self.learned.counted(class, Some(n));
+            store::note_query(json!({
+                "call": "count",
+                "class": class,
+                "plan": {"operation": "Query", "partition": crate::layout::count_pk(class), "via": "the class's counters"},
+                "readUnits": store::read_so_far() - before,
+            }));
             return Ok(n as usize);
         }
         // Index entries are not counted alone: an entry left by a write a crash cut off
         // would count (see `write`); the objects they name are read and checked.
         let q = Normal::of(&expr);
-        let planned = self.plan(class, schema, &q, Demand::default()).await?;
+        let mut planned = self.plan(class, schema, &q, Demand::default()).await?;
+        let budget = self.budget_for("count", class, &q, None, &mut planned)?;
+        let before = store::read_so_far();
         // Read through the partition with a condition DynamoDB evaluates exactly: it counts,
         // nothing is sent. Otherwise counted as the pages come: no object is kept.
         let exact = (planned.plan.access == plan::Access::Partition)
             .then(|| condition::equivalent(&expr, &planning::plain_fields(schema)))
             .flatten();
-        let answer = match exact {
-            Some(c) => exec::count_where(&reader, class, c).await?,
-            None => exec::count(&reader, class, &planned.plan, &expr).await?,
+        let run = Box::pin(async {
+            match exact {
+                Some(c) => exec::count_where(&reader, class, c).await,
+                None => exec::count(&reader, class, &planned.plan, &expr).await,
+            }
+        });
+        let answer = match &budget {
+            Some(b) => store::budgeted(b.clone(), run).await?,
+            None => run.await?,
         };
+        self.budget_spent("count", class, budget.as_ref());
+        store::note_query(json!({
+            "call": "count",
+            "class": class,
+            "plan": exec::describe(class, &planned.plan, Default::default()),
+            "readUnits": store::read_so_far() - before,
+        }));
         self.after_read(class, &q, None, &planned, &reader, &answer, answer.matched);
         Ok(answer.rows)
     }

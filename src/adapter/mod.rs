@@ -12,6 +12,7 @@
 
 mod aggregate;
 mod classes;
+mod costs;
 mod explain;
 mod find;
 mod indexes;
@@ -52,6 +53,33 @@ pub struct Options {
     /// first follower (schema hooks, a LiveQuery subscriber) turns it on: tables are created
     /// without one (`follow::stream_of`).
     pub enable_stream: bool,
+    /// What the cost ledger logs and prices (`costLog`, `costReport`).
+    pub costs: CostOptions,
+    /// `maxReadUnitsPerQuery`: the read units a find, count or aggregate may be planned at
+    /// and may spend; `stop` refuses them (else they run and are logged).
+    pub budget: Option<BudgetOption>,
+    /// Classes whose objects DynamoDB's TTL deletes, by the Date field they expire at
+    /// (`ttl`; `_Session` at `expiresAt` unless turned off).
+    pub ttl: std::collections::BTreeMap<String, String>,
+}
+
+/// The `costLog` and `costReport` options.
+#[derive(Debug, Clone, Default)]
+pub struct CostOptions {
+    pub log: crate::bill::Thresholds,
+    /// The region whose prices the report uses (else the store's region, else us-east-1).
+    pub region: Option<String>,
+    /// `{readPerMillion, writePerMillion}` over the region's prices.
+    pub prices: Option<serde_json::Value>,
+    /// Seconds between the copies of the ledger this server writes to the table for the
+    /// command line's `cost-report` (None: it writes none).
+    pub save_every: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BudgetOption {
+    pub units: f64,
+    pub stop: bool,
 }
 
 impl Default for Options {
@@ -61,6 +89,9 @@ impl Default for Options {
             auto_index: AutoIndexPolicy::default(),
             shard_hot: true,
             enable_stream: false,
+            costs: CostOptions::default(),
+            budget: None,
+            ttl: [("_Session".to_string(), "expiresAt".to_string())].into(),
         }
     }
 }
@@ -84,12 +115,24 @@ pub struct Adapter {
     enable_stream: bool,
     /// Schema writes of this process, one at a time per class and field.
     schema_writes: crate::schema::Serial,
+    /// Units per request, route and function (`bill`).
+    bill: Arc<crate::bill::Ledger>,
+    costs: CostOptions,
+    budget: Option<BudgetOption>,
     log: Arc<Log>,
 }
 
 impl Adapter {
     pub async fn connect(cfg: StoreConfig) -> Result<Adapter> {
         Adapter::connect_with(cfg, Options::default()).await
+    }
+
+    /// The adapter a server runs: connected, with its periodic work started (saving its cost
+    /// ledger when `costReport.saveEverySeconds` asks).
+    pub async fn open(cfg: StoreConfig, options: Options) -> Result<Arc<Adapter>> {
+        let a = Arc::new(Adapter::connect_with(cfg, options).await?);
+        a.save_costs_periodically();
+        Ok(a)
     }
 
     pub async fn connect_with(cfg: StoreConfig, options: Options) -> Result<Adapter> {
@@ -102,9 +145,14 @@ impl Adapter {
             ));
         }
         let counts = Arc::new(Counts::new(store.clone(), log.clone()));
+        let mut costs = options.costs;
+        costs.region = costs.region.or(cfg.region.clone());
         Ok(Adapter {
+            bill: Arc::new(crate::bill::Ledger::new(costs.log)),
+            costs,
+            budget: options.budget,
             indexes: Arc::new(Indexes::new(store.clone(), log.clone(), options.auto_index)),
-            writer: Writer::new(store.clone(), counts.clone()),
+            writer: Writer::new(store.clone(), counts.clone(), options.ttl),
             counts,
             learned: Arc::default(),
             store,
@@ -131,6 +179,11 @@ impl Adapter {
 
     pub fn log(&self) -> &Log {
         &self.log
+    }
+
+    /// The cost ledger (what each request, route and function spent).
+    pub fn bill(&self) -> &crate::bill::Ledger {
+        &self.bill
     }
 
     async fn ready(&self) -> Result<()> {

@@ -71,12 +71,17 @@ impl Adapter {
         }
         let kept = self.kept(class).await?;
         let facts = facts(class, schema);
-        let stats = if (kept.indexes.is_empty() && kept.unique.is_empty()) || is_join(class) {
-            Stats::default()
-        } else {
-            self.stats(class, |s| plan::size_matters(q, &kept, &facts, read, s))
+        // A read budget compares the estimate with the class's real size.
+        let guarded = self.budget.is_some();
+        let stats =
+            if (!guarded && kept.indexes.is_empty() && kept.unique.is_empty()) || is_join(class) {
+                Stats::default()
+            } else {
+                self.stats(class, |s| {
+                    guarded || plan::size_matters(q, &kept, &facts, read, s)
+                })
                 .await
-        };
+            };
         let plan = plan::plan_read(q, &kept, &facts, read, &stats);
         Ok(Planned { plan, kept, stats })
     }

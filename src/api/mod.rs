@@ -5,7 +5,8 @@
 //! update, delete, count, aggregate, explain), `ops` (lifecycle, capacity, stream, LiveQuery,
 //! idempotency, logs, check, sessions), `admin` (the command-line tool) and `partition` (the
 //! seed's `Partition` API, Mongo-style `_id` and `$set`/`$inc`/… translated to Parse forms);
-//! `options` reads the constructor's configuration. The argument helpers live here.
+//! `options` reads the constructor's configuration; `call_tagged` meters a call for the cost
+//! ledger. The argument helpers live here.
 
 mod admin;
 mod objects;
@@ -44,6 +45,27 @@ pub async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Value> {
             "the DynamoDB adapter does not implement {method}"
         ))),
     }
+}
+
+/// `call`, metered: what DynamoDB billed for it goes to the cost ledger under `tag`, the
+/// request the shim says made it (`{id?, route, class?, function?}`; none: outside requests).
+pub async fn call_tagged(
+    a: &Adapter,
+    method: &str,
+    args: &[Value],
+    tag: Option<&Value>,
+) -> Result<Value> {
+    let account = std::sync::Arc::new(crate::store::Tally::default());
+    let out = crate::store::metered(account.clone(), call(a, method, args)).await;
+    let spent = account.take();
+    let request = tag.and_then(|t| t.get("id")).and_then(Value::as_u64);
+    if spent.requests > 0 || request.is_some() {
+        let label = tag
+            .map(crate::bill::Label::of)
+            .unwrap_or_else(|| crate::bill::Label::of(&Value::Null));
+        a.bill().call_done(label, request, spent);
+    }
+    out
 }
 
 /// Argument `i`, or `null` when there are fewer.

@@ -22,6 +22,30 @@ pub(super) async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Op
             Value::Null
         }
         "consumedCapacity" => a.store().usage().to_json(),
+        // The cost ledger: a Parse request ended (args: id, {status, ms}); the report of this
+        // server (args: {region, prices, top}), saving it, and every server's saved copies.
+        "costRequestDone" => {
+            let end = arg(args, 1);
+            a.request_done(
+                arg(args, 0).as_u64().unwrap_or(0),
+                end.get("status").and_then(Value::as_u64),
+                end.get("ms").and_then(Value::as_f64),
+            );
+            Value::Null
+        }
+        "costReport" | "savedCostReport" => {
+            let o = arg(args, 0);
+            let region = o.get("region").and_then(Value::as_str);
+            let top = o.get("top").and_then(Value::as_u64).unwrap_or(20) as usize;
+            match method {
+                "costReport" => a.cost_report(region, o.get("prices"), top),
+                _ => a.saved_cost_report(region, o.get("prices"), top).await?,
+            }
+        }
+        "saveCosts" => {
+            a.save_costs(&str_arg(args, 0, "server")?).await?;
+            Value::Null
+        }
         // The schema version the table's stream has seen once it passes args[0] (or after
         // args[1] ms): the JS shim's `watch` loop.
         "schemaChanges" => json!(

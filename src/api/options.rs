@@ -1,9 +1,9 @@
 //! The constructor's JSON, read: `config_from_json` takes what the store needs (the table and
 //! its name's DynamoDB rule, endpoint, region, credentials, retries, timeout, an embedded data
 //! file) and `options_from_json` the adapter's own options (`readPreference`, `autoIndex`,
-//! `shardHotIndexes`, `stream`). A bad value fails here, at `new DynamoDB(…)`, not at first use.
+//! `shardHotIndexes`, `stream`, `costLog`, `costReport`, `maxReadUnitsPerQuery`, `ttl`). A bad value fails here, at `new DynamoDB(…)`, not at first use.
 
-use crate::adapter::Options;
+use crate::adapter::{BudgetOption, CostOptions, Options};
 use crate::embedded;
 use crate::error::{Error, Result};
 use crate::indexes::AutoIndexPolicy;
@@ -67,7 +67,113 @@ pub fn options_from_json(v: &Value) -> Result<Options> {
         auto_index,
         shard_hot,
         enable_stream,
+        costs: costs(v)?,
+        budget: budget(v.get("maxReadUnitsPerQuery"))?,
+        ttl: ttl(v.get("ttl"))?,
     })
+}
+
+/// A number at least 0 at `v[key]`, or an error naming `what`.
+fn units(v: &Value, key: &str, what: &str) -> Result<Option<f64>> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(n) => {
+            n.as_f64().filter(|n| *n >= 0.0).map(Some).ok_or_else(|| {
+                Error::json(format!("{what}.{key} must be a number of units, not {n}"))
+            })
+        }
+    }
+}
+
+/// `costLog: {readUnits, writeUnits}` and `costReport: {region, prices, saveEverySeconds}`.
+fn costs(v: &Value) -> Result<CostOptions> {
+    let mut c = CostOptions::default();
+    match v.get("costLog") {
+        None | Some(Value::Null) => {}
+        Some(l @ Value::Object(_)) => {
+            c.log.read_units = units(l, "readUnits", "costLog")?;
+            c.log.write_units = units(l, "writeUnits", "costLog")?;
+        }
+        Some(other) => {
+            return Err(Error::json(format!(
+                "costLog must be {{readUnits, writeUnits}}, not {other}"
+            )))
+        }
+    }
+    match v.get("costReport") {
+        None | Some(Value::Null) => {}
+        Some(r @ Value::Object(_)) => {
+            c.region = r.get("region").and_then(Value::as_str).map(str::to_string);
+            c.prices = r.get("prices").filter(|p| p.is_object()).cloned();
+            c.save_every = units(r, "saveEverySeconds", "costReport")?.map(|s| s.max(1.0) as u64);
+        }
+        Some(other) => {
+            return Err(Error::json(format!(
+                "costReport must be {{region, prices, saveEverySeconds}}, not {other}"
+            )))
+        }
+    }
+    Ok(c)
+}
+
+/// `maxReadUnitsPerQuery`: a number (refuse), or `{units, mode: 'refuse' | 'warn'}`.
+fn budget(v: Option<&Value>) -> Result<Option<BudgetOption>> {
+    let bad = |v: &Value| {
+        Error::json(format!(
+            "maxReadUnitsPerQuery must be a number of read units or {{units, mode: 'refuse' | 'warn'}}, not {v}"
+        ))
+    };
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64().filter(|n| *n > 0.0) {
+            Some(units) => Ok(Some(BudgetOption { units, stop: true })),
+            None => Err(bad(v.unwrap_or(&Value::Null))),
+        },
+        Some(o @ Value::Object(_)) => {
+            let units = o.get("units").and_then(Value::as_f64).filter(|n| *n > 0.0);
+            let stop = match o.get("mode").and_then(Value::as_str) {
+                None | Some("refuse") => true,
+                Some("warn") => false,
+                Some(_) => return Err(bad(o)),
+            };
+            units
+                .map(|units| Some(BudgetOption { units, stop }))
+                .ok_or_else(|| bad(o))
+        }
+        Some(other) => Err(bad(other)),
+    }
+}
+
+/// `ttl: {ClassName: 'dateField' | null}` over the default (`_Session` at `expiresAt`; null
+/// turns a class's off).
+fn ttl(v: Option<&Value>) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = Options::default().ttl;
+    match v {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (class, field) in m {
+                match field {
+                    Value::Null | Value::Bool(false) => {
+                        out.remove(class);
+                    }
+                    Value::String(f) if !f.is_empty() && !f.contains('.') => {
+                        out.insert(class.clone(), f.clone());
+                    }
+                    other => {
+                        return Err(Error::json(format!(
+                        "ttl.{class} must name a Date field of the class (or be null), not {other}"
+                    )))
+                    }
+                }
+            }
+        }
+        Some(other) => {
+            return Err(Error::json(format!(
+                "ttl must be {{ClassName: 'dateField'}}, not {other}"
+            )))
+        }
+    }
+    Ok(out)
 }
 
 pub fn config_from_json(v: &Value) -> Result<StoreConfig> {

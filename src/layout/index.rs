@@ -100,6 +100,22 @@ pub fn shards(spec: &str) -> u32 {
     }
 }
 
+/// Index `spec` as Parse's schema declares it: `{field: 1}`, `{lead: 1, next: 1}`,
+/// `{field: 'trigram' | 'text' | '2dsphere'}` (case-insensitive and lookup-only indexes are
+/// `{field: 1}` with options beside it).
+pub fn parse_key(spec: &str) -> serde_json::Value {
+    if let Some((lead, next)) = compound(spec) {
+        return serde_json::json!({lead: 1, next: 1});
+    }
+    let (field, kind) = parse_spec(spec);
+    match kind {
+        Kind::Trigram => serde_json::json!({field: "trigram"}),
+        Kind::Text => serde_json::json!({field: "text"}),
+        Kind::Geo => serde_json::json!({field: "2dsphere"}),
+        _ => serde_json::json!({field: 1}),
+    }
+}
+
 /// The field and kind a registry name stands for.
 pub fn parse_spec(spec: &str) -> (&str, Kind) {
     let spec = base(spec);

@@ -20,6 +20,10 @@ use std::collections::HashMap;
 /// The partition of the unique-value and index registries (`unique_<class>`, `index_<class>`).
 pub const META_PARTITION: &str = "~meta";
 
+/// The partition of the cost ledgers servers save for the command line's `cost-report` (one
+/// item per server, deleted by DynamoDB's TTL a month after its last save).
+pub const COSTS_PARTITION: &str = "~costs";
+
 /// The longest class name (bytes): it is a partition key, and part of the keys of the items
 /// kept beside its objects (registries, index partitions), which DynamoDB caps at 2,048 bytes
 /// for a partition key and 1,024 for a sort key.
@@ -419,6 +423,10 @@ const COPY_MAX_BYTES: usize = 8 * 1024;
 /// (`object`) when the field covers and the copy is small.
 pub fn owned_sentinel(class: &str, field: &str, sk: &str, owner: &str, object: &Item) -> Item {
     let mut item = sentinel_item(class, field, sk, owner);
+    // Deleted by DynamoDB's TTL with its object.
+    if let Some(at) = object.get(codec::EXPIRES) {
+        item.insert(codec::EXPIRES.into(), at.clone());
+    }
     if covers(class, field) {
         let copy = AttributeValue::M(
             object
@@ -433,6 +441,14 @@ pub fn owned_sentinel(class: &str, field: &str, sk: &str, owner: &str, object: &
         }
     }
     item
+}
+
+/// Sets (or, with None, removes) the epoch second DynamoDB's TTL deletes `item` at.
+pub fn expire(item: &mut Item, at: Option<i64>) {
+    match at {
+        Some(at) => item.insert(codec::EXPIRES.into(), AttributeValue::N(at.to_string())),
+        None => item.remove(codec::EXPIRES),
+    };
 }
 
 /// The object item a sentinel of `class` holds a copy of (None: it holds none).

@@ -66,9 +66,26 @@ impl Core {
         }
     }
 
-    /// Calls adapter method `method` with the JSON array `args_json`; resolves to JSON text.
+    /// What the open Parse request `id` has cost so far, as JSON (`bill::Ledger::open_request`),
+    /// or an empty string: read synchronously as its response goes out (`costHeader`).
     #[napi]
-    pub async fn call(&self, method: String, args_json: String) -> Result<String> {
+    pub fn request_cost(&self, id: u32) -> String {
+        self.adapter
+            .get()
+            .and_then(|a| a.bill().open_request(u64::from(id)))
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Calls adapter method `method` with the JSON array `args_json`; resolves to JSON text.
+    /// `tag_json`: the Parse request that makes the call, for the cost ledger.
+    #[napi]
+    pub async fn call(
+        &self,
+        method: String,
+        args_json: String,
+        tag_json: Option<String>,
+    ) -> Result<String> {
         let cell = self.adapter.clone();
         let config = self.config.clone();
         let work = async move {
@@ -76,7 +93,7 @@ impl Core {
                 .get_or_try_init(|| async {
                     let cfg = crate::api::config_from_json(&config)?;
                     let options = crate::api::options_from_json(&config)?;
-                    Adapter::connect_with(cfg, options).await.map(Arc::new)
+                    Adapter::open(cfg, options).await
                 })
                 .await?
                 .clone();
@@ -86,7 +103,8 @@ impl Core {
                 Value::Array(a) => a,
                 other => vec![other],
             };
-            let out = crate::api::call(&adapter, &method, &args).await?;
+            let tag = tag_json.and_then(|t| serde_json::from_str::<Value>(&t).ok());
+            let out = crate::api::call_tagged(&adapter, &method, &args, tag.as_ref()).await?;
             serde_json::to_string(&out).map_err(|e| Error::Internal(e.to_string()))
         };
         use futures::FutureExt;

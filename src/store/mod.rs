@@ -31,10 +31,13 @@ use rules::{cancelled, key_fits, transaction_bytes, Cancelled};
 pub use rules::{MAX_PARTITION_KEY, MAX_SORT_KEY};
 use rules::{MAX_TRANSACTION_BYTES, MAX_TRANSACTION_ITEMS, THROTTLED_ATTEMPTS};
 /// The attribute DynamoDB's TTL deletes items by (turned on when the adapter creates the
-/// table): request claims and LiveQuery messages carry their expiry in it.
-pub const TTL_ATTRIBUTE: &str = "_expires";
+/// table): objects of classes with `ttl` and their kept items, request claims and LiveQuery
+/// messages carry their expiry in it.
+pub const TTL_ATTRIBUTE: &str = crate::codec::EXPIRES;
 pub use update::{Update, Updated};
-pub use usage::{OpUsage, Usage};
+pub use usage::{
+    budgeted, metered, note_query, read_so_far, within_budget, Budget, OpUsage, Spent, Tally, Usage,
+};
 
 #[derive(Debug, Clone, Default)]
 pub struct StoreConfig {
@@ -61,6 +64,8 @@ pub struct Store {
     streams: aws_sdk_dynamodbstreams::Client,
     table: String,
     usage: Arc<Mutex<Usage>>,
+    /// The account of requests sent outside any metered task (see `usage::metered`).
+    unattributed: Arc<usage::Tally>,
     embedded: Option<String>,
     /// Reads are strongly consistent (else eventually consistent: half the read units).
     strong: bool,
@@ -239,6 +244,7 @@ impl Store {
             streams: aws_sdk_dynamodbstreams::Client::from_conf(streams.build()),
             table: cfg.table.clone(),
             usage: Arc::default(),
+            unattributed: Arc::default(),
             embedded,
             strong: true,
             patience: Duration::from_millis(operation),
@@ -269,6 +275,11 @@ impl Store {
         self.usage.lock().map(|u| u.clone()).unwrap_or_default()
     }
 
+    /// The account of requests sent outside any metered task.
+    pub fn unattributed(&self) -> &Arc<usage::Tally> {
+        &self.unattributed
+    }
+
     /// Adds a request's consumed capacity to the usage; answers its read units.
     fn record<'a>(
         &self,
@@ -297,6 +308,7 @@ impl Store {
                 (None, None) => w += total,
             }
         }
+        usage::charge(&self.unattributed, r, w);
         if let Ok(mut u) = self.usage.lock() {
             u.requests += 1;
             u.read_units += r;
@@ -312,6 +324,7 @@ impl Store {
     /// A conditional write `op` was refused: DynamoDB reports no capacity for it, but AWS bills
     /// at least one write unit (more for an item over 1 KB).
     fn refused(&self, op: &str) {
+        usage::charge(&self.unattributed, 0.0, 1.0);
         if let Ok(mut u) = self.usage.lock() {
             u.requests += 1;
             u.refused += 1;

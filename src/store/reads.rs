@@ -53,6 +53,7 @@ impl Store {
                     .await
                     .map_err(dynamo_err)?;
                 self.record("BatchGetItem", out.consumed_capacity());
+                super::usage::within_budget()?;
                 if let Some(mut r) = out.responses {
                     let items = r.remove(&self.table).unwrap_or_default();
                     self.received("BatchGetItem", items.len());
@@ -90,14 +91,27 @@ impl Store {
         pk: &str,
         prefix: Option<&str>,
         filter: Option<&Filter>,
-        mut each: impl FnMut(Item) -> Result<bool>,
+        each: impl FnMut(Item) -> Result<bool>,
     ) -> Result<f64> {
+        Ok(self.query_scanned(pk, prefix, filter, each).await?.0)
+    }
+
+    /// `query_prefix`, also answering how many items DynamoDB read (before its filter): of a
+    /// read to the end, how many the partition (or prefix) holds.
+    pub async fn query_scanned(
+        &self,
+        pk: &str,
+        prefix: Option<&str>,
+        filter: Option<&Filter>,
+        mut each: impl FnMut(Item) -> Result<bool>,
+    ) -> Result<(f64, u64)> {
         if prefix.is_some_and(|p| p.len() > MAX_SORT_KEY) {
             // No sort key is that long, so none starts with it.
-            return Ok(0.0);
+            return Ok((0.0, 0));
         }
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         let mut units = 0.0;
+        let mut scanned = 0u64;
         loop {
             let mut req = self
                 .partition_query(pk)
@@ -113,18 +127,23 @@ impl Store {
             if let Some(f) = filter {
                 req = with_filter(req, f);
             }
+            // Under a read budget, pages it can stop between (not DynamoDB's 1 MB).
+            req = req.set_limit(super::usage::page_cap());
             let out = req.send().await.map_err(dynamo_err)?;
+            super::usage::items_read(out.scanned_count.max(0) as usize);
+            scanned += out.scanned_count.max(0) as u64;
             units += self.record("Query", out.consumed_capacity());
+            super::usage::within_budget()?;
             let items = out.items.unwrap_or_default();
             self.received("Query", items.len());
             for item in items {
                 if !each(item)? {
-                    return Ok(units);
+                    return Ok((units, scanned));
                 }
             }
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(units),
+                _ => return Ok((units, scanned)),
             }
         }
     }
@@ -157,6 +176,7 @@ impl Store {
             }
             let out = req.send().await.map_err(dynamo_err)?;
             units += self.record("Query", out.consumed_capacity());
+            super::usage::within_budget()?;
             read += out.scanned_count.max(0) as usize;
             let items = out.items.unwrap_or_default();
             self.received("Query", items.len());
@@ -208,6 +228,7 @@ impl Store {
             .await
             .map_err(dynamo_err)?;
         self.record("Query", out.consumed_capacity());
+        super::usage::within_budget()?;
         let items = out.items.unwrap_or_default();
         self.received("Query", items.len());
         let next = out.last_evaluated_key.filter(|k| !k.is_empty());
@@ -251,6 +272,7 @@ impl Store {
             }
             let out = req.send().await.map_err(dynamo_err)?;
             units += self.record("Query", out.consumed_capacity());
+            super::usage::within_budget()?;
             n += out.count.max(0) as u64;
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),

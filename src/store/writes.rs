@@ -237,14 +237,33 @@ impl Store {
     /// Adds `delta` to number attribute `attr` of item (`pk`, `sk`), creating both if needed
     /// (UpdateItem `ADD`: atomic, never conflicting with other adders).
     pub async fn add_number(&self, pk: &str, sk: &str, attr: &str, delta: i64) -> Result<()> {
-        let out = self
+        self.add_number_until(pk, sk, attr, delta, None).await
+    }
+
+    /// `add_number` to an item DynamoDB's TTL deletes at epoch second `expires` (when given).
+    pub async fn add_number_until(
+        &self,
+        pk: &str,
+        sk: &str,
+        attr: &str,
+        delta: i64,
+        expires: Option<i64>,
+    ) -> Result<()> {
+        let req = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(pk, sk)))
-            .update_expression("ADD #a :d")
             .expression_attribute_names("#a", attr)
-            .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
+            .expression_attribute_values(":d", AttributeValue::N(delta.to_string()));
+        let req = match expires {
+            Some(at) => req
+                .update_expression("ADD #a :d SET #e = :e")
+                .expression_attribute_names("#e", super::TTL_ATTRIBUTE)
+                .expression_attribute_values(":e", AttributeValue::N(at.to_string())),
+            None => req.update_expression("ADD #a :d"),
+        };
+        let out = req
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await

@@ -26,10 +26,17 @@ pub struct Imported {
 }
 
 /// The items an insert of `obj` writes, or why it cannot be stored.
-fn items_of(class: &str, key: &str, obj: &Map<String, Value>, kept: &Kept) -> Result<Vec<Item>> {
+fn items_of(
+    class: &str,
+    key: &str,
+    obj: &Map<String, Value>,
+    kept: &Kept,
+    expires: Option<i64>,
+) -> Result<Vec<Item>> {
     check_key(class, key, obj)?;
     let rev = first_revision();
-    let item = object_to_item(class, key, rev, obj)?;
+    let mut item = object_to_item(class, key, rev, obj)?;
+    crate::layout::expire(&mut item, expires);
     check_size(&item)?;
     let mut items = Vec::new();
     for f in &kept.unique {
@@ -42,7 +49,14 @@ fn items_of(class: &str, key: &str, obj: &Map<String, Value>, kept: &Kept) -> Re
         put: Some(rev),
         upto: None,
     };
-    for op in index_ops(class, &kept.indexes, key, None, Some(obj), fence) {
+    for op in index_ops(
+        class,
+        &kept.indexes,
+        key,
+        (None, Some(obj)),
+        fence,
+        (None, expires),
+    ) {
         if let TxOp::Put(entry, _) = op {
             items.push(entry);
         }
@@ -65,7 +79,7 @@ impl Writer {
         let mut items = Vec::new();
         for obj in objects {
             let key = key_for(class, &obj);
-            match items_of(class, &key, &obj, kept) {
+            match items_of(class, &key, &obj, kept, self.expiry(class, &obj)) {
                 Ok(mut its) => {
                     out.objects += 1;
                     out.items += its.len();

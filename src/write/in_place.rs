@@ -69,7 +69,9 @@ impl Writer {
         let copied = kept.unique.iter().any(|f| covers(class, f));
         let (Some(cond), Some(plan)) = (
             condition::implying(expr, key),
-            update::in_place(upd, |f| copied || kept.touches(f)),
+            update::in_place(upd, |f| {
+                copied || kept.touches(f) || self.ttl_field(class) == Some(f)
+            }),
         ) else {
             return Ok(Attempt::Careful(None));
         };

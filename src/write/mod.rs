@@ -20,8 +20,8 @@ use crate::counts::Counts;
 use crate::error::{Error, Result};
 use crate::layout::index;
 use crate::layout::{
-    check_key, covers, duplicate, entry_changes, join_mirror, join_mirror_key, owned_sentinel,
-    unique_pk, unique_sk, Fence, Kept, ENTRY_REV,
+    check_key, covers, duplicate, entry_changes, expire, join_mirror, join_mirror_key,
+    owned_sentinel, unique_pk, unique_sk, Fence, Kept, ENTRY_REV,
 };
 use crate::query::eval::matches;
 use crate::query::Expr;
@@ -116,26 +116,51 @@ fn check_size(item: &Item) -> Result<()> {
     Ok(())
 }
 
+/// The TTL expiry (epoch seconds) of an object before and after a write (see
+/// `Writer::expiries`).
+type Expiry = (Option<i64>, Option<i64>);
+/// An object before and after a write (either may be absent).
+type Change<'a> = (
+    Option<&'a Map<String, Value>>,
+    Option<&'a Map<String, Value>>,
+);
+
 /// Index entry writes turning `old`'s entries into `new`'s (either may be absent), fenced by
-/// `fence`.
+/// `fence`; the puts carry the object's TTL expiry, and when it changed every entry of `new`
+/// is put again with it (an entry TTL deleted at the old expiry would leave the object out of
+/// its index).
 fn index_ops(
     class: &str,
     specs: &[String],
     key: &str,
-    old: Option<&Map<String, Value>>,
-    new: Option<&Map<String, Value>>,
+    (old, new): Change,
     fence: Fence,
+    (was, will): Expiry,
 ) -> Vec<TxOp> {
     let entries = |o: Option<&Map<String, Value>>, spec: &str| {
         o.map(|o| index::entries(o, spec, key)).unwrap_or_default()
     };
-    specs
+    let restamp = was != will && new.is_some();
+    let mut ops: Vec<TxOp> = specs
         .iter()
         .flat_map(|spec| {
             let (have, want) = (entries(old, spec), entries(new, spec));
-            entry_changes(class, spec, key, &have, &want, fence)
+            let mut ops = entry_changes(class, spec, key, &have, &want, fence);
+            if restamp {
+                ops.retain(|op| matches!(op, TxOp::Delete(..)));
+                ops.extend(entry_changes(class, spec, key, &[], &want, fence));
+            }
+            ops
         })
-        .collect()
+        .collect();
+    if will.is_some() {
+        for op in &mut ops {
+            if let TxOp::Put(item, _) = op {
+                expire(item, will);
+            }
+        }
+    }
+    ops
 }
 
 /// The sentinel changes of unique `field` when an object goes from `old` to `new`: claim the
@@ -147,11 +172,13 @@ fn sentinel_ops(
     old: &Map<String, Value>,
     new: &Map<String, Value>,
     new_item: &Item,
+    restamp: bool,
 ) -> Result<Vec<TxOp>> {
     let (old_sk, new_sk) = (unique_sk(old, field)?, unique_sk(new, field)?);
     let mut ops = Vec::new();
-    // A sentinel with a copy of the object is rewritten with every change of it.
-    if old_sk == new_sk && !(covers(class, field) && new_sk.is_some()) {
+    // A sentinel with a copy of the object is rewritten with every change of it, and any
+    // sentinel when the object's TTL expiry changed (`restamp`).
+    if old_sk == new_sk && !((covers(class, field) || restamp) && new_sk.is_some()) {
         return Ok(ops);
     }
     if let Some(sk) = &new_sk {
@@ -206,16 +233,49 @@ pub struct Writer {
     /// How long another object's claim on a unique value stands while its owner does not hold
     /// the value (see `unique`).
     claim_grace: Duration,
+    /// Classes whose objects DynamoDB's TTL deletes, by the Date field they expire at.
+    ttl: std::collections::BTreeMap<String, String>,
 }
 
 impl Writer {
-    pub fn new(store: Store, counts: Arc<Counts>) -> Writer {
+    pub fn new(
+        store: Store,
+        counts: Arc<Counts>,
+        ttl: std::collections::BTreeMap<String, String>,
+    ) -> Writer {
         Writer {
             claim_grace: unique::claim_grace(store.operation_timeout()),
             store,
             sessions: Sessions::default(),
             counts,
+            ttl,
         }
+    }
+
+    /// The epoch second DynamoDB's TTL deletes `obj` of `class` at: the date in the class's
+    /// `ttl` field (None: the class has none, or the object no such date).
+    fn expiry(&self, class: &str, obj: &Map<String, Value>) -> Option<i64> {
+        let iso = crate::value::date_iso(obj.get(self.ttl.get(class)?)?)?;
+        chrono::DateTime::parse_from_rfc3339(iso)
+            .ok()
+            .map(|d| d.timestamp())
+    }
+
+    /// The TTL field of `class`, when it has one (an update of it is never made in place:
+    /// every item kept for the object takes the new expiry).
+    fn ttl_field(&self, class: &str) -> Option<&str> {
+        self.ttl.get(class).map(String::as_str)
+    }
+
+    /// The TTL expiry of an object of `class` going from `old` to `new` (see `expiry`).
+    fn expiries(
+        &self,
+        class: &str,
+        old: Option<&Map<String, Value>>,
+        new: Option<&Map<String, Value>>,
+    ) -> Expiry {
+        let of = |o: Option<&Map<String, Value>>| o.and_then(|o| self.expiry(class, o));
+        (of(old), of(new))
     }
 
     pub fn start_session(&self) -> u64 {
@@ -240,7 +300,7 @@ impl Writer {
     ) -> Result<()> {
         self.insert_object(class, key, obj, kept, session).await?;
         if session.is_none() {
-            self.counts.changed(class, 1);
+            self.counts.changed_until(class, 1, self.expiry(class, obj));
         }
         Ok(())
     }
@@ -254,9 +314,10 @@ impl Writer {
         kept: &Kept,
         session: Option<u64>,
     ) -> Result<bool> {
+        let expired = self.expiry(class, &st.obj);
         let deleted = self.delete_object(class, expr, st, kept, session).await?;
         if deleted && session.is_none() {
-            self.counts.changed(class, -1);
+            self.counts.changed_until(class, -1, expired);
         }
         Ok(deleted)
     }
@@ -278,6 +339,7 @@ impl Writer {
         check_key(class, key, obj)?;
         let rev = first_revision();
         let mut item = object_to_item(class, key, rev, obj)?;
+        expire(&mut item, self.expiry(class, obj));
         let token = stamp(&mut item, &[]);
         check_size(&item)?;
         let sentinels = unique::held_apart(&kept.unique, obj, None)?;
@@ -286,7 +348,8 @@ impl Writer {
             put: Some(rev),
             upto: None,
         };
-        let indexed = index_ops(class, &kept.indexes, key, None, Some(obj), fence);
+        let expiry = self.expiries(class, None, Some(obj));
+        let indexed = index_ops(class, &kept.indexes, key, (None, Some(obj)), fence, expiry);
         if let Some(s) = session {
             if let Pending::Written(_) = self.sessions.pending(s, class, key)? {
                 return Err(Error::Duplicate { field: None });
@@ -405,16 +468,19 @@ impl Writer {
             let mut new = st.obj.clone();
             update::apply(&mut new, upd)?;
             let mut item = object_to_item(class, &st.key, st.rev + 1, &new)?;
+            let (was, will) = (self.expiry(class, &st.obj), self.expiry(class, &new));
+            expire(&mut item, will);
             let token = stamp(&mut item, &st.tokens);
             check_size(&item)?;
             // A covered value's sentinel (a copy of the object) changes with the object, in one
-            // transaction; other unique values are claimed before and released after.
+            // transaction; other unique values are claimed before and released after (all of
+            // them claimed again when the object's TTL expiry changed: they take the new one).
             let covered = self.covered(class, kept, &st.obj, &new)?;
             let mut extra = Vec::new();
             let mut fields = Vec::new();
             if covered {
                 for f in &kept.unique {
-                    for op in sentinel_ops(class, f, &st.key, &st.obj, &new, &item)? {
+                    for op in sentinel_ops(class, f, &st.key, &st.obj, &new, &item, was != will)? {
                         extra.push(op);
                         fields.push(f.clone());
                     }
@@ -423,8 +489,9 @@ impl Writer {
             let (claiming, given) = if covered {
                 (Vec::new(), Vec::new())
             } else {
+                let before = (was == will).then_some(&st.obj);
                 (
-                    unique::held_apart(&kept.unique, &new, Some(&st.obj))?,
+                    unique::held_apart(&kept.unique, &new, before)?,
                     unique::held_apart(&kept.unique, &st.obj, Some(&new))?,
                 )
             };
@@ -439,9 +506,9 @@ impl Writer {
                 class,
                 &kept.indexes,
                 &st.key,
-                Some(&st.obj),
-                Some(&new),
+                (Some(&st.obj), Some(&new)),
                 fence,
+                (was, will),
             ));
             let started = Instant::now();
             let (entered, claimed) = tokio::join!(
@@ -492,6 +559,7 @@ impl Writer {
                     if let Some(first) = lost.first() {
                         // Taken over while this write stalled: the object goes back as it was.
                         let mut old_item = object_to_item(class, &st.key, rev + 1, &st.obj)?;
+                        expire(&mut old_item, was);
                         stamp(&mut old_item, &st.tokens);
                         let back = self.store.put(old_item, Some(Condition::revision(rev)));
                         back.await.map_err(Error::of_write)?;
@@ -505,6 +573,10 @@ impl Writer {
                         self.remove_entries(stale),
                         self.release(class, &st.key, rev, &given)
                     );
+                    if was != will {
+                        self.counts.changed_until(class, -1, was);
+                        self.counts.changed_until(class, 1, will);
+                    }
                     return Ok(Some(new));
                 }
                 (Landed::Unknown, _) => return Err(unknown_outcome(class, &st.key)),
@@ -606,11 +678,13 @@ impl Writer {
         let mut new = base.clone();
         update::apply(&mut new, upd)?;
         let mut item = object_to_item(class, &st.key, st.rev + 1, &new)?;
+        let restamp = self.expiry(class, &base) != self.expiry(class, &new);
+        expire(&mut item, self.expiry(class, &new));
         stamp(&mut item, &st.tokens);
         check_size(&item)?;
         let mut sentinels = Vec::new();
         for f in &kept.unique {
-            for op in sentinel_ops(class, f, &st.key, &base, &new, &item)? {
+            for op in sentinel_ops(class, f, &st.key, &base, &new, &item, restamp)? {
                 sentinels.push((f, op));
             }
         }
@@ -627,13 +701,14 @@ impl Writer {
             put: Some(st.rev + 1),
             upto: None,
         };
+        let expiry = self.expiries(class, Some(&base), Some(&new));
         for op in index_ops(
             class,
             &kept.indexes,
             &st.key,
-            Some(&base),
-            Some(&new),
+            (Some(&base), Some(&new)),
             fence,
+            expiry,
         ) {
             self.sessions.add(s, op, None, kept_item("index entry"))?;
         }
@@ -670,7 +745,8 @@ impl Writer {
                     .add(s, op, None, kept_item("relation mirror"))?;
             }
             let fence = Fence::default();
-            for op in index_ops(class, &kept.indexes, &st.key, Some(&base), None, fence) {
+            let gone = (Some(&base), None);
+            for op in index_ops(class, &kept.indexes, &st.key, gone, fence, (None, None)) {
                 self.sessions.add(s, op, None, kept_item("index entry"))?;
             }
             return Ok(true);
@@ -696,7 +772,8 @@ impl Writer {
                 put: None,
                 upto: Some(st.rev),
             };
-            let mut entries = index_ops(class, &kept.indexes, &st.key, Some(&st.obj), None, fence);
+            let gone = (Some(&st.obj), None);
+            let mut entries = index_ops(class, &kept.indexes, &st.key, gone, fence, (None, None));
             if let Some((pk, sk)) = join_mirror_key(class, &st.obj) {
                 entries.push(TxOp::Delete(
                     pk,

@@ -98,6 +98,9 @@ pub struct Plan {
     /// The access paths the planner compared, each with its estimate in read units (see
     /// `cost`), cheapest first; empty when there was no choice.
     pub candidates: Vec<(Access, f64)>,
+    /// What the chosen path is estimated to bill, in read units, when the planner compared
+    /// paths by cost (None for key reads and relation rows, which read about their answer).
+    pub estimate: Option<f64>,
 }
 
 pub fn plan(expr: &Expr) -> Plan {
@@ -128,6 +131,7 @@ pub fn plan_indexed(expr: &Expr, unique_fields: &[String], indexes: &[String]) -
         access,
         filter: filter(&q.conjuncts),
         candidates: Vec::new(),
+        estimate: None,
     }
 }
 
@@ -174,12 +178,13 @@ pub fn plan_read(q: &Normal, kept: &Kept, facts: &ClassFacts, read: Demand, stat
             access,
             filter,
             candidates: Vec::new(),
+            estimate: None,
         };
     }
     let mut candidates = ranked(paths, q, stats, read.need);
-    let access = candidates
+    let (access, estimate) = candidates
         .first()
-        .map_or(Access::Partition, |(a, _)| a.clone());
+        .map_or((Access::Partition, None), |(a, u)| (a.clone(), Some(*u)));
     if candidates.len() == 1 {
         candidates.clear();
     }
@@ -187,6 +192,7 @@ pub fn plan_read(q: &Normal, kept: &Kept, facts: &ClassFacts, read: Demand, stat
         access,
         filter,
         candidates,
+        estimate,
     }
 }
 
@@ -670,6 +676,7 @@ pub fn key_plan(q: &Normal) -> Option<Plan> {
             access,
             filter: None,
             candidates: Vec::new(),
+            estimate: None,
         }),
         _ => None,
     }
