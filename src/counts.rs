@@ -233,13 +233,11 @@ impl Counts {
         Ok(read.base.map(|base| (base + read.shards).max(0) as u64))
     }
 
-    /// A new class starts counted: when it holds no objects, its base is 0 (every object
-    /// written from now on is in the shards).
+    /// A class whose schema was just created starts counted: its base is 0. Every object
+    /// this adapter writes is in the shards, those written before the schema too (a first
+    /// batch's creates of a new class race its creation: some land before it).
     pub async fn start(&self, class: &str) -> Result<()> {
-        if !self.store.any(class).await? {
-            self.set_base(class, 0).await?;
-        }
-        Ok(())
+        self.set_base(class, 0).await
     }
 
     /// Counts `class` again from its objects (one full count): its counters are deleted and

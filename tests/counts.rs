@@ -350,3 +350,32 @@ async fn counts_dynamodb_can_evaluate_send_no_items_and_all_counts_are_exact() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_class_whose_first_objects_raced_its_creation_is_counted_by_its_counters() {
+    // Parse's first batch of saves of a new class: every save asks for the class, one creates
+    // it, and the others' objects may land before the winner is done. They were counted in the
+    // shards all the same: the new class's base is 0, and its count reads its counters only.
+    let a = common::adapter().await;
+    let body = "x".repeat(3000);
+    for i in 0..20 {
+        let obj = json!({"objectId": format!("r{i}"), "body": body});
+        must(&a, "createObject", json!(["Raced", {}, obj])).await;
+    }
+    must(
+        &a,
+        "createClass",
+        json!(["Raced", {"fields": {"body": {"type": "String"}}}]),
+    )
+    .await;
+    for i in 20..30 {
+        let obj = json!({"objectId": format!("r{i}"), "body": body});
+        must(&a, "createObject", json!(["Raced", {}, obj])).await;
+    }
+    let (n, units) = count(&a, "Raced").await;
+    assert_eq!(n, 30);
+    assert!(
+        units < 3.0,
+        "its counters, not its 30 objects of 3 KB: {units} units"
+    );
+}

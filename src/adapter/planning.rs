@@ -198,11 +198,23 @@ impl Adapter {
         reader: &Store,
         answer: &exec::Answer<T>,
     ) {
-        let Some(objects) = planned.stats.objects.filter(|n| *n >= 1.0) else {
-            return;
-        };
         let access = &planned.plan.access;
         if matches!(access, plan::Access::Keys(_)) {
+            return;
+        }
+        // A read of the whole partition counted the class as it went (its size was not read
+        // for this plan: it did not decide it).
+        let whole = *access == plan::Access::Partition && answer.read.complete;
+        let objects = match planned.stats.objects {
+            Some(n) => n,
+            None if whole => {
+                self.learned
+                    .counted(class, Some(answer.read.examined as u64));
+                answer.read.examined as f64
+            }
+            None => return,
+        };
+        if objects < 1.0 {
             return;
         }
         let shape = q.whole_shape().to_string();

@@ -116,6 +116,15 @@ impl Stats {
         if let Some(s) = self.learned.get(shape) {
             return s.max(floor);
         }
+        // The whole query was measured: these conjuncts match that fraction divided by what
+        // the others match (as if independent), at least the whole's, at most all.
+        if let Some(whole) = self.learned.get(q.whole_shape()) {
+            let others: f64 = q
+                .picked(move |c| !which(c))
+                .map(|(c, shape)| self.learned.get(shape).copied().unwrap_or_else(|| guess(c)))
+                .product();
+            return (whole / others.max(1e-9)).clamp(whole.max(floor), 1.0);
+        }
         q.picked(which)
             .map(|(c, shape)| self.learned.get(shape).copied().unwrap_or_else(|| guess(c)))
             .product::<f64>()
@@ -165,6 +174,21 @@ mod tests {
         assert!((s.matching(&q) - 0.09).abs() < 1e-9);
         Arc::make_mut(&mut s.learned).insert("score:gt&score:lt".into(), 0.0005);
         assert_eq!(s.matching(&q), 0.0005);
+        // A part of a measured query: the measured fraction over what the rest matches.
+        let two = parse_query(&json!({"score": {"$gte": 1}, "kind": "a"}), false).unwrap();
+        let q2 = Normal::of(&two);
+        let mut t = Stats {
+            objects: Some(1000.0),
+            ..Stats::default()
+        };
+        Arc::make_mut(&mut t.learned).insert(q2.whole_shape().to_string(), 0.004);
+        let on = |f: &'static str| move |c: &Expr| matches!(c, Expr::Field(x, _) if x.len() == 1 && x[0] == f);
+        // The score range: 0.004 over `kind`'s guessed 0.05; `kind`: over the range's 0.3.
+        assert!((t.selectivity(&q2, on("score")) - 0.08).abs() < 1e-9);
+        assert!((t.selectivity(&q2, on("kind")) - 0.004 / 0.3).abs() < 1e-9);
+        // Never above 1.
+        Arc::make_mut(&mut t.learned).insert(q2.whole_shape().to_string(), 0.5);
+        assert_eq!(t.selectivity(&q2, on("score")), 1.0);
         // Never 0: an estimate of no rows at all would make any path look free.
         Arc::make_mut(&mut s.learned).insert("score:gt&score:lt".into(), 0.0);
         assert_eq!(s.matching(&q), 0.5 / 10_000.0);

@@ -405,8 +405,10 @@ pub async fn each_row(
             examined = near::scan_near(store, expr, &n, each).await?;
         }
         Access::Partition => {
-            scanned = store
-                .query(class, plan.filter.as_ref(), |item| {
+            // Of a read to the end, what it examined is the class's size.
+            let items;
+            (scanned, items) = store
+                .query_scanned(class, None, plan.filter.as_ref(), |item| {
                     let st = item_to_stored(&item)?;
                     if matches(expr, &st.obj) {
                         return each(st);
@@ -414,6 +416,7 @@ pub async fn each_row(
                     Ok(true)
                 })
                 .await?;
+            examined = items as usize;
         }
     }
     Ok(Read {
