@@ -29,6 +29,11 @@ export declare class Core {
    */
   requestCost(id: number): string
   /**
+   * Parse request `id` ended with HTTP `status` after `ms` (the cost ledger counts it, and
+   * logs it past `costLog`): synchronous, no task, as every request ends with it.
+   */
+  requestDone(id: number, status: number, ms: number): void
+  /**
    * Calls adapter method `method` with the JSON array `args_json`; resolves to JSON text.
    * `tag_json`: the Parse request that makes the call, for the cost ledger.
    */

@@ -58,6 +58,9 @@ export interface DynamoDBOptions {
    * `saveEverySeconds`, a copy of this server's ledger written to the table that often for
    * `npx parse-server-dynamodb cost-report`. */
   costReport?: { region?: string; prices?: { readPerMillion?: number; writePerMillion?: number }; saveEverySeconds?: number }
+  /** `false`: Parse requests are not followed (no AsyncLocalStorage, no diagnostics channel),
+   * so every call's units go to the `(no request)` row. Default on. */
+  costLedger?: boolean
   /** Each Parse response tells what it cost in a `Server-Timing` header: `dynamodb` (read and
    * write units, DynamoDB requests) and `dynamodb-query-N` (each query's plan and units), shown
    * by browsers' developer tools. */

@@ -179,12 +179,16 @@ function followRequests() {
       const writeHead = response.writeHead;
       response.writeHead = function (...args) {
         if (r.cores && !this.headersSent) {
-          const timing = [];
-          for (const core of r.cores) {
-            const text = core.requestCost(r.id);
-            if (text) timing.push(...serverTiming(JSON.parse(text)));
+          try {
+            const timing = [];
+            for (const core of r.cores) {
+              const text = core.requestCost(r.id);
+              if (text) timing.push(...serverTiming(JSON.parse(text)));
+            }
+            if (timing.length) this.setHeader('Server-Timing', timing.join(', '));
+          } catch {
+            // A response goes out without its cost rather than not at all.
           }
-          if (timing.length) this.setHeader('Server-Timing', timing.join(', '));
         }
         return writeHead.apply(this, args);
       };
@@ -197,8 +201,14 @@ function followRequests() {
       if (r.label && r.label.route.startsWith('POST /jobs/')) setTimeout(() => openRequests.delete(r.id), JOB_KEPT_MS).unref();
       else openRequests.delete(r.id);
       if (!r.cores) return;
-      const end = JSON.stringify([r.id, { status: response.statusCode, ms: performance.now() - r.started }]);
-      for (const core of r.cores) core.call('costRequestDone', end).catch(() => {});
+      const ms = performance.now() - r.started;
+      for (const core of r.cores) {
+        try {
+          core.requestDone(r.id, response.statusCode, ms);
+        } catch {
+          // the ledger misses a request rather than the server an answer
+        }
+      }
     });
   });
   const toSelf = (r, origin) => {
@@ -259,9 +269,12 @@ function labelOf(req) {
   return label;
 }
 
+// Cores of adapters made with `costLedger: false`: their calls name no request.
+const unfollowed = new WeakSet();
+
 /** The tag of a call into `core` made now: the request it serves, else none. */
 function tagOf(core) {
-  const r = requests.getStore();
+  const r = unfollowed.has(core) ? undefined : requests.getStore();
   if (!r) return undefined;
   try {
     r.label ??= labelOf(r.req);
@@ -294,6 +307,7 @@ function newCore(table, options) {
     rethrow(e); // bad options: a Parse.Error (INVALID_JSON) saying which
   }
   if (options.logger) loggers.set(core, options.logger);
+  if (options.costLedger === false) unfollowed.add(core);
   // Long calls (an index back-fill) report progress while they run.
   requests.exit(() => setInterval(() => flushLogs(core), 1000).unref());
   return core;
@@ -585,7 +599,8 @@ class DynamoDB {
     this.options = options;
     this.service = newCore(table, options);
     this.adapter = new DynamoStorageAdapter(this.service, options, table);
-    followRequests();
+    // `costLedger: false`: no request is followed (every call is `(no request)`).
+    if (options.costLedger !== false) followRequests();
     if (options.costHeader) costHeaders++;
     const dynamo = this;
     this.Partition = class extends Partition {

@@ -150,3 +150,18 @@ test('maxReadUnitsPerQuery through Parse: an indexed query passes, a read of the
     await s.stop();
   }
 });
+
+test('costLedger: false: this adapter follows no request, every call lands on (no request), and the rows still add up', { timeout: 60_000 }, async () => {
+  const s = await startStack({ adapterOptions: { autoIndex: false, costLedger: false } });
+  try {
+    await new s.Parse.Object('Note', { text: 'x' }).save();
+    assert.equal((await new s.Parse.Query('Note').find()).length, 1);
+    await quiet(s.db.getAdapter());
+    const report = await s.db.costReport({ top: 100 });
+    assert.deepEqual(report.rows.map(r => r.route).sort(), ['(background)', '(no request)']);
+    const capacity = await s.db.getAdapter().consumedCapacity();
+    assert.ok(Math.abs(report.rows.reduce((n, r) => n + r.readUnits, 0) - capacity.readUnits) < 1e-6);
+  } finally {
+    await s.stop();
+  }
+});

@@ -67,5 +67,7 @@ echo "== 13. what a write bills with 0-8 indexes, and a load with 5 indexes vs n
 node bench/write-costs.js 2>/dev/null | grep -v '^info:\|^warn:'
 echo "== 14. geo, text, substring and \$all queries with and without their indexes, and what each index kind adds to a write =="
 BENCH_SEARCH_LARGE=${BENCH_SEARCH_LARGE:-100000} node bench/search-costs.js 2>/dev/null | grep -v '^info:\|^warn:'
+echo "== 15. following requests for the cost ledger =="
+node bench/ledger-overhead.js
 echo "== charts (docs/charts/*.svg, from this run's tables) =="
 node bench/charts.js bench/out/last-run.md docs/charts

@@ -22,17 +22,8 @@ pub(super) async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Op
             Value::Null
         }
         "consumedCapacity" => a.store().usage().to_json(),
-        // The cost ledger: a Parse request ended (args: id, {status, ms}); the report of this
-        // server (args: {region, prices, top}), saving it, and every server's saved copies.
-        "costRequestDone" => {
-            let end = arg(args, 1);
-            a.request_done(
-                arg(args, 0).as_u64().unwrap_or(0),
-                end.get("status").and_then(Value::as_u64),
-                end.get("ms").and_then(Value::as_f64),
-            );
-            Value::Null
-        }
+        // The cost report of this server (args: {region, prices, top}), saving its ledger,
+        // and every server's saved copies (a request's end is the binding's `requestDone`).
         "costReport" | "savedCostReport" => {
             let o = arg(args, 0);
             let region = o.get("region").and_then(Value::as_str);

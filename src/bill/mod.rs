@@ -26,6 +26,10 @@ pub const BACKGROUND: &str = "(background)";
 const MAX_OPEN: usize = 10_000;
 /// Queries kept per open request for its log line.
 const MAX_QUERIES: usize = 5;
+/// Rows kept at most: class and function names come from request paths, so any client could
+/// otherwise add rows without end. Past it, new labels share `OTHER`.
+const MAX_ROWS: usize = 1000;
+pub const OTHER: &str = "(other routes)";
 
 /// Who spends: a Parse route (`GET /classes/:className`), the class it names, the Cloud
 /// function, job or GraphQL operation.
@@ -89,6 +93,21 @@ struct State {
     order: std::collections::VecDeque<u64>,
 }
 
+impl State {
+    /// The row of `label`, or `OTHER`'s once `MAX_ROWS` are kept.
+    fn row(&mut self, label: &Label) -> &mut Row {
+        let key = if self.rows.contains_key(label) || self.rows.len() < MAX_ROWS {
+            label.clone()
+        } else {
+            Label {
+                route: OTHER.to_string(),
+                ..Label::default()
+            }
+        };
+        self.rows.entry(key).or_default()
+    }
+}
+
 pub struct Ledger {
     since: Instant,
     since_ms: u64,
@@ -113,7 +132,7 @@ impl Ledger {
     /// An adapter call under `label` (and open request `request`, when given) spent `spent`.
     pub fn call_done(&self, label: Label, request: Option<u64>, spent: Spent) {
         let mut st = self.lock();
-        let row = st.rows.entry(label.clone()).or_default();
+        let row = st.row(&label);
         row.calls += 1;
         row.dynamo_requests += spent.requests;
         row.read += spent.read_units;
@@ -161,7 +180,7 @@ impl Ledger {
         let mut st = self.lock();
         let open = st.open.remove(&id)?;
         st.order.retain(|x| *x != id);
-        st.rows.entry(open.label.clone()).or_default().requests += 1;
+        st.row(&open.label).requests += 1;
         if !self.thresholds.over(open.read, open.write) {
             return None;
         }
@@ -364,6 +383,31 @@ mod tests {
         assert_eq!(rows[0]["requests"], 2);
         assert_eq!(rows[0]["calls"], 3);
         assert_eq!(rows[0]["readUnits"], 14.0);
+    }
+
+    #[test]
+    fn rows_are_bounded_and_still_add_up() {
+        // Class names come from request paths: a client asking for 1,200 classes adds no more
+        // than MAX_ROWS rows, and what the others cost goes to OTHER.
+        let ledger = Ledger::new(Thresholds::default());
+        for i in 0..1200 {
+            let label = Label {
+                route: "GET /classes/:className".into(),
+                class: Some(format!("C{i}")),
+                function: None,
+            };
+            ledger.call_done(label, Some(i), spent(1.0, 0.0));
+            ledger.request_done(i, Some(200), None);
+        }
+        let rows = ledger.rows();
+        assert_eq!(rows.len(), MAX_ROWS + 1);
+        let other = rows.iter().find(|r| r["route"] == OTHER).unwrap();
+        assert_eq!(
+            (other["requests"].as_u64(), other["readUnits"].as_f64()),
+            (Some(200), Some(200.0))
+        );
+        let total: f64 = rows.iter().map(|r| r["readUnits"].as_f64().unwrap()).sum();
+        assert_eq!(total, 1200.0);
     }
 
     #[test]

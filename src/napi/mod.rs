@@ -69,12 +69,22 @@ impl Core {
     /// What the open Parse request `id` has cost so far, as JSON (`bill::Ledger::open_request`),
     /// or an empty string: read synchronously as its response goes out (`costHeader`).
     #[napi]
-    pub fn request_cost(&self, id: u32) -> String {
+    pub fn request_cost(&self, id: i64) -> String {
         self.adapter
             .get()
-            .and_then(|a| a.bill().open_request(u64::from(id)))
+            .zip(u64::try_from(id).ok())
+            .and_then(|(a, id)| a.bill().open_request(id))
             .map(|v| v.to_string())
             .unwrap_or_default()
+    }
+
+    /// Parse request `id` ended with HTTP `status` after `ms` (the cost ledger counts it, and
+    /// logs it past `costLog`): synchronous, no task, as every request ends with it.
+    #[napi]
+    pub fn request_done(&self, id: i64, status: u32, ms: f64) {
+        if let (Some(a), Ok(id)) = (self.adapter.get(), u64::try_from(id)) {
+            a.request_done(id, Some(u64::from(status)), Some(ms));
+        }
     }
 
     /// Calls adapter method `method` with the JSON array `args_json`; resolves to JSON text.
