@@ -172,7 +172,8 @@ function followRequests() {
     const [secret, id] = String(request.headers[NESTED] || '').split(':');
     const outer = secret === SECRET ? openRequests.get(Number(id)) : undefined;
     if (outer) return requests.enterWith(outer);
-    const r = { id: nextRequest++, req: request, port: request.socket && request.socket.localPort, started: performance.now(), label: null, cores: null, done: false };
+    const host = String(request.headers.host || '').replace(/:\d+$/, '');
+    const r = { id: nextRequest++, req: request, host, port: request.socket && request.socket.localPort, started: performance.now(), label: null, cores: null, done: false };
     openRequests.set(r.id, r);
     requests.enterWith(r);
     if (costHeaders > 0) {
@@ -211,21 +212,22 @@ function followRequests() {
       }
     });
   });
+  // This server: its port, on a loopback name or the name the request came by.
+  const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
   const toSelf = (r, origin) => {
     try {
-      return r && String(new URL(origin).port || 80) === String(r.port);
+      const u = new URL(origin);
+      const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+      return r && port === String(r.port) && (LOOPBACK.has(u.hostname) || u.hostname === r.host);
     } catch {
       return false;
     }
   };
-  // fetch (the Parse JS SDK's) and node:http clients.
+  // fetch's requests (the Parse JS SDK's). (node:http's `http.client.request.start` comes
+  // once the headers are sent, too late to add one.)
   diagnostics.subscribe('undici:request:create', ({ request }) => {
     const r = requests.getStore();
     if (toSelf(r, request.origin)) request.addHeader(NESTED, `${SECRET}:${r.id}`);
-  });
-  diagnostics.subscribe('http.client.request.start', ({ request }) => {
-    const r = requests.getStore();
-    if (r && !request.headersSent && toSelf(r, `http://${request.getHeader('host')}`)) request.setHeader(NESTED, `${SECRET}:${r.id}`);
   });
 }
 

@@ -378,6 +378,8 @@ pub struct Stored {
     /// The tokens of the writes that made the last revisions, newest first (empty for items
     /// written before tokens).
     pub tokens: Vec<String>,
+    /// When DynamoDB's TTL deletes the item (epoch seconds), as the item says (`EXPIRES`).
+    pub expires: Option<i64>,
 }
 
 /// The write tokens an item carries, newest first.
@@ -413,7 +415,12 @@ pub fn item_to_stored(item: &Item) -> Result<Stored> {
         obj.insert(k.clone(), from_attr(&item[k])?);
     }
     let tokens = item_tokens(item);
+    let expires = match item.get(EXPIRES) {
+        Some(AttributeValue::N(n)) => n.parse().ok(),
+        _ => None,
+    };
     Ok(Stored {
+        expires,
         key,
         rev,
         obj,

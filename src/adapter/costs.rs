@@ -19,6 +19,8 @@ use std::sync::Arc;
 
 /// How long a server's saved ledger stays after its last save.
 const SAVED_FOR_SECS: u64 = 30 * 24 * 3600;
+/// The most bytes of rows a saved ledger holds (its item stays under DynamoDB's 400 KB).
+const SAVED_MAX_BYTES: usize = 300 * 1024;
 
 impl Adapter {
     /// Request `id` ended: its row counts one more request, and the log tells what it cost
@@ -57,10 +59,21 @@ impl Adapter {
     pub async fn save_costs(&self, server: &str) -> Result<()> {
         self.bill.absorb(self.store.unattributed());
         let now = crate::layout::now_ms();
+        // The dearest rows that fit one item (DynamoDB's 400 KB, with room to spare).
+        let mut rows = self.bill.rows();
+        let units = |r: &Value| {
+            r["readUnits"].as_f64().unwrap_or(0.0) + r["writeUnits"].as_f64().unwrap_or(0.0)
+        };
+        rows.sort_by(|a, b| units(b).total_cmp(&units(a)));
+        let mut size = 0;
+        rows.retain(|r| {
+            size += r.to_string().len() + 1;
+            size <= SAVED_MAX_BYTES
+        });
         let saved = json!({
             "since": self.bill.since_ms(),
             "until": now,
-            "rows": self.bill.rows(),
+            "rows": rows,
         });
         let item = std::collections::HashMap::from([
             (
@@ -153,12 +166,14 @@ impl Adapter {
         // Refused on an estimate only when the class's size is known (a class never counted,
         // as Parse's own at start, is run and stopped if it reads too much).
         if estimate > b.units && planned.stats.objects.is_some() {
+            // An index path estimated on a guess of how much its conditions match may read far
+            // less than its estimate: in refuse mode, run it under the budget (stopped if not).
             let indexed = planned
                 .plan
                 .candidates
                 .iter()
                 .find(|(a, _)| *a != plan::Access::Partition);
-            if let Some((access, _)) = indexed {
+            if let Some((access, _)) = indexed.filter(|_| b.stop && !planned.stats.measured(q)) {
                 planned.plan.access = access.clone();
                 return Ok(Some(Arc::new(Budget::new(b.units, b.stop))));
             }
@@ -176,13 +191,22 @@ impl Adapter {
                 None if wanted.is_empty() => {
                     "no index can serve its conditions: narrow it (an equality, a range, a prefix, a search the indexes serve)".to_string()
                 }
-                None => "its index is still being built".to_string(),
+                None if wanted.iter().any(|s| planned.kept.building.contains(s)) => {
+                    "its index is still being built".to_string()
+                }
+                None => "its index would read most of the class: narrow it".to_string(),
             };
             let message = format!(
                 "this {call} on {class} would read about {estimate:.0} read units, over maxReadUnitsPerQuery ({}): {serve}",
                 b.units
             );
             if b.stop {
+                // Refused, it still tells the automatic-index policy what it would have read.
+                let by = plan::wanted_indexes(q, None)
+                    .is_empty()
+                    .then_some(sort)
+                    .flatten();
+                self.want_index(class, q, by, &planned.kept, estimate, 1);
                 return Err(Error::OverBudget(message));
             }
             self.log.warn(format!("{message} (warn mode: run anyway)"));

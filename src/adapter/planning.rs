@@ -135,7 +135,28 @@ impl Adapter {
         if answer.read.scanned == 0.0 {
             return;
         }
-        let kept = &planned.kept;
+        self.want_index(
+            class,
+            q,
+            sort,
+            &planned.kept,
+            answer.read.scanned,
+            would_read,
+        );
+    }
+
+    /// A read of `q` (sorted by `sort`) spent, or would spend, `scanned` read units where an
+    /// index would read about `would_read` rows: the automatic-index policy may build the
+    /// index it wants.
+    pub(super) fn want_index(
+        &self,
+        class: &str,
+        q: &Normal,
+        sort: Option<&SortHint>,
+        kept: &Kept,
+        scanned: f64,
+        would_read: usize,
+    ) {
         // The first wanted index not kept yet, else one still building (to resume it). When
         // the sort's own index is kept (it was read in order and fetched far more than it
         // answered), the index of the query's conditions.
@@ -148,11 +169,11 @@ impl Adapter {
             .find(|s| !kept.keeps(s))
             .or_else(|| wanted.iter().find(|s| kept.building.contains(s)))
         {
-            if !self.worth_its_writes(class, spec, kept, answer.read.scanned, would_read) {
+            if !self.worth_its_writes(class, spec, kept, scanned, would_read) {
                 return;
             }
             self.indexes
-                .consider(class, spec, kept, answer.read.scanned, would_read);
+                .consider(class, spec, kept, scanned, would_read);
         }
     }
 
@@ -204,7 +225,9 @@ impl Adapter {
         }
         // A read of the whole partition counted the class as it went (its size was not read
         // for this plan: it did not decide it).
-        let whole = *access == plan::Access::Partition && answer.read.complete;
+        // (A count DynamoDB made examines nothing here: it teaches no size.)
+        let whole =
+            *access == plan::Access::Partition && answer.read.complete && answer.read.examined > 0;
         let objects = match planned.stats.objects {
             Some(n) => n,
             None if whole => {

@@ -30,6 +30,8 @@ const MAX_QUERIES: usize = 5;
 /// otherwise add rows without end. Past it, new labels share `OTHER`.
 const MAX_ROWS: usize = 1000;
 pub const OTHER: &str = "(other routes)";
+/// The longest route, class or function name a row keeps (in characters).
+const MAX_LABEL: usize = 256;
 
 /// Who spends: a Parse route (`GET /classes/:className`), the class it names, the Cloud
 /// function, job or GraphQL operation.
@@ -43,7 +45,12 @@ pub struct Label {
 impl Label {
     /// The label the shim sends with a call: `{route, class?, function?}`; none is `NO_REQUEST`.
     pub fn of(tag: &Value) -> Label {
-        let s = |k: &str| tag.get(k).and_then(Value::as_str).map(str::to_string);
+        // Cut to `MAX_LABEL` characters: they come from request paths.
+        let s = |k: &str| {
+            tag.get(k)
+                .and_then(Value::as_str)
+                .map(|v| v.chars().take(MAX_LABEL).collect::<String>())
+        };
         Label {
             route: s("route").unwrap_or_else(|| NO_REQUEST.to_string()),
             class: s("class"),
@@ -89,8 +96,13 @@ struct Open {
 struct State {
     rows: HashMap<Label, Row>,
     open: HashMap<u64, Open>,
-    /// Open request ids, oldest first (to drop the oldest past `MAX_OPEN`).
+    /// Open request ids, oldest first (to drop the oldest past `MAX_OPEN`; ids of requests
+    /// ended since are skipped then).
     order: std::collections::VecDeque<u64>,
+    /// The requests ended last (`MAX_OPEN` of them): a call of theirs that ends after them
+    /// (an afterSave not awaited, a job) goes to their row, not to a request never closed.
+    ended: std::collections::VecDeque<u64>,
+    ended_ids: std::collections::HashSet<u64>,
 }
 
 impl State {
@@ -140,12 +152,15 @@ impl Ledger {
         if label.route == NO_REQUEST {
             row.requests += 1;
         }
-        let Some(id) = request else { return };
+        let Some(id) = request.filter(|id| !st.ended_ids.contains(id)) else {
+            return;
+        };
         if !st.open.contains_key(&id) {
-            if st.order.len() >= MAX_OPEN {
-                if let Some(old) = st.order.pop_front() {
-                    st.open.remove(&old);
-                }
+            while st.open.len() >= MAX_OPEN {
+                match st.order.pop_front() {
+                    Some(old) => st.open.remove(&old),
+                    None => break,
+                };
             }
             st.order.push_back(id);
             st.open.insert(
@@ -179,7 +194,24 @@ impl Ledger {
     pub fn request_done(&self, id: u64, status: Option<u64>, ms: Option<f64>) -> Option<String> {
         let mut st = self.lock();
         let open = st.open.remove(&id)?;
-        st.order.retain(|x| *x != id);
+        if st.ended.len() >= MAX_OPEN {
+            if let Some(old) = st.ended.pop_front() {
+                st.ended_ids.remove(&old);
+            }
+        }
+        st.ended.push_back(id);
+        st.ended_ids.insert(id);
+        if st.order.len() > 2 * MAX_OPEN {
+            // Ids of requests ended since: dropped now and then, not on every end.
+            let open = &st.open;
+            let order: std::collections::VecDeque<u64> = st
+                .order
+                .iter()
+                .copied()
+                .filter(|x| open.contains_key(x))
+                .collect();
+            st.order = order;
+        }
         st.row(&open.label).requests += 1;
         if !self.thresholds.over(open.read, open.write) {
             return None;
@@ -378,10 +410,13 @@ mod tests {
             ledger.request_done(2, Some(200), None).is_none(),
             "told twice"
         );
+        // A call that ends after its request did goes to the row, and opens nothing.
+        ledger.call_done(label("GET /classes/:className"), Some(2), spent(0.0, 0.0));
+        assert!(ledger.open_request(2).is_none());
         let rows = ledger.rows();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0]["requests"], 2);
-        assert_eq!(rows[0]["calls"], 3);
+        assert_eq!(rows[0]["calls"], 4);
         assert_eq!(rows[0]["readUnits"], 14.0);
     }
 

@@ -346,12 +346,12 @@ impl Indexes {
         self.quiesce().await;
         for st in &self.stored_rows(class).await? {
             if let Some(sk) = unique_sk(&st.obj, field)? {
+                // Deleted by DynamoDB's TTL with its object, if that has an expiry.
+                let mut sentinel = sentinel_item(class, field, &sk, &st.key);
+                crate::layout::expire(&mut sentinel, st.expires);
                 let w = self
                     .store
-                    .put(
-                        sentinel_item(class, field, &sk, &st.key),
-                        Some(Condition::absent_or_owned(&st.key)),
-                    )
+                    .put(sentinel, Some(Condition::absent_or_owned(&st.key)))
                     .await?;
                 if w != Written::Ok {
                     return Err(duplicate(field));

@@ -22,7 +22,7 @@ fn reconcile_ops(
     class: &str,
     spec: &str,
     key: &str,
-    rev: Option<i64>,
+    (rev, expires): Version,
     have: &[index::Entry],
     want: &[index::Entry],
 ) -> Vec<Vec<TxOp>> {
@@ -36,7 +36,13 @@ fn reconcile_ops(
             upto: Some(leftover_below()),
         },
     };
-    let changes = entry_changes(class, spec, key, have, want, fence);
+    let mut changes = entry_changes(class, spec, key, have, want, fence);
+    // Entries put carry the object's TTL expiry, as its writes' do.
+    for op in &mut changes {
+        if let TxOp::Put(item, _) = op {
+            crate::layout::expire(item, expires);
+        }
+    }
     let check = match rev {
         Some(r) => Condition::revision(r),
         None => Condition::absent(),
@@ -55,8 +61,10 @@ fn reconcile_ops(
         .collect()
 }
 
-/// An object's key, revision (None: absent), the index entries it calls for and those it has.
-type ObjectEntries = (String, Option<i64>, Vec<index::Entry>, Vec<index::Entry>);
+/// An object's revision (None: absent) and TTL expiry.
+type Version = (Option<i64>, Option<i64>);
+/// An object's key and version, the index entries it calls for and those it has.
+type ObjectEntries = (String, Version, Vec<index::Entry>, Vec<index::Entry>);
 
 /// Writes a group of objects' index changes in one transaction, or object by object when it
 /// fails; answers how many objects changed.
@@ -88,12 +96,12 @@ async fn reconcile_one(
     class: &str,
     spec: &str,
     key: &str,
-    mut rev: Option<i64>,
+    (mut rev, mut expires): Version,
     mut want: Vec<index::Entry>,
     mut current: Vec<index::Entry>,
 ) -> Result<bool> {
     for attempt in 0..20 {
-        let txs = reconcile_ops(class, spec, key, rev, &current, &want);
+        let txs = reconcile_ops(class, spec, key, (rev, expires), &current, &want);
         if txs.is_empty() {
             return Ok(attempt > 0);
         }
@@ -112,6 +120,7 @@ async fn reconcile_one(
             Some(item) => {
                 let st = item_to_stored(&item)?;
                 rev = Some(st.rev);
+                expires = st.expires;
                 want = index::entries(&st.obj, spec, &st.key);
             }
             None => {
@@ -173,12 +182,12 @@ pub async fn reconcile_index(
             .await?;
     }
     store.batch_delete(&misplaced).await?;
-    let mut rows: Vec<(String, Option<i64>, Vec<index::Entry>)> = Vec::new();
+    let mut rows: Vec<(String, Version, Vec<index::Entry>)> = Vec::new();
     store
         .query(class, None, |item| {
             let st = item_to_stored(&item)?;
             let want = index::entries(&st.obj, spec, &st.key);
-            rows.push((st.key, Some(st.rev), want));
+            rows.push((st.key, (Some(st.rev), st.expires), want));
             Ok(true)
         })
         .await?;
@@ -199,7 +208,7 @@ pub async fn reconcile_index(
     let mut changed = 0usize;
     let work = rows
         .into_iter()
-        .chain(gone.into_iter().map(|(k, _)| (k, None, Vec::new())));
+        .chain(gone.into_iter().map(|(k, _)| (k, (None, None), Vec::new())));
     // Objects whose changes fit one transaction are grouped, up to 100 items per request; a
     // group that fails is done object by object.
     let mut group: Vec<ObjectEntries> = Vec::new();

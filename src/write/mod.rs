@@ -314,12 +314,11 @@ impl Writer {
         kept: &Kept,
         session: Option<u64>,
     ) -> Result<bool> {
-        let expired = self.expiry(class, &st.obj);
         let deleted = self.delete_object(class, expr, st, kept, session).await?;
-        if deleted && session.is_none() {
+        if let (Some(expired), None) = (deleted, session) {
             self.counts.changed_until(class, -1, expired);
         }
-        Ok(deleted)
+        Ok(deleted.is_some())
     }
 
     pub fn abort_session(&self, session: u64) {
@@ -468,7 +467,9 @@ impl Writer {
             let mut new = st.obj.clone();
             update::apply(&mut new, upd)?;
             let mut item = object_to_item(class, &st.key, st.rev + 1, &new)?;
-            let (was, will) = (self.expiry(class, &st.obj), self.expiry(class, &new));
+            // What the item carries (an object written before `ttl` carries none), and what
+            // the new one will.
+            let (was, will) = (st.expires, self.expiry(class, &new));
             expire(&mut item, will);
             let token = stamp(&mut item, &st.tokens);
             check_size(&item)?;
@@ -489,11 +490,19 @@ impl Writer {
             let (claiming, given) = if covered {
                 (Vec::new(), Vec::new())
             } else {
-                let before = (was == will).then_some(&st.obj);
                 (
-                    unique::held_apart(&kept.unique, &new, before)?,
+                    unique::held_apart(&kept.unique, &new, Some(&st.obj))?,
                     unique::held_apart(&kept.unique, &st.obj, Some(&new))?,
                 )
+            };
+            // The values it keeps take a moved TTL expiry once it landed (never withdrawn: the
+            // object holds them whether an attempt lands or not).
+            let restamped = match (covered, was == will) {
+                (false, false) => {
+                    let all = unique::held_apart(&kept.unique, &new, None)?;
+                    all.into_iter().filter(|v| !claiming.contains(v)).collect()
+                }
+                _ => Vec::new(),
             };
             // The entries this revision adds and its claims go first; the entries it makes
             // stale and the values it gives up go once it landed.
@@ -571,7 +580,8 @@ impl Writer {
                     }
                     tokio::join!(
                         self.remove_entries(stale),
-                        self.release(class, &st.key, rev, &given)
+                        self.release(class, &st.key, rev, &given),
+                        self.restamp(class, &st.key, rev, will, &restamped)
                     );
                     if was != will {
                         self.counts.changed_until(class, -1, was);
@@ -724,10 +734,10 @@ impl Writer {
         mut st: Stored,
         kept: &Kept,
         session: Option<u64>,
-    ) -> Result<bool> {
+    ) -> Result<Option<Option<i64>>> {
         if let Some(s) = session {
             let Some(base) = self.session_base(s, class, &st)? else {
-                return Ok(false);
+                return Ok(None);
             };
             let op = TxOp::Delete(
                 class.to_string(),
@@ -749,7 +759,7 @@ impl Writer {
             for op in index_ops(class, &kept.indexes, &st.key, gone, fence, (None, None)) {
                 self.sessions.add(s, op, None, kept_item("index entry"))?;
             }
-            return Ok(true);
+            return Ok(Some(self.expiry(class, &base)));
         }
         for attempt in 0..WRITE_ATTEMPTS {
             // A covered value's sentinel (a copy of the object) goes with the object, in one
@@ -802,12 +812,12 @@ impl Writer {
                     self.remove_entries(entries),
                     self.release(class, &st.key, st.rev, &given)
                 );
-                return Ok(true);
+                return Ok(Some(st.expires));
             }
             backoff(attempt.min(6)).await;
             match self.reread(class, expr, &st.key).await? {
                 Some(now) => st = now,
-                None => return Ok(false),
+                None => return Ok(None),
             }
         }
         Err(too_many_updates())

@@ -61,6 +61,28 @@ pub(super) fn held_apart(
 }
 
 impl Writer {
+    /// The values of `held` the object at `key` (revision `rev`) keeps take its new TTL
+    /// expiry `at`: each sentinel put again, on condition that it is still this object's.
+    /// Best effort: one left with the old expiry is a value TTL frees early, which `check`
+    /// reports as a missing sentinel and `--fix` puts back.
+    pub(super) async fn restamp(
+        &self,
+        class: &str,
+        key: &str,
+        rev: i64,
+        at: Option<i64>,
+        held: &[(String, String)],
+    ) {
+        let mut stub = Item::new();
+        crate::layout::expire(&mut stub, at);
+        let puts = held.iter().map(|(f, sk)| {
+            let sentinel = claim_sentinel(class, f, sk, key, &stub, &new_token(), rev);
+            self.store
+                .put(sentinel, Some(Condition::absent_or_owned(key)))
+        });
+        let _ = futures::future::join_all(puts).await;
+    }
+
     /// Claims every value of `wanted` for the object at `key`, written at `rev` as `item`, at
     /// once. On a refusal the claims made are withdrawn and the first refusal answered (a
     /// duplicate before any other error).
