@@ -5,18 +5,14 @@
 //! count loses them with them. Its own test binary: the sweep's pace is set before the
 //! embedded store starts.
 
+mod common;
+
+use common::must;
 use parse_server_dynamodb::adapter::Adapter;
-use parse_server_dynamodb::api::call;
 use parse_server_dynamodb::codec::EXPIRES;
 use parse_server_dynamodb::store::StoreConfig;
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-async fn must(a: &Adapter, method: &str, args: Value) -> Value {
-    call(a, method, args.as_array().expect("args"))
-        .await
-        .unwrap_or_else(|e| panic!("{method}: {e}"))
-}
 
 fn iso_in(seconds: i64) -> (Value, i64) {
     let now = SystemTime::now()
@@ -111,7 +107,12 @@ async fn expired_sessions_and_what_is_kept_for_them_go_together() {
     .await;
 
     // An index added now is back-filled: its entries carry their objects' expiries too.
-    must(&a, "ensureIndex", json!(["_Session", schema(), ["installationId"], null, false])).await;
+    must(
+        &a,
+        "ensureIndex",
+        json!(["_Session", schema(), ["installationId"], null, false]),
+    )
+    .await;
     // The object, its token's sentinel and its index entries carry its expiry; none is a field.
     let all = items(&a).await;
     for (id, token, at) in [

@@ -116,12 +116,9 @@ impl Adapter {
         };
         todo = &todo[used..];
         self.budget_spent("aggregate", class, budget.as_ref());
-        crate::store::note_query(json!({
-            "call": "aggregate",
-            "class": class,
-            "plan": exec::describe(class, plan, Default::default()),
-            "readUnits": crate::store::read_so_far() - before,
-        }));
+        crate::store::note_query("aggregate", class, before, || {
+            exec::describe(class, plan, Default::default())
+        });
         let answer = exec::Answer {
             rows: (),
             matched,

@@ -240,12 +240,9 @@ impl Adapter {
             None => run.await?,
         };
         self.budget_spent("find", class, budget.as_ref());
-        store::note_query(json!({
-            "call": "find",
-            "class": class,
-            "plan": exec::describe(class, &planned.plan, opts.page()),
-            "readUnits": store::read_so_far() - before,
-        }));
+        store::note_query("find", class, before, || {
+            exec::describe(class, &planned.plan, opts.page())
+        });
         // A sorted page read in index order reads about the page, and so does a read outward
         // from a `$nearSphere` point; a lookup reads the matches.
         let would_read = match hint {
@@ -292,12 +289,12 @@ impl Adapter {
             let before = store::read_so_far();
             let n = self.counts.size(&reader, class).await?;
             self.learned.counted(class, Some(n));
-            store::note_query(json!({
-                "call": "count",
-                "class": class,
-                "plan": {"operation": "Query", "partition": crate::layout::count_pk(class), "via": "the class's counters"},
-                "readUnits": store::read_so_far() - before,
-            }));
+            store::note_query(
+                "count",
+                class,
+                before,
+                || json!({"operation": "Query", "partition": crate::layout::count_pk(class), "via": "the class's counters"}),
+            );
             return Ok(n as usize);
         }
         // Index entries are not counted alone: an entry left by a write a crash cut off
@@ -322,12 +319,9 @@ impl Adapter {
             None => run.await?,
         };
         self.budget_spent("count", class, budget.as_ref());
-        store::note_query(json!({
-            "call": "count",
-            "class": class,
-            "plan": exec::describe(class, &planned.plan, Default::default()),
-            "readUnits": store::read_so_far() - before,
-        }));
+        store::note_query("count", class, before, || {
+            exec::describe(class, &planned.plan, Default::default())
+        });
         self.after_read(class, &q, None, &planned, &reader, &answer, answer.matched);
         Ok(answer.rows)
     }

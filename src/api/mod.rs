@@ -55,14 +55,16 @@ pub async fn call_tagged(
     args: &[Value],
     tag: Option<&Value>,
 ) -> Result<Value> {
-    let account = std::sync::Arc::new(crate::store::Tally::default());
+    let request = tag.and_then(|t| t.get("id")).and_then(Value::as_u64);
+    // A request's queries are kept for its log line and header; other calls' are not.
+    let account = std::sync::Arc::new(match request {
+        Some(_) => crate::store::Tally::noting(),
+        None => crate::store::Tally::default(),
+    });
     let out = crate::store::metered(account.clone(), call(a, method, args)).await;
     let spent = account.take();
-    let request = tag.and_then(|t| t.get("id")).and_then(Value::as_u64);
     if spent.requests > 0 || request.is_some() {
-        let label = tag
-            .map(crate::bill::Label::of)
-            .unwrap_or_else(|| crate::bill::Label::of(&Value::Null));
+        let label = crate::bill::Label::of(tag.unwrap_or(&Value::Null));
         a.bill().call_done(label, request, spent);
     }
     out

@@ -307,7 +307,10 @@ fn round(x: f64) -> f64 {
 /// function summed) counted over `seconds`: the totals, then the rows by what a month of them
 /// costs, each with its units per request and its dollars a month at `prices`.
 pub fn report(rows: &[Value], seconds: f64, prices: &Prices, top: usize) -> Value {
+    // Several servers' rows of one label summed (a map by the label's text: up to 1,000 rows
+    // from each server).
     let mut merged: Vec<(Value, [f64; 5])> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
     for r in rows {
         let key = json!([r["route"], r["class"], r["function"]]);
         let n = |k: &str| r.get(k).and_then(Value::as_f64).unwrap_or(0.0);
@@ -318,9 +321,12 @@ pub fn report(rows: &[Value], seconds: f64, prices: &Prices, top: usize) -> Valu
             n("readUnits"),
             n("writeUnits"),
         ];
-        match merged.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, sum)) => sum.iter_mut().zip(add).for_each(|(s, a)| *s += a),
-            None => merged.push((key, add)),
+        match at.get(&key.to_string()) {
+            Some(&i) => merged[i].1.iter_mut().zip(add).for_each(|(s, a)| *s += a),
+            None => {
+                at.insert(key.to_string(), merged.len());
+                merged.push((key, add));
+            }
         }
     }
     let seconds = seconds.max(1.0);

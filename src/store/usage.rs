@@ -53,6 +53,9 @@ impl Usage {
 #[derive(Debug, Default)]
 pub struct Tally {
     spent: std::sync::Mutex<Spent>,
+    /// Whether the queries run under it are kept (a Parse request's call: its log line and
+    /// `Server-Timing` header tell them); else only their units count.
+    noting: bool,
 }
 
 /// What a `Tally` holds: requests, units, and the plans of the queries it ran.
@@ -67,6 +70,14 @@ pub struct Spent {
 }
 
 impl Tally {
+    /// An account that keeps the queries run under it (`note_query`).
+    pub fn noting() -> Tally {
+        Tally {
+            noting: true,
+            ..Tally::default()
+        }
+    }
+
     pub fn spent(&self) -> Spent {
         self.spent.lock().map(|s| s.clone()).unwrap_or_default()
     }
@@ -181,10 +192,17 @@ pub(super) fn page_cap() -> Option<i32> {
     BUDGET.try_with(|b| b.page_cap()).ok().flatten()
 }
 
-/// Adds a query's plan and units to the running task's account (for the cost log).
-pub fn note_query(query: serde_json::Value) {
+/// Adds query `call` of `class` (a find, count or aggregate), with its plan (`plan`, made only
+/// when the account keeps queries) and the read units it spent since `read_so_far` answered
+/// `since`, to the running task's account.
+pub fn note_query(call: &str, class: &str, since: f64, plan: impl FnOnce() -> serde_json::Value) {
     let _ = ACCOUNT.try_with(|a| {
+        if !a.noting {
+            return;
+        }
         if let Ok(mut s) = a.spent.lock() {
+            let units = s.read_units - since;
+            let query = serde_json::json!({"call": call, "class": class, "plan": plan(), "readUnits": units});
             s.queries.push(query);
         }
     });
@@ -192,7 +210,9 @@ pub fn note_query(query: serde_json::Value) {
 
 /// The read units the running task's account has spent so far (0 outside one).
 pub fn read_so_far() -> f64 {
-    ACCOUNT.try_with(|a| a.spent().read_units).unwrap_or(0.0)
+    ACCOUNT
+        .try_with(|a| a.spent.lock().map(|s| s.read_units).unwrap_or(0.0))
+        .unwrap_or(0.0)
 }
 
 /// Err once the running query has spent more than a stopping budget: the store's read loops

@@ -7,7 +7,8 @@
 //! object DynamoDB could not store (over 400 KB, nested too deep, a key too long, a number
 //! its decimals cannot hold) is skipped and named, and nothing of it is written.
 
-use super::{check_size, first_revision, index_ops, Writer};
+use super::entries::index_ops;
+use super::{check_size, first_revision, Writer};
 use crate::codec::{object_to_item, Item};
 use crate::error::Result;
 use crate::layout::{check_key, join_mirror, key_for, owned_sentinel, unique_sk, Fence, Kept};

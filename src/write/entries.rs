@@ -4,15 +4,75 @@
 //! landed, the entries it made stale are removed, each only if no later revision put it again
 //! (`layout::Fence`); an attempt that did not land withdraws the entries it put that the object,
 //! as it is now, does not call for, each only if it still holds that attempt's revision.
+//! `index_ops` says which entry writes a change of an object makes.
 
+use super::expiry::Expiry;
 use super::Writer;
 use crate::codec::{item_to_stored, Item, PK, SK};
 use crate::error::{Error, Result};
-use crate::layout::{entry_pk, index, join_mirror_key, ENTRY_REV};
+use crate::layout::{entry_changes, entry_pk, expire, index, join_mirror_key, Fence, ENTRY_REV};
 use crate::store::{Condition, TxOp};
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::stream::{StreamExt, TryStreamExt};
+use serde_json::{Map, Value};
 use std::collections::HashSet;
+
+/// The puts (their items) and the deletes among index entry writes.
+pub(super) fn split_entries(ops: Vec<TxOp>) -> (Vec<Item>, Vec<TxOp>) {
+    let mut puts = Vec::new();
+    let mut deletes = Vec::new();
+    for op in ops {
+        match op {
+            TxOp::Put(item, _) => puts.push(item),
+            other => deletes.push(other),
+        }
+    }
+    (puts, deletes)
+}
+
+/// An object before and after a write (either may be absent).
+pub(super) type Change<'a> = (
+    Option<&'a Map<String, Value>>,
+    Option<&'a Map<String, Value>>,
+);
+
+/// Index entry writes turning `old`'s entries into `new`'s (either may be absent), fenced by
+/// `fence`; the puts carry the object's TTL expiry, and when it changed every entry of `new`
+/// is put again with it (an entry TTL deleted at the old expiry would leave the object out of
+/// its index).
+pub(super) fn index_ops(
+    class: &str,
+    specs: &[String],
+    key: &str,
+    (old, new): Change,
+    fence: Fence,
+    (was, will): Expiry,
+) -> Vec<TxOp> {
+    let entries = |o: Option<&Map<String, Value>>, spec: &str| {
+        o.map(|o| index::entries(o, spec, key)).unwrap_or_default()
+    };
+    let restamp = was != will && new.is_some();
+    let mut ops: Vec<TxOp> = specs
+        .iter()
+        .flat_map(|spec| {
+            let (have, want) = (entries(old, spec), entries(new, spec));
+            let mut ops = entry_changes(class, spec, key, &have, &want, fence);
+            if restamp {
+                ops.retain(|op| matches!(op, TxOp::Delete(..)));
+                ops.extend(entry_changes(class, spec, key, &[], &want, fence));
+            }
+            ops
+        })
+        .collect();
+    if will.is_some() {
+        for op in &mut ops {
+            if let TxOp::Put(item, _) = op {
+                expire(item, will);
+            }
+        }
+    }
+    ops
+}
 
 /// Entry removals sent at once.
 const REMOVALS_AT_ONCE: usize = 16;

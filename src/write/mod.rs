@@ -1,8 +1,9 @@
 //! Writes of one object with everything kept beside it: inserts conditioned on absence, updates
 //! as read-modify-writes conditioned on the object's revision (re-read and re-checked against
 //! the query on conflict; `in_place` makes those that can be one `UpdateItem`), deletes. The
-//! object goes in one transaction with its unique-value sentinels when it has any, else alone
-//! (one PutItem or DeleteItem). Its index entries, and a relation row's mirror, are written
+//! object goes alone (one PutItem or DeleteItem), or in one transaction with a sentinel that
+//! holds its copy (`_Session`'s token); its other unique values are claimed before it and
+//! released after it (`unique`). Its index entries, and a relation row's mirror, are written
 //! outside it, one unit each, in an order that keeps every answer exact: the entries a write adds go
 //! before the object (BatchWriteItem), the ones it makes stale are removed after it, each
 //! removal conditioned on the entry not having been put again by a later revision
@@ -10,7 +11,8 @@
 //! off between its steps leaves entries no answer shows (`check` counts them as leftovers, `check
 //! --fix` removes them). Inside a transactional session the same operations, entries
 //! included, are buffered in `sessions::Sessions` and sent together at commit. Objects created
-//! and deleted are counted in `counts`.
+//! and deleted are counted in `counts`. An object of a class with `ttl`, and everything kept
+//! for it, carries the second DynamoDB's TTL deletes them at (`expiry`).
 
 use crate::codec::{
     item_measure, item_to_stored, item_tokens, object_to_item, Item, Stored, MAX_ITEM_BYTES,
@@ -18,23 +20,24 @@ use crate::codec::{
 };
 use crate::counts::Counts;
 use crate::error::{Error, Result};
-use crate::layout::index;
 use crate::layout::{
-    check_key, covers, duplicate, entry_changes, expire, join_mirror, join_mirror_key,
-    owned_sentinel, unique_pk, unique_sk, Fence, Kept, ENTRY_REV,
+    check_key, covers, duplicate, expire, join_mirror, join_mirror_key, owned_sentinel, unique_sk,
+    Fence, Kept, ENTRY_REV,
 };
 use crate::query::eval::matches;
 use crate::query::Expr;
 use crate::store::{backoff, Condition, Store, TxOp, Written};
 use crate::update;
+use entries::{index_ops, split_entries};
 use serde_json::{Map, Value};
 use sessions::{Pending, Sessions};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use unique::Claim;
+use unique::{release_ops, sentinel_ops, Claim};
 
 mod bulk;
 mod entries;
+mod expiry;
 mod in_place;
 mod sessions;
 mod unique;
@@ -50,19 +53,6 @@ const WRITE_ATTEMPTS: u32 = 200;
 pub(crate) fn first_revision() -> i64 {
     let ms = crate::layout::now_ms();
     ms.saturating_mul(1024).max(1)
-}
-
-/// The puts (their items) and the deletes among index entry writes.
-fn split_entries(ops: Vec<TxOp>) -> (Vec<Item>, Vec<TxOp>) {
-    let mut puts = Vec::new();
-    let mut deletes = Vec::new();
-    for op in ops {
-        match op {
-            TxOp::Put(item, _) => puts.push(item),
-            other => deletes.push(other),
-        }
-    }
-    (puts, deletes)
 }
 
 /// A fresh write token (random: 48 bits).
@@ -116,108 +106,6 @@ fn check_size(item: &Item) -> Result<()> {
     Ok(())
 }
 
-/// The TTL expiry (epoch seconds) of an object before and after a write (see
-/// `Writer::expiries`).
-type Expiry = (Option<i64>, Option<i64>);
-/// An object before and after a write (either may be absent).
-type Change<'a> = (
-    Option<&'a Map<String, Value>>,
-    Option<&'a Map<String, Value>>,
-);
-
-/// Index entry writes turning `old`'s entries into `new`'s (either may be absent), fenced by
-/// `fence`; the puts carry the object's TTL expiry, and when it changed every entry of `new`
-/// is put again with it (an entry TTL deleted at the old expiry would leave the object out of
-/// its index).
-fn index_ops(
-    class: &str,
-    specs: &[String],
-    key: &str,
-    (old, new): Change,
-    fence: Fence,
-    (was, will): Expiry,
-) -> Vec<TxOp> {
-    let entries = |o: Option<&Map<String, Value>>, spec: &str| {
-        o.map(|o| index::entries(o, spec, key)).unwrap_or_default()
-    };
-    let restamp = was != will && new.is_some();
-    let mut ops: Vec<TxOp> = specs
-        .iter()
-        .flat_map(|spec| {
-            let (have, want) = (entries(old, spec), entries(new, spec));
-            let mut ops = entry_changes(class, spec, key, &have, &want, fence);
-            if restamp {
-                ops.retain(|op| matches!(op, TxOp::Delete(..)));
-                ops.extend(entry_changes(class, spec, key, &[], &want, fence));
-            }
-            ops
-        })
-        .collect();
-    if will.is_some() {
-        for op in &mut ops {
-            if let TxOp::Put(item, _) = op {
-                expire(item, will);
-            }
-        }
-    }
-    ops
-}
-
-/// The sentinel changes of unique `field` when an object goes from `old` to `new`: claim the
-/// new value, release the old one (each only if this object owns it or nobody does).
-fn sentinel_ops(
-    class: &str,
-    field: &str,
-    key: &str,
-    old: &Map<String, Value>,
-    new: &Map<String, Value>,
-    new_item: &Item,
-    restamp: bool,
-) -> Result<Vec<TxOp>> {
-    let (old_sk, new_sk) = (unique_sk(old, field)?, unique_sk(new, field)?);
-    let mut ops = Vec::new();
-    // A sentinel with a copy of the object is rewritten with every change of it, and any
-    // sentinel when the object's TTL expiry changed (`restamp`).
-    if old_sk == new_sk && !((covers(class, field) || restamp) && new_sk.is_some()) {
-        return Ok(ops);
-    }
-    if let Some(sk) = &new_sk {
-        ops.push(TxOp::Put(
-            owned_sentinel(class, field, sk, key, new_item),
-            Some(Condition::absent_or_owned(key)),
-        ));
-    }
-    if let Some(sk) = old_sk.filter(|sk| new_sk.as_ref() != Some(sk)) {
-        ops.push(TxOp::Delete(
-            unique_pk(class, field),
-            sk,
-            Some(Condition::absent_or_owned(key)),
-        ));
-    }
-    Ok(ops)
-}
-
-/// The sentinel deletes of a deleted object's unique values, each with its field.
-fn release_ops(
-    class: &str,
-    kept: &Kept,
-    key: &str,
-    obj: &Map<String, Value>,
-) -> Result<Vec<(String, TxOp)>> {
-    let mut ops = Vec::new();
-    for f in &kept.unique {
-        if let Some(sk) = unique_sk(obj, f)? {
-            let op = TxOp::Delete(
-                unique_pk(class, f),
-                sk,
-                Some(Condition::absent_or_owned(key)),
-            );
-            ops.push((f.clone(), op));
-        }
-    }
-    Ok(ops)
-}
-
 fn too_many_updates() -> Error {
     Error::Conflict("too many concurrent updates of one object; try again".into())
 }
@@ -250,32 +138,6 @@ impl Writer {
             counts,
             ttl,
         }
-    }
-
-    /// The epoch second DynamoDB's TTL deletes `obj` of `class` at: the date in the class's
-    /// `ttl` field (None: the class has none, or the object no such date).
-    fn expiry(&self, class: &str, obj: &Map<String, Value>) -> Option<i64> {
-        let iso = crate::value::date_iso(obj.get(self.ttl.get(class)?)?)?;
-        chrono::DateTime::parse_from_rfc3339(iso)
-            .ok()
-            .map(|d| d.timestamp())
-    }
-
-    /// The TTL field of `class`, when it has one (an update of it is never made in place:
-    /// every item kept for the object takes the new expiry).
-    fn ttl_field(&self, class: &str) -> Option<&str> {
-        self.ttl.get(class).map(String::as_str)
-    }
-
-    /// The TTL expiry of an object of `class` going from `old` to `new` (see `expiry`).
-    fn expiries(
-        &self,
-        class: &str,
-        old: Option<&Map<String, Value>>,
-        new: Option<&Map<String, Value>>,
-    ) -> Expiry {
-        let of = |o: Option<&Map<String, Value>>| o.and_then(|o| self.expiry(class, o));
-        (of(old), of(new))
     }
 
     pub fn start_session(&self) -> u64 {

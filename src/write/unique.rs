@@ -19,7 +19,8 @@ use crate::codec::{item_to_stored, Item};
 use crate::error::{Error, Result};
 pub(crate) use crate::layout::claim_grace;
 use crate::layout::{
-    claim_age_ms, claim_sentinel, duplicate, sentinel_claim, sentinel_owner, unique_pk, unique_sk,
+    claim_age_ms, claim_sentinel, covers, duplicate, owned_sentinel, sentinel_claim,
+    sentinel_owner, unique_pk, unique_sk, Kept,
 };
 use crate::store::{backoff, Condition, TxOp, Written};
 use serde_json::{Map, Value};
@@ -58,6 +59,61 @@ pub(super) fn held_apart(
         }
     }
     Ok(out)
+}
+
+/// The sentinel changes of unique `field` when an object goes from `old` to `new`: claim the
+/// new value, release the old one (each only if this object owns it or nobody does).
+pub(super) fn sentinel_ops(
+    class: &str,
+    field: &str,
+    key: &str,
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+    new_item: &Item,
+    restamp: bool,
+) -> Result<Vec<TxOp>> {
+    let (old_sk, new_sk) = (unique_sk(old, field)?, unique_sk(new, field)?);
+    let mut ops = Vec::new();
+    // A sentinel with a copy of the object is rewritten with every change of it, and any
+    // sentinel when the object's TTL expiry changed (`restamp`).
+    if old_sk == new_sk && !((covers(class, field) || restamp) && new_sk.is_some()) {
+        return Ok(ops);
+    }
+    if let Some(sk) = &new_sk {
+        ops.push(TxOp::Put(
+            owned_sentinel(class, field, sk, key, new_item),
+            Some(Condition::absent_or_owned(key)),
+        ));
+    }
+    if let Some(sk) = old_sk.filter(|sk| new_sk.as_ref() != Some(sk)) {
+        ops.push(TxOp::Delete(
+            unique_pk(class, field),
+            sk,
+            Some(Condition::absent_or_owned(key)),
+        ));
+    }
+    Ok(ops)
+}
+
+/// The sentinel deletes of a deleted object's unique values, each with its field.
+pub(super) fn release_ops(
+    class: &str,
+    kept: &Kept,
+    key: &str,
+    obj: &Map<String, Value>,
+) -> Result<Vec<(String, TxOp)>> {
+    let mut ops = Vec::new();
+    for f in &kept.unique {
+        if let Some(sk) = unique_sk(obj, f)? {
+            let op = TxOp::Delete(
+                unique_pk(class, f),
+                sk,
+                Some(Condition::absent_or_owned(key)),
+            );
+            ops.push((f.clone(), op));
+        }
+    }
+    Ok(ops)
 }
 
 impl Writer {
