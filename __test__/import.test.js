@@ -6,7 +6,8 @@
 // and the table logs the same users in with the same passwords, accepts their old session
 // tokens, and answers the same queries, role checks, relation query and Config. The same app
 // written as a mongodump (through Parse's own MongoTransform and `bson`, as mongodump stores
-// what MongoStorageAdapter wrote) goes through `import-from <folder>` the same way.
+// what MongoStorageAdapter wrote) goes through `import-from <folder>` the same way. An object over
+// DynamoDB's 400 KB item comes in whole.
 'use strict';
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -251,16 +252,24 @@ test('an app on PostgreSQL, and the same app as a mongodump, move in with import
     // of its class goes in, and the exit status says something was left out.
     const PostgresStorageAdapter = require('parse-server/lib/Adapters/Storage/Postgres/PostgresStorageAdapter').default;
     const raw = new PostgresStorageAdapter({ uri: pg.uri, collectionPrefix: '' });
-    const odd = { className: 'Odd', fields: { objectId: { type: 'String' }, createdAt: { type: 'Date' }, updatedAt: { type: 'Date' }, _rperm: { type: 'Array' }, _wperm: { type: 'Array' }, x: { type: 'Number' } } };
+    const odd = { className: 'Odd', fields: { objectId: { type: 'String' }, createdAt: { type: 'Date' }, updatedAt: { type: 'Date' }, _rperm: { type: 'Array' }, _wperm: { type: 'Array' }, x: { type: 'Number' }, text: { type: 'String' } } };
     await raw.createClass('Odd', odd);
     const at = { __type: 'Date', iso: '2025-01-01T00:00:00.000Z' };
     await raw.createObject('Odd', odd, { objectId: 'huge', x: 1e200, createdAt: at, updatedAt: at });
     await raw.createObject('Odd', odd, { objectId: 'fine', x: 1, createdAt: at, updatedAt: at });
+    // An object over DynamoDB's 400 KB item goes in whole (its fields partly in chunks).
+    await raw.createObject('Odd', odd, { objectId: 'large', x: 2, text: 'y'.repeat(3 * 1024 * 1024), createdAt: at, updatedAt: at });
     await raw.handleShutdown();
     const skipped = await run(dynamo.endpoint, 'import-from', pg.uri, 'odd', '--classes', 'Odd');
     assert.equal(skipped.code, 4, skipped.stderr + skipped.stdout);
     assert.match(skipped.stdout, /^SKIPPED\tOdd\thuge\t.+$/m);
-    assert.match(skipped.stdout, /^Odd\t1$/m);
+    assert.match(skipped.stdout, /^Odd\t2$/m);
+    const { DynamoDB: Dynamo } = require('..');
+    const oddTable = new Dynamo('odd', { endpoint: dynamo.endpoint, region: 'us-east-1' }).getAdapter();
+    const [large] = await oddTable.find('Odd', odd, { objectId: 'large' }, {});
+    assert.equal(large.text, 'y'.repeat(3 * 1024 * 1024));
+    assert.equal(large.x, 2);
+    await oddTable.handleShutdown();
     const missing = await run(dynamo.endpoint, 'import-from', pg.uri, 'other', '--classes', 'Nope');
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /the source has no class Nope/);

@@ -15,7 +15,8 @@
 #   9. import-from of a 100k-object mongodump vs creating the objects one by one;
 #  10. LiveQuery event latency across servers through the table's stream;
 #  12. the local store's (dynoxide's) CPU per write over 100,000 writes, with and without a
-#      table stream.
+#      table stream;
+#  16. the units a 1 MB and a 10 MB object bill to create, read, update and delete, against S3.
 # Each prints ratios measured side by side in one run. Not part of the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,5 +70,7 @@ echo "== 14. geo, text, substring and \$all queries with and without their index
 BENCH_SEARCH_LARGE=${BENCH_SEARCH_LARGE:-100000} node bench/search-costs.js 2>/dev/null | grep -v '^info:\|^warn:'
 echo "== 15. following requests for the cost ledger =="
 node bench/ledger-overhead.js
+echo "== 16. what objects over 400 KB bill, against S3 =="
+node bench/large-objects.js 2>/dev/null | grep -v '^info:\|^warn:'
 echo "== charts (docs/charts/*.svg, from this run's tables) =="
 node bench/charts.js bench/out/last-run.md docs/charts

@@ -5,7 +5,9 @@
 //! without a schema. With `fix`, each repair is a transaction conditioned on what was read (the
 //! object's revision, the sentinel's owner, the class still without a schema), so it never
 //! undoes a write that raced with the check; index entries are repaired by `indexes::reconcile`.
-//! Items past their TTL expiry (`expired`) are taken as gone: DynamoDB deletes them.
+//! Items past their TTL expiry (`expired`) are taken as gone: DynamoDB deletes them. Chunks of
+//! large objects (`store::chunks`) that no object names are leftovers of writes cut off (or
+//! under way, when younger than `layout::LEFTOVER_GRACE_MS`); a fix removes the former.
 
 use crate::codec::{item_to_stored, PK, SK};
 use crate::error::Result;
@@ -19,6 +21,7 @@ use crate::layout::{
 };
 use crate::log::Log;
 use crate::schema::SCHEMA_PARTITION;
+use crate::store::chunks::{parse_chunk_pk, version_time, CHUNK_PARTITION, CHUNK_SK};
 use crate::store::{Condition, Store, TxOp, Written};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
@@ -68,7 +71,9 @@ impl Problem {
 /// value, and the next claim takes it over), removed by a fix, and `index-entry-underway` /
 /// `mirror-underway` (of an object not there yet, younger than `layout::LEFTOVER_GRACE_MS`)
 /// and `claim-underway` (younger than `layout::claim_grace`): a write may be under way, left;
-/// `dropped-index-underway`, entries of an index being dropped (its drop sweeps them).
+/// `dropped-index-underway`, entries of an index being dropped (its drop sweeps them);
+/// `unnamed-chunks`, a version of a large object's chunks no object names (removed by a fix),
+/// and `chunks-underway`, one younger than the grace (its head may be on its way).
 #[derive(Debug, Default)]
 pub struct Report {
     pub items: usize,
@@ -186,6 +191,8 @@ impl Checker<'_> {
             .into_iter()
             .collect();
         report.classes = classes.len();
+        // The versions of chunks the objects name.
+        let mut named: HashSet<String> = HashSet::new();
         self.log.info(format!(
             "check: {} items, {} classes with objects, {} schemas",
             report.items,
@@ -209,9 +216,10 @@ impl Checker<'_> {
             if is_join(class) {
                 self.check_mirrors(class, &mut report).await?;
             } else {
-                self.check_class(class, &mut report).await?;
+                self.check_class(class, &mut report, &mut named).await?;
             }
         }
+        self.check_chunks(&partitions, &named, &mut report).await?;
         self.check_left_over(&partitions, &schemas, &mut report)
             .await?;
         let unfixed = report.problems.iter().filter(|p| !p.fixed).count();
@@ -224,7 +232,12 @@ impl Checker<'_> {
     }
 
     /// Sentinels and index entries of one class against its objects.
-    async fn check_class(&self, class: &str, report: &mut Report) -> Result<()> {
+    async fn check_class(
+        &self,
+        class: &str,
+        report: &mut Report,
+        named: &mut HashSet<String>,
+    ) -> Result<()> {
         let store = self.store;
         let kept = self.indexes.kept(class).await?;
         // What the objects call for.
@@ -238,6 +251,7 @@ impl Checker<'_> {
                     return Ok(true);
                 }
                 let st = item_to_stored(&item)?;
+                named.extend(st.chunks.as_ref().map(|r| r.version.clone()));
                 for f in &kept.unique {
                     // An object whose value cannot have a sentinel was refused when written.
                     if let Ok(Some(sk)) = unique_sk(&st.obj, f) {
@@ -615,6 +629,49 @@ impl Checker<'_> {
                 p.fixed = self.delete_partition(pk, class, live(class)).await?;
             }
             report.problems.push(p);
+        }
+        Ok(())
+    }
+
+    /// Chunks no object names (listed before the objects were read, so a version named then
+    /// and replaced since is a leftover too): a write cut off between its steps, or one under
+    /// way when younger than the grace.
+    async fn check_chunks(
+        &self,
+        partitions: &BTreeMap<String, usize>,
+        named: &HashSet<String>,
+        report: &mut Report,
+    ) -> Result<()> {
+        let mut versions: BTreeMap<&str, usize> = BTreeMap::new();
+        for pk in partitions.keys() {
+            if let Some((v, _)) = parse_chunk_pk(pk) {
+                *versions.entry(v).or_default() += 1;
+            }
+        }
+        let now = crate::layout::now_ms();
+        for (v, n) in versions.into_iter().filter(|(v, _)| !named.contains(*v)) {
+            let young = version_time(v).is_some_and(|t| now - t < crate::layout::LEFTOVER_GRACE_MS);
+            let kind = if young {
+                "chunks-underway"
+            } else {
+                "unnamed-chunks"
+            };
+            let mut p = Problem::new(
+                kind,
+                "",
+                format!("{CHUNK_PARTITION}{v}"),
+                format!("{n} chunks of a version no object names"),
+            );
+            if self.fix && !young {
+                let keys: Vec<(String, String)> = partitions
+                    .keys()
+                    .filter(|pk| parse_chunk_pk(pk).is_some_and(|(x, _)| x == v))
+                    .map(|pk| (pk.clone(), CHUNK_SK.to_string()))
+                    .collect();
+                self.store.batch_delete(&keys).await?;
+                p.fixed = true;
+            }
+            report.leftovers.push(p);
         }
         Ok(())
     }

@@ -26,6 +26,12 @@ pub const EXPIRES: &str = "_expires";
 /// revisions since was its own write.
 pub const TOKEN: &str = "_wt";
 pub const TOKENS_KEPT: usize = 8;
+/// The pointer of an object too large for one item to the chunks holding the rest of its fields
+/// (`store::chunks`): the version (`v`), how many chunks (`n`) and which fields they hold (`m`,
+/// or `a` when they may hold any). Not a field.
+pub const CHUNKS: &str = "_ch";
+/// Set in the pointer of an item read with its chunks spliced in (never stored).
+pub const CHUNKS_READ: &str = "r";
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -380,6 +386,33 @@ pub struct Stored {
     pub tokens: Vec<String>,
     /// When DynamoDB's TTL deletes the item (epoch seconds), as the item says (`EXPIRES`).
     pub expires: Option<i64>,
+    /// The chunks holding part of its fields, when the object is too large for one item.
+    pub chunks: Option<ChunkRef>,
+}
+
+/// A version of an object's chunks, as the pointer in its item names it (`CHUNKS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkRef {
+    pub version: String,
+    pub count: usize,
+}
+
+/// The chunks an item points at, if it is the head of a chunked object.
+pub fn item_chunks(item: &Item) -> Option<ChunkRef> {
+    let AttributeValue::M(p) = item.get(CHUNKS)? else {
+        return None;
+    };
+    let version = p.get("v")?.as_s().ok()?.clone();
+    let count = p.get("n")?.as_n().ok()?.parse().ok()?;
+    Some(ChunkRef { version, count })
+}
+
+/// An item's revision (`REV`; 0 without one).
+pub fn item_rev(item: &Item) -> i64 {
+    match item.get(REV) {
+        Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// The write tokens an item carries, newest first.
@@ -392,14 +425,20 @@ pub fn item_tokens(item: &Item) -> Vec<String> {
 }
 
 pub fn item_to_stored(item: &Item) -> Result<Stored> {
+    if let Some(AttributeValue::M(p)) = item.get(CHUNKS) {
+        // Its fields in chunks are spliced in by the store's reads (`store::chunks`), which
+        // mark the pointer; a head alone would be a partial object.
+        if !p.contains_key(CHUNKS_READ) {
+            return Err(Error::Internal(
+                "a chunked object's head was read without its chunks".into(),
+            ));
+        }
+    }
     let key = match item.get(SK) {
         Some(AttributeValue::S(s)) => s.clone(),
         _ => return Err(Error::Internal("item without key".into())),
     };
-    let rev = match item.get(REV) {
-        Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
-        _ => 0,
-    };
+    let rev = item_rev(item);
     let mut obj = Map::with_capacity(item.len());
     // `_Join` rows are keyed `owningId:relatedId` and have no objectId.
     let join_row = matches!(item.get(PK), Some(AttributeValue::S(c)) if c.starts_with("_Join:"));
@@ -409,7 +448,7 @@ pub fn item_to_stored(item: &Item) -> Result<Stored> {
     let mut names: Vec<&String> = item.keys().collect();
     names.sort();
     for k in names {
-        if k == PK || k == SK || k == REV || k == TOKEN || k == EXPIRES {
+        if k == PK || k == SK || k == REV || k == TOKEN || k == EXPIRES || k == CHUNKS {
             continue;
         }
         obj.insert(k.clone(), from_attr(&item[k])?);
@@ -420,6 +459,7 @@ pub fn item_to_stored(item: &Item) -> Result<Stored> {
         _ => None,
     };
     Ok(Stored {
+        chunks: item_chunks(item),
         expires,
         key,
         rev,

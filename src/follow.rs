@@ -220,9 +220,17 @@ impl Follower<'_> {
                         schema |= rec.pk == SCHEMA_PARTITION;
                         meta |= rec.pk == META_PARTITION;
                         if rec.pk.starts_with(PARTITION_PREFIX) {
-                            if let (Some(c), Some(m)) = (rec.strings.get("c"), rec.strings.get("m"))
-                            {
-                                live.push((rec.sk.clone(), c.clone(), m.clone()));
+                            match (rec.strings.get("c"), rec.strings.get("m")) {
+                                (Some(c), Some(m)) => {
+                                    live.push((rec.sk.clone(), c.clone(), m.clone()))
+                                }
+                                // Sent by reference (in chunks): read whole.
+                                (Some(_), None) => {
+                                    if let Some(m) = whole_message(store, &rec.pk, &rec.sk).await? {
+                                        live.push(m);
+                                    }
+                                }
+                                _ => {}
                             }
                         }
                     }
@@ -326,4 +334,23 @@ async fn follow(changes: &Changes, store: &Store, indexes: &Indexes, log: &Log) 
         }
     }
     Ok(())
+}
+
+/// A LiveQuery message sent by reference (over 400 KB: its text in chunks), read whole; None
+/// once it expired.
+async fn whole_message(
+    store: &Store,
+    pk: &str,
+    sk: &str,
+) -> Result<Option<(String, String, String)>> {
+    let Some(item) = store.get(pk, sk).await? else {
+        return Ok(None);
+    };
+    let text = |k: &str| match item.get(k) {
+        Some(aws_sdk_dynamodb::types::AttributeValue::S(s)) => Some(s.clone()),
+        _ => None,
+    };
+    Ok(text("c")
+        .zip(text("m"))
+        .map(|(c, m)| (sk.to_string(), c, m)))
 }

@@ -4,9 +4,10 @@
 //! (`follow`) hears it from the stream and hands it to the subscribers of its process. A
 //! channel's messages go to one of `SHARDS` partitions (by its hash), none of which every message
 //! touches, and their sort keys order them as published. A message over DynamoDB's 400 KB item
-//! size is refused.
+//! size (an object over it) is sent by reference: its text goes in chunks (`store::chunks`,
+//! which expire with it), which the followers read; one over 16 MB is refused.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::Store;
 use crate::store::TTL_ATTRIBUTE;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -19,19 +20,11 @@ const SHARDS: u32 = 16;
 const KEEP_SECS: u64 = 60;
 /// The prefix of the message partitions.
 pub const PARTITION_PREFIX: &str = "~lq:";
-/// The largest channel and message together (the item's keys and attributes fit 400 KB).
-const MAX_BYTES: usize = 400 * 1024 - 512;
 
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 /// Publishes `message` on `channel`.
 pub async fn publish(store: &Store, channel: &str, message: &str) -> Result<()> {
-    if channel.len() + message.len() > MAX_BYTES {
-        return Err(Error::TooLarge(format!(
-            "a LiveQuery message of {} bytes; DynamoDB items hold at most 400 KB",
-            channel.len() + message.len()
-        )));
-    }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -57,6 +50,9 @@ pub async fn publish(store: &Store, channel: &str, message: &str) -> Result<()> 
             AttributeValue::N((now.as_secs() + KEEP_SECS).to_string()),
         ),
     ]);
-    store.put(item, None).await?;
+    // Over 400 KB, the message goes in chunks the followers read (`store::chunks`).
+    let fitted = crate::store::chunks::split(item)?;
+    store.write_chunks(fitted.chunks).await?;
+    store.put(fitted.head, None).await?;
     Ok(())
 }

@@ -211,11 +211,24 @@ async fn live_query_messages_reach_another_server_in_order() {
     assert!(got
         .iter()
         .any(|(c, m)| c == "appafterDelete" && m == "{\"gone\":1}"));
-    // Over DynamoDB's item size: refused, clearly.
+    // Over DynamoDB's item size: sent by reference (its text in chunks), heard whole.
     let big = "x".repeat(410 * 1024);
+    a.live_query_publish("appafterSave", &big).await.unwrap();
+    let mut whole = false;
+    let t = Instant::now();
+    while !whole && t.elapsed() < Duration::from_secs(10) {
+        let (c, batch) = b
+            .live_query_messages(Some(cursor), Duration::from_secs(2))
+            .await
+            .unwrap();
+        cursor = c;
+        whole |= batch.iter().any(|(c, m)| c == "appafterSave" && *m == big);
+    }
+    assert!(whole, "the 410 KB message was heard whole");
+    // Over 16 MB: refused, clearly.
     let e = a
-        .live_query_publish("appafterSave", &big)
+        .live_query_publish("appafterSave", &"x".repeat(16 * 1024 * 1024))
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("400 KB"), "{e}");
+    assert!(e.to_string().contains("16 MB"), "{e}");
 }

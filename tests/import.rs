@@ -38,10 +38,11 @@ async fn imported_objects_answer_as_created_ones() {
          "createdAt": {"__type": "Date", "iso": "2020-01-01T00:00:00.000Z"},
          "updatedAt": {"__type": "Date", "iso": "2020-01-02T00:00:00.000Z"}},
         {"objectId": "u2", "username": "bob", "score": 5},
-        {"objectId": "u3", "username": "cy", "bio": "x".repeat(500_000)},
+        {"objectId": "u3", "username": "cy", "bio": "x".repeat(16 * 1024 * 1024)},
+        {"objectId": "u4", "username": "di", "bio": "y".repeat(500_000)},
     ]);
     let done = a.import_objects("_User", &page).await.unwrap();
-    assert_eq!(done["objects"], 2, "{done}");
+    assert_eq!(done["objects"], 3, "{done}");
     // u1: object, username sentinel, the score index's entries; u2 the same.
     assert!(done["items"].as_u64().unwrap() >= 6, "{done}");
     let skipped = done["skipped"].as_array().unwrap();
@@ -51,10 +52,13 @@ async fn imported_objects_answer_as_created_ones() {
         skipped[0]["error"]
             .as_str()
             .unwrap()
-            .contains("at most 409600 bytes"),
+            .contains("at most 16777216 bytes"),
         "{done}"
     );
-    assert_eq!(a.recount("_User").await.unwrap(), 2);
+    assert_eq!(a.recount("_User").await.unwrap(), 3);
+    // Over DynamoDB's 400 KB item: imported with its chunks, read whole.
+    let large = must(&a, "find", json!(["_User", users, {"username": "di"}, {}])).await;
+    assert_eq!(large[0]["bio"], "y".repeat(500_000));
 
     let by_name = must(&a, "find", json!(["_User", users, {"username": "ann"}, {}])).await;
     assert_eq!(ids(&by_name), ["u1"]);
@@ -93,9 +97,9 @@ async fn imported_objects_answer_as_created_ones() {
 
     // The same page again (an interrupted run continued): nothing changes.
     a.import_objects("_User", &page).await.unwrap();
-    assert_eq!(a.recount("_User").await.unwrap(), 2);
+    assert_eq!(a.recount("_User").await.unwrap(), 3);
     let count = must(&a, "count", json!(["_User", users, {}])).await;
-    assert_eq!(count, 2);
+    assert_eq!(count, 3);
     let report = a.check(false).await.unwrap().to_json();
     assert_eq!(report["problems"], json!([]), "{report}");
 }

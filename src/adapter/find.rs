@@ -310,7 +310,7 @@ impl Adapter {
             .flatten();
         let run = Box::pin(async {
             match exact {
-                Some(c) => exec::count_where(&reader, class, c).await,
+                Some(c) => exec::count_where(&reader, class, &expr, c).await,
                 None => exec::count(&reader, class, &planned.plan, &expr).await,
             }
         });

@@ -262,7 +262,7 @@ impl Adapter {
         self.writer.commit_session(session).await
     }
 
-    pub fn abort_session(&self, session: u64) {
-        self.writer.abort_session(session)
+    pub async fn abort_session(&self, session: u64) {
+        self.writer.abort_session(session).await
     }
 }

@@ -82,7 +82,7 @@ pub(super) async fn call(a: &Adapter, method: &str, args: &[Value]) -> Result<Op
         }
         "abortTransactionalSession" => {
             if let Some(s) = session(args, 0) {
-                a.abort_session(s);
+                a.abort_session(s).await;
             }
             Value::Null
         }

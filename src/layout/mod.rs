@@ -427,7 +427,8 @@ pub fn owned_sentinel(class: &str, field: &str, sk: &str, owner: &str, object: &
     if let Some(at) = object.get(codec::EXPIRES) {
         item.insert(codec::EXPIRES.into(), at.clone());
     }
-    if covers(class, field) {
+    // A large object (its fields partly in chunks) is not copied: found through its key.
+    if covers(class, field) && !object.contains_key(codec::CHUNKS) {
         let copy = AttributeValue::M(
             object
                 .iter()

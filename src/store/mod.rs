@@ -1,7 +1,8 @@
 //! The DynamoDB client, the only room that speaks DynamoDB: connection set-up (region,
 //! endpoint, credentials, retries, timeouts) and what every request shares (the consumed
 //! capacity it reports, errors, conditions); by job, `table` (set-up, TTL), `reads`, `writes`
-//! (single items and batches), `transact` (DynamoDB's transactions), `update` (one item changed
+//! (single items and batches), `chunks` (objects over 400 KB: every read answers them whole),
+//! `transact` (DynamoDB's transactions), `update` (one item changed
 //! in place), `stream` (the table's stream), `rules` (DynamoDB's limits), `usage` and `heat`
 //! (what was asked and what was throttled). Reads are strongly consistent, since Parse reads
 //! its own writes, except through a store made `reading(false)` for queries that ask for
@@ -117,6 +118,7 @@ macro_rules! with_condition {
 }
 
 // The rooms by job (after the macro, which they use).
+pub mod chunks;
 mod conditions;
 mod heat;
 mod reads;

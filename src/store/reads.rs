@@ -7,7 +7,17 @@
 use super::*;
 
 impl Store {
+    /// The item at a key; a chunked object's whole (`chunks`).
     pub async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>> {
+        match self.get_head(pk, sk).await? {
+            Some(item) => Ok(self.complete(vec![item]).await?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    /// The item at a key as stored: of a chunked object, its head alone (its revision and write
+    /// tokens, not its fields).
+    pub async fn get_head(&self, pk: &str, sk: &str) -> Result<Option<Item>> {
         if !key_fits(pk, sk) {
             return Ok(None);
         }
@@ -30,13 +40,20 @@ impl Store {
     /// key once (DynamoDB refuses a BatchGetItem that names a key twice) and only keys that can
     /// exist.
     pub async fn batch_get(&self, pk: &str, sks: &[String]) -> Result<Vec<Item>> {
-        let mut sks: Vec<&String> = sks.iter().filter(|s| key_fits(pk, s)).collect();
-        sks.sort();
-        sks.dedup();
-        let mut found = Vec::with_capacity(sks.len());
-        for chunk in sks.chunks(100) {
+        let keys = sks.iter().map(|s| (pk.to_string(), s.clone())).collect();
+        let found = self.batch_get_keys(keys).await?;
+        self.complete(found).await
+    }
+
+    /// Reads any number of keys, of any partitions, as `batch_get` does (items as stored).
+    pub(super) async fn batch_get_keys(&self, mut all: Vec<(String, String)>) -> Result<Vec<Item>> {
+        all.retain(|(p, s)| key_fits(p, s));
+        all.sort();
+        all.dedup();
+        let mut found = Vec::with_capacity(all.len());
+        for chunk in all.chunks(100) {
             let mut keys: Vec<HashMap<String, AttributeValue>> =
-                chunk.iter().map(|s| Self::key(pk, s)).collect();
+                chunk.iter().map(|(p, s)| Self::key(p, s)).collect();
             let mut attempt = 0;
             while !keys.is_empty() {
                 let ka = KeysAndAttributes::builder()
@@ -103,6 +120,18 @@ impl Store {
         pk: &str,
         prefix: Option<&str>,
         filter: Option<&Filter>,
+        each: impl FnMut(Item) -> Result<bool>,
+    ) -> Result<(f64, u64)> {
+        self.query_items(pk, prefix, filter, true, each).await
+    }
+
+    /// `query_scanned`, chunked objects whole (`whole`) or as their heads alone.
+    async fn query_items(
+        &self,
+        pk: &str,
+        prefix: Option<&str>,
+        filter: Option<&Filter>,
+        whole: bool,
         mut each: impl FnMut(Item) -> Result<bool>,
     ) -> Result<(f64, u64)> {
         if prefix.is_some_and(|p| p.len() > MAX_SORT_KEY) {
@@ -125,7 +154,7 @@ impl Store {
                 None => req,
             };
             if let Some(f) = filter {
-                req = with_filter(req, f);
+                req = with_filter(req, &chunks::widen(f));
             }
             // Under a read budget, pages it can stop between (not DynamoDB's 1 MB).
             req = req.set_limit(super::usage::page_cap());
@@ -134,8 +163,11 @@ impl Store {
             scanned += out.scanned_count.max(0) as u64;
             units += self.record("Query", out.consumed_capacity());
             super::usage::within_budget()?;
-            let items = out.items.unwrap_or_default();
+            let mut items = out.items.unwrap_or_default();
             self.received("Query", items.len());
+            if whole {
+                items = self.complete(items).await?;
+            }
             for item in items {
                 if !each(item)? {
                     return Ok((units, scanned));
@@ -172,7 +204,7 @@ impl Store {
                 .set_exclusive_start_key(start.take())
                 .limit(i32::try_from(limit.clamp(1, 10_000)).unwrap_or(10_000));
             if let Some(f) = filter {
-                req = with_filter(req, f);
+                req = with_filter(req, &chunks::widen(f));
             }
             let out = req.send().await.map_err(dynamo_err)?;
             units += self.record("Query", out.consumed_capacity());
@@ -180,7 +212,7 @@ impl Store {
             read += out.scanned_count.max(0) as usize;
             let items = out.items.unwrap_or_default();
             self.received("Query", items.len());
-            for item in items {
+            for item in self.complete(items).await? {
                 match each(item)? {
                     Some(m) => missing = m.max(1),
                     None => return Ok(units),
@@ -232,7 +264,7 @@ impl Store {
         let items = out.items.unwrap_or_default();
         self.received("Query", items.len());
         let next = out.last_evaluated_key.filter(|k| !k.is_empty());
-        Ok((items, next))
+        Ok((self.complete(items).await?, next))
     }
 
     /// A Query of partition `pk` (consistent as the store reads) that reports its consumed
@@ -257,26 +289,49 @@ impl Store {
     }
 
     /// How many items of a partition pass `filter` (all without one), counted by DynamoDB
-    /// (Select COUNT: no item is sent), and the read units it billed (all the partition's).
-    pub async fn count_where(&self, pk: &str, filter: Option<&Filter>) -> Result<(u64, f64)> {
+    /// (no item is sent but the keys of chunked objects), the read units it billed (all the
+    /// partition's), and the keys of the chunked objects whose chunks hold a field the filter
+    /// names (`chunks::moves_any`): only they are not counted, for the caller to judge whole.
+    pub async fn count_where(
+        &self,
+        pk: &str,
+        filter: Option<&Filter>,
+    ) -> Result<(u64, f64, Vec<String>)> {
         let mut n = 0u64;
         let mut units = 0.0;
         let mut start = None;
+        let mut unsure = Vec::new();
         loop {
-            let mut req = self
-                .partition_query(pk)
-                .select(aws_sdk_dynamodb::types::Select::Count)
-                .set_exclusive_start_key(start);
-            if let Some(f) = filter {
-                req = with_filter(req, f);
-            }
+            let mut req = self.partition_query(pk).set_exclusive_start_key(start);
+            req = match filter {
+                // What passes: its key and pointer only (the heads of chunked objects tell
+                // apart those whose moved fields the filter names).
+                Some(f) => with_filter(req, &chunks::widen(f))
+                    .select(aws_sdk_dynamodb::types::Select::SpecificAttributes)
+                    .projection_expression("#sk, #chp")
+                    .expression_attribute_names("#sk", SK),
+                None => req.select(aws_sdk_dynamodb::types::Select::Count),
+            };
             let out = req.send().await.map_err(dynamo_err)?;
             units += self.record("Query", out.consumed_capacity());
             super::usage::within_budget()?;
-            n += out.count.max(0) as u64;
+            match (filter, out.items) {
+                (Some(f), Some(items)) => {
+                    for item in items {
+                        if chunks::moves_any(&item, &f.names) {
+                            if let Some(AttributeValue::S(sk)) = item.get(SK) {
+                                unsure.push(sk.clone());
+                            }
+                        } else {
+                            n += 1;
+                        }
+                    }
+                }
+                _ => n += out.count.max(0) as u64,
+            }
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok((n, units)),
+                _ => return Ok((n, units, unsure)),
             }
         }
     }
@@ -342,12 +397,16 @@ impl Store {
         }
     }
 
-    /// The keys of every item of partition `pk` (to delete them).
+    /// The keys of every item of partition `pk` and of the chunks its items name (to delete
+    /// them).
     pub async fn partition_keys(&self, pk: &str) -> Result<Vec<(String, String)>> {
         let mut keys = Vec::new();
-        self.query(pk, None, |item| {
+        self.query_items(pk, None, None, false, |item| {
             if let Some(AttributeValue::S(sk)) = item.get(SK) {
                 keys.push((pk.to_string(), sk.clone()));
+            }
+            if let Some(r) = crate::codec::item_chunks(&item) {
+                keys.extend(chunks::chunk_keys(&r));
             }
             Ok(true)
         })

@@ -4,11 +4,12 @@
 //! at once) instead of one transaction per object. Nothing is conditional: an import writes
 //! classes the table holds nothing else of (or what an interrupted run of the same import
 //! wrote, which it writes again the same), and `check` afterwards says whether that held. An
-//! object DynamoDB could not store (over 400 KB, nested too deep, a key too long, a number
-//! its decimals cannot hold) is skipped and named, and nothing of it is written.
+//! object over 400 KB goes with its chunks (`store::chunks`); one DynamoDB could not store
+//! (over 16 MB, nested too deep, a key too long, a number its decimals cannot hold) is skipped
+//! and named, and nothing of it is written.
 
 use super::entries::index_ops;
-use super::{check_size, first_revision, Writer};
+use super::{first_revision, fit, Writer};
 use crate::codec::{object_to_item, Item};
 use crate::error::Result;
 use crate::layout::{check_key, join_mirror, key_for, owned_sentinel, unique_sk, Fence, Kept};
@@ -38,8 +39,10 @@ fn items_of(
     let rev = first_revision();
     let mut item = object_to_item(class, key, rev, obj)?;
     crate::layout::expire(&mut item, expires);
-    check_size(&item)?;
-    let mut items = Vec::new();
+    let fitted = fit(item)?;
+    let item = fitted.head;
+    // A large object's chunks (`store::chunks`), before its head in the batch.
+    let mut items = fitted.chunks;
     for f in &kept.unique {
         if let Some(sk) = unique_sk(obj, f)? {
             items.push(owned_sentinel(class, f, &sk, key, &item));

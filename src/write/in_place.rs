@@ -7,10 +7,13 @@
 //! trims the list; lists near full are trimmed beside the answer). The item as it was comes back
 //! whether the condition held or not, so the answer is `apply` on it, and a refused condition
 //! is explained without a read. Increments whose sum DynamoDB's decimals may give otherwise than
-//! `apply`'s (a non-integer field) are set to `apply`'s right after.
+//! `apply`'s (a non-integer field) are set to `apply`'s right after. Of an object too large for
+//! one item, only the fields its head holds are written in place.
 
 use super::{new_token, Writer};
-use crate::codec::{item_to_stored, item_tokens, to_attr, Stored, REV, SK, TOKEN, TOKENS_KEPT};
+use crate::codec::{
+    item_to_stored, item_tokens, to_attr, Stored, CHUNKS, REV, SK, TOKEN, TOKENS_KEPT,
+};
 use crate::error::{Error, Result};
 use crate::layout::{covers, Kept};
 use crate::query::eval::matches;
@@ -77,6 +80,18 @@ impl Writer {
         };
         let token = new_token();
         let mut u = plan.update;
+        // Of an object too large for one item, only fields its head holds are written in place
+        // (`store::chunks`): the head names those its chunks hold.
+        let mut outside: Vec<String> = u
+            .names
+            .keys()
+            .map(|p| format!("attribute_not_exists(#chp.#chm.{p})"))
+            .collect();
+        outside.sort();
+        outside.push("attribute_not_exists(#chp.#cha)".into());
+        u.names.insert("#chp".into(), CHUNKS.into());
+        u.names.insert("#chm".into(), "m".into());
+        u.names.insert("#cha".into(), "a".into());
         u.names.insert("#rev".into(), REV.into());
         u.names.insert("#wt".into(), TOKEN.into());
         u.names.insert("#sk".into(), SK.into());
@@ -91,7 +106,7 @@ impl Writer {
             .push("#rev = if_not_exists(#rev, :wzero) + :wone".into());
         u.set
             .push("#wt = list_append(:wtl, if_not_exists(#wt, :wnone))".into());
-        let mut expression = "attribute_exists(#sk) AND (attribute_not_exists(#wt) OR size(#wt) < :wcap) AND NOT contains(#wt, :wt)".to_string();
+        let mut expression = format!("attribute_exists(#sk) AND (attribute_not_exists(#wt) OR size(#wt) < :wcap) AND NOT contains(#wt, :wt) AND {}", outside.join(" AND "));
         if !cond.expression.is_empty() {
             expression = format!("{expression} AND {}", cond.expression);
         }
@@ -110,6 +125,9 @@ impl Writer {
             };
             match outcome {
                 Updated::Ok(old) => {
+                    let Some(old) = self.store.whole(old).await? else {
+                        return Ok(Attempt::Careful(None));
+                    };
                     let st = item_to_stored(&old)?;
                     let mut new = st.obj.clone();
                     update::apply(&mut new, upd)?;
@@ -122,6 +140,9 @@ impl Writer {
                 }
                 Updated::ConditionFailed(None) => return Ok(Attempt::Done(None)),
                 Updated::ConditionFailed(Some(item)) => {
+                    let Some(item) = self.store.whole(item).await? else {
+                        return Ok(Attempt::Done(None));
+                    };
                     let st = item_to_stored(&item)?;
                     return Ok(if matches(expr, &st.obj) {
                         Attempt::Careful(Some(st))

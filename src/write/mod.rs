@@ -12,11 +12,13 @@
 //! --fix` removes them). Inside a transactional session the same operations, entries
 //! included, are buffered in `sessions::Sessions` and sent together at commit. Objects created
 //! and deleted are counted in `counts`. An object of a class with `ttl`, and everything kept
-//! for it, carries the second DynamoDB's TTL deletes them at (`expiry`).
+//! for it, carries the second DynamoDB's TTL deletes them at (`expiry`). An object over 400 KB
+//! (`fit`) writes its chunks beside its entries, before it, and removes the version it replaced
+//! once it landed (`store::chunks`).
 
 use crate::codec::{
-    item_measure, item_to_stored, item_tokens, object_to_item, Item, Stored, MAX_ITEM_BYTES,
-    MAX_NESTING, TOKEN, TOKENS_KEPT,
+    item_chunks, item_measure, item_rev, item_to_stored, item_tokens, object_to_item, ChunkRef,
+    Item, Stored, MAX_NESTING, TOKEN, TOKENS_KEPT,
 };
 use crate::counts::Counts;
 use crate::error::{Error, Result};
@@ -26,6 +28,7 @@ use crate::layout::{
 };
 use crate::query::eval::matches;
 use crate::query::Expr;
+use crate::store::chunks::{split, Split};
 use crate::store::{backoff, Condition, Store, TxOp, Written};
 use crate::update;
 use entries::{index_ops, split_entries};
@@ -89,21 +92,17 @@ fn unknown_outcome(class: &str, key: &str) -> Error {
     ))
 }
 
-/// Refuses, before anything is written, an object DynamoDB could not store: over 400 KB, or
-/// nested deeper than it keeps.
-fn check_size(item: &Item) -> Result<()> {
-    let (size, depth) = item_measure(item);
-    if size > MAX_ITEM_BYTES {
-        return Err(Error::TooLarge(format!(
-            "the object is {size} bytes; DynamoDB stores at most {MAX_ITEM_BYTES} bytes per object"
-        )));
-    }
+/// Makes an object item one DynamoDB can store, or refuses it before anything is written:
+/// nested deeper than DynamoDB keeps, or over 16 MB. Over 400 KB, its largest fields go to a
+/// new version of chunks, to be written before the head (`store::chunks`).
+fn fit(item: Item) -> Result<Split> {
+    let (_, depth) = item_measure(&item);
     if depth > MAX_NESTING {
         return Err(Error::json(format!(
             "the object nests values {depth} levels deep; DynamoDB stores at most {MAX_NESTING} (a field's value is level 1, each object or array around a value one more)"
         )));
     }
-    Ok(())
+    split(item)
 }
 
 fn too_many_updates() -> Error {
@@ -183,8 +182,8 @@ impl Writer {
         Ok(deleted.is_some())
     }
 
-    pub fn abort_session(&self, session: u64) {
-        self.sessions.abort(session)
+    pub async fn abort_session(&self, session: u64) {
+        self.sessions.abort(&self.store, session).await
     }
 
     /// Writes a new object at `key`; fails with a duplicate error when the key or one of its
@@ -202,7 +201,11 @@ impl Writer {
         let mut item = object_to_item(class, key, rev, obj)?;
         expire(&mut item, self.expiry(class, obj));
         let token = stamp(&mut item, &[]);
-        check_size(&item)?;
+        let Split {
+            head: item,
+            chunks,
+            version,
+        } = fit(item)?;
         let sentinels = unique::held_apart(&kept.unique, obj, None)?;
         let mirror = join_mirror(class, key, obj, Some(rev));
         let fence = Fence {
@@ -215,6 +218,9 @@ impl Writer {
             if let Pending::Written(_) = self.sessions.pending(s, class, key)? {
                 return Err(Error::Duplicate { field: None });
             }
+            self.sessions
+                .write_chunks(&self.store, s, chunks, version)
+                .await?;
             let owned: Vec<Item> = sentinels
                 .iter()
                 .map(|(f, sk)| owned_sentinel(class, f, sk, key, &item))
@@ -240,13 +246,17 @@ impl Writer {
         // once: a reader that finds the object finds it through them too.
         let (mut puts, _) = split_entries(indexed);
         puts.extend(mirror);
+        // A large object's chunks too, before the head that names them.
         let started = Instant::now();
-        let (entered, claimed) = tokio::join!(
+        let (entered, claimed, chunked) = tokio::join!(
             self.put_entries(&puts),
-            self.claim_all(class, key, rev, &item, &sentinels)
+            self.claim_all(class, key, rev, &item, &sentinels),
+            self.store.write_chunks(chunks)
         );
-        let written = match (entered, claimed) {
+        let mut sent = false;
+        let written = match (entered.and(chunked), claimed) {
             (Ok(()), Ok(claims)) => {
+                sent = true;
                 let written = self.write_new(class, key, item, &token, rev).await;
                 match written {
                     Ok(()) => self.keep_new(class, key, rev, started, &claims).await,
@@ -262,11 +272,15 @@ impl Writer {
             }
             (_, Err(e)) => Err(e),
         };
-        if written.is_err() {
+        if let Err(e) = &written {
             // Best effort: what stays is invisible to answers and `check --fix` removes it.
             let _ = self
                 .withdraw_entries(class, key, &kept.indexes, &puts, rev)
                 .await;
+            // The chunks, unless the head may have landed after all.
+            if !sent || matches!(e, Error::Duplicate { .. }) {
+                self.unnamed(class, key, version.as_ref()).await;
+            }
         }
         written
     }
@@ -285,6 +299,29 @@ impl Writer {
             Written::Ok => Ok(()),
             _ if self.landed(class, key, rev - 1, token).await? == Landed::Yes => Ok(()),
             _ => Err(Error::Duplicate { field: None }),
+        }
+    }
+
+    /// Removes a version of chunks unless the object's head names it (best effort: what stays,
+    /// no answer shows, and `check --fix` removes).
+    async fn unnamed(&self, class: &str, key: &str, version: Option<&ChunkRef>) {
+        let Some(v) = version else {
+            return;
+        };
+        match self.store.get_head(class, key).await {
+            Ok(Some(head)) if item_chunks(&head).as_ref() == Some(v) => {}
+            Ok(_) => {
+                let _ = self.store.drop_chunks(v).await;
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Removes the version of chunks a revision named once a later one, naming another or
+    /// none, landed.
+    async fn replaced(&self, old: Option<&ChunkRef>, new: Option<&ChunkRef>) {
+        if let Some(v) = old.filter(|&v| Some(v) != new) {
+            let _ = self.store.drop_chunks(v).await;
         }
     }
 
@@ -323,7 +360,7 @@ impl Writer {
         session: Option<u64>,
     ) -> Result<Option<Map<String, Value>>> {
         if let Some(s) = session {
-            return self.update_in_session(s, class, st, upd, kept);
+            return self.update_in_session(s, class, st, upd, kept).await;
         }
         for attempt in 0..WRITE_ATTEMPTS {
             let mut new = st.obj.clone();
@@ -334,7 +371,11 @@ impl Writer {
             let (was, will) = (st.expires, self.expiry(class, &new));
             expire(&mut item, will);
             let token = stamp(&mut item, &st.tokens);
-            check_size(&item)?;
+            let Split {
+                head: item,
+                chunks,
+                version,
+            } = fit(item)?;
             // A covered value's sentinel (a copy of the object) changes with the object, in one
             // transaction; other unique values are claimed before and released after (all of
             // them claimed again when the object's TTL expiry changed: they take the new one).
@@ -382,11 +423,12 @@ impl Writer {
                 (was, will),
             ));
             let started = Instant::now();
-            let (entered, claimed) = tokio::join!(
+            let (entered, claimed, chunked) = tokio::join!(
                 self.put_entries(&puts),
-                self.claim_all(class, &st.key, rev, &item, &claiming)
+                self.claim_all(class, &st.key, rev, &item, &claiming),
+                self.store.write_chunks(chunks)
             );
-            let claims = match (entered, claimed) {
+            let claims = match (entered.and(chunked), claimed) {
                 (Ok(()), Ok(claims)) => claims,
                 (entered, claimed) => {
                     if let Ok(claims) = &claimed {
@@ -395,6 +437,7 @@ impl Writer {
                     let _ = self
                         .withdraw_entries(class, &st.key, &kept.indexes, &puts, rev)
                         .await;
+                    self.unnamed(class, &st.key, version.as_ref()).await;
                     entered?;
                     claimed?;
                     return Err(kept_item("a claim or an entry failed"));
@@ -428,12 +471,22 @@ impl Writer {
                 (Landed::Yes, _) => {
                     let lost = self.lost_claims(class, &st.key, started, &claims).await?;
                     if let Some(first) = lost.first() {
-                        // Taken over while this write stalled: the object goes back as it was.
+                        // Taken over while this write stalled: the object goes back as it was
+                        // (a large one with its chunks as they were: that version is still
+                        // there).
                         let mut old_item = object_to_item(class, &st.key, rev + 1, &st.obj)?;
                         expire(&mut old_item, was);
                         stamp(&mut old_item, &st.tokens);
-                        let back = self.store.put(old_item, Some(Condition::revision(rev)));
-                        back.await.map_err(Error::of_write)?;
+                        let back = fit(old_item)?;
+                        self.store.write_chunks(back.chunks).await?;
+                        let put = self.store.put(back.head, Some(Condition::revision(rev)));
+                        let put = put.await.map_err(Error::of_write)?;
+                        if put == Written::Ok {
+                            self.replaced(st.chunks.as_ref(), None).await;
+                            self.replaced(version.as_ref(), None).await;
+                        } else {
+                            self.unnamed(class, &st.key, back.version.as_ref()).await;
+                        }
                         self.withdraw_claims(class, &st.key, &claims).await;
                         let _ = self
                             .withdraw_entries(class, &st.key, &kept.indexes, &puts, rev)
@@ -443,7 +496,8 @@ impl Writer {
                     tokio::join!(
                         self.remove_entries(stale),
                         self.release(class, &st.key, rev, &given),
-                        self.restamp(class, &st.key, rev, will, &restamped)
+                        self.restamp(class, &st.key, rev, will, &restamped),
+                        self.replaced(st.chunks.as_ref(), version.as_ref())
                     );
                     if was != will {
                         self.counts.changed_until(class, -1, was);
@@ -456,9 +510,11 @@ impl Writer {
                     let _ = self
                         .withdraw_entries(class, &st.key, &kept.indexes, &puts, rev)
                         .await;
+                    self.unnamed(class, &st.key, version.as_ref()).await;
                     return Err(duplicate(&fields[i - 1]));
                 }
                 (Landed::No, _) => {
+                    self.unnamed(class, &st.key, version.as_ref()).await;
                     self.withdraw_claims(class, &st.key, &claims).await;
                     self.withdraw_entries(class, &st.key, &kept.indexes, &puts, rev)
                         .await?;
@@ -477,14 +533,14 @@ impl Writer {
     /// the revisions since (its answer was lost and the SDK's retry failed the condition the
     /// write itself changed).
     async fn landed(&self, class: &str, key: &str, base: i64, token: &str) -> Result<Landed> {
-        let Some(item) = self.store.get(class, key).await? else {
+        let Some(item) = self.store.get_head(class, key).await? else {
             return Ok(Landed::No);
         };
         let tokens = item_tokens(&item);
         if tokens.iter().any(|t| t == token) {
             return Ok(Landed::Yes);
         }
-        let rev = item_to_stored(&item)?.rev;
+        let rev = item_rev(&item);
         // The item remembers the tokens of revisions rev, rev-1, …: does that reach base+1?
         Ok(if rev - base <= tokens.len() as i64 {
             Landed::No
@@ -536,7 +592,7 @@ impl Writer {
 
     /// An update inside a transactional session: computed from what the session already wrote
     /// (else the stored object), buffered with a condition on the stored revision.
-    fn update_in_session(
+    async fn update_in_session(
         &self,
         s: u64,
         class: &str,
@@ -553,7 +609,15 @@ impl Writer {
         let restamp = self.expiry(class, &base) != self.expiry(class, &new);
         expire(&mut item, self.expiry(class, &new));
         stamp(&mut item, &st.tokens);
-        check_size(&item)?;
+        let Split {
+            head: item,
+            chunks,
+            version,
+        } = fit(item)?;
+        self.sessions
+            .write_chunks(&self.store, s, chunks, version)
+            .await?;
+        self.sessions.replaces(s, st.chunks.clone())?;
         let mut sentinels = Vec::new();
         for f in &kept.unique {
             for op in sentinel_ops(class, f, &st.key, &base, &new, &item, restamp)? {
@@ -608,6 +672,7 @@ impl Writer {
             );
             let changed = Self::changed_in_session(class, &st.key);
             self.sessions.add(s, op, None, changed)?;
+            self.sessions.replaces(s, st.chunks.clone())?;
             for (f, op) in release_ops(class, kept, &st.key, &base)? {
                 self.sessions.add(s, op, None, duplicate(&f))?;
             }
@@ -660,7 +725,7 @@ impl Writer {
                 let deleted = self.store.delete_counted(class, &st.key, own);
                 match deleted.await.map_err(Error::of_write)? {
                     (Written::Ok, _) => true,
-                    (_, true) => self.store.get(class, &st.key).await?.is_none(),
+                    (_, true) => self.store.get_head(class, &st.key).await?.is_none(),
                     _ => false,
                 }
             } else {
@@ -672,7 +737,8 @@ impl Writer {
             if deleted {
                 tokio::join!(
                     self.remove_entries(entries),
-                    self.release(class, &st.key, st.rev, &given)
+                    self.release(class, &st.key, st.rev, &given),
+                    self.replaced(st.chunks.as_ref(), None)
                 );
                 return Ok(Some(st.expires));
             }

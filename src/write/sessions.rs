@@ -3,8 +3,12 @@
 //! the session's buffer, one per item, so a later write to the same item replaces the earlier
 //! one while keeping the earlier condition (the one that describes the committed state). Commit
 //! sends them all in one TransactWriteItems (at most 100), so either all land or none, and
-//! says how many objects of each class it created and deleted (for `counts`).
+//! says how many objects of each class it created and deleted (for `counts`). A large object's
+//! chunks (`store::chunks`) are written when its write is buffered (no head names them yet);
+//! the versions the commit leaves unnamed (the replaced ones, and those of a later write of the
+//! same object) are removed after it, and all it wrote when it fails or is aborted.
 
+use crate::codec::{item_chunks, ChunkRef, Item};
 use crate::error::{Error, Result};
 use crate::layout::is_object_partition;
 use crate::store::{Store, TxOp, Written};
@@ -28,6 +32,10 @@ struct Buffered {
 struct Buffer {
     order: Vec<(String, String)>,
     writes: HashMap<(String, String), Buffered>,
+    /// Versions of chunks written for the session's writes.
+    written: Vec<ChunkRef>,
+    /// Versions of chunks of the objects as committed that its writes replace.
+    replaced: Vec<ChunkRef>,
 }
 
 #[derive(Default)]
@@ -90,8 +98,40 @@ impl Sessions {
         Ok(())
     }
 
-    pub fn abort(&self, session: u64) {
-        self.lock().remove(&session);
+    /// Writes the chunks of a large object's write to be buffered (`store::chunks`).
+    pub async fn write_chunks(
+        &self,
+        store: &Store,
+        session: u64,
+        chunks: Vec<Item>,
+        version: Option<ChunkRef>,
+    ) -> Result<()> {
+        let Some(v) = version else {
+            return Ok(());
+        };
+        self.lock()
+            .get_mut(&session)
+            .ok_or_else(unknown)?
+            .written
+            .push(v.clone());
+        store.write_chunks(chunks).await
+    }
+
+    /// Records that a buffered write replaces (or deletes) an object whose committed version
+    /// names chunks `version`: removed once the commit lands.
+    pub fn replaces(&self, session: u64, version: Option<ChunkRef>) -> Result<()> {
+        let mut open = self.lock();
+        let buf = open.get_mut(&session).ok_or_else(unknown)?;
+        buf.replaced.extend(version);
+        Ok(())
+    }
+
+    /// Aborts a session: nothing is sent, and the chunks it wrote are removed.
+    pub async fn abort(&self, store: &Store, session: u64) {
+        let buf = self.lock().remove(&session);
+        if let Some(buf) = buf {
+            drop_all(store, &buf.written).await;
+        }
     }
 
     /// Sends the session's writes in one transaction; answers, per class, how many objects
@@ -110,25 +150,51 @@ impl Sessions {
             return Ok(Vec::new());
         }
         if ops.len() > 100 {
+            drop_all(store, &buf.written).await;
             return Err(Error::Unsupported(format!(
                 "a transaction writes at most 100 DynamoDB items; this one needs {} (each object, and each unique value it changes, is one)",
                 ops.len()
             )));
         }
         let counted = count_changes(&ops);
+        // The versions of chunks no head of the commit names.
+        let named: Vec<ChunkRef> = ops
+            .iter()
+            .filter_map(|op| match op {
+                TxOp::Put(item, _) => item_chunks(item),
+                _ => None,
+            })
+            .collect();
+        let mut unnamed: Vec<ChunkRef> = buf.replaced.clone();
+        unnamed.extend(buf.written.iter().filter(|v| !named.contains(v)).cloned());
         // A conflict with another transaction in flight (DynamoDB's TransactionConflict) is
         // tried again: every item's condition is checked anew, so a retry never overrides a
         // write that happened in between.
         for attempt in 0..COMMIT_ATTEMPTS {
+            // An error may be a commit whose answer was lost: its chunks are left.
             match store.transact(ops.clone()).await.map_err(Error::of_write)? {
-                Written::Ok => return Ok(counted),
-                Written::ConditionFailed(i) => return Err(errors.swap_remove(i)),
+                Written::Ok => {
+                    drop_all(store, &unnamed).await;
+                    return Ok(counted);
+                }
+                Written::ConditionFailed(i) => {
+                    drop_all(store, &buf.written).await;
+                    return Err(errors.swap_remove(i));
+                }
                 Written::Conflict => crate::store::backoff(attempt.min(6)).await,
             }
         }
+        drop_all(store, &buf.written).await;
         Err(Error::Conflict(
             "the transaction conflicted with others again and again; nothing was written".into(),
         ))
+    }
+}
+
+/// Removes versions of chunks (best effort: `check --fix` removes what stays).
+async fn drop_all(store: &Store, versions: &[ChunkRef]) {
+    for v in versions {
+        let _ = store.drop_chunks(v).await;
     }
 }
 
