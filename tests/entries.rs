@@ -296,13 +296,7 @@ async fn a_create_cut_off_after_its_entries_leaves_nothing_an_answer_shows() {
     // `check` counts them as leftovers, not problems; a fix removes the old one only.
     let report = must(&a, "check", json!([false])).await;
     assert_eq!(report["problems"], json!([]), "{report}");
-    let kinds: Vec<&str> = report["leftovers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["kind"].as_str().unwrap())
-        .collect();
-    let mut kinds = kinds.clone();
+    let mut kinds = common::leftover_kinds(&report);
     kinds.sort();
     assert_eq!(
         kinds,

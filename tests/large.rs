@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{c, must};
+use common::{c, leftover_kinds, must};
 use parse_server_dynamodb::adapter::Adapter;
 use parse_server_dynamodb::error::code;
 use parse_server_dynamodb::store::chunks::CHUNK_PARTITION;
@@ -66,29 +66,35 @@ fn object(id: &str, tag: &str, mb: usize, v: &str) -> Value {
     json!({"objectId": id, "tag": tag, "n": 1, "blob": blob, "list": list})
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn large_objects_read_update_query_and_delete_whole() {
+/// Writes `objects` to the class `Big`, in this order (in transactional session `session`).
+async fn big(a: &Adapter, objects: &[Value], session: Option<&Value>) {
+    for o in objects {
+        let mut args = json!(["Big", schema(), o]);
+        if let Some(s) = session {
+            args.as_array_mut().unwrap().push(s.clone());
+        }
+        must(a, "createObject", args).await;
+    }
+}
+
+/// A fresh adapter with the class `Big`.
+async fn with_class() -> Adapter {
     let a = common::adapter().await;
     must(&a, "performInitialization", json!([])).await;
     must(&a, "createClass", json!(["Big", schema()])).await;
-    must(
-        &a,
-        "createObject",
-        json!(["Big", schema(), object("one", "a", 1, "A")]),
-    )
-    .await;
-    must(
-        &a,
-        "createObject",
-        json!(["Big", schema(), object("five", "b", 5, "B")]),
-    )
-    .await;
-    must(
-        &a,
-        "createObject",
-        json!(["Big", schema(), {"objectId": "small", "tag": "a", "n": 1, "blob": "A"}]),
-    )
-    .await;
+    a
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_objects_read_update_query_and_delete_whole() {
+    let a = with_class().await;
+    let small = json!({"objectId": "small", "tag": "a", "n": 1, "blob": "A"});
+    let objects = [
+        object("one", "a", 1, "A"),
+        object("five", "b", 5, "B"),
+        small,
+    ];
+    big(&a, &objects, None).await;
     // Deflated to about three quarters: 2 and 10 chunks of 400,000 bytes (3 and 13 as they are).
     assert_eq!(chunks(&a).await, 2 + 10);
 
@@ -213,30 +219,13 @@ async fn large_objects_read_update_query_and_delete_whole() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_with_large_objects_is_all_or_nothing() {
-    let a = common::adapter().await;
-    must(&a, "performInitialization", json!([])).await;
-    must(&a, "createClass", json!(["Big", schema()])).await;
-    must(
-        &a,
-        "createObject",
-        json!(["Big", schema(), object("kept", "k", 1, "K")]),
-    )
-    .await;
+    let a = with_class().await;
+    big(&a, &[object("kept", "k", 1, "K")], None).await;
     let base = chunks(&a).await;
     // Fails at commit (a duplicate key): nothing written, its chunks removed.
     let s = must(&a, "createTransactionalSession", json!([])).await;
-    must(
-        &a,
-        "createObject",
-        json!(["Big", schema(), object("t1", "t", 1, "T"), s]),
-    )
-    .await;
-    must(
-        &a,
-        "createObject",
-        json!(["Big", schema(), {"objectId": "kept", "tag": "dup"}, s]),
-    )
-    .await;
+    let dup = json!({"objectId": "kept", "tag": "dup"});
+    big(&a, &[object("t1", "t", 1, "T"), dup], Some(&s)).await;
     let e = c(&a, "commitTransactionalSession", json!([s]))
         .await
         .unwrap_err();
@@ -248,12 +237,7 @@ async fn a_transaction_with_large_objects_is_all_or_nothing() {
     assert_eq!(chunks(&a).await, base);
     // Lands: both objects whole, the replaced version removed.
     let s = must(&a, "createTransactionalSession", json!([])).await;
-    must(
-        &a,
-        "createObject",
-        json!(["Big", schema(), object("t2", "t", 1, "T"), s]),
-    )
-    .await;
+    big(&a, &[object("t2", "t", 1, "T")], Some(&s)).await;
     must(
         &a,
         "findOneAndUpdate",
@@ -277,15 +261,8 @@ async fn a_transaction_with_large_objects_is_all_or_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_beside_a_writer_never_see_two_versions_mixed() {
-    let a = std::sync::Arc::new(common::adapter().await);
-    must(&a, "performInitialization", json!([])).await;
-    must(&a, "createClass", json!(["Big", schema()])).await;
-    must(
-        &a,
-        "createObject",
-        json!(["Big", schema(), object("x", "A", 1, "A")]),
-    )
-    .await;
+    let a = std::sync::Arc::new(with_class().await);
+    big(&a, &[object("x", "A", 1, "A")], None).await;
     let writer = {
         let a = a.clone();
         tokio::spawn(async move {
@@ -322,15 +299,8 @@ async fn readers_beside_a_writer_never_see_two_versions_mixed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_fix_removes_the_chunks_of_a_write_cut_off() {
     use aws_sdk_dynamodb::types::AttributeValue;
-    let a = common::adapter().await;
-    must(&a, "performInitialization", json!([])).await;
-    must(&a, "createClass", json!(["Big", schema()])).await;
-    must(
-        &a,
-        "createObject",
-        json!(["Big", schema(), object("x", "x", 1, "A")]),
-    )
-    .await;
+    let a = with_class().await;
+    big(&a, &[object("x", "x", 1, "A")], None).await;
     // A version written an hour ago whose head never landed, and one just written.
     let hour_ago = parse_server_dynamodb::layout::now_ms() - 3_600_000;
     let chunk = |version: String| {
@@ -353,23 +323,12 @@ async fn check_fix_removes_the_chunks_of_a_write_cut_off() {
         .unwrap();
     let report = must(&a, "check", json!([false])).await;
     assert_eq!(report["problems"], json!([]), "{report}");
-    let kinds: Vec<&str> = report["leftovers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["kind"].as_str().unwrap())
-        .collect();
+    let kinds = leftover_kinds(&report);
     assert_eq!(kinds, ["unnamed-chunks", "chunks-underway"], "{report}");
     let fixed = must(&a, "check", json!([true])).await;
     assert_eq!(fixed["leftovers"][0]["fixed"], true, "{fixed}");
     let again = must(&a, "check", json!([false])).await;
-    let kinds: Vec<&str> = again["leftovers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["chunks-underway"], "{again}");
+    assert_eq!(leftover_kinds(&again), ["chunks-underway"], "{again}");
     assert_eq!(
         find(&a, json!({"objectId": "x"})).await[0]["blob"]
             .as_str()

@@ -122,3 +122,13 @@ pub fn ids(rows: &Value) -> Vec<String> {
     out.sort();
     out
 }
+
+/// The kinds of the leftovers a `check` report lists, in its order.
+pub fn leftover_kinds(report: &Value) -> Vec<String> {
+    report["leftovers"]
+        .as_array()
+        .expect("leftovers")
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
