@@ -85,7 +85,7 @@ node_tests() {
 # what depends on the Node release (loading the addon, ESM, the embedded store, LiveQuery's
 # WebSockets, the demo, the seed's API, request de-duplication). The long fault, crash,
 # partition-model and packaging tests run on the first Node only.
-COMPAT_TESTS="__test__/objects.test.js __test__/users.test.js __test__/updates.test.js __test__/schema.test.js __test__/acl.test.js __test__/exactness.test.js"
+COMPAT_TESTS="__test__/objects.test.js __test__/users.test.js __test__/updates.test.js __test__/schema.test.js __test__/acl.test.js __test__/exactness.test.js __test__/large-objects.test.js"
 NODE_RELEASE_TESTS="__test__/objects.test.js __test__/users.test.js __test__/esm.test.mjs __test__/embedded.test.js __test__/livequery.test.js __test__/start.test.js __test__/partition.test.js __test__/idempotency.test.js"
 other_releases() {
   source scripts/node-versions.sh

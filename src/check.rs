@@ -21,7 +21,9 @@ use crate::layout::{
 };
 use crate::log::Log;
 use crate::schema::SCHEMA_PARTITION;
-use crate::store::chunks::{parse_chunk_pk, version_time, CHUNK_PARTITION, CHUNK_SK};
+use crate::store::chunks::{
+    parse_chunk_pk, version_time, CHUNK_PARTITION, CHUNK_SK, OWNER_PK, OWNER_SK,
+};
 use crate::store::{Condition, Store, TxOp, Written};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
@@ -155,6 +157,7 @@ impl Checker<'_> {
     pub async fn run(&self) -> Result<Report> {
         let mut report = Report::default();
         let store = self.store;
+        let started = crate::layout::now_ms();
         self.log.info("check: listing the table's partitions");
         let mut partitions: BTreeMap<String, usize> = BTreeMap::new();
         let mut start = None;
@@ -219,7 +222,8 @@ impl Checker<'_> {
                 self.check_class(class, &mut report, &mut named).await?;
             }
         }
-        self.check_chunks(&partitions, &named, &mut report).await?;
+        self.check_chunks(&partitions, &named, started, &mut report)
+            .await?;
         self.check_left_over(&partitions, &schemas, &mut report)
             .await?;
         let unfixed = report.problems.iter().filter(|p| !p.fixed).count();
@@ -640,6 +644,7 @@ impl Checker<'_> {
         &self,
         partitions: &BTreeMap<String, usize>,
         named: &HashSet<String>,
+        listed: i64,
         report: &mut Report,
     ) -> Result<()> {
         let mut versions: BTreeMap<&str, usize> = BTreeMap::new();
@@ -648,9 +653,15 @@ impl Checker<'_> {
                 *versions.entry(v).or_default() += 1;
             }
         }
-        let now = crate::layout::now_ms();
         for (v, n) in versions.into_iter().filter(|(v, _)| !named.contains(*v)) {
-            let young = version_time(v).is_some_and(|t| now - t < crate::layout::LEFTOVER_GRACE_MS);
+            // Young when listed: its head may have landed after its class was read.
+            let young =
+                version_time(v).is_some_and(|t| listed - t < crate::layout::LEFTOVER_GRACE_MS);
+            // An old one is looked at: DynamoDB's TTL deletes those that expire (a LiveQuery
+            // message's, a session's), and its object may name it by now.
+            if !young && self.kept_anyway(v).await? {
+                continue;
+            }
             let kind = if young {
                 "chunks-underway"
             } else {
@@ -674,6 +685,26 @@ impl Checker<'_> {
             report.leftovers.push(p);
         }
         Ok(())
+    }
+
+    /// Whether a version of chunks is no leftover after all: DynamoDB's TTL deletes it, or the
+    /// object it was written for names it now (its first chunk says which object).
+    async fn kept_anyway(&self, version: &str) -> Result<bool> {
+        let first = format!("{CHUNK_PARTITION}{version}:0");
+        let Some(chunk) = self.store.get_head(&first, CHUNK_SK).await? else {
+            return Ok(false);
+        };
+        if chunk.contains_key(crate::codec::EXPIRES) {
+            return Ok(true);
+        }
+        let Some(head) = self
+            .store
+            .get_head(&s(&chunk, OWNER_PK), &s(&chunk, OWNER_SK))
+            .await?
+        else {
+            return Ok(false);
+        };
+        Ok(crate::codec::item_chunks(&head).is_some_and(|r| r.version == version))
     }
 
     /// Deletes a left-over partition, each batch of deletes conditioned on the class still

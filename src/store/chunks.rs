@@ -6,7 +6,8 @@
 //! so a reader sees one whole version or, when it comes late to a version just removed, reads
 //! the head again. Each chunk is its own partition (`~x:<version>:<i>`), so writing a large
 //! object spreads over DynamoDB's key ranges. Every read of the store splices the chunks into
-//! the heads it answers (one BatchGetItem for a page's heads), marking the pointer read, so no
+//! the heads it answers (one BatchGetItem for a page's heads, or for a group of them holding
+//! about 16 MB: `groups`), marking the pointer read, so no
 //! room above ever decodes half an object; filters see the moved fields through the pointer
 //! (`widen`): a head whose moved fields a filter names passes it and is judged whole above.
 //! `check` finds chunks no head names (a write cut off between its steps) and `--fix` removes
@@ -236,6 +237,12 @@ const MAX_EXPRESSION: usize = 4000;
 /// whole above); the heads of other objects hold every field it names, so it judges them
 /// exactly.
 pub fn widen(f: &Filter) -> Filter {
+    widened(f).0
+}
+
+/// `widen`, and whether every chunked head passes it (the expression naming each field would
+/// be too long): then none is judged by its head.
+pub fn widened(f: &Filter) -> (Filter, bool) {
     let mut names = f.names.clone();
     names.insert("#chp".into(), CHUNKS.into());
     // DynamoDB refuses redundant parentheses.
@@ -252,17 +259,19 @@ pub fn widen(f: &Filter) -> Filter {
         expression.push_str(&format!(" OR attribute_exists(#chp.#chm.{p})"));
     }
     names.insert("#chm".into(), "m".into());
-    if expression.len() > MAX_EXPRESSION || f.names.is_empty() {
+    let all = expression.len() > MAX_EXPRESSION || f.names.is_empty();
+    if all {
         // Too long to name each: every chunked head passes.
         names.remove("#cha");
         names.remove("#chm");
         expression = format!("{inner} OR attribute_exists(#chp)");
     }
-    Filter {
+    let f = Filter {
         expression,
         names,
         values: f.values.clone(),
-    }
+    };
+    (f, all)
 }
 
 /// Whether an expression is one parenthesised whole (`(a) AND (b)` is not).
@@ -320,6 +329,29 @@ fn expired(item: &Item) -> bool {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     matches!(item.get(EXPIRES), Some(AttributeValue::N(n)) if n.parse::<i64>().is_ok_and(|e| e <= now))
+}
+
+/// The chunks a read splices in at once, at most (about 16 MB): a page of many large objects'
+/// heads is completed and handed on a group at a time.
+const CHUNKS_AT_ONCE: usize = 40;
+
+/// Items read, in groups whose chunks together stay under `CHUNKS_AT_ONCE` (a group holds one
+/// item at least), in their order.
+pub(super) fn groups(items: Vec<Item>) -> Vec<Vec<Item>> {
+    let mut out: Vec<Vec<Item>> = Vec::new();
+    let mut chunks = 0;
+    for item in items {
+        let n = item_chunks(&item).map_or(0, |r| r.count);
+        match out.last_mut() {
+            Some(group) if n == 0 || chunks + n <= CHUNKS_AT_ONCE => group.push(item),
+            _ => {
+                out.push(vec![item]);
+                chunks = 0;
+            }
+        }
+        chunks += n;
+    }
+    out
 }
 
 impl Store {
@@ -543,6 +575,24 @@ mod tests {
         let over = object(json!({"s": "x".repeat(MAX_OBJECT_BYTES - 7)}));
         let e = split(over).unwrap_err();
         assert_eq!(e.code(), crate::error::code::OBJECT_TOO_LARGE);
+    }
+
+    #[test]
+    fn heads_are_completed_a_few_megabytes_at_a_time() {
+        let head = |n: usize| {
+            let mut item = Store::key("C", "k");
+            let p = HashMap::from([
+                ("v".to_string(), AttributeValue::S("v".into())),
+                ("n".to_string(), AttributeValue::N(n.to_string())),
+            ]);
+            item.insert(CHUNKS.into(), AttributeValue::M(p));
+            item
+        };
+        let plain = Store::key("C", "p");
+        let sizes = |g: Vec<Vec<Item>>| -> Vec<usize> { g.iter().map(Vec::len).collect() };
+        assert_eq!(sizes(groups(vec![plain.clone(); 5])), [5]);
+        let items = vec![head(30), plain.clone(), head(10), head(1), head(41), plain];
+        assert_eq!(sizes(groups(items)), [3, 1, 2]);
     }
 
     #[test]

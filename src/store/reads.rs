@@ -163,14 +163,17 @@ impl Store {
             scanned += out.scanned_count.max(0) as u64;
             units += self.record("Query", out.consumed_capacity());
             super::usage::within_budget()?;
-            let mut items = out.items.unwrap_or_default();
+            let items = out.items.unwrap_or_default();
             self.received("Query", items.len());
-            if whole {
-                items = self.complete(items).await?;
-            }
-            for item in items {
-                if !each(item)? {
-                    return Ok((units, scanned));
+            // Large objects whole, a few megabytes at a time (`chunks::groups`).
+            for mut group in chunks::groups(items) {
+                if whole {
+                    group = self.complete(group).await?;
+                }
+                for item in group {
+                    if !each(item)? {
+                        return Ok((units, scanned));
+                    }
                 }
             }
             match out.last_evaluated_key {
@@ -212,10 +215,12 @@ impl Store {
             read += out.scanned_count.max(0) as usize;
             let items = out.items.unwrap_or_default();
             self.received("Query", items.len());
-            for item in self.complete(items).await? {
-                match each(item)? {
-                    Some(m) => missing = m.max(1),
-                    None => return Ok(units),
+            for group in chunks::groups(items) {
+                for item in self.complete(group).await? {
+                    match each(item)? {
+                        Some(m) => missing = m.max(1),
+                        None => return Ok(units),
+                    }
                 }
             }
             match out.last_evaluated_key {
@@ -263,8 +268,17 @@ impl Store {
         super::usage::within_budget()?;
         let items = out.items.unwrap_or_default();
         self.received("Query", items.len());
-        let next = out.last_evaluated_key.filter(|k| !k.is_empty());
-        Ok((self.complete(items).await?, next))
+        let mut next = out.last_evaluated_key.filter(|k| !k.is_empty());
+        // Of large objects, the first few megabytes (`chunks::groups`); the next page starts
+        // after the last of them.
+        let mut groups = chunks::groups(items).into_iter();
+        let first = groups.next().unwrap_or_default();
+        if groups.next().is_some() {
+            next = first
+                .last()
+                .and_then(|i| Some(Self::key(text_of(i, PK)?, text_of(i, SK)?)));
+        }
+        Ok((self.complete(first).await?, next))
     }
 
     /// A Query of partition `pk` (consistent as the store reads) that reports its consumed
@@ -301,12 +315,13 @@ impl Store {
         let mut units = 0.0;
         let mut start = None;
         let mut unsure = Vec::new();
+        let widened = filter.map(chunks::widened);
         loop {
             let mut req = self.partition_query(pk).set_exclusive_start_key(start);
-            req = match filter {
+            req = match &widened {
                 // What passes: its key and pointer only (the heads of chunked objects tell
                 // apart those whose moved fields the filter names).
-                Some(f) => with_filter(req, &chunks::widen(f))
+                Some((f, _)) => with_filter(req, f)
                     .select(aws_sdk_dynamodb::types::Select::SpecificAttributes)
                     .projection_expression("#sk, #chp")
                     .expression_attribute_names("#sk", SK),
@@ -315,10 +330,11 @@ impl Store {
             let out = req.send().await.map_err(dynamo_err)?;
             units += self.record("Query", out.consumed_capacity());
             super::usage::within_budget()?;
-            match (filter, out.items) {
-                (Some(f), Some(items)) => {
+            match (filter.zip(widened.as_ref()), out.items) {
+                (Some((f, (_, all))), Some(items)) => {
                     for item in items {
-                        if chunks::moves_any(&item, &f.names) {
+                        let chunked = item.contains_key(crate::codec::CHUNKS);
+                        if chunked && (*all || chunks::moves_any(&item, &f.names)) {
                             if let Some(AttributeValue::S(sk)) = item.get(SK) {
                                 unsure.push(sk.clone());
                             }
@@ -412,5 +428,13 @@ impl Store {
         })
         .await?;
         Ok(keys)
+    }
+}
+
+/// A string attribute of an item.
+fn text_of<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
+    match item.get(k) {
+        Some(AttributeValue::S(s)) => Some(s),
+        _ => None,
     }
 }

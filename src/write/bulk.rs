@@ -27,22 +27,22 @@ pub struct Imported {
     pub skipped: Vec<(String, String)>,
 }
 
-/// The items an insert of `obj` writes, or why it cannot be stored.
+/// The items an insert of `obj` writes (a large object's chunks apart: they go first), or why
+/// it cannot be stored.
 fn items_of(
     class: &str,
     key: &str,
     obj: &Map<String, Value>,
     kept: &Kept,
     expires: Option<i64>,
-) -> Result<Vec<Item>> {
+) -> Result<(Vec<Item>, Vec<Item>)> {
     check_key(class, key, obj)?;
     let rev = first_revision();
     let mut item = object_to_item(class, key, rev, obj)?;
     crate::layout::expire(&mut item, expires);
     let fitted = fit(item)?;
     let item = fitted.head;
-    // A large object's chunks (`store::chunks`), before its head in the batch.
-    let mut items = fitted.chunks;
+    let mut items = Vec::new();
     for f in &kept.unique {
         if let Some(sk) = unique_sk(obj, f)? {
             items.push(owned_sentinel(class, f, &sk, key, &item));
@@ -66,7 +66,7 @@ fn items_of(
         }
     }
     items.push(item);
-    Ok(items)
+    Ok((fitted.chunks, items))
 }
 
 impl Writer {
@@ -80,18 +80,21 @@ impl Writer {
         kept: &Kept,
     ) -> Result<Imported> {
         let mut out = Imported::default();
-        let mut items = Vec::new();
+        let (mut chunks, mut items) = (Vec::new(), Vec::new());
         for obj in objects {
             let key = key_for(class, &obj);
             match items_of(class, &key, &obj, kept, self.expiry(class, &obj)) {
-                Ok(mut its) => {
+                Ok((mut c, mut its)) => {
                     out.objects += 1;
-                    out.items += its.len();
+                    out.items += c.len() + its.len();
+                    chunks.append(&mut c);
                     items.append(&mut its);
                 }
                 Err(e) => out.skipped.push((key, e.to_string())),
             }
         }
+        // Large objects' chunks (`store::chunks`) land before the heads that name them.
+        self.store.write_chunks(chunks).await?;
         self.store.batch_put(items).await?;
         Ok(out)
     }

@@ -82,11 +82,15 @@ impl Writer {
         let mut u = plan.update;
         // Of an object too large for one item, only fields its head holds are written in place
         // (`store::chunks`): the head names those its chunks hold.
+        // The query's condition too: `attribute_not_exists` of a field the chunks hold would
+        // hold on the head whatever the object says.
         let mut outside: Vec<String> = u
             .names
             .keys()
+            .chain(cond.names.keys())
             .map(|p| format!("attribute_not_exists(#chp.#chm.{p})"))
             .collect();
+        outside.dedup();
         outside.sort();
         outside.push("attribute_not_exists(#chp.#cha)".into());
         u.names.insert("#chp".into(), CHUNKS.into());
@@ -128,6 +132,11 @@ impl Writer {
                     let Some(old) = self.store.whole(old).await? else {
                         return Ok(Attempt::Careful(None));
                     };
+                    // Its chunks were replaced meanwhile: what came back is the object since,
+                    // this update in it (the item as it was never holds this write's token).
+                    if item_tokens(&old).contains(&token) {
+                        return Ok(Attempt::Done(Some(item_to_stored(&old)?.obj)));
+                    }
                     let st = item_to_stored(&old)?;
                     let mut new = st.obj.clone();
                     update::apply(&mut new, upd)?;

@@ -472,25 +472,26 @@ impl Writer {
                     let lost = self.lost_claims(class, &st.key, started, &claims).await?;
                     if let Some(first) = lost.first() {
                         // Taken over while this write stalled: the object goes back as it was
-                        // (a large one with its chunks as they were: that version is still
-                        // there).
+                        // (a large one with a new version of its chunks).
                         let mut old_item = object_to_item(class, &st.key, rev + 1, &st.obj)?;
                         expire(&mut old_item, was);
                         stamp(&mut old_item, &st.tokens);
                         let back = fit(old_item)?;
-                        self.store.write_chunks(back.chunks).await?;
-                        let put = self.store.put(back.head, Some(Condition::revision(rev)));
-                        let put = put.await.map_err(Error::of_write)?;
-                        if put == Written::Ok {
-                            self.replaced(st.chunks.as_ref(), None).await;
-                            self.replaced(version.as_ref(), None).await;
-                        } else {
-                            self.unnamed(class, &st.key, back.version.as_ref()).await;
-                        }
+                        let put_back = async {
+                            self.store.write_chunks(back.chunks).await?;
+                            let put = self.store.put(back.head, Some(Condition::revision(rev)));
+                            put.await.map_err(Error::of_write)
+                        };
+                        let put = put_back.await;
                         self.withdraw_claims(class, &st.key, &claims).await;
                         let _ = self
                             .withdraw_entries(class, &st.key, &kept.indexes, &puts, rev)
                             .await;
+                        // Each version of chunks this went through, unless the head names it.
+                        for v in [&st.chunks, &version, &back.version] {
+                            self.unnamed(class, &st.key, v.as_ref()).await;
+                        }
+                        put?;
                         return Err(duplicate(&first.field));
                     }
                     tokio::join!(

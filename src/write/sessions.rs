@@ -11,6 +11,7 @@
 use crate::codec::{item_chunks, ChunkRef, Item};
 use crate::error::{Error, Result};
 use crate::layout::is_object_partition;
+use crate::store::chunks::{OWNER_PK, OWNER_SK};
 use crate::store::{Store, TxOp, Written};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -32,11 +33,14 @@ struct Buffered {
 struct Buffer {
     order: Vec<(String, String)>,
     writes: HashMap<(String, String), Buffered>,
-    /// Versions of chunks written for the session's writes.
-    written: Vec<ChunkRef>,
+    /// Versions of chunks written for the session's writes, with their object's key.
+    written: Vec<Owned>,
     /// Versions of chunks of the objects as committed that its writes replace.
     replaced: Vec<ChunkRef>,
 }
+
+/// A version of chunks and the key of the object it was written for.
+type Owned = (ChunkRef, String, String);
 
 #[derive(Default)]
 pub struct Sessions {
@@ -109,11 +113,16 @@ impl Sessions {
         let Some(v) = version else {
             return Ok(());
         };
+        let owner = |k: &str| match chunks.first().and_then(|c| c.get(k)) {
+            Some(aws_sdk_dynamodb::types::AttributeValue::S(s)) => s.clone(),
+            _ => String::new(),
+        };
+        let owned = (v, owner(OWNER_PK), owner(OWNER_SK));
         self.lock()
             .get_mut(&session)
             .ok_or_else(unknown)?
             .written
-            .push(v.clone());
+            .push(owned);
         store.write_chunks(chunks).await
     }
 
@@ -130,7 +139,7 @@ impl Sessions {
     pub async fn abort(&self, store: &Store, session: u64) {
         let buf = self.lock().remove(&session);
         if let Some(buf) = buf {
-            drop_all(store, &buf.written).await;
+            drop_unnamed(store, &buf.written).await;
         }
     }
 
@@ -150,7 +159,7 @@ impl Sessions {
             return Ok(Vec::new());
         }
         if ops.len() > 100 {
-            drop_all(store, &buf.written).await;
+            drop_unnamed(store, &buf.written).await;
             return Err(Error::Unsupported(format!(
                 "a transaction writes at most 100 DynamoDB items; this one needs {} (each object, and each unique value it changes, is one)",
                 ops.len()
@@ -166,28 +175,54 @@ impl Sessions {
             })
             .collect();
         let mut unnamed: Vec<ChunkRef> = buf.replaced.clone();
-        unnamed.extend(buf.written.iter().filter(|v| !named.contains(v)).cloned());
+        unnamed.extend(
+            buf.written
+                .iter()
+                .map(|(v, _, _)| v)
+                .filter(|v| !named.contains(v))
+                .cloned(),
+        );
         // A conflict with another transaction in flight (DynamoDB's TransactionConflict) is
         // tried again: every item's condition is checked anew, so a retry never overrides a
         // write that happened in between.
         for attempt in 0..COMMIT_ATTEMPTS {
-            // An error may be a commit whose answer was lost: its chunks are left.
-            match store.transact(ops.clone()).await.map_err(Error::of_write)? {
+            // An error may be a commit whose answer was lost (it may land yet): its chunks are
+            // left. A refused commit may follow an earlier attempt that landed after all (a
+            // retry found it in progress): its chunks go only where no head names them.
+            let sent = store.transact(ops.clone()).await.map_err(Error::of_write);
+            if let Err(Error::Refused(_) | Error::Unsupported(_)) = &sent {
+                // Refused before anything was applied (over 4 MB, invalid).
+                drop_unnamed(store, &buf.written).await;
+            }
+            match sent? {
                 Written::Ok => {
                     drop_all(store, &unnamed).await;
                     return Ok(counted);
                 }
                 Written::ConditionFailed(i) => {
-                    drop_all(store, &buf.written).await;
+                    drop_unnamed(store, &buf.written).await;
                     return Err(errors.swap_remove(i));
                 }
                 Written::Conflict => crate::store::backoff(attempt.min(6)).await,
             }
         }
-        drop_all(store, &buf.written).await;
+        drop_unnamed(store, &buf.written).await;
         Err(Error::Conflict(
             "the transaction conflicted with others again and again; nothing was written".into(),
         ))
+    }
+}
+
+/// Removes the versions of chunks their objects' heads do not name (best effort).
+async fn drop_unnamed(store: &Store, versions: &[Owned]) {
+    for (v, pk, sk) in versions {
+        match store.get_head(pk, sk).await {
+            Ok(Some(head)) if item_chunks(&head).as_ref() == Some(v) => {}
+            Ok(_) => {
+                let _ = store.drop_chunks(v).await;
+            }
+            Err(_) => {}
+        }
     }
 }
 
