@@ -1,9 +1,11 @@
 // What a large object bills (issue 36; docs/costs.md "Objects over 400 KB"): a 1 MB and a
 // 10 MB object (half a text, half a list of ids) created, read by key, incremented (a field its
-// head holds: in place), given a new text (a new version of its chunks) and deleted, through
-// the adapter Parse Server uses, with random and with repetitive content, with the read and
-// write units `adapter.consumedCapacity()` reports for each; beside what DynamoDB bills for them at us-east-1's on-demand prices and
-// what S3 Standard bills to put and get the same bytes. Not a test.
+// head holds: in place), given a new indexed tag (its entries change; the chunks stay), given a
+// new text (a new version of its chunks) and deleted, through the adapter Parse Server uses,
+// with random and with repetitive content, with the read and write units
+// `adapter.consumedCapacity()` reports for each; beside what DynamoDB bills for them at
+// us-east-1's on-demand prices and what S3 Standard bills to put and get the same bytes. Not a
+// test.
 'use strict';
 const { startDynamo } = require('../scripts/dynamo-local');
 const { DynamoDB } = require('..');
@@ -13,7 +15,7 @@ const MB = 1024 * 1024;
 // us-east-1: DynamoDB on-demand per million units; S3 Standard per 1,000 requests.
 // S3 deletes are free.
 const PRICE = { read: 0.125 / 1e6, write: 0.625 / 1e6, s3Put: 0.005 / 1000, s3Get: 0.0004 / 1000, s3Delete: 0 };
-const schema = { className: 'Doc', fields: { tag: { type: 'String' }, n: { type: 'Number' }, blob: { type: 'String' }, ids: { type: 'Array' } } };
+const schema = { className: 'Doc', fields: { tag: { type: 'String' }, n: { type: 'Number' }, blob: { type: 'String' }, ids: { type: 'Array' } }, indexes: { by_tag: { tag: 1 } } };
 
 // Two kinds of content: random (a text and objectIds of random letters and digits, which
 // deflate shrinks to about three quarters) and repetitive (a repeated sentence and counted
@@ -52,6 +54,7 @@ async function main() {
           ['create', () => adapter.createObject('Doc', schema, doc(id, mb, kind, 1)), 's3Put'],
           ['get by key', () => adapter.find('Doc', schema, { objectId: id }, {}), 's3Get'],
           ['increment (in place)', () => adapter.findOneAndUpdate('Doc', schema, { objectId: id }, { n: { __op: 'Increment', amount: 1 } }), 's3Put'],
+          ['new tag (indexed, same chunks)', () => adapter.findOneAndUpdate('Doc', schema, { objectId: id }, { tag: `u${mb}` }), 's3Put'],
           ['new text (new version)', () => adapter.findOneAndUpdate('Doc', schema, { objectId: id }, { blob: doc(id, mb, kind, 2).blob }), 's3Put'],
           ['delete', () => adapter.deleteObjectsByQuery('Doc', schema, { objectId: id }), 's3Delete'],
         ];

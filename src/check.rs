@@ -697,14 +697,8 @@ impl Checker<'_> {
         if chunk.contains_key(crate::codec::EXPIRES) {
             return Ok(true);
         }
-        let Some(head) = self
-            .store
-            .get_head(&s(&chunk, OWNER_PK), &s(&chunk, OWNER_SK))
-            .await?
-        else {
-            return Ok(false);
-        };
-        Ok(crate::codec::item_chunks(&head).is_some_and(|r| r.version == version))
+        let owner = (s(&chunk, OWNER_PK), s(&chunk, OWNER_SK));
+        self.store.names(&owner.0, &owner.1, version).await
     }
 
     /// Deletes a left-over partition, each batch of deletes conditioned on the class still

@@ -27,8 +27,9 @@ pub const EXPIRES: &str = "_expires";
 pub const TOKEN: &str = "_wt";
 pub const TOKENS_KEPT: usize = 8;
 /// The pointer of an object too large for one item to the chunks holding the rest of its fields
-/// (`store::chunks`): the version (`v`), how many chunks (`n`) and which fields they hold (`m`,
-/// or `a` when they may hold any). Not a field.
+/// (`store::chunks`): the version (`v`), how many chunks (`n`), which fields they hold (`m`,
+/// or `a` when they may hold any), the object's key (`k`), the size of their JSON (`b`) and
+/// `z` when deflated. Not a field.
 pub const CHUNKS: &str = "_ch";
 /// Set in the pointer of an item read with its chunks spliced in (never stored).
 pub const CHUNKS_READ: &str = "r";
@@ -390,12 +391,23 @@ pub struct Stored {
     pub chunks: Option<ChunkRef>,
 }
 
-/// A version of an object's chunks, as the pointer in its item names it (`CHUNKS`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A version of an object's chunks, as the pointer in its item names it (`CHUNKS`); two are
+/// the same when their versions are.
+#[derive(Debug, Clone)]
 pub struct ChunkRef {
     pub version: String,
     pub count: usize,
+    /// The pointer as stored (without the read mark).
+    pub pointer: HashMap<String, AttributeValue>,
 }
+
+impl PartialEq for ChunkRef {
+    fn eq(&self, other: &ChunkRef) -> bool {
+        self.version == other.version
+    }
+}
+
+impl Eq for ChunkRef {}
 
 /// The chunks an item points at, if it is the head of a chunked object.
 pub fn item_chunks(item: &Item) -> Option<ChunkRef> {
@@ -404,7 +416,13 @@ pub fn item_chunks(item: &Item) -> Option<ChunkRef> {
     };
     let version = p.get("v")?.as_s().ok()?.clone();
     let count = p.get("n")?.as_n().ok()?.parse().ok()?;
-    Some(ChunkRef { version, count })
+    let mut pointer = p.clone();
+    pointer.remove(CHUNKS_READ);
+    Some(ChunkRef {
+        version,
+        count,
+        pointer,
+    })
 }
 
 /// An item's revision (`REV`; 0 without one).

@@ -92,15 +92,25 @@ fn reserved(name: &str) -> bool {
     name == PK || name == SK || name == REV || name == TOKEN || name == EXPIRES || name == CHUNKS
 }
 
-/// The size of an object as MongoDB's limit is counted here: its fields as JSON.
-fn json_size(item: &Item) -> Result<usize> {
+/// Some fields of an item as JSON.
+fn fields_json<'a>(
+    fields: impl Iterator<Item = (&'a String, &'a AttributeValue)>,
+) -> Result<Vec<u8>> {
     let mut obj = Map::new();
-    for (k, v) in item.iter().filter(|(k, _)| !reserved(k)) {
+    for (k, v) in fields {
         obj.insert(k.clone(), from_attr(v)?);
     }
-    Ok(serde_json::to_vec(&obj)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX))
+    serde_json::to_vec(&obj).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// The size of an object as MongoDB's limit is counted here, its fields as JSON, from the
+/// sizes of the JSON of two parts of them: `{a}` and `{b}` are `{a,b}`.
+fn joined_size(one: usize, other: usize) -> usize {
+    match (one > 2, other > 2) {
+        (true, true) => one + other - 1,
+        (true, false) => one,
+        _ => other,
+    }
 }
 
 fn too_large(bytes: usize) -> Error {
@@ -119,10 +129,6 @@ pub fn split(mut item: Item) -> Result<Split> {
             chunks: Vec::new(),
             version: None,
         });
-    }
-    let bytes = json_size(&item)?;
-    if bytes > MAX_OBJECT_BYTES {
-        return Err(too_large(bytes));
     }
     let mut fields: Vec<(String, usize)> = item
         .iter()
@@ -145,19 +151,25 @@ pub fn split(mut item: Item) -> Result<Split> {
         moved = fields.into_iter().map(|(n, _)| n).collect();
     }
     moved.sort();
-    let mut out = Map::new();
-    for name in &moved {
-        if let Some(v) = item.remove(name) {
-            out.insert(name.clone(), from_attr(&v)?);
-        }
+    let taken: Vec<(String, AttributeValue)> = moved
+        .iter()
+        .filter_map(|n| Some((n.clone(), item.remove(n)?)))
+        .collect();
+    let json = fields_json(taken.iter().map(|(k, v)| (k, v)))?;
+    // Refused past 16 MB, before anything is written.
+    let kept = fields_json(item.iter().filter(|(k, _)| !reserved(k)))?;
+    let bytes = joined_size(json.len(), kept.len());
+    let json_bytes = json.len();
+    if bytes > MAX_OBJECT_BYTES {
+        return Err(too_large(bytes));
     }
-    let json = serde_json::to_vec(&out).map_err(|e| Error::Internal(e.to_string()))?;
     let packed = miniz_oxide::deflate::compress_to_vec(&json, DEFLATE_LEVEL);
     let deflated = packed.len() < json.len() - json.len() / 10;
     let json = if deflated { packed } else { json };
     let version = ChunkRef {
         version: new_version(),
         count: json.len().div_ceil(CHUNK_BYTES),
+        pointer: HashMap::new(),
     };
     let owner = |k: &str| {
         item.get(k)
@@ -181,6 +193,8 @@ pub fn split(mut item: Item) -> Result<Split> {
         })
         .collect();
     let mut pointer = HashMap::from([
+        ("k".to_string(), owner_sk),
+        ("b".to_string(), AttributeValue::N(json_bytes.to_string())),
         ("v".to_string(), AttributeValue::S(version.version.clone())),
         (
             "n".to_string(),
@@ -199,12 +213,62 @@ pub fn split(mut item: Item) -> Result<Split> {
             .collect();
         pointer.insert("m".into(), AttributeValue::M(m));
     }
-    item.insert(CHUNKS.into(), AttributeValue::M(pointer));
+    item.insert(CHUNKS.into(), AttributeValue::M(pointer.clone()));
+    let version = ChunkRef { pointer, ..version };
     Ok(Split {
         head: item,
         chunks,
         version: Some(version),
     })
+}
+
+/// The head of a new revision that leaves every field a version's chunks hold as it was
+/// (`unchanged`): the new item without them, naming the same version, so no chunk is written
+/// or removed (the item given back when a moved field changed, the chunks may hold any field,
+/// or the head would not fit one item). Refused past 16 MB, as `split` refuses.
+pub fn keep(
+    mut item: Item,
+    old: &ChunkRef,
+    unchanged: impl Fn(&str) -> bool,
+) -> Result<std::result::Result<Item, Item>> {
+    let moved_bytes = old
+        .pointer
+        .get("b")
+        .and_then(|b| b.as_n().ok()?.parse().ok());
+    let (Some(AttributeValue::M(moved)), Some(moved_bytes)) = (old.pointer.get("m"), moved_bytes)
+    else {
+        return Ok(Err(item));
+    };
+    if old.pointer.contains_key("a") || !moved.keys().all(|f| unchanged(f)) {
+        return Ok(Err(item));
+    }
+    let pointer = AttributeValue::M(old.pointer.clone());
+    let taken: usize = moved
+        .keys()
+        .filter_map(|f| Some(f.len() + attr_measure(item.get(f)?).0))
+        .sum();
+    if item_size(&item) - taken + CHUNKS.len() + attr_measure(&pointer).0 > MAX_ITEM_BYTES {
+        return Ok(Err(item));
+    }
+    for f in moved.keys() {
+        item.remove(f);
+    }
+    let kept = fields_json(item.iter().filter(|(k, _)| !reserved(k)))?;
+    let bytes = joined_size(moved_bytes, kept.len());
+    if bytes > MAX_OBJECT_BYTES {
+        return Err(too_large(bytes));
+    }
+    item.insert(CHUNKS.into(), pointer);
+    Ok(Ok(item))
+}
+
+/// The key of the object a head's pointer belongs to (a count's projection sends the pointer
+/// alone); None for an item that is no chunked head.
+pub fn owner_key(item: &Item) -> Option<String> {
+    let AttributeValue::M(p) = item.get(CHUNKS)? else {
+        return None;
+    };
+    p.get("k")?.as_s().ok().cloned()
 }
 
 /// The fields a head's pointer says its chunks hold (None: any of them).
@@ -368,6 +432,24 @@ impl Store {
         self.batch_delete(&chunk_keys(r)).await
     }
 
+    /// Whether the head at `pk`/`sk` names `version`.
+    pub async fn names(&self, pk: &str, sk: &str, version: &str) -> Result<bool> {
+        Ok(self
+            .get_head(pk, sk)
+            .await?
+            .and_then(|head| item_chunks(&head))
+            .is_some_and(|r| r.version == version))
+    }
+
+    /// Removes a version of chunks written for the object at `pk`/`sk` unless its head names
+    /// it (a write whose answer was lost may have landed); best effort: what stays, no answer
+    /// shows, and `check --fix` removes.
+    pub async fn drop_unless_named(&self, pk: &str, sk: &str, r: &ChunkRef) {
+        if let Ok(false) = self.names(pk, sk, &r.version).await {
+            let _ = self.drop_chunks(r).await;
+        }
+    }
+
     /// The items read, each chunked head with its chunks spliced in (one BatchGetItem for
     /// all); a head whose version was removed meanwhile is read again, and left out once it
     /// is gone (deleted, or expired).
@@ -387,7 +469,7 @@ impl Store {
                 out.push(item);
                 continue;
             };
-            let (pk, sk) = (text(&item, PK), text(&item, SK));
+            let (pk, sk) = (text_of(&item, PK), text_of(&item, SK));
             match splice(item, &r, &found)? {
                 Some(whole) => out.push(whole),
                 None => out.extend(self.complete_again(&pk, &sk).await?),
@@ -408,7 +490,7 @@ impl Store {
             .batch_get_keys(keys)
             .await?
             .into_iter()
-            .map(|c| (text(&c, PK), c))
+            .map(|c| (text_of(&c, PK), c))
             .collect())
     }
 
@@ -437,13 +519,6 @@ impl Store {
     }
 }
 
-fn text(item: &Item, k: &str) -> String {
-    match item.get(k) {
-        Some(AttributeValue::S(s)) => s.clone(),
-        _ => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,7 +530,7 @@ mod tests {
     }
 
     fn found(chunks: &[Item]) -> HashMap<String, Item> {
-        chunks.iter().map(|c| (text(c, PK), c.clone())).collect()
+        chunks.iter().map(|c| (text_of(c, PK), c.clone())).collect()
     }
 
     #[test]
@@ -596,10 +671,22 @@ mod tests {
     }
 
     #[test]
+    fn an_objects_size_is_its_fields_json() {
+        let obj = json!({"a": 1, "b": "x", "c": [1, 2]});
+        let whole = serde_json::to_vec(&obj).unwrap().len();
+        let one = serde_json::to_vec(&json!({"a": 1, "c": [1, 2]})).unwrap();
+        let other = serde_json::to_vec(&json!({"b": "x"})).unwrap();
+        assert_eq!(joined_size(one.len(), other.len()), whole);
+        assert_eq!(joined_size(one.len(), 2), one.len());
+        assert_eq!(joined_size(2, other.len()), other.len());
+    }
+
+    #[test]
     fn chunk_keys_name_their_version() {
         let r = ChunkRef {
             version: "ab".into(),
             count: 2,
+            pointer: HashMap::new(),
         };
         let keys = chunk_keys(&r);
         assert_eq!(keys[1].0, "~x:ab:1");

@@ -363,6 +363,14 @@ impl Store {
     }
 }
 
+/// A string attribute of an item (empty when it has none).
+fn text_of(item: &Item, k: &str) -> String {
+    match item.get(k) {
+        Some(AttributeValue::S(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
 /// A Query with `f` as its filter expression (and its names and values).
 fn with_filter(
     mut req: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,

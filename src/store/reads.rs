@@ -141,6 +141,7 @@ impl Store {
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         let mut units = 0.0;
         let mut scanned = 0u64;
+        let filter = filter.map(chunks::widen);
         loop {
             let mut req = self
                 .partition_query(pk)
@@ -153,8 +154,8 @@ impl Store {
                     .expression_attribute_values(":prefix", AttributeValue::S(p.into())),
                 None => req,
             };
-            if let Some(f) = filter {
-                req = with_filter(req, &chunks::widen(f));
+            if let Some(f) = &filter {
+                req = with_filter(req, f);
             }
             // Under a read budget, pages it can stop between (not DynamoDB's 1 MB).
             req = req.set_limit(super::usage::page_cap());
@@ -195,6 +196,7 @@ impl Store {
         mut each: impl FnMut(Item) -> Result<Option<usize>>,
     ) -> Result<f64> {
         let (mut start, mut units, mut read, mut missing) = (None, 0.0, 0usize, wanted.max(1));
+        let filter = filter.map(chunks::widen);
         loop {
             let matched = wanted.max(1) - missing;
             let limit = match (read, matched) {
@@ -206,8 +208,8 @@ impl Store {
                 .partition_query(pk)
                 .set_exclusive_start_key(start.take())
                 .limit(i32::try_from(limit.clamp(1, 10_000)).unwrap_or(10_000));
-            if let Some(f) = filter {
-                req = with_filter(req, &chunks::widen(f));
+            if let Some(f) = &filter {
+                req = with_filter(req, f);
             }
             let out = req.send().await.map_err(dynamo_err)?;
             units += self.record("Query", out.consumed_capacity());
@@ -276,7 +278,7 @@ impl Store {
         if groups.next().is_some() {
             next = first
                 .last()
-                .and_then(|i| Some(Self::key(text_of(i, PK)?, text_of(i, SK)?)));
+                .map(|i| Self::key(&text_of(i, PK), &text_of(i, SK)));
         }
         Ok((self.complete(first).await?, next))
     }
@@ -303,9 +305,10 @@ impl Store {
     }
 
     /// How many items of a partition pass `filter` (all without one), counted by DynamoDB
-    /// (no item is sent but the keys of chunked objects), the read units it billed (all the
-    /// partition's), and the keys of the chunked objects whose chunks hold a field the filter
-    /// names (`chunks::moves_any`): only they are not counted, for the caller to judge whole.
+    /// (of what passes, only the pointers of chunked objects are sent: an empty item for
+    /// others), the read units it billed (all the partition's), and the keys of the chunked
+    /// objects whose chunks hold a field the filter names (`chunks::moves_any`): only they are
+    /// not counted, for the caller to judge whole.
     pub async fn count_where(
         &self,
         pk: &str,
@@ -323,8 +326,7 @@ impl Store {
                 // apart those whose moved fields the filter names).
                 Some((f, _)) => with_filter(req, f)
                     .select(aws_sdk_dynamodb::types::Select::SpecificAttributes)
-                    .projection_expression("#sk, #chp")
-                    .expression_attribute_names("#sk", SK),
+                    .projection_expression("#chp"),
                 None => req.select(aws_sdk_dynamodb::types::Select::Count),
             };
             let out = req.send().await.map_err(dynamo_err)?;
@@ -333,13 +335,11 @@ impl Store {
             match (filter.zip(widened.as_ref()), out.items) {
                 (Some((f, (_, all))), Some(items)) => {
                     for item in items {
-                        let chunked = item.contains_key(crate::codec::CHUNKS);
-                        if chunked && (*all || chunks::moves_any(&item, &f.names)) {
-                            if let Some(AttributeValue::S(sk)) = item.get(SK) {
-                                unsure.push(sk.clone());
+                        match chunks::owner_key(&item) {
+                            Some(key) if *all || chunks::moves_any(&item, &f.names) => {
+                                unsure.push(key)
                             }
-                        } else {
-                            n += 1;
+                            _ => n += 1,
                         }
                     }
                 }
@@ -428,13 +428,5 @@ impl Store {
         })
         .await?;
         Ok(keys)
-    }
-}
-
-/// A string attribute of an item.
-fn text_of<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
-    match item.get(k) {
-        Some(AttributeValue::S(s)) => Some(s),
-        _ => None,
     }
 }

@@ -17,8 +17,8 @@
 //! once it landed (`store::chunks`).
 
 use crate::codec::{
-    item_chunks, item_measure, item_rev, item_to_stored, item_tokens, object_to_item, ChunkRef,
-    Item, Stored, MAX_NESTING, TOKEN, TOKENS_KEPT,
+    item_measure, item_rev, item_to_stored, item_tokens, object_to_item, ChunkRef, Item, Stored,
+    MAX_NESTING, TOKEN, TOKENS_KEPT,
 };
 use crate::counts::Counts;
 use crate::error::{Error, Result};
@@ -28,7 +28,7 @@ use crate::layout::{
 };
 use crate::query::eval::matches;
 use crate::query::Expr;
-use crate::store::chunks::{split, Split};
+use crate::store::chunks::{keep, split, Split};
 use crate::store::{backoff, Condition, Store, TxOp, Written};
 use crate::update;
 use entries::{index_ops, split_entries};
@@ -103,6 +103,29 @@ fn fit(item: Item) -> Result<Split> {
         )));
     }
     split(item)
+}
+
+/// `fit` for a new revision of the stored object `st`: when every field its chunks hold is as
+/// it was in `new` (and so is its TTL expiry, which the chunks carry), the head names the same
+/// version and no chunk is written or removed (`chunks::keep`).
+fn fit_update(
+    item: Item,
+    st: &Stored,
+    new: &Map<String, Value>,
+    expires: Option<i64>,
+) -> Result<Split> {
+    let item = match (&st.chunks, st.expires == expires) {
+        (Some(old), true) => match keep(item, old, |f| st.obj.get(f) == new.get(f))? {
+            Ok(head) => {
+                let mut split = fit(head)?;
+                split.version = Some(old.clone());
+                return Ok(split);
+            }
+            Err(item) => item,
+        },
+        _ => item,
+    };
+    fit(item)
 }
 
 fn too_many_updates() -> Error {
@@ -305,15 +328,8 @@ impl Writer {
     /// Removes a version of chunks unless the object's head names it (best effort: what stays,
     /// no answer shows, and `check --fix` removes).
     async fn unnamed(&self, class: &str, key: &str, version: Option<&ChunkRef>) {
-        let Some(v) = version else {
-            return;
-        };
-        match self.store.get_head(class, key).await {
-            Ok(Some(head)) if item_chunks(&head).as_ref() == Some(v) => {}
-            Ok(_) => {
-                let _ = self.store.drop_chunks(v).await;
-            }
-            Err(_) => {}
+        if let Some(v) = version {
+            self.store.drop_unless_named(class, key, v).await;
         }
     }
 
@@ -375,7 +391,7 @@ impl Writer {
                 head: item,
                 chunks,
                 version,
-            } = fit(item)?;
+            } = fit_update(item, &st, &new, will)?;
             // A covered value's sentinel (a copy of the object) changes with the object, in one
             // transaction; other unique values are claimed before and released after (all of
             // them claimed again when the object's TTL expiry changed: they take the new one).
@@ -614,7 +630,7 @@ impl Writer {
             head: item,
             chunks,
             version,
-        } = fit(item)?;
+        } = fit_update(item, &st, &new, self.expiry(class, &new))?;
         self.sessions
             .write_chunks(&self.store, s, chunks, version)
             .await?;

@@ -6,7 +6,8 @@
 //! says how many objects of each class it created and deleted (for `counts`). A large object's
 //! chunks (`store::chunks`) are written when its write is buffered (no head names them yet);
 //! the versions the commit leaves unnamed (the replaced ones, and those of a later write of the
-//! same object) are removed after it, and all it wrote when it fails or is aborted.
+//! same object; a write that leaves the chunked fields as they were keeps its version) are
+//! removed after it, and all it wrote when it fails or is aborted.
 
 use crate::codec::{item_chunks, ChunkRef, Item};
 use crate::error::{Error, Result};
@@ -110,7 +111,8 @@ impl Sessions {
         chunks: Vec<Item>,
         version: Option<ChunkRef>,
     ) -> Result<()> {
-        let Some(v) = version else {
+        // None written (the object keeps the version it had).
+        let Some(v) = version.filter(|_| !chunks.is_empty()) else {
             return Ok(());
         };
         let owner = |k: &str| match chunks.first().and_then(|c| c.get(k)) {
@@ -174,14 +176,14 @@ impl Sessions {
                 _ => None,
             })
             .collect();
-        let mut unnamed: Vec<ChunkRef> = buf.replaced.clone();
-        unnamed.extend(
-            buf.written
-                .iter()
-                .map(|(v, _, _)| v)
-                .filter(|v| !named.contains(v))
-                .cloned(),
-        );
+        let written = buf.written.iter().map(|(v, _, _)| v);
+        let unnamed: Vec<ChunkRef> = buf
+            .replaced
+            .iter()
+            .chain(written)
+            .filter(|v| !named.contains(v))
+            .cloned()
+            .collect();
         // A conflict with another transaction in flight (DynamoDB's TransactionConflict) is
         // tried again: every item's condition is checked anew, so a retry never overrides a
         // write that happened in between.
@@ -216,13 +218,7 @@ impl Sessions {
 /// Removes the versions of chunks their objects' heads do not name (best effort).
 async fn drop_unnamed(store: &Store, versions: &[Owned]) {
     for (v, pk, sk) in versions {
-        match store.get_head(pk, sk).await {
-            Ok(Some(head)) if item_chunks(&head).as_ref() == Some(v) => {}
-            Ok(_) => {
-                let _ = store.drop_chunks(v).await;
-            }
-            Err(_) => {}
-        }
+        store.drop_unless_named(pk, sk, v).await;
     }
 }
 
